@@ -1,0 +1,228 @@
+package dev.flowerjava.tensor;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * An immutable, engine-neutral n-dimensional array: a dtype, a shape and the elements in C order,
+ * stored little-endian. It is what travels in Flower's {@code Parameters}; conversion to and from a
+ * deep-learning engine's tensors belongs to the application.
+ */
+public final class NDArray {
+  private final DType dtype;
+  private final long[] shape;
+  private final byte[] data; // little-endian, C order; never exposed mutable
+
+  private NDArray(DType dtype, long[] shape, byte[] data) {
+    this.dtype = dtype;
+    this.shape = shape;
+    this.data = data;
+  }
+
+  /**
+   * Wraps little-endian C-order element bytes. The bytes are copied.
+   *
+   * @throws IllegalArgumentException if a dimension is negative or the byte count does not match
+   *     the shape
+   */
+  public static NDArray of(DType dtype, long[] shape, byte[] littleEndianData) {
+    Objects.requireNonNull(littleEndianData, "littleEndianData");
+    return wrap(dtype, shape, littleEndianData.clone());
+  }
+
+  /** Like {@link #of} but takes ownership of {@code data}: the caller must not modify it later. */
+  static NDArray wrap(DType dtype, long[] shape, byte[] data) {
+    Objects.requireNonNull(dtype, "dtype");
+    Objects.requireNonNull(shape, "shape");
+    long[] shapeCopy = shape.clone();
+    long count = elementCount(shapeCopy);
+    if (count > Long.MAX_VALUE / dtype.itemSize()
+        || count * dtype.itemSize() != data.length) {
+      throw new IllegalArgumentException(
+          "shape " + Arrays.toString(shapeCopy) + " of " + dtype.numpyName() + " needs "
+              + count + " x " + dtype.itemSize() + " bytes, but " + data.length + " were given");
+    }
+    return new NDArray(dtype, shapeCopy, data);
+  }
+
+  /** A float32 array of the given values and shape (a 1-d array when no shape is given). */
+  public static NDArray ofFloats(float[] values, long... shape) {
+    long[] s = shape.length == 0 ? new long[] {values.length} : shape;
+    ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asFloatBuffer().put(values);
+    return wrap(DType.FLOAT32, s, buf.array());
+  }
+
+  /** A float64 array of the given values and shape (a 1-d array when no shape is given). */
+  public static NDArray ofDoubles(double[] values, long... shape) {
+    long[] s = shape.length == 0 ? new long[] {values.length} : shape;
+    ByteBuffer buf = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asDoubleBuffer().put(values);
+    return wrap(DType.FLOAT64, s, buf.array());
+  }
+
+  /** An int64 array of the given values and shape (a 1-d array when no shape is given). */
+  public static NDArray ofLongs(long[] values, long... shape) {
+    long[] s = shape.length == 0 ? new long[] {values.length} : shape;
+    ByteBuffer buf = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asLongBuffer().put(values);
+    return wrap(DType.INT64, s, buf.array());
+  }
+
+  /**
+   * The number of elements a shape holds.
+   *
+   * @throws IllegalArgumentException if a dimension is negative or the product overflows a long
+   */
+  public static long elementCount(long[] shape) {
+    long count = 1;
+    for (long d : shape) {
+      if (d < 0) {
+        throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+      }
+      count = Math.multiplyExact(count, d);
+    }
+    return count;
+  }
+
+  public DType dtype() {
+    return dtype;
+  }
+
+  /** A copy of the shape. */
+  public long[] shape() {
+    return shape.clone();
+  }
+
+  public int ndim() {
+    return shape.length;
+  }
+
+  /** Number of elements. */
+  public long size() {
+    return data.length / dtype.itemSize();
+  }
+
+  /** Number of data bytes. */
+  public int byteSize() {
+    return data.length;
+  }
+
+  /** A read-only little-endian view of the element bytes. */
+  public ByteBuffer data() {
+    return ByteBuffer.wrap(data).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** A copy of the element bytes, little-endian. */
+  public byte[] toByteArray() {
+    return data.clone();
+  }
+
+  /** The elements as doubles, converted from any numeric or bool dtype (uint64 above 2^63 wraps). */
+  public double[] toDoubleArray() {
+    int n = (int) size();
+    double[] out = new double[n];
+    ByteBuffer b = data();
+    for (int i = 0; i < n; i++) {
+      out[i] = readAsDouble(b, i);
+    }
+    return out;
+  }
+
+  /** The elements as floats; exact for float32 arrays. */
+  public float[] toFloatArray() {
+    int n = (int) size();
+    float[] out = new float[n];
+    if (dtype == DType.FLOAT32) {
+      data().asFloatBuffer().get(out);
+      return out;
+    }
+    ByteBuffer b = data();
+    for (int i = 0; i < n; i++) {
+      out[i] = (float) readAsDouble(b, i);
+    }
+    return out;
+  }
+
+  private double readAsDouble(ByteBuffer b, int i) {
+    int at = i * dtype.itemSize();
+    switch (dtype) {
+      case BOOL:
+        return b.get(at) != 0 ? 1 : 0;
+      case INT8:
+        return b.get(at);
+      case UINT8:
+        return Byte.toUnsignedInt(b.get(at));
+      case INT16:
+        return b.getShort(at);
+      case UINT16:
+        return Short.toUnsignedInt(b.getShort(at));
+      case INT32:
+        return b.getInt(at);
+      case UINT32:
+        return Integer.toUnsignedLong(b.getInt(at));
+      case INT64:
+      case UINT64:
+        return b.getLong(at);
+      case FLOAT16:
+        return Float.intBitsToFloat(halfToFloatBits(b.getShort(at)));
+      case FLOAT32:
+        return b.getFloat(at);
+      case FLOAT64:
+        return b.getDouble(at);
+      default:
+        throw new AssertionError(dtype);
+    }
+  }
+
+  private static int halfToFloatBits(short half) {
+    int h = half & 0xffff;
+    int sign = (h & 0x8000) << 16;
+    int exp = (h >>> 10) & 0x1f;
+    int mant = h & 0x3ff;
+    if (exp == 0x1f) {
+      return sign | 0x7f800000 | (mant << 13);
+    }
+    if (exp == 0) {
+      if (mant == 0) {
+        return sign;
+      }
+      // subnormal half: normalise
+      int e = -1;
+      do {
+        mant <<= 1;
+        e++;
+      } while ((mant & 0x400) == 0);
+      mant &= 0x3ff;
+      return sign | ((127 - 15 - e) << 23) | (mant << 13);
+    }
+    return sign | ((exp - 15 + 127) << 23) | (mant << 13);
+  }
+
+  /** Equal when dtype, shape and element bytes are equal. */
+  @Override
+  public boolean equals(Object o) {
+    if (this == o) {
+      return true;
+    }
+    if (!(o instanceof NDArray)) {
+      return false;
+    }
+    NDArray other = (NDArray) o;
+    return dtype == other.dtype
+        && Arrays.equals(shape, other.shape)
+        && Arrays.equals(data, other.data);
+  }
+
+  @Override
+  public int hashCode() {
+    return 31 * (31 * dtype.hashCode() + Arrays.hashCode(shape)) + Arrays.hashCode(data);
+  }
+
+  @Override
+  public String toString() {
+    return "NDArray(" + dtype.numpyName() + ", shape=" + Arrays.toString(shape) + ")";
+  }
+}
