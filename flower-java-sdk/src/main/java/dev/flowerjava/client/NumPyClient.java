@@ -1,0 +1,147 @@
+package dev.flowerjava.client;
+
+import dev.flowerjava.records.EvaluateIns;
+import dev.flowerjava.records.EvaluateRes;
+import dev.flowerjava.records.FitIns;
+import dev.flowerjava.records.FitRes;
+import dev.flowerjava.records.GetParametersIns;
+import dev.flowerjava.records.GetParametersRes;
+import dev.flowerjava.records.GetPropertiesIns;
+import dev.flowerjava.records.GetPropertiesRes;
+import dev.flowerjava.records.Parameters;
+import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.records.Status;
+import dev.flowerjava.tensor.NDArray;
+import java.util.List;
+
+/**
+ * The class most applications extend, mirroring Flower's Python {@code NumPyClient}: parameters
+ * are lists of {@link NDArray} in a fixed order, config and metrics are {@link ScalarMap}s.
+ *
+ * <p>Override what your client supports; a method left alone is reported to the server with the
+ * matching {@code NOT_IMPLEMENTED} status, as in Flower. A typical client:
+ *
+ * <pre>{@code
+ * class MyClient extends NumPyClient {
+ *   public List<NDArray> getParameters(ScalarMap config) { return model.weights(); }
+ *   public void setParameters(List<NDArray> parameters) { model.load(parameters); }
+ *   public FitResult fit(List<NDArray> parameters, ScalarMap config) {
+ *     setParameters(parameters);
+ *     int n = model.train(config.getLong("epochs", 1));
+ *     return new FitResult(getParameters(config), n);
+ *   }
+ * }
+ * }</pre>
+ */
+public abstract class NumPyClient {
+
+  /** Client properties the server may ask for. */
+  public ScalarMap getProperties(ScalarMap config) {
+    throw new UnsupportedOperationException("getProperties is not implemented");
+  }
+
+  /** The current local model parameters. */
+  public List<NDArray> getParameters(ScalarMap config) {
+    throw new UnsupportedOperationException("getParameters is not implemented");
+  }
+
+  /**
+   * Replaces the local model parameters. Not called by the SDK itself; {@link #fit} and {@link
+   * #evaluate} implementations usually start with it.
+   */
+  public void setParameters(List<NDArray> parameters) {
+    throw new UnsupportedOperationException("setParameters is not implemented");
+  }
+
+  /** Trains the model starting from {@code parameters} and returns the update. */
+  public FitResult fit(List<NDArray> parameters, ScalarMap config) {
+    throw new UnsupportedOperationException("fit is not implemented");
+  }
+
+  /** Evaluates {@code parameters} on local data. */
+  public EvaluateResult evaluate(List<NDArray> parameters, ScalarMap config) {
+    throw new UnsupportedOperationException("evaluate is not implemented");
+  }
+
+  /** Adapts this client to the record-level {@link Client} that transports drive. */
+  public Client toClient() {
+    return new Adapter(this);
+  }
+
+  /** Whether {@code this} overrides the named method of NumPyClient. */
+  private boolean overrides(String name, Class<?>... parameterTypes) {
+    try {
+      return getClass().getMethod(name, parameterTypes).getDeclaringClass() != NumPyClient.class;
+    } catch (NoSuchMethodException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static final class Adapter implements Client {
+    private final NumPyClient app;
+    private final boolean hasProperties;
+    private final boolean hasParameters;
+    private final boolean hasFit;
+    private final boolean hasEvaluate;
+
+    Adapter(NumPyClient app) {
+      this.app = app;
+      this.hasProperties = app.overrides("getProperties", ScalarMap.class);
+      this.hasParameters = app.overrides("getParameters", ScalarMap.class);
+      this.hasFit = app.overrides("fit", List.class, ScalarMap.class);
+      this.hasEvaluate = app.overrides("evaluate", List.class, ScalarMap.class);
+    }
+
+    @Override
+    public GetPropertiesRes getProperties(GetPropertiesIns ins) {
+      if (!hasProperties) {
+        return Client.super.getProperties(ins);
+      }
+      ScalarMap properties = app.getProperties(ins.config());
+      requireResult(properties, "getProperties", "a ScalarMap");
+      return new GetPropertiesRes(Status.OK, properties);
+    }
+
+    @Override
+    public GetParametersRes getParameters(GetParametersIns ins) {
+      if (!hasParameters) {
+        return Client.super.getParameters(ins);
+      }
+      List<NDArray> parameters = app.getParameters(ins.config());
+      requireResult(parameters, "getParameters", "a List<NDArray>");
+      return new GetParametersRes(Status.OK, Parameters.fromArrays(parameters));
+    }
+
+    @Override
+    public FitRes fit(FitIns ins) {
+      if (!hasFit) {
+        return Client.super.fit(ins);
+      }
+      FitResult r = app.fit(ins.parameters().toArrays(), ins.config());
+      requireResult(r, "fit", "new FitResult(parameters, numExamples, metrics)");
+      return new FitRes(Status.OK, Parameters.fromArrays(r.parameters()), r.numExamples(), r.metrics());
+    }
+
+    @Override
+    public EvaluateRes evaluate(EvaluateIns ins) {
+      if (!hasEvaluate) {
+        return Client.super.evaluate(ins);
+      }
+      EvaluateResult r = app.evaluate(ins.parameters().toArrays(), ins.config());
+      requireResult(r, "evaluate", "new EvaluateResult(loss, numExamples, metrics)");
+      return new EvaluateRes(Status.OK, (float) r.loss(), r.numExamples(), r.metrics());
+    }
+
+    private static void requireResult(Object result, String method, String expected) {
+      if (result == null) {
+        throw new IllegalStateException(
+            "NumPyClient." + method + " returned null; it must return " + expected);
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "NumPyClient(" + app.getClass().getName() + ")";
+    }
+  }
+}
