@@ -1,0 +1,159 @@
+package dev.flowerjava.server;
+
+import dev.flowerjava.records.Scalar;
+import dev.flowerjava.records.ScalarMap;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** What a run produced, round by round, in the shape of Flower's {@code History}. */
+public final class History {
+  /** A value recorded for one round. */
+  public record Entry<T>(int round, T value) {}
+
+  private final List<Entry<Double>> lossesDistributed = new ArrayList<>();
+  private final List<Entry<Double>> lossesCentralized = new ArrayList<>();
+  private final Map<String, List<Entry<Scalar>>> metricsDistributedFit = new LinkedHashMap<>();
+  private final Map<String, List<Entry<Scalar>>> metricsDistributed = new LinkedHashMap<>();
+  private final Map<String, List<Entry<Scalar>>> metricsCentralized = new LinkedHashMap<>();
+  private final List<Entry<Integer>> fitFailures = new ArrayList<>();
+  private final List<Entry<Integer>> evaluateFailures = new ArrayList<>();
+  private final List<Entry<Integer>> fitResults = new ArrayList<>();
+
+  synchronized void addLossDistributed(int round, double loss) {
+    lossesDistributed.add(new Entry<>(round, loss));
+  }
+
+  synchronized void addLossCentralized(int round, double loss) {
+    lossesCentralized.add(new Entry<>(round, loss));
+  }
+
+  synchronized void addMetricsDistributedFit(int round, ScalarMap metrics) {
+    add(metricsDistributedFit, round, metrics);
+  }
+
+  synchronized void addMetricsDistributed(int round, ScalarMap metrics) {
+    add(metricsDistributed, round, metrics);
+  }
+
+  synchronized void addMetricsCentralized(int round, ScalarMap metrics) {
+    add(metricsCentralized, round, metrics);
+  }
+
+  synchronized void addFitOutcome(int round, int results, int failures) {
+    fitResults.add(new Entry<>(round, results));
+    fitFailures.add(new Entry<>(round, failures));
+  }
+
+  synchronized void addEvaluateFailures(int round, int failures) {
+    evaluateFailures.add(new Entry<>(round, failures));
+  }
+
+  private static void add(Map<String, List<Entry<Scalar>>> into, int round, ScalarMap metrics) {
+    metrics.asMap().forEach((k, v) -> into.computeIfAbsent(k, x -> new ArrayList<>()).add(new Entry<>(round, v)));
+  }
+
+  public synchronized List<Entry<Double>> lossesDistributed() {
+    return List.copyOf(lossesDistributed);
+  }
+
+  public synchronized List<Entry<Double>> lossesCentralized() {
+    return List.copyOf(lossesCentralized);
+  }
+
+  public synchronized Map<String, List<Entry<Scalar>>> metricsDistributedFit() {
+    return copy(metricsDistributedFit);
+  }
+
+  public synchronized Map<String, List<Entry<Scalar>>> metricsDistributed() {
+    return copy(metricsDistributed);
+  }
+
+  public synchronized Map<String, List<Entry<Scalar>>> metricsCentralized() {
+    return copy(metricsCentralized);
+  }
+
+  /** Per round, how many fit results were aggregated. */
+  public synchronized List<Entry<Integer>> fitResults() {
+    return List.copyOf(fitResults);
+  }
+
+  /** Per round, how many fit results did not count. */
+  public synchronized List<Entry<Integer>> fitFailures() {
+    return List.copyOf(fitFailures);
+  }
+
+  /** Per round, how many evaluation results did not count. */
+  public synchronized List<Entry<Integer>> evaluateFailures() {
+    return List.copyOf(evaluateFailures);
+  }
+
+  /** Fit and evaluate failures over the whole run. */
+  public synchronized int totalFailures() {
+    int n = 0;
+    for (Entry<Integer> e : fitFailures) {
+      n += e.value();
+    }
+    for (Entry<Integer> e : evaluateFailures) {
+      n += e.value();
+    }
+    return n;
+  }
+
+  private static Map<String, List<Entry<Scalar>>> copy(Map<String, List<Entry<Scalar>>> m) {
+    Map<String, List<Entry<Scalar>>> out = new LinkedHashMap<>();
+    m.forEach((k, v) -> out.put(k, List.copyOf(v)));
+    return Collections.unmodifiableMap(out);
+  }
+
+  /** A multi-line summary in the layout of Flower's end-of-run log. */
+  public synchronized String summary() {
+    StringBuilder sb = new StringBuilder();
+    if (!lossesDistributed.isEmpty()) {
+      sb.append("\tHistory (loss, distributed):\n");
+      for (Entry<Double> e : lossesDistributed) {
+        sb.append("\t\tround ").append(e.round()).append(": ").append(e.value()).append('\n');
+      }
+    }
+    if (!lossesCentralized.isEmpty()) {
+      sb.append("\tHistory (loss, centralized):\n");
+      for (Entry<Double> e : lossesCentralized) {
+        sb.append("\t\tround ").append(e.round()).append(": ").append(e.value()).append('\n');
+      }
+    }
+    appendMetrics(sb, "metrics, distributed, fit", metricsDistributedFit);
+    appendMetrics(sb, "metrics, distributed, evaluate", metricsDistributed);
+    appendMetrics(sb, "metrics, centralized", metricsCentralized);
+    return sb.toString();
+  }
+
+  private static void appendMetrics(
+      StringBuilder sb, String title, Map<String, List<Entry<Scalar>>> metrics) {
+    if (metrics.isEmpty()) {
+      return;
+    }
+    sb.append("\tHistory (").append(title).append("):\n");
+    metrics.forEach(
+        (key, entries) -> {
+          sb.append("\t\t'").append(key).append("': [");
+          for (int i = 0; i < entries.size(); i++) {
+            Entry<Scalar> e = entries.get(i);
+            sb.append(i == 0 ? "" : ", ").append('(').append(e.round()).append(", ")
+                .append(render(e.value())).append(')');
+          }
+          sb.append("]\n");
+        });
+  }
+
+  private static String render(Scalar s) {
+    if (s instanceof Scalar.DoubleValue) {
+      return String.valueOf(((Scalar.DoubleValue) s).value());
+    }
+    if (s instanceof Scalar.StringValue) {
+      return "'" + ((Scalar.StringValue) s).value() + "'";
+    }
+    return s.toString();
+  }
+}

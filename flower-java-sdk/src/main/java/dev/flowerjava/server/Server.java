@@ -1,0 +1,284 @@
+package dev.flowerjava.server;
+
+import dev.flowerjava.records.Code;
+import dev.flowerjava.records.EvaluateIns;
+import dev.flowerjava.records.EvaluateRes;
+import dev.flowerjava.records.FitIns;
+import dev.flowerjava.records.FitRes;
+import dev.flowerjava.records.GetParametersIns;
+import dev.flowerjava.records.GetParametersRes;
+import dev.flowerjava.records.Parameters;
+import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.records.Status;
+import dev.flowerjava.server.strategy.AggregatedEvaluate;
+import dev.flowerjava.server.strategy.AggregatedFit;
+import dev.flowerjava.server.strategy.CentralizedEvaluation;
+import dev.flowerjava.server.strategy.ClientInstruction;
+import dev.flowerjava.server.strategy.EvaluateAggregator;
+import dev.flowerjava.server.strategy.Failure;
+import dev.flowerjava.server.strategy.FitAggregator;
+import dev.flowerjava.server.strategy.InvalidResultException;
+import dev.flowerjava.server.strategy.Strategy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The federated-learning loop: initial parameters, then per round fit, centralized evaluation and
+ * federated evaluation, all decided by a {@link Strategy}. Reads like Flower's {@code Server.fit}.
+ *
+ * <p>A client that fails in any way (an error, a non-OK status, a result the strategy rejects, no
+ * reply before the round timeout) becomes one failure with one log line; the round goes on with
+ * the others.
+ */
+public final class Server {
+  private static final Logger log = LoggerFactory.getLogger(Server.class);
+
+  private final ClientManager clientManager;
+  private final Strategy strategy;
+  private volatile Parameters parameters = Parameters.empty();
+
+  public Server(ClientManager clientManager, Strategy strategy) {
+    this.clientManager = clientManager;
+    this.strategy = strategy;
+  }
+
+  public ClientManager clientManager() {
+    return clientManager;
+  }
+
+  /** The current global parameters. */
+  public Parameters parameters() {
+    return parameters;
+  }
+
+  /** Runs {@code config.numRounds()} rounds and returns what they produced. */
+  public History fit(ServerConfig config) throws InterruptedException {
+    History history = new History();
+    Duration timeout = config.roundTimeout().orElse(null);
+    log.info("[INIT]");
+    parameters = initialParameters(timeout);
+    log.info("Starting evaluation of initial global parameters");
+    strategy.evaluate(0, parameters).ifPresentOrElse(
+        e -> {
+          log.info("initial parameters (loss, other metrics): {}, {}", e.loss(), e.metrics());
+          history.addLossCentralized(0, e.loss());
+          history.addMetricsCentralized(0, e.metrics());
+        },
+        () -> log.info("Evaluation returned no results (`None`)"));
+
+    long start = System.nanoTime();
+    for (int round = 1; round <= config.numRounds(); round++) {
+      log.info("");
+      log.info("[ROUND {}]", round);
+      fitRound(round, timeout, history);
+      Optional<CentralizedEvaluation> central = strategy.evaluate(round, parameters);
+      if (central.isPresent()) {
+        CentralizedEvaluation e = central.get();
+        log.info("fit progress: ({}, {}, {}, {})", round, e.loss(), e.metrics(), elapsed(start));
+        history.addLossCentralized(round, e.loss());
+        history.addMetricsCentralized(round, e.metrics());
+      }
+      evaluateRound(round, timeout, history);
+    }
+    log.info("");
+    log.info("[SUMMARY]");
+    log.info("Run finished {} round(s) in {}s", config.numRounds(), String.format("%.2f", elapsed(start)));
+    for (String line : history.summary().split("\n")) {
+      if (!line.isEmpty()) {
+        log.info("{}", line);
+      }
+    }
+    return history;
+  }
+
+  /** Tells every connected client to leave for good (Flower's {@code disconnect_all_clients}). */
+  public void disconnectAllClients() {
+    for (ClientProxy c : clientManager.all()) {
+      c.reconnect(0);
+    }
+  }
+
+  private Parameters initialParameters(Duration timeout) throws InterruptedException {
+    Optional<Parameters> fromStrategy = strategy.initializeParameters(clientManager);
+    if (fromStrategy.isPresent()) {
+      log.info("Using initial global parameters provided by strategy");
+      return fromStrategy.get();
+    }
+    log.info("Requesting initial parameters from one random client");
+    while (true) {
+      ClientProxy client = clientManager.sampleOne(Duration.ofDays(1));
+      if (client == null) {
+        throw new IllegalStateException("no client connected to provide initial parameters");
+      }
+      try {
+        CompletableFuture<GetParametersRes> f =
+            client.getParameters(new GetParametersIns(ScalarMap.empty()));
+        GetParametersRes res =
+            timeout == null ? f.join() : f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        if (res.status().isOk() && !res.parameters().isEmpty()) {
+          log.info("Received initial parameters from one random client");
+          return res.parameters();
+        }
+        log.warn("Client {} gave no initial parameters: {}", client.cid(), res.status());
+      } catch (Exception e) {
+        if (e instanceof InterruptedException) {
+          throw (InterruptedException) e;
+        }
+        log.warn("Client {} failed to give initial parameters: {}", client.cid(), rootMessage(e));
+        client.disconnect("failed to give initial parameters");
+      }
+    }
+  }
+
+  private void fitRound(int round, Duration timeout, History history) throws InterruptedException {
+    List<ClientInstruction<FitIns>> instructions =
+        strategy.configureFit(round, parameters, clientManager);
+    if (instructions.isEmpty()) {
+      log.info("configure_fit: no clients selected, cancel");
+      history.addFitOutcome(round, 0, 0);
+      return;
+    }
+    log.info("configure_fit: strategy sampled {} clients (out of {})",
+        instructions.size(), clientManager.numAvailable());
+    FitAggregator aggregator = strategy.fitAggregator(round, parameters);
+    List<Failure> failures =
+        fanOut(round, "fit", instructions, timeout, ClientProxy::fit, FitRes::status,
+            (client, res) -> aggregator.accept(client, res));
+    int results = instructions.size() - failures.size();
+    log.info("aggregate_fit: received {} results and {} failures", results, failures.size());
+    AggregatedFit aggregated = aggregator.finish(failures);
+    aggregated.parameters().ifPresent(p -> parameters = p);
+    history.addMetricsDistributedFit(round, aggregated.metrics());
+    history.addFitOutcome(round, results, failures.size());
+  }
+
+  private void evaluateRound(int round, Duration timeout, History history)
+      throws InterruptedException {
+    List<ClientInstruction<EvaluateIns>> instructions =
+        strategy.configureEvaluate(round, parameters, clientManager);
+    if (instructions.isEmpty()) {
+      log.info("configure_evaluate: no clients selected, skipping evaluation");
+      history.addEvaluateFailures(round, 0);
+      return;
+    }
+    log.info("configure_evaluate: strategy sampled {} clients (out of {})",
+        instructions.size(), clientManager.numAvailable());
+    EvaluateAggregator aggregator = strategy.evaluateAggregator(round);
+    List<Failure> failures =
+        fanOut(round, "evaluate", instructions, timeout, ClientProxy::evaluate,
+            EvaluateRes::status, (client, res) -> aggregator.accept(client, res));
+    log.info("aggregate_evaluate: received {} results and {} failures",
+        instructions.size() - failures.size(), failures.size());
+    AggregatedEvaluate aggregated = aggregator.finish(failures);
+    aggregated.loss().ifPresent(loss -> history.addLossDistributed(round, loss));
+    history.addMetricsDistributed(round, aggregated.metrics());
+    history.addEvaluateFailures(round, failures.size());
+  }
+
+  /** The client calls a round makes, one per instruction. */
+  private interface Call<I, R> {
+    CompletableFuture<R> send(ClientProxy client, I ins);
+  }
+
+  /**
+   * Sends every instruction, folds each OK reply into {@code accept} as it arrives (serialized),
+   * and returns every reply that did not count. Replies arriving after the deadline are ignored
+   * and their clients disconnected, so a late answer can never be matched to a later instruction.
+   */
+  private <I, R> List<Failure> fanOut(
+      int round,
+      String what,
+      List<ClientInstruction<I>> instructions,
+      Duration timeout,
+      Call<I, R> call,
+      Function<R, Status> status,
+      BiConsumer<ClientProxy, R> accept)
+      throws InterruptedException {
+    List<Failure> failures = new ArrayList<>();
+    Object foldLock = new Object();
+    boolean[] closed = {false};
+    boolean[] done = new boolean[instructions.size()];
+    CountDownLatch remaining = new CountDownLatch(instructions.size());
+    for (int i = 0; i < instructions.size(); i++) {
+      int index = i;
+      ClientInstruction<I> instruction = instructions.get(i);
+      ClientProxy client = instruction.client();
+      CompletableFuture<R> reply;
+      try {
+        reply = call.send(client, instruction.ins());
+      } catch (RuntimeException e) {
+        reply = CompletableFuture.failedFuture(e);
+      }
+      reply.whenComplete(
+          (res, error) -> {
+            synchronized (foldLock) {
+              if (closed[0]) {
+                return;
+              }
+              done[index] = true;
+              String reason = null;
+              if (error != null) {
+                reason = rootMessage(error);
+              } else if (status.apply(res).code() != Code.OK) {
+                Status s = status.apply(res);
+                reason = "status " + s.code() + ": " + s.message();
+              } else {
+                try {
+                  accept.accept(client, res);
+                } catch (InvalidResultException e) {
+                  reason = "rejected: " + e.getMessage();
+                } catch (RuntimeException e) {
+                  reason = "aggregation failed: " + e;
+                }
+              }
+              if (reason != null) {
+                log.warn("Round {} {}: client {} failed: {}", round, what, client.cid(), reason);
+                failures.add(new Failure(client.cid(), reason));
+              }
+            }
+            remaining.countDown();
+          });
+    }
+    if (timeout == null) {
+      remaining.await();
+    } else {
+      remaining.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+    synchronized (foldLock) {
+      closed[0] = true;
+      for (int i = 0; i < instructions.size(); i++) {
+        if (!done[i]) {
+          ClientProxy client = instructions.get(i).client();
+          String reason = "no reply within the round timeout of " + timeout.toSeconds() + " s";
+          log.warn("Round {} {}: client {} failed: {}", round, what, client.cid(), reason);
+          failures.add(new Failure(client.cid(), reason));
+          client.disconnect(reason);
+        }
+      }
+      return List.copyOf(failures);
+    }
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof CompletionException || c instanceof java.util.concurrent.ExecutionException)
+        && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c.getMessage() == null ? c.toString() : c.getMessage();
+  }
+
+  private static double elapsed(long startNanos) {
+    return (System.nanoTime() - startNanos) / 1e9;
+  }
+}

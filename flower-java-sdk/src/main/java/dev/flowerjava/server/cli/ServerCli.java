@@ -1,0 +1,118 @@
+package dev.flowerjava.server.cli;
+
+import dev.flowerjava.server.FlowerServer;
+import dev.flowerjava.server.History;
+import dev.flowerjava.server.ServerConfig;
+import dev.flowerjava.server.strategy.FedAvg;
+import dev.flowerjava.server.strategy.MetricsAggregation;
+import java.io.File;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code java -jar server.jar}: a FedAvg server on the legacy Flower protocol. */
+@Command(
+    name = "server.jar",
+    mixinStandardHelpOptions = true,
+    version = "flower-java server 0.1.0",
+    description = "Runs a federated-learning server with FedAvg that Flower clients"
+        + " (Python start_client, flower-java) can join.",
+    sortOptions = false)
+public final class ServerCli implements Callable<Integer> {
+
+  @Option(names = "--rounds", defaultValue = "3", description = "Rounds to run (default: ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default: ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(names = "--port", defaultValue = "8080", description = "Port to bind (default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--min-clients", defaultValue = "2",
+      description = "Clients that must be connected before a round starts (default: ${DEFAULT-VALUE}).")
+  int minAvailableClients;
+
+  @Option(names = "--min-fit-clients", defaultValue = "2", description = "Minimum clients that train per round (default: ${DEFAULT-VALUE}).")
+  int minFitClients;
+
+  @Option(names = "--min-evaluate-clients", defaultValue = "2", description = "Minimum clients that evaluate per round (default: ${DEFAULT-VALUE}).")
+  int minEvaluateClients;
+
+  @Option(names = "--fraction-fit", defaultValue = "1.0", description = "Share of clients that train per round (default: ${DEFAULT-VALUE}).")
+  double fractionFit;
+
+  @Option(names = "--fraction-evaluate", defaultValue = "1.0", description = "Share of clients that evaluate per round; 0 disables (default: ${DEFAULT-VALUE}).")
+  double fractionEvaluate;
+
+  @Option(names = "--round-timeout", description = "Seconds a round waits for replies; late clients count as failures (default: no limit).")
+  Double roundTimeoutSeconds;
+
+  @Option(names = "--no-accept-failures", negatable = false,
+      description = "Keep the previous model when any client of a round fails.")
+  boolean rejectFailures;
+
+  @Option(names = "--seed", defaultValue = "42", description = "Seed of client sampling (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--max-message-size", defaultValue = "536870912", description = "Largest message in bytes (default: ${DEFAULT-VALUE}, as flwr).")
+  int maxMessageSize;
+
+  @Option(names = "--tls-cert", description = "PEM certificate chain; with --tls-key, serves TLS.")
+  File tlsCert;
+
+  @Option(names = "--tls-key", description = "PEM private key of --tls-cert.")
+  File tlsKey;
+
+  @Override
+  public Integer call() throws Exception {
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(this), "--tls-cert and --tls-key go together");
+    }
+    FedAvg strategy =
+        FedAvg.builder()
+            .fractionFit(fractionFit)
+            .fractionEvaluate(fractionEvaluate)
+            .minFitClients(minFitClients)
+            .minEvaluateClients(minEvaluateClients)
+            .minAvailableClients(minAvailableClients)
+            .acceptFailures(!rejectFailures)
+            .fitMetricsAggregation(MetricsAggregation.weightedAverage())
+            .evaluateMetricsAggregation(MetricsAggregation.weightedAverage())
+            .build();
+    ServerConfig config = ServerConfig.ofRounds(rounds);
+    if (roundTimeoutSeconds != null) {
+      config = config.withRoundTimeout(Duration.ofMillis((long) (roundTimeoutSeconds * 1000)));
+    }
+    FlowerServer.Builder b =
+        FlowerServer.builder()
+            .host(host)
+            .port(port)
+            .maxMessageSize(maxMessageSize)
+            .strategy(strategy)
+            .config(config)
+            .seed(seed);
+    if (tlsCert != null) {
+      b.tls(tlsCert, tlsKey);
+    }
+    History history = b.build().run();
+    return history.fitResults().isEmpty() ? 1 : 0;
+  }
+
+  public static void main(String[] args) {
+    CommandLine cli = new CommandLine(new ServerCli());
+    // bad option values are the operator's to fix: say which, without a stack trace
+    cli.setExecutionExceptionHandler(
+        (e, cmd, parsed) -> {
+          if (e instanceof IllegalArgumentException) {
+            cmd.getErr().println("server.jar: " + e.getMessage());
+            return 2;
+          }
+          throw e;
+        });
+    System.exit(cli.execute(args));
+  }
+}

@@ -1,0 +1,194 @@
+package dev.flowerjava.server.grpc;
+
+import dev.flowerjava.proto.ClientMessage;
+import dev.flowerjava.proto.ServerMessage;
+import dev.flowerjava.records.EvaluateIns;
+import dev.flowerjava.records.EvaluateRes;
+import dev.flowerjava.records.FitIns;
+import dev.flowerjava.records.FitRes;
+import dev.flowerjava.records.GetParametersIns;
+import dev.flowerjava.records.GetParametersRes;
+import dev.flowerjava.records.GetPropertiesIns;
+import dev.flowerjava.records.GetPropertiesRes;
+import dev.flowerjava.serde.ProtoSerde;
+import dev.flowerjava.server.ClientProxy;
+import dev.flowerjava.server.ClientDisconnectedException;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+/**
+ * One client's {@code Join} stream seen from the server: a small state machine that allows one
+ * outstanding instruction at a time and matches each reply to it by type.
+ *
+ * <p>States: OPEN (idle) -> AWAITING (instruction sent) -> OPEN ... -> CLOSED. Once CLOSED, any
+ * pending and later call fails with {@link ClientDisconnectedException}.
+ */
+final class GrpcClientProxy implements ClientProxy {
+  private enum State {
+    OPEN,
+    AWAITING,
+    CLOSED
+  }
+
+  private final String cid;
+  private final ServerCallStreamObserver<ServerMessage> toClient;
+  private final Runnable onClose;
+
+  // guarded by this
+  private State state = State.OPEN;
+  private ClientMessage.MsgCase expected;
+  private CompletableFuture<ClientMessage> pending;
+  private String closeReason;
+
+  GrpcClientProxy(String cid, ServerCallStreamObserver<ServerMessage> toClient, Runnable onClose) {
+    this.cid = cid;
+    this.toClient = toClient;
+    this.onClose = onClose;
+  }
+
+  @Override
+  public String cid() {
+    return cid;
+  }
+
+  @Override
+  public CompletableFuture<GetPropertiesRes> getProperties(GetPropertiesIns ins) {
+    return send(ProtoSerde.toProto(ins), ClientMessage.MsgCase.GET_PROPERTIES_RES,
+        m -> ProtoSerde.fromProto(m.getGetPropertiesRes()));
+  }
+
+  @Override
+  public CompletableFuture<GetParametersRes> getParameters(GetParametersIns ins) {
+    return send(ProtoSerde.toProto(ins), ClientMessage.MsgCase.GET_PARAMETERS_RES,
+        m -> ProtoSerde.fromProto(m.getGetParametersRes()));
+  }
+
+  @Override
+  public CompletableFuture<FitRes> fit(FitIns ins) {
+    return send(ProtoSerde.toProto(ins), ClientMessage.MsgCase.FIT_RES,
+        m -> ProtoSerde.fromProto(m.getFitRes()));
+  }
+
+  @Override
+  public CompletableFuture<EvaluateRes> evaluate(EvaluateIns ins) {
+    return send(ProtoSerde.toProto(ins), ClientMessage.MsgCase.EVALUATE_RES,
+        m -> ProtoSerde.fromProto(m.getEvaluateRes()));
+  }
+
+  private <T> CompletableFuture<T> send(
+      ServerMessage message, ClientMessage.MsgCase replyCase, Function<ClientMessage, T> decode) {
+    CompletableFuture<ClientMessage> reply = new CompletableFuture<>();
+    synchronized (this) {
+      if (state == State.CLOSED) {
+        return CompletableFuture.failedFuture(new ClientDisconnectedException(cid, closeReason));
+      }
+      if (state == State.AWAITING) {
+        throw new IllegalStateException(
+            "client " + cid + " is still answering " + expected + "; one instruction at a time");
+      }
+      state = State.AWAITING;
+      expected = replyCase;
+      pending = reply;
+      try {
+        toClient.onNext(message); // StreamObserver is not thread-safe: write under the lock
+      } catch (RuntimeException e) {
+        closeLocked("sending failed: " + e, false);
+        throw e;
+      }
+    }
+    // decoding runs on the caller's completion path, so one bad reply fails only its own future
+    return reply.thenApply(decode);
+  }
+
+  /** A message arrived from the client. */
+  void onClientMessage(ClientMessage message) {
+    CompletableFuture<ClientMessage> toComplete;
+    synchronized (this) {
+      if (message.hasDisconnectRes()) {
+        closeLocked("client left (" + message.getDisconnectRes().getReason() + ")", true);
+        return;
+      }
+      if (state != State.AWAITING) {
+        closeLocked(
+            "protocol violation: sent " + message.getMsgCase() + " without an instruction", false);
+        return;
+      }
+      if (message.getMsgCase() != expected) {
+        closeLocked(
+            "protocol violation: answered " + message.getMsgCase() + " where " + expected
+                + " was expected",
+            false);
+        return;
+      }
+      toComplete = pending;
+      pending = null;
+      expected = null;
+      state = State.OPEN;
+    }
+    toComplete.complete(message);
+  }
+
+  @Override
+  public void reconnect(long seconds) {
+    synchronized (this) {
+      if (state == State.CLOSED) {
+        return;
+      }
+      toClient.onNext(
+          ServerMessage.newBuilder()
+              .setReconnectIns(ServerMessage.ReconnectIns.newBuilder().setSeconds(seconds))
+              .build());
+      // the DisconnectRes that answers this closes the proxy
+    }
+  }
+
+  @Override
+  public void disconnect(String reason) {
+    synchronized (this) {
+      if (state == State.CLOSED) {
+        return;
+      }
+      closeLocked(reason, false);
+    }
+  }
+
+  /** The stream ended from the client's side or the transport broke. */
+  void onStreamEnd(String reason) {
+    synchronized (this) {
+      if (state != State.CLOSED) {
+        closeLocked(reason, false);
+      }
+    }
+  }
+
+  /** @param graceful the client said goodbye, so the stream ends normally rather than with an error */
+  private void closeLocked(String reason, boolean graceful) {
+    boolean wasClosed = state == State.CLOSED;
+    state = State.CLOSED;
+    closeReason = reason;
+    if (pending != null) {
+      pending.completeExceptionally(new ClientDisconnectedException(cid, reason));
+      pending = null;
+    }
+    if (!wasClosed) {
+      try {
+        if (graceful) {
+          toClient.onCompleted();
+        } else if (!toClient.isCancelled()) {
+          toClient.onError(Status.ABORTED.withDescription(reason).asRuntimeException());
+        }
+      } catch (RuntimeException ignored) {
+        // the stream is already gone; nothing left to tell the client
+      }
+      onClose.run();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "client " + cid;
+  }
+
+}

@@ -1,0 +1,11 @@
+package dev.flowerjava.server.strategy;
+
+import dev.flowerjava.records.ScalarMap;
+import java.util.Objects;
+
+/** Loss and metrics of the global model evaluated on the server. */
+public record CentralizedEvaluation(double loss, ScalarMap metrics) {
+  public CentralizedEvaluation {
+    Objects.requireNonNull(metrics, "metrics");
+  }
+}

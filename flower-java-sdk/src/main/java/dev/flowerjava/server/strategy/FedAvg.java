@@ -1,0 +1,320 @@
+package dev.flowerjava.server.strategy;
+
+import dev.flowerjava.records.EvaluateIns;
+import dev.flowerjava.records.EvaluateRes;
+import dev.flowerjava.records.FitIns;
+import dev.flowerjava.records.FitRes;
+import dev.flowerjava.records.Parameters;
+import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.server.ClientManager;
+import dev.flowerjava.server.ClientProxy;
+import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.tensor.NpyFormatException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.function.BiFunction;
+import java.util.function.IntFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Federated Averaging (McMahan et al., 2017) with Flower's knobs and defaults: train and evaluate
+ * on every available client (fractions 1.0), at least two of each, accept failures, average
+ * updates weighted by {@code num_examples}.
+ *
+ * <pre>{@code
+ * Strategy fedAvg = FedAvg.builder().minAvailableClients(2).fractionEvaluate(0.5).build();
+ * }</pre>
+ */
+public final class FedAvg implements Strategy {
+  private static final Logger log = LoggerFactory.getLogger(FedAvg.class);
+
+  private final double fractionFit;
+  private final double fractionEvaluate;
+  private final int minFitClients;
+  private final int minEvaluateClients;
+  private final int minAvailableClients;
+  private final boolean acceptFailures;
+  private final Parameters initialParameters;
+  private final IntFunction<ScalarMap> onFitConfig;
+  private final IntFunction<ScalarMap> onEvaluateConfig;
+  private final BiFunction<Integer, List<NDArray>, Optional<CentralizedEvaluation>> evaluateFn;
+  private final MetricsAggregation fitMetricsAggregation;
+  private final MetricsAggregation evaluateMetricsAggregation;
+
+  private FedAvg(Builder b) {
+    this.fractionFit = b.fractionFit;
+    this.fractionEvaluate = b.fractionEvaluate;
+    this.minFitClients = b.minFitClients;
+    this.minEvaluateClients = b.minEvaluateClients;
+    this.minAvailableClients = b.minAvailableClients;
+    this.acceptFailures = b.acceptFailures;
+    this.initialParameters = b.initialParameters;
+    this.onFitConfig = b.onFitConfig;
+    this.onEvaluateConfig = b.onEvaluateConfig;
+    this.evaluateFn = b.evaluateFn;
+    this.fitMetricsAggregation = b.fitMetricsAggregation;
+    this.evaluateMetricsAggregation = b.evaluateMetricsAggregation;
+    if (minAvailableClients < minFitClients || minAvailableClients < minEvaluateClients) {
+      log.warn(
+          "min_available_clients ({}) is below min_fit_clients ({}) or min_evaluate_clients ({}):"
+              + " rounds will wait for more clients than the server waits for at start",
+          minAvailableClients, minFitClients, minEvaluateClients);
+    }
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** How many clients to sample for training, and the minimum that must be available. */
+  public int[] numFitClients(int numAvailable) {
+    int n = (int) (numAvailable * fractionFit);
+    return new int[] {Math.max(n, minFitClients), minAvailableClients};
+  }
+
+  /** How many clients to sample for evaluation, and the minimum that must be available. */
+  public int[] numEvaluationClients(int numAvailable) {
+    int n = (int) (numAvailable * fractionEvaluate);
+    return new int[] {Math.max(n, minEvaluateClients), minAvailableClients};
+  }
+
+  @Override
+  public Optional<Parameters> initializeParameters(ClientManager clientManager) {
+    return Optional.ofNullable(initialParameters);
+  }
+
+  @Override
+  public List<ClientInstruction<FitIns>> configureFit(
+      int serverRound, Parameters parameters, ClientManager clientManager)
+      throws InterruptedException {
+    ScalarMap config = onFitConfig == null ? ScalarMap.empty() : onFitConfig.apply(serverRound);
+    FitIns ins = new FitIns(parameters, config);
+    int[] n = numFitClients(clientManager.numAvailable());
+    List<ClientInstruction<FitIns>> out = new ArrayList<>();
+    for (ClientProxy c : clientManager.sample(n[0], n[1])) {
+      out.add(new ClientInstruction<>(c, ins));
+    }
+    return out;
+  }
+
+  @Override
+  public FitAggregator fitAggregator(int serverRound, Parameters current) {
+    List<NDArray> reference =
+        current == null || current.isEmpty() ? null : current.toArrays();
+    WeightedMean mean = new WeightedMean(reference);
+    List<MetricsAggregation.Weighted> metrics = new ArrayList<>();
+    return new FitAggregator() {
+      @Override
+      public void accept(ClientProxy client, FitRes result) {
+        List<NDArray> update;
+        try {
+          update = result.parameters().toArrays();
+        } catch (NpyFormatException e) {
+          throw new InvalidResultException("undecodable parameters: " + e.getMessage(), e);
+        }
+        mean.add(update, result.numExamples());
+        metrics.add(new MetricsAggregation.Weighted(result.numExamples(), result.metrics()));
+      }
+
+      @Override
+      public AggregatedFit finish(List<Failure> failures) {
+        if (mean.count() == 0) {
+          return AggregatedFit.none();
+        }
+        if (!acceptFailures && !failures.isEmpty()) {
+          log.warn("aggregate_fit: {} failures and accept_failures is off: keeping the model",
+              failures.size());
+          return AggregatedFit.none();
+        }
+        ScalarMap aggregatedMetrics = ScalarMap.empty();
+        if (fitMetricsAggregation != null) {
+          aggregatedMetrics = fitMetricsAggregation.aggregate(metrics);
+        } else if (serverRound == 1) {
+          log.warn("No fit metrics aggregation was configured");
+        }
+        return new AggregatedFit(
+            Optional.of(Parameters.fromArrays(mean.result())), aggregatedMetrics);
+      }
+    };
+  }
+
+  @Override
+  public List<ClientInstruction<EvaluateIns>> configureEvaluate(
+      int serverRound, Parameters parameters, ClientManager clientManager)
+      throws InterruptedException {
+    if (fractionEvaluate == 0.0) {
+      return List.of();
+    }
+    ScalarMap config =
+        onEvaluateConfig == null ? ScalarMap.empty() : onEvaluateConfig.apply(serverRound);
+    EvaluateIns ins = new EvaluateIns(parameters, config);
+    int[] n = numEvaluationClients(clientManager.numAvailable());
+    List<ClientInstruction<EvaluateIns>> out = new ArrayList<>();
+    for (ClientProxy c : clientManager.sample(n[0], n[1])) {
+      out.add(new ClientInstruction<>(c, ins));
+    }
+    return out;
+  }
+
+  @Override
+  public EvaluateAggregator evaluateAggregator(int serverRound) {
+    List<MetricsAggregation.Weighted> metrics = new ArrayList<>();
+    double[] weightedLoss = {0};
+    long[] examples = {0};
+    return new EvaluateAggregator() {
+      @Override
+      public void accept(ClientProxy client, EvaluateRes result) {
+        if (!Float.isFinite(result.loss())) {
+          throw new InvalidResultException("loss is " + result.loss());
+        }
+        if (result.numExamples() <= 0) {
+          throw new InvalidResultException(
+              "num_examples must be > 0 to be weighted, got " + result.numExamples());
+        }
+        weightedLoss[0] += (double) result.loss() * result.numExamples();
+        examples[0] += result.numExamples();
+        metrics.add(new MetricsAggregation.Weighted(result.numExamples(), result.metrics()));
+      }
+
+      @Override
+      public AggregatedEvaluate finish(List<Failure> failures) {
+        if (examples[0] == 0) {
+          return AggregatedEvaluate.none();
+        }
+        if (!acceptFailures && !failures.isEmpty()) {
+          return AggregatedEvaluate.none();
+        }
+        ScalarMap aggregatedMetrics = ScalarMap.empty();
+        if (evaluateMetricsAggregation != null) {
+          aggregatedMetrics = evaluateMetricsAggregation.aggregate(metrics);
+        } else if (serverRound == 1) {
+          log.warn("No evaluate metrics aggregation was configured");
+        }
+        return new AggregatedEvaluate(
+            OptionalDouble.of(weightedLoss[0] / examples[0]), aggregatedMetrics);
+      }
+    };
+  }
+
+  @Override
+  public Optional<CentralizedEvaluation> evaluate(int serverRound, Parameters parameters) {
+    if (evaluateFn == null) {
+      return Optional.empty();
+    }
+    return evaluateFn.apply(serverRound, parameters.toArrays());
+  }
+
+  @Override
+  public String toString() {
+    return "FedAvg(accept_failures=" + acceptFailures + ")";
+  }
+
+  /** FedAvg's settings; every default is Flower's. */
+  public static final class Builder {
+    private double fractionFit = 1.0;
+    private double fractionEvaluate = 1.0;
+    private int minFitClients = 2;
+    private int minEvaluateClients = 2;
+    private int minAvailableClients = 2;
+    private boolean acceptFailures = true;
+    private Parameters initialParameters;
+    private IntFunction<ScalarMap> onFitConfig;
+    private IntFunction<ScalarMap> onEvaluateConfig;
+    private BiFunction<Integer, List<NDArray>, Optional<CentralizedEvaluation>> evaluateFn;
+    private MetricsAggregation fitMetricsAggregation;
+    private MetricsAggregation evaluateMetricsAggregation;
+
+    private Builder() {}
+
+    /** Share of available clients that train each round (default 1.0). */
+    public Builder fractionFit(double v) {
+      this.fractionFit = fraction("fractionFit", v);
+      return this;
+    }
+
+    /** Share of available clients that evaluate each round; 0 turns federated evaluation off. */
+    public Builder fractionEvaluate(double v) {
+      this.fractionEvaluate = fraction("fractionEvaluate", v);
+      return this;
+    }
+
+    public Builder minFitClients(int v) {
+      this.minFitClients = atLeastOne("minFitClients", v);
+      return this;
+    }
+
+    public Builder minEvaluateClients(int v) {
+      this.minEvaluateClients = atLeastOne("minEvaluateClients", v);
+      return this;
+    }
+
+    /** Clients that must be connected before a round starts (default 2). */
+    public Builder minAvailableClients(int v) {
+      this.minAvailableClients = atLeastOne("minAvailableClients", v);
+      return this;
+    }
+
+    /** Whether a round with failures still aggregates its successes (default true). */
+    public Builder acceptFailures(boolean v) {
+      this.acceptFailures = v;
+      return this;
+    }
+
+    /** Starting parameters; without them the server asks one client for its own. */
+    public Builder initialParameters(Parameters p) {
+      this.initialParameters = Objects.requireNonNull(p, "initialParameters");
+      return this;
+    }
+
+    /** The config sent with each round's {@code FitIns}, by round number. */
+    public Builder onFitConfig(IntFunction<ScalarMap> f) {
+      this.onFitConfig = Objects.requireNonNull(f);
+      return this;
+    }
+
+    /** The config sent with each round's {@code EvaluateIns}, by round number. */
+    public Builder onEvaluateConfig(IntFunction<ScalarMap> f) {
+      this.onEvaluateConfig = Objects.requireNonNull(f);
+      return this;
+    }
+
+    /** Server-side evaluation of the global model (round 0 is the initial model). */
+    public Builder evaluateFn(
+        BiFunction<Integer, List<NDArray>, Optional<CentralizedEvaluation>> f) {
+      this.evaluateFn = Objects.requireNonNull(f);
+      return this;
+    }
+
+    public Builder fitMetricsAggregation(MetricsAggregation f) {
+      this.fitMetricsAggregation = Objects.requireNonNull(f);
+      return this;
+    }
+
+    public Builder evaluateMetricsAggregation(MetricsAggregation f) {
+      this.evaluateMetricsAggregation = Objects.requireNonNull(f);
+      return this;
+    }
+
+    public FedAvg build() {
+      return new FedAvg(this);
+    }
+
+    private static double fraction(String name, double v) {
+      if (!(v >= 0.0 && v <= 1.0)) {
+        throw new IllegalArgumentException(name + " must be in [0, 1], got " + v);
+      }
+      return v;
+    }
+
+    private static int atLeastOne(String name, int v) {
+      if (v < 1) {
+        throw new IllegalArgumentException(name + " must be >= 1, got " + v);
+      }
+      return v;
+    }
+  }
+}
