@@ -115,6 +115,11 @@ public final class NDArray {
     return ByteBuffer.wrap(data).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
   }
 
+  /** The backing little-endian element bytes, not copied: callers must not modify them. */
+  byte[] rawData() {
+    return data;
+  }
+
   /** A copy of the element bytes, little-endian. */
   public byte[] toByteArray() {
     return data.clone();
