@@ -1,0 +1,342 @@
+package dev.flowerjava.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Finds and runs the project's pinned Python (the git-ignored venv that {@code
+ * scripts/setup-python.sh} creates, with real numpy and flwr) for interop tests.
+ *
+ * <p>Surefire passes the interpreter's path in the system property {@value #PYTHON_PROPERTY}. When
+ * it is missing or not executable the tests <em>fail</em> (they never skip): interop is part of the
+ * acceptance criteria, and a silently skipped check is no check.
+ */
+public final class PythonEnv {
+  /** System property holding the interpreter path (set in flower-java-sdk/pom.xml). */
+  public static final String PYTHON_PROPERTY = "flowerjava.python";
+  /** System property holding the repository root (set in flower-java-sdk/pom.xml). */
+  public static final String ROOT_PROPERTY = "flowerjava.root";
+
+  private static final String SETUP_HINT =
+      "run scripts/setup-python.sh from the repository root to create .venv/flwr";
+
+  private PythonEnv() {}
+
+  /**
+   * The project's Python interpreter.
+   *
+   * @throws AssertionError (failing the test) when it is not configured or not present
+   */
+  public static Path python() {
+    String configured = System.getProperty(PYTHON_PROPERTY);
+    if (configured == null || configured.isBlank()) {
+      throw new AssertionError(
+          "system property " + PYTHON_PROPERTY + " is not set (surefire sets it in "
+              + "flower-java-sdk/pom.xml; run the tests through Maven, or pass -D"
+              + PYTHON_PROPERTY + "=<repo>/.venv/flwr/bin/python); " + SETUP_HINT);
+    }
+    Path python = Paths.get(configured);
+    if (!Files.isRegularFile(python) || !Files.isExecutable(python)) {
+      throw new AssertionError(
+          "the project's Python interpreter " + python + " (system property " + PYTHON_PROPERTY
+              + ") does not exist or is not executable; " + SETUP_HINT);
+    }
+    return python;
+  }
+
+  /** The repository root, from {@value #ROOT_PROPERTY}, or the working directory's parent. */
+  public static Path repoRoot() {
+    String configured = System.getProperty(ROOT_PROPERTY);
+    if (configured != null && !configured.isBlank()) {
+      return Paths.get(configured);
+    }
+    return Paths.get("").toAbsolutePath().getParent();
+  }
+
+  /**
+   * A test resource as a file on disk (copied into a temp file when it is not already one, e.g.
+   * when it lives in a jar).
+   */
+  public static Path resource(String name) {
+    URL url = PythonEnv.class.getClassLoader().getResource(name);
+    if (url == null) {
+      throw new AssertionError("test resource not found on the classpath: " + name);
+    }
+    try {
+      if ("file".equals(url.getProtocol())) {
+        return Paths.get(url.toURI());
+      }
+      String fileName = Paths.get(name).getFileName().toString();
+      Path tmp = Files.createTempFile("flowerjava-", "-" + fileName);
+      tmp.toFile().deleteOnExit();
+      try (InputStream in = url.openStream()) {
+        Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+      }
+      return tmp;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Runs {@code python args...} in the working directory with no extra environment. */
+  public static ProcessResult run(Duration timeout, String... args) {
+    return run(timeout, null, Map.of(), args);
+  }
+
+  /**
+   * Runs {@code python args...} and waits for it, capturing stdout and stderr (UTF-8). The
+   * environment is inherited plus {@code PYTHONUNBUFFERED=1} plus {@code extraEnv}. A process
+   * still running at {@code timeout} is killed (with its descendants) and reported as timed out.
+   *
+   * @param workDir the working directory, or {@code null} for the current one
+   */
+  public static ProcessResult run(
+      Duration timeout, Path workDir, Map<String, String> extraEnv, String... args) {
+    Objects.requireNonNull(timeout, "timeout");
+    List<String> command = command(args);
+    PythonProcess p = start(workDir, extraEnv, command);
+    boolean finished;
+    try {
+      finished = p.process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      p.close();
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted while waiting for " + command, e);
+    }
+    if (!finished) {
+      p.close();
+    }
+    return p.result(!finished, timeout);
+  }
+
+  /**
+   * Starts {@code python args...} in the background, capturing its output; close the handle (e.g.
+   * with try-with-resources) to kill it. For servers and clients that run alongside a test.
+   */
+  public static PythonProcess start(Path workDir, Map<String, String> extraEnv, String... args) {
+    return start(workDir, extraEnv, command(args));
+  }
+
+  private static List<String> command(String... args) {
+    List<String> command = new ArrayList<>(args.length + 1);
+    command.add(python().toString());
+    command.addAll(Arrays.asList(args));
+    return command;
+  }
+
+  private static PythonProcess start(
+      Path workDir, Map<String, String> extraEnv, List<String> command) {
+    ProcessBuilder pb = new ProcessBuilder(command);
+    if (workDir != null) {
+      pb.directory(workDir.toFile());
+    }
+    pb.environment().put("PYTHONUNBUFFERED", "1");
+    pb.environment().put("PYTHONIOENCODING", "utf-8");
+    pb.environment().putAll(extraEnv);
+    pb.redirectInput(ProcessBuilder.Redirect.PIPE);
+    try {
+      Process process = pb.start();
+      process.getOutputStream().close(); // no stdin: a script waiting for input sees EOF
+      return new PythonProcess(command, process);
+    } catch (IOException e) {
+      throw new AssertionError("could not start " + command + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** A running Python process whose stdout and stderr are drained into memory. */
+  public static final class PythonProcess implements AutoCloseable {
+    private final List<String> command;
+    private final Process process;
+    private final Drain stdout;
+    private final Drain stderr;
+
+    PythonProcess(List<String> command, Process process) {
+      this.command = List.copyOf(command);
+      this.process = process;
+      this.stdout = new Drain(process.getInputStream(), "python-stdout");
+      this.stderr = new Drain(process.getErrorStream(), "python-stderr");
+    }
+
+    public Process process() {
+      return process;
+    }
+
+    public boolean isAlive() {
+      return process.isAlive();
+    }
+
+    /** Everything written to stdout so far. */
+    public String stdoutSoFar() {
+      return stdout.text();
+    }
+
+    /** Everything written to stderr so far. */
+    public String stderrSoFar() {
+      return stderr.text();
+    }
+
+    /** Waits up to {@code timeout} for the process to end by itself; kills it otherwise. */
+    public ProcessResult await(Duration timeout) {
+      boolean finished;
+      try {
+        finished = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        close();
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted while waiting for " + command, e);
+      }
+      if (!finished) {
+        close();
+      }
+      return result(!finished, timeout);
+    }
+
+    ProcessResult result(boolean timedOut, Duration timeout) {
+      stdout.join();
+      stderr.join();
+      int exit = timedOut ? -1 : process.exitValue();
+      return new ProcessResult(command, exit, timedOut, timeout, stdout.text(), stderr.text());
+    }
+
+    /** Kills the process and its descendants, then waits briefly for it to go. */
+    @Override
+    public void close() {
+      process.descendants().forEach(ProcessHandle::destroyForcibly);
+      process.destroyForcibly();
+      try {
+        process.waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** Reads a stream to its end on a daemon thread. */
+  private static final class Drain {
+    private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+    private final Thread thread;
+
+    Drain(InputStream in, String name) {
+      thread =
+          new Thread(
+              () -> {
+                byte[] chunk = new byte[8192];
+                try (in) {
+                  int n;
+                  while ((n = in.read(chunk)) >= 0) {
+                    synchronized (buffer) {
+                      buffer.write(chunk, 0, n);
+                    }
+                  }
+                } catch (IOException e) {
+                  // the process was killed; keep what was read
+                }
+              },
+              name);
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    String text() {
+      synchronized (buffer) {
+        return buffer.toString(StandardCharsets.UTF_8);
+      }
+    }
+
+    void join() {
+      try {
+        thread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** The outcome of a finished (or killed) Python process. */
+  public static final class ProcessResult {
+    private final List<String> command;
+    private final int exitCode;
+    private final boolean timedOut;
+    private final Duration timeout;
+    private final String stdout;
+    private final String stderr;
+
+    ProcessResult(
+        List<String> command,
+        int exitCode,
+        boolean timedOut,
+        Duration timeout,
+        String stdout,
+        String stderr) {
+      this.command = command;
+      this.exitCode = exitCode;
+      this.timedOut = timedOut;
+      this.timeout = timeout;
+      this.stdout = stdout;
+      this.stderr = stderr;
+    }
+
+    /** The exit code, or -1 when the process was killed at its timeout. */
+    public int exitCode() {
+      return exitCode;
+    }
+
+    public boolean timedOut() {
+      return timedOut;
+    }
+
+    public String stdout() {
+      return stdout;
+    }
+
+    public String stderr() {
+      return stderr;
+    }
+
+    public boolean succeeded() {
+      return !timedOut && exitCode == 0;
+    }
+
+    /**
+     * Returns this result when the process exited with 0.
+     *
+     * @throws AssertionError naming the command, exit code and output otherwise
+     */
+    public ProcessResult requireSuccess() {
+      if (!succeeded()) {
+        throw new AssertionError(describe());
+      }
+      return this;
+    }
+
+    /** The command, how it ended and its output, for failure messages. */
+    public String describe() {
+      String how = timedOut ? "was killed after its " + timeout + " timeout" : "exited " + exitCode;
+      return String.join(" ", command) + " " + how + "\n--- stdout ---\n" + stdout
+          + "\n--- stderr ---\n" + stderr;
+    }
+
+    @Override
+    public String toString() {
+      return describe();
+    }
+  }
+}
