@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test, the interop tests against real Python Flower included.
+# Installs what the tests need first (each step is skipped when already done):
+# the pinned flwr in .venv/flwr and CIFAR-10 in .cache/cifar10.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+scripts/setup-python.sh
+scripts/fetch-cifar10.sh
+export DJL_OFFLINE=true OPT_OUT_TRACKING=true DJL_CACHE_DIR="$root/.cache/djl"
+mvn -B -ntp install "$@"
