@@ -1,0 +1,228 @@
+package dev.flowerjava.examples.cifar;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Objects;
+import java.util.Random;
+
+/**
+ * Local training and evaluation of a {@link CifarNet}, as {@code train}/{@code test} in Flower's
+ * PyTorch quickstart: softmax cross-entropy on the logits, SGD with momentum (defaults lr 0.001,
+ * momentum 0.9, batch 32), a freshly shuffled order every epoch, the last batch possibly smaller.
+ * Each {@link #train} call starts a new optimizer, so momentum does not carry over between calls
+ * (federated rounds), as in the quickstart.
+ *
+ * <p>Memory stays flat: every batch runs in its own {@link NDManager} that is closed when the
+ * batch is done; the input batch is written into one direct buffer per call that the engine reads
+ * in place (DJL would otherwise copy each batch into a new direct buffer only the garbage collector
+ * frees); the momentum buffers are freed at the end of each call.
+ *
+ * <p>Not thread-safe, like the {@link CifarNet} it trains.
+ */
+public final class CifarTrainer {
+  public static final float DEFAULT_LEARNING_RATE = 0.001f;
+  public static final float DEFAULT_MOMENTUM = 0.9f;
+  public static final int DEFAULT_BATCH_SIZE = 32;
+
+  /** Called after every batch; {@code done} counts batches over all epochs of the call. */
+  @FunctionalInterface
+  public interface ProgressListener {
+    void onBatch(int done, int total);
+  }
+
+  /**
+   * What {@link #train} saw: the mean cross-entropy and the accuracy over every example of every
+   * epoch of the call (the parameters changed along the way), and the number of training examples
+   * (the dataset size, not multiplied by epochs, as Flower's quickstart reports it).
+   */
+  public record TrainResult(double loss, double accuracy, int examples) {}
+
+  /** Mean cross-entropy and accuracy over {@code examples} evaluation examples. */
+  public record EvalResult(double loss, double accuracy, int examples) {}
+
+  private final CifarNet net;
+
+  public CifarTrainer(CifarNet net) {
+    this.net = Objects.requireNonNull(net, "net");
+  }
+
+  /** {@link #train(LabeledImages, int, int, float, float, long, ProgressListener)} without progress. */
+  public TrainResult train(
+      LabeledImages data, int epochs, int batchSize, float lr, float momentum, long seed) {
+    return train(data, epochs, batchSize, lr, momentum, seed, null);
+  }
+
+  /**
+   * Trains the network in place.
+   *
+   * @param seed seeds the per-epoch shuffling (the only randomness in training)
+   * @param listener called after each batch, or null
+   * @throws IllegalArgumentException if the data is empty or a setting is out of range
+   */
+  public TrainResult train(
+      LabeledImages data,
+      int epochs,
+      int batchSize,
+      float lr,
+      float momentum,
+      long seed,
+      ProgressListener listener) {
+    int n = data.size();
+    if (n <= 0 || epochs <= 0 || batchSize <= 0) {
+      throw new IllegalArgumentException(
+          "need data, epochs > 0 and batchSize > 0; got size=" + n + " epochs=" + epochs
+              + " batchSize=" + batchSize);
+    }
+    int batchesPerEpoch = (n + batchSize - 1) / batchSize;
+    int totalBatches = Math.multiplyExact(batchesPerEpoch, epochs);
+    BatchBuffers buf = new BatchBuffers(batchSize);
+    Random rng = new Random(seed);
+    int[] order = new int[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    double lossSum = 0;
+    long correct = 0;
+    long seen = 0;
+    int done = 0;
+    Loss lossFn = Loss.softmaxCrossEntropyLoss();
+    try (MomentumSgd optimizer = new MomentumSgd(net.model().getNDManager(), lr, momentum);
+        Trainer trainer =
+            net.model()
+                .newTrainer(
+                    new DefaultTrainingConfig(lossFn)
+                        .optOptimizer(optimizer)
+                        .optDevices(new Device[] {Device.cpu()}))) {
+      for (int epoch = 0; epoch < epochs; epoch++) {
+        shuffle(order, rng);
+        for (int start = 0; start < n; start += batchSize) {
+          int b = Math.min(batchSize, n - start);
+          int[] idx = buf.indices(order, start, b);
+          try (NDManager m = trainer.getManager().newSubManager()) {
+            NDArray x = buf.images(m, data, idx);
+            NDArray y = buf.labels(m, data, idx);
+            try (GradientCollector gc = trainer.newGradientCollector()) {
+              NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
+              NDArray loss = lossFn.evaluate(new NDList(y), new NDList(logits));
+              gc.backward(loss);
+              lossSum += loss.getFloat() * (double) b;
+              correct += logits.argMax(1).eq(y).countNonzero().getLong();
+            }
+            trainer.step();
+          }
+          seen += b;
+          done++;
+          if (listener != null) {
+            listener.onBatch(done, totalBatches);
+          }
+        }
+      }
+    }
+    return new TrainResult(lossSum / seen, (double) correct / seen, n);
+  }
+
+  /** Evaluates without changing the network. */
+  public EvalResult test(LabeledImages data, int batchSize) {
+    int n = data.size();
+    if (n <= 0 || batchSize <= 0) {
+      throw new IllegalArgumentException(
+          "need data and batchSize > 0; got size=" + n + " batchSize=" + batchSize);
+    }
+    BatchBuffers buf = new BatchBuffers(batchSize);
+    Loss lossFn = Loss.softmaxCrossEntropyLoss();
+    double lossSum = 0;
+    long correct = 0;
+    try (NDManager call = net.model().getNDManager().newSubManager()) {
+      ParameterStore ps = new ParameterStore(call, false);
+      int[] all = new int[n];
+      for (int i = 0; i < n; i++) {
+        all[i] = i;
+      }
+      for (int start = 0; start < n; start += batchSize) {
+        int b = Math.min(batchSize, n - start);
+        int[] idx = buf.indices(all, start, b);
+        try (NDManager m = call.newSubManager()) {
+          NDArray x = buf.images(m, data, idx);
+          NDArray y = buf.labels(m, data, idx);
+          NDArray logits =
+              net.model().getBlock().forward(ps, new NDList(x), false).singletonOrThrow();
+          lossSum += lossFn.evaluate(new NDList(y), new NDList(logits)).getFloat() * (double) b;
+          correct += logits.argMax(1).eq(y).countNonzero().getLong();
+        }
+      }
+    }
+    return new EvalResult(lossSum / n, (double) correct / n, n);
+  }
+
+  private static void shuffle(int[] a, Random rng) {
+    for (int i = a.length - 1; i > 0; i--) {
+      int j = rng.nextInt(i + 1);
+      int t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+  }
+
+  /**
+   * Reusable host buffers for one call. The engine reads the direct buffers in place, so a batch's
+   * arrays must be closed before the next batch is written; the per-batch manager guarantees it.
+   */
+  private static final class BatchBuffers {
+    private final float[] floats;
+    private final ByteBuffer images;
+    private final ByteBuffer labels;
+    private final int[][] indexArrays; // by batch length, to avoid reallocating
+
+    BatchBuffers(int batchSize) {
+      floats = new float[Math.multiplyExact(batchSize, LabeledImages.IMAGE_FLOATS)];
+      images = ByteBuffer.allocateDirect(floats.length * 4).order(ByteOrder.nativeOrder());
+      labels = ByteBuffer.allocateDirect(batchSize * 8).order(ByteOrder.nativeOrder());
+      indexArrays = new int[batchSize + 1][];
+    }
+
+    int[] indices(int[] order, int start, int b) {
+      int[] idx = indexArrays[b];
+      if (idx == null) {
+        idx = indexArrays[b] = new int[b];
+      }
+      System.arraycopy(order, start, idx, 0, b);
+      return idx;
+    }
+
+    NDArray images(NDManager m, LabeledImages data, int[] idx) {
+      int count = idx.length * LabeledImages.IMAGE_FLOATS;
+      data.fillBatch(idx, floats);
+      images.clear();
+      images.asFloatBuffer().put(floats, 0, count);
+      images.limit(count * 4);
+      return m.create(
+          images,
+          new Shape(idx.length, LabeledImages.CHANNELS, LabeledImages.HEIGHT, LabeledImages.WIDTH),
+          DataType.FLOAT32);
+    }
+
+    NDArray labels(NDManager m, LabeledImages data, int[] idx) {
+      labels.clear();
+      for (int i : idx) {
+        int label = data.label(i);
+        if (label < 0 || label >= LabeledImages.NUM_CLASSES) {
+          throw new IllegalArgumentException("label of image " + i + " is " + label + ", not 0..9");
+        }
+        labels.putLong(label);
+      }
+      labels.flip();
+      return m.create(labels, new Shape(idx.length), DataType.INT64);
+    }
+  }
+}
