@@ -91,7 +91,7 @@ public final class FlowerClient implements AutoCloseable {
         Grpc.newChannelBuilder(serverAddress, credentials)
             .maxInboundMessageSize(maxMessageSize)
             .build();
-    return new GrpcBidiTransport(channel, true, retryPolicy);
+    return new GrpcBidiTransport(channel, serverAddress, true, retryPolicy);
   }
 
   /** Leaves the federation cleanly if running. */

@@ -52,12 +52,14 @@ public final class GrpcBidiTransport implements ClientTransport {
   /**
    * @param channel the channel to the server; it is shut down by {@link #close()} when {@code
    *     ownsChannel} is true
+   * @param target the server as the user named it, for messages
    */
-  public GrpcBidiTransport(ManagedChannel channel, boolean ownsChannel, RetryPolicy retryPolicy) {
+  public GrpcBidiTransport(
+      ManagedChannel channel, String target, boolean ownsChannel, RetryPolicy retryPolicy) {
     this.channel = Objects.requireNonNull(channel, "channel");
+    this.target = Objects.requireNonNull(target, "target");
     this.ownsChannel = ownsChannel;
     this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
-    this.target = channel.authority();
   }
 
   @Override
@@ -88,7 +90,7 @@ public final class GrpcBidiTransport implements ClientTransport {
         throw new TransportException(
             (end.fatal ? "server " + target + " refused the connection: " : "gave up on "
                     + target + " after " + (failedAttempts + 1) + " attempts in "
-                    + waited.toSeconds() + " s: ")
+                    + String.format("%.1f", waited.toMillis() / 1000.0) + " s: ")
                 + end.describe(),
             end.cause);
       }
