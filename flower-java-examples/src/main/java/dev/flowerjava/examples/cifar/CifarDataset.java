@@ -12,7 +12,7 @@ import java.util.Objects;
  *
  * <p>Instances are immutable and safe to share between threads.
  */
-public final class CifarDataset {
+public final class CifarDataset implements LabeledImages {
 
   public static final int CHANNELS = 3;
   public static final int HEIGHT = 32;
@@ -48,11 +48,13 @@ public final class CifarDataset {
   }
 
   /** Number of images. */
+  @Override
   public int size() {
     return labels.length;
   }
 
   /** Label (0..9) of image {@code index}. */
+  @Override
   public int label(int index) {
     return labels[index];
   }
@@ -207,5 +209,11 @@ public final class CifarDataset {
   @Override
   public String toString() {
     return "CifarDataset[" + size() + " images]";
+  }
+
+  /** Quickstart-normalised images, for {@link CifarTrainer}. */
+  @Override
+  public void fillBatch(int[] indices, float[] dst) {
+    fillImages(indices, dst, PixelNormalization.QUICKSTART);
   }
 }
