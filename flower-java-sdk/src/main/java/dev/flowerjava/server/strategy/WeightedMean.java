@@ -56,10 +56,14 @@ public final class WeightedMean {
       checkLayout(update);
       checkFinite(update);
     }
+    if (totalWeight > Long.MAX_VALUE - numExamples) {
+      throw new InvalidResultException(
+          "num_examples " + numExamples + " overflows the round's total of " + totalWeight);
+    }
     for (int t = 0; t < update.size(); t++) {
       fold(update.get(t), sums[t], numExamples);
     }
-    totalWeight = Math.addExact(totalWeight, numExamples);
+    totalWeight += numExamples;
     count++;
   }
 
@@ -84,20 +88,26 @@ public final class WeightedMean {
     return out;
   }
 
+  /** Fixes the layout only when every tensor is acceptable, so a rejected update changes nothing. */
   private void fixLayout(List<NDArray> layout) {
-    shapes = new ArrayList<>(layout.size());
-    dtypes = new ArrayList<>(layout.size());
-    sums = new double[layout.size()][];
+    List<long[]> newShapes = new ArrayList<>(layout.size());
+    List<DType> newDtypes = new ArrayList<>(layout.size());
     for (int t = 0; t < layout.size(); t++) {
       NDArray a = layout.get(t);
       if (a.dtype() == DType.BOOL || a.dtype() == DType.FLOAT16) {
         throw new InvalidResultException(
             "tensor " + t + " is " + a.dtype().numpyName() + ", which FedAvg does not average");
       }
-      shapes.add(a.shape());
-      dtypes.add(a.dtype());
-      sums[t] = new double[Math.toIntExact(a.size())];
+      newShapes.add(a.shape());
+      newDtypes.add(a.dtype());
     }
+    double[][] newSums = new double[layout.size()][];
+    for (int t = 0; t < layout.size(); t++) {
+      newSums[t] = new double[Math.toIntExact(layout.get(t).size())];
+    }
+    shapes = newShapes;
+    dtypes = newDtypes;
+    sums = newSums;
   }
 
   private void checkLayout(List<NDArray> update) {
