@@ -1,0 +1,54 @@
+"""The Python anchor for the JMH benchmarks: the same operations done by flwr and numpy,
+timed in the same run. Prints JSON: {"<benchmark>:<model>": milliseconds per operation}."""
+
+import json
+import statistics
+import time
+
+import numpy as np
+from flwr.common import ndarrays_to_parameters, parameters_to_ndarrays
+from flwr.server.strategy.aggregate import aggregate
+
+MODELS = {
+    "cifar-cnn": [
+        (6, 3, 5, 5), (6,), (16, 6, 5, 5), (16,), (120, 400), (120,),
+        (84, 120), (84,), (10, 84), (10,),
+    ],
+    "resnet18-sized": [(11_689_512,)],
+}
+CLIENTS = 10
+
+
+def random_model(shapes, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-1, 1, size=s).astype(np.float32) for s in shapes]
+
+
+def time_ms(fn, min_seconds=3.0):
+    """Mean milliseconds per call over at least min_seconds, after a warm-up second."""
+    warm_end = time.perf_counter() + 1.0
+    while time.perf_counter() < warm_end:
+        fn()
+    samples = []
+    end = time.perf_counter() + min_seconds
+    while time.perf_counter() < end or len(samples) < 5:
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.mean(samples)
+
+
+def main():
+    out = {}
+    for name, shapes in MODELS.items():
+        arrays = random_model(shapes, 1)
+        encoded = ndarrays_to_parameters(arrays)
+        out[f"encodeModel:{name}"] = time_ms(lambda: ndarrays_to_parameters(arrays))
+        out[f"decodeModel:{name}"] = time_ms(lambda: parameters_to_ndarrays(encoded))
+        updates = [(random_model(shapes, c), 100 + c) for c in range(CLIENTS)]
+        out[f"aggregateRound:{name}"] = time_ms(lambda: aggregate(updates))
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

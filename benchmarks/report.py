@@ -1,0 +1,42 @@
+"""Turns a JMH JSON result and the anchor's JSON into the BENCHMARKS.md table."""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+
+def main(jmh_path, anchor_path):
+    jmh = json.load(open(jmh_path))
+    anchor = json.load(open(anchor_path))
+    import flwr
+    import numpy
+
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    print("# Benchmarks\n")
+    print("Produced by `benchmarks/run.sh` (JMH for Java, `benchmarks/anchor.py` for the Python")
+    print("anchor, both in the same run on the same machine). Lower is better; the ratio is")
+    print("Python time / Java time, so above 1 means Java is faster.\n")
+    print(f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} cores, {platform.machine()}")
+    print(f"- Java: {java}; Python {platform.python_version()}, flwr {flwr.__version__}, numpy {numpy.__version__}")
+    print("- models: `cifar-cnn` = the quickstart CNN, 10 tensors, 62,006 float32 values;")
+    print("  `resnet18-sized` = one tensor of 11,689,512 float32 values (46.8 MB)")
+    print("- `aggregateRound` = 10 client updates folded into the weighted mean (Java: streaming")
+    print("  `WeightedMean` with validation; Python: `flwr.server.strategy.aggregate.aggregate`)\n")
+    print("| benchmark | model | Java ms/op (± 99.9% CI) | Python ms/op | ratio |")
+    print("|---|---|---:|---:|---:|")
+    for r in jmh:
+        name = r["benchmark"].rsplit(".", 1)[1]
+        model = r["params"]["model"]
+        score = r["primaryMetric"]["score"]
+        err = r["primaryMetric"]["scoreError"]
+        py = anchor.get(f"{name}:{model}")
+        ratio = f"{py / score:.2f}" if py else "-"
+        py_s = f"{py:.3f}" if py else "-"
+        print(f"| {name} | {model} | {score:.3f} ± {err:.3f} | {py_s} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

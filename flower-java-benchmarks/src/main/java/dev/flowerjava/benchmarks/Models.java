@@ -1,0 +1,45 @@
+package dev.flowerjava.benchmarks;
+
+import dev.flowerjava.tensor.NDArray;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Model layouts the benchmarks use, shared with the Python anchor (benchmarks/anchor.py): the
+ * CIFAR-10 CNN of Flower's quickstart (62,006 values) and a ResNet-18-sized flat model (11.7 M).
+ */
+final class Models {
+  private Models() {}
+
+  static final long[][] CIFAR_CNN = {
+    {6, 3, 5, 5}, {6}, {16, 6, 5, 5}, {16}, {120, 400}, {120}, {84, 120}, {84}, {10, 84}, {10}
+  };
+
+  /** One 11,689,512-value tensor: the parameter count of ResNet-18. */
+  static final long[][] RESNET18_SIZED = {{11_689_512}};
+
+  static long[][] byName(String name) {
+    switch (name) {
+      case "cifar-cnn":
+        return CIFAR_CNN;
+      case "resnet18-sized":
+        return RESNET18_SIZED;
+      default:
+        throw new IllegalArgumentException("unknown model '" + name + "'");
+    }
+  }
+
+  static List<NDArray> random(long[][] shapes, long seed) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    List<NDArray> out = new ArrayList<>();
+    for (long[] shape : shapes) {
+      float[] v = new float[(int) NDArray.elementCount(shape)];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = (float) (rng.nextDouble() * 2 - 1);
+      }
+      out.add(NDArray.ofFloats(v, shape));
+    }
+    return out;
+  }
+}
