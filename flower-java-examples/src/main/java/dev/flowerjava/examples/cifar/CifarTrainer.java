@@ -39,6 +39,13 @@ public final class CifarTrainer {
   @FunctionalInterface
   public interface ProgressListener {
     void onBatch(int done, int total);
+
+    /**
+     * Called after every batch, before {@link #onBatch}, with the batch's mean cross-entropy
+     * (computed before the optimizer step), e.g. to print a running loss. {@code epoch} and
+     * {@code batch} count from 0; {@code batch} restarts every epoch. Does nothing by default.
+     */
+    default void onBatchLoss(int epoch, int batch, double loss) {}
   }
 
   /**
@@ -107,6 +114,7 @@ public final class CifarTrainer {
       for (int epoch = 0; epoch < epochs; epoch++) {
         shuffle(order, rng);
         for (int start = 0; start < n; start += batchSize) {
+          float batchLoss;
           int b = Math.min(batchSize, n - start);
           int[] idx = buf.indices(order, start, b);
           try (NDManager m = trainer.getManager().newSubManager()) {
@@ -116,7 +124,8 @@ public final class CifarTrainer {
               NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
               NDArray loss = lossFn.evaluate(new NDList(y), new NDList(logits));
               gc.backward(loss);
-              lossSum += loss.getFloat() * (double) b;
+              batchLoss = loss.getFloat();
+              lossSum += batchLoss * (double) b;
               correct += logits.argMax(1).eq(y).countNonzero().getLong();
             }
             trainer.step();
@@ -124,6 +133,7 @@ public final class CifarTrainer {
           seen += b;
           done++;
           if (listener != null) {
+            listener.onBatchLoss(epoch, start / batchSize, batchLoss);
             listener.onBatch(done, totalBatches);
           }
         }
