@@ -182,19 +182,21 @@ public final class WeightedMean {
   private static NDArray toArray(double[] sum, long total, DType dtype, long[] shape) {
     double t = total;
     switch (dtype) {
+      // NDArray.of rather than ofFloats/ofDoubles: those read an empty shape as 1-d, which would
+      // turn a 0-d tensor into shape (1,)
       case FLOAT32: {
-        float[] v = new float[sum.length];
-        for (int i = 0; i < v.length; i++) {
-          v[i] = (float) (sum[i] / t);
+        ByteBuffer out = ByteBuffer.allocate(sum.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (double s : sum) {
+          out.putFloat((float) (s / t));
         }
-        return NDArray.ofFloats(v, shape);
+        return NDArray.of(dtype, shape, out.array());
       }
       case FLOAT64: {
-        double[] v = new double[sum.length];
-        for (int i = 0; i < v.length; i++) {
-          v[i] = sum[i] / t;
+        ByteBuffer out = ByteBuffer.allocate(sum.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (double s : sum) {
+          out.putDouble(s / t);
         }
-        return NDArray.ofDoubles(v, shape);
+        return NDArray.of(dtype, shape, out.array());
       }
       default: {
         ByteBuffer out =
