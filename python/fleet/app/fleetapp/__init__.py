@@ -1,0 +1,1 @@
+"""Fleet API interop test app for flower-java."""
