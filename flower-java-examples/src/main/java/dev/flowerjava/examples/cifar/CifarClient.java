@@ -1,0 +1,83 @@
+package dev.flowerjava.examples.cifar;
+
+import dev.flowerjava.client.EvaluateResult;
+import dev.flowerjava.client.FitResult;
+import dev.flowerjava.client.NumPyClient;
+import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.tensor.NDArray;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A Flower client training a {@link CifarNet} on its own CIFAR-10 partition, like the client of
+ * Flower's PyTorch quickstart. The fit config may set {@code local-epochs}, {@code batch-size} and
+ * {@code lr}; missing keys fall back to this client's {@link Settings}. Momentum is 0.9.
+ */
+public final class CifarClient extends NumPyClient {
+  /** Local training defaults, used where the server's fit config is silent. */
+  public record Settings(int localEpochs, int batchSize, double lr, long seed, boolean progress) {
+    public static Settings defaults() {
+      return new Settings(1, CifarTrainer.DEFAULT_BATCH_SIZE, CifarTrainer.DEFAULT_LEARNING_RATE,
+          0, false);
+    }
+  }
+
+  private final CifarNet net;
+  private final CifarTrainer trainer;
+  private final LabeledImages train;
+  private final LabeledImages test;
+  private final Settings settings;
+  private int fits;
+
+  /** The client uses {@code net} but does not own it: the caller closes it. */
+  public CifarClient(CifarNet net, LabeledImages train, LabeledImages test, Settings settings) {
+    this.net = Objects.requireNonNull(net, "net");
+    this.trainer = new CifarTrainer(net);
+    this.train = Objects.requireNonNull(train, "train");
+    this.test = Objects.requireNonNull(test, "test");
+    this.settings = Objects.requireNonNull(settings, "settings");
+  }
+
+  @Override
+  public List<NDArray> getParameters(ScalarMap config) {
+    return net.getParameters();
+  }
+
+  @Override
+  public void setParameters(List<NDArray> parameters) {
+    net.setParameters(parameters);
+  }
+
+  @Override
+  public FitResult fit(List<NDArray> parameters, ScalarMap config) {
+    setParameters(parameters);
+    int epochs = (int) config.getLong("local-epochs", settings.localEpochs());
+    int batchSize = (int) config.getLong("batch-size", settings.batchSize());
+    float lr = (float) config.getDouble("lr", settings.lr());
+    fits++;
+    // a different shuffle every round, reproducible from the client's seed
+    long seed = settings.seed() * 1_000_003L + fits;
+    EpochProgress progress =
+        settings.progress() ? new EpochProgress(train.size(), batchSize, epochs) : null;
+    CifarTrainer.TrainResult r;
+    try {
+      r = trainer.train(train, epochs, batchSize, lr, CifarTrainer.DEFAULT_MOMENTUM, seed, progress);
+    } finally {
+      if (progress != null) {
+        progress.close();
+      }
+    }
+    ScalarMap metrics =
+        ScalarMap.builder().put("train_loss", r.loss()).put("train_accuracy", r.accuracy()).build();
+    return new FitResult(getParameters(config), r.examples(), metrics);
+  }
+
+  @Override
+  public EvaluateResult evaluate(List<NDArray> parameters, ScalarMap config) {
+    setParameters(parameters);
+    int batchSize = (int) config.getLong("batch-size", settings.batchSize());
+    CifarTrainer.EvalResult r = trainer.test(test, batchSize);
+    return new EvaluateResult(r.loss(), r.examples(),
+        ScalarMap.builder().put("accuracy", r.accuracy()).build());
+  }
+}

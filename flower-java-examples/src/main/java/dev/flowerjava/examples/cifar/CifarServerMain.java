@@ -1,0 +1,143 @@
+package dev.flowerjava.examples.cifar;
+
+import dev.flowerjava.records.Parameters;
+import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.server.FlowerServer;
+import dev.flowerjava.server.History;
+import dev.flowerjava.server.ServerConfig;
+import dev.flowerjava.server.strategy.FedAvg;
+import dev.flowerjava.server.strategy.MetricsAggregation;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The Java server of the CIFAR-10 federation: FedAvg over {@link CifarNet} parameters with
+ * example-weighted metrics, every client evaluating every round. At the end it writes {@code
+ * history.json}, {@code history.png}, {@code final_model.npz} and {@code best_model.npz} (the
+ * global model with the best distributed accuracy) into the output directory.
+ */
+@Command(name = "cifar-server", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Runs FedAvg on the CIFAR-10 CNN and writes history and models to --out.")
+public final class CifarServerMain implements Callable<Integer> {
+  static final String METRIC = "accuracy";
+
+  @Option(names = "--rounds", defaultValue = "3", description = "Rounds (default: ${DEFAULT-VALUE})")
+  int rounds;
+
+  @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default: ${DEFAULT-VALUE})")
+  String host;
+
+  @Option(names = "--port", defaultValue = "8080", description = "Port to bind (default: ${DEFAULT-VALUE})")
+  int port;
+
+  @Option(names = "--min-clients", defaultValue = "2",
+      description = "Clients to wait for, and to train and evaluate each round (default: ${DEFAULT-VALUE})")
+  int minClients;
+
+  @Option(names = "--round-timeout", description = "Seconds a round waits for replies (default: no limit)")
+  Double roundTimeoutSeconds;
+
+  @Option(names = "--seed", defaultValue = "42",
+      description = "Seed of the initial model and of client sampling (default: ${DEFAULT-VALUE})")
+  long seed;
+
+  @Option(names = "--local-epochs", description = "Send 'local-epochs' to the clients (default: theirs)")
+  Integer localEpochs;
+
+  @Option(names = "--batch-size", description = "Send 'batch-size' to the clients (default: theirs)")
+  Integer batchSize;
+
+  @Option(names = "--lr", description = "Send 'lr' to the clients (default: theirs)")
+  Double lr;
+
+  @Option(names = "--out", description = "Output directory (default: runs/cifar-<timestamp>)")
+  Path out;
+
+  @Override
+  public Integer call() throws Exception {
+    Logger log = LoggerFactory.getLogger(CifarServerMain.class);
+    Path dir = out != null ? out : Paths.get("runs",
+        "cifar-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    ScalarMap.Builder fitConfig = ScalarMap.builder();
+    if (localEpochs != null) {
+      fitConfig.put("local-epochs", (long) localEpochs);
+    }
+    if (batchSize != null) {
+      fitConfig.put("batch-size", (long) batchSize);
+    }
+    if (lr != null) {
+      fitConfig.put("lr", (double) lr);
+    }
+    ScalarMap config = fitConfig.build();
+    FedAvg fedAvg = FedAvg.builder()
+        .fractionFit(1.0)
+        .fractionEvaluate(1.0)
+        .minFitClients(minClients)
+        .minEvaluateClients(minClients)
+        .minAvailableClients(minClients)
+        // the server draws the initial model itself: no client is asked, none needs to go first
+        .initialParameters(Parameters.fromArrays(CifarNet.pytorchStyleInit(seed)))
+        .onFitConfig(round -> config)
+        .fitMetricsAggregation(MetricsAggregation.weightedAverage())
+        .evaluateMetricsAggregation(MetricsAggregation.weightedAverage())
+        .build();
+    BestModelStrategy strategy = new BestModelStrategy(fedAvg, METRIC);
+    ServerConfig serverConfig = ServerConfig.ofRounds(rounds);
+    if (roundTimeoutSeconds != null) {
+      serverConfig = serverConfig.withRoundTimeout(
+          Duration.ofMillis((long) (roundTimeoutSeconds * 1000)));
+    }
+    long start = System.nanoTime();
+    FlowerServer server = FlowerServer.builder().host(host).port(port).seed(seed)
+        .strategy(strategy).config(serverConfig).build();
+    History history = server.run();
+    double wallSeconds = (System.nanoTime() - start) / 1e9;
+
+    Map<String, Object> extra = new LinkedHashMap<>();
+    extra.put("wall_time_seconds", wallSeconds);
+    RunOutputs.writeNpz(dir.resolve("final_model.npz"), CifarNet.PARAMETER_NAMES,
+        server.server().parameters().toArrays());
+    strategy.best().ifPresentOrElse(best -> {
+      extra.put("best_round", best.round());
+      extra.put("best_" + METRIC, best.score());
+      log.info("best model: round {} with distributed {} {}", best.round(), METRIC,
+          String.format("%.4f", best.score()));
+    }, () -> log.warn("no round reported '{}': best_model.npz not written", METRIC));
+    if (strategy.best().isPresent()) {
+      RunOutputs.writeNpz(dir.resolve("best_model.npz"), CifarNet.PARAMETER_NAMES,
+          strategy.best().get().parameters().toArrays());
+    }
+    RunOutputs.writeHistoryJson(dir.resolve("history.json"), rounds, history, extra);
+    RunOutputs.writeHistoryPng(dir.resolve("history.png"), history, METRIC);
+    log.info("wall time {} s (from server start); outputs in {}",
+        String.format("%.1f", wallSeconds), dir.toAbsolutePath());
+    return history.totalFailures() == 0 ? 0 : 3;
+  }
+
+  public static void main(String[] args) {
+    System.setProperty("java.awt.headless", "true");
+    // a Flower-like log ("INFO round 1: ..."), unless the user configured slf4j-simple
+    setIfAbsent("org.slf4j.simpleLogger.showThreadName", "false");
+    setIfAbsent("org.slf4j.simpleLogger.showLogName", "false");
+    setIfAbsent("org.slf4j.simpleLogger.showDateTime", "true");
+    setIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss");
+    System.exit(new CommandLine(new CifarServerMain()).execute(args));
+  }
+
+  private static void setIfAbsent(String key, String value) {
+    if (System.getProperty(key) == null) {
+      System.setProperty(key, value);
+    }
+  }
+}

@@ -1,0 +1,201 @@
+package dev.flowerjava.examples.cifar;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.flowerjava.records.Scalar;
+import dev.flowerjava.server.History;
+import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.tensor.NpyCodec;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import javax.imageio.ImageIO;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+/**
+ * Writes what a CIFAR run produced: {@code history.json}, {@code history.png} and {@code .npz}
+ * models. Every file is written to a temporary sibling and then moved into place, so a reader
+ * (or a crash) never sees a half-written file.
+ */
+public final class RunOutputs {
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private RunOutputs() {}
+
+  /** Writes {@code content} to {@code target} via a temporary file in the same directory. */
+  public static void writeAtomically(Path target, IoWriter content) throws IOException {
+    Path dir = target.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    // not createTempFile: its owner-only permissions would stick to the result
+    Path tmp = dir.resolve("." + target.getFileName() + "." + UUID.randomUUID() + ".tmp");
+    try {
+      try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW)) {
+        content.write(out);
+      }
+      try {
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE,
+            StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  /** Writes to a stream; may throw IOException. */
+  @FunctionalInterface
+  public interface IoWriter {
+    void write(OutputStream out) throws IOException;
+  }
+
+  /**
+   * A NumPy {@code .npz}: a zip holding one {@code <name>.npy} per array, so {@code
+   * numpy.load(path)[name]} returns it.
+   */
+  public static void writeNpz(Path target, List<String> names, List<NDArray> arrays)
+      throws IOException {
+    if (names.size() != arrays.size()) {
+      throw new IllegalArgumentException(
+          "names (" + names.size() + ") and arrays (" + arrays.size() + ") differ in count");
+    }
+    writeAtomically(target, out -> {
+      ZipOutputStream zip = new ZipOutputStream(out);
+      for (int i = 0; i < names.size(); i++) {
+        zip.putNextEntry(new ZipEntry(names.get(i) + ".npy"));
+        NpyCodec.encode(arrays.get(i), zip);
+        zip.closeEntry();
+      }
+      zip.finish();
+    });
+  }
+
+  /** The run as JSON: per-round losses, metrics and failures, plus {@code extra} fields. */
+  public static void writeHistoryJson(Path target, int rounds, History h, Map<String, Object> extra)
+      throws IOException {
+    Map<String, Object> root = new LinkedHashMap<>();
+    root.put("rounds", rounds);
+    root.put("losses_distributed", pairs(h.lossesDistributed()));
+    root.put("losses_centralized", pairs(h.lossesCentralized()));
+    root.put("metrics_distributed_fit", metrics(h.metricsDistributedFit()));
+    root.put("metrics_distributed", metrics(h.metricsDistributed()));
+    root.put("metrics_centralized", metrics(h.metricsCentralized()));
+    root.put("fit_results", pairs(h.fitResults()));
+    root.put("fit_failures", pairs(h.fitFailures()));
+    root.put("evaluate_failures", pairs(h.evaluateFailures()));
+    root.put("total_failures", h.totalFailures());
+    root.putAll(extra);
+    writeAtomically(target, out -> JSON.writeValue(out, root));
+  }
+
+  private static List<List<Object>> pairs(List<? extends History.Entry<?>> entries) {
+    List<List<Object>> out = new ArrayList<>();
+    for (History.Entry<?> e : entries) {
+      out.add(List.of(e.round(), e.value()));
+    }
+    return out;
+  }
+
+  private static Map<String, Object> metrics(Map<String, List<History.Entry<Scalar>>> m) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    m.forEach((key, entries) -> {
+      List<List<Object>> rows = new ArrayList<>();
+      for (History.Entry<Scalar> e : entries) {
+        rows.add(List.of(e.round(), jsonValue(e.value())));
+      }
+      out.put(key, rows);
+    });
+    return out;
+  }
+
+  private static Object jsonValue(Scalar s) {
+    if (s instanceof Scalar.StringValue v) {
+      return v.value();
+    }
+    if (s instanceof Scalar.BoolValue v) {
+      return v.value();
+    }
+    if (s instanceof Scalar.BytesValue) {
+      return s.toString();
+    }
+    return s.asDouble();
+  }
+
+  /** Two side-by-side charts, distributed loss and accuracy per round, as a PNG. */
+  public static void writeHistoryPng(Path target, History h, String metric) throws IOException {
+    XYChart loss = chart("Distributed loss", "loss");
+    addSeries(loss, "loss", roundsOf(h.lossesDistributed()), valuesOf(h.lossesDistributed()));
+    XYChart acc = chart("Distributed " + metric, metric);
+    List<History.Entry<Scalar>> m = h.metricsDistributed().getOrDefault(metric, List.of());
+    double[] x = new double[m.size()];
+    double[] y = new double[m.size()];
+    for (int i = 0; i < m.size(); i++) {
+      x[i] = m.get(i).round();
+      y[i] = m.get(i).value().asDouble();
+    }
+    addSeries(acc, metric, x, y);
+    BufferedImage left = BitmapEncoder.getBufferedImage(loss);
+    BufferedImage right = BitmapEncoder.getBufferedImage(acc);
+    BufferedImage both = new BufferedImage(left.getWidth() + right.getWidth(),
+        Math.max(left.getHeight(), right.getHeight()), BufferedImage.TYPE_INT_RGB);
+    var g = both.createGraphics();
+    g.drawImage(left, 0, 0, null);
+    g.drawImage(right, left.getWidth(), 0, null);
+    g.dispose();
+    writeAtomically(target, out -> {
+      if (!ImageIO.write(both, "png", out)) {
+        throw new IOException("no PNG writer available");
+      }
+    });
+  }
+
+  private static XYChart chart(String title, String yTitle) {
+    XYChart c = new XYChartBuilder().width(560).height(400).title(title)
+        .xAxisTitle("round").yAxisTitle(yTitle).build();
+    c.getStyler().setLegendVisible(false);
+    c.getStyler().setXAxisDecimalPattern("0");
+    c.getStyler().setYAxisDecimalPattern("0.000");
+    return c;
+  }
+
+  private static void addSeries(XYChart c, String name, double[] x, double[] y) {
+    if (x.length == 0) {
+      return; // XChart refuses empty series; the chart stays empty
+    }
+    XYSeries s = c.addSeries(name, x, y);
+    s.setMarker(SeriesMarkers.CIRCLE);
+  }
+
+  private static double[] roundsOf(List<History.Entry<Double>> e) {
+    double[] out = new double[e.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = e.get(i).round();
+    }
+    return out;
+  }
+
+  private static double[] valuesOf(List<History.Entry<Double>> e) {
+    double[] out = new double[e.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = e.get(i).value();
+    }
+    return out;
+  }
+}
