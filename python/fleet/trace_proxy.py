@@ -19,7 +19,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from google.protobuf.json_format import MessageToDict
 
-from flwr.proto import fab_pb2, fleet_pb2, heartbeat_pb2, message_pb2, run_pb2
+from flwr.proto import fab_pb2, fleet_pb2, heartbeat_pb2, message_pb2, recorddict_pb2, run_pb2
+
+# Object bodies that are protobuf (the others - RecordDict, ArrayRecord, Array - are JSON,
+# ArrayChunk is raw bytes).
+OBJECT_PROTOS = {
+    "Message": message_pb2.Message,
+    "ConfigRecord": recorddict_pb2.ConfigRecord,
+    "MetricRecord": recorddict_pb2.MetricRecord,
+}
 
 FLEET_TYPES = {
     "/v1/fleet/register-node": (fleet_pb2.RegisterNodeFleetRequest, fleet_pb2.RegisterNodeFleetResponse),
@@ -47,9 +55,23 @@ def _summarise_blob(raw: bytes) -> str:
     nul = raw.find(b"\x00")
     if 0 < nul < 4096:
         try:
-            return f"<object header={raw[:nul].decode('utf-8')!r} total={len(raw)} bytes>"
+            header = raw[:nul].decode("utf-8")
         except UnicodeDecodeError:
-            pass
+            header = None
+        if header is not None:
+            summary = f"<object header={header!r} total={len(raw)} bytes>"
+            body = raw[nul + 1:]
+            cls = header.split(" ", 1)[0]
+            try:
+                if cls in OBJECT_PROTOS:
+                    proto = OBJECT_PROTOS[cls]()
+                    proto.ParseFromString(body)
+                    summary += " body=" + json.dumps(MessageToDict(proto))
+                elif cls != "ArrayChunk":
+                    summary += " body=" + body.decode("utf-8")
+            except Exception:  # pylint: disable=broad-except
+                pass
+            return summary
     try:
         text = raw.decode("ascii")
         if text.isprintable() and len(text) < 400:
