@@ -125,11 +125,16 @@ public final class Server {
             client.getParameters(new GetParametersIns(ScalarMap.empty()));
         GetParametersRes res =
             timeout == null ? f.join() : f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        if (res.status().isOk() && !res.parameters().isEmpty()) {
+        // like Flower: an answer, OK or not, ends the search; asking again would mostly ask the
+        // same client, which answers the same way (a lone such client made this loop spin)
+        if (res.status().isOk()) {
           log.info("Received initial parameters from one random client");
-          return res.parameters();
+        } else {
+          log.warn(
+              "Failed to receive initial parameters from client {} ({}). Empty initial parameters"
+                  + " will be used.", client.cid(), res.status());
         }
-        log.warn("Client {} gave no initial parameters: {}", client.cid(), res.status());
+        return res.parameters();
       } catch (Exception e) {
         if (e instanceof InterruptedException) {
           throw (InterruptedException) e;
