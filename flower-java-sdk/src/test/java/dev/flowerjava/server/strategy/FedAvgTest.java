@@ -1,0 +1,367 @@
+package dev.flowerjava.server.strategy;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.flowerjava.records.EvaluateIns;
+import dev.flowerjava.records.EvaluateRes;
+import dev.flowerjava.records.FitIns;
+import dev.flowerjava.records.FitRes;
+import dev.flowerjava.records.Parameters;
+import dev.flowerjava.records.Scalar;
+import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.records.Status;
+import dev.flowerjava.server.ClientManager;
+import dev.flowerjava.server.ClientProxy;
+import dev.flowerjava.server.FakeClient;
+import dev.flowerjava.tensor.NDArray;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** FedAvg's sampling arithmetic, aggregation and settings, against Flower's semantics. */
+class FedAvgTest {
+  private static final ClientProxy A = new FakeClient("a");
+  private static final ClientProxy B = new FakeClient("b");
+
+  private static Parameters params(float[] first, float[] second) {
+    return Parameters.fromArrays(List.of(NDArray.ofFloats(first), NDArray.ofFloats(second)));
+  }
+
+  private static FitRes fitRes(Parameters p, long n, ScalarMap metrics) {
+    return new FitRes(Status.OK, p, n, metrics);
+  }
+
+  private static EvaluateRes evalRes(float loss, long n) {
+    return new EvaluateRes(Status.OK, loss, n, ScalarMap.empty());
+  }
+
+  // Flower: (max(int(n * fraction), min_clients), min_available_clients)
+  @ParameterizedTest(name = "{0} available, fraction {1}, min {2} -> sample {3}")
+  @CsvSource({
+    "19, 0.3, 2, 5",
+    "3, 0.3, 2, 2",
+    "10, 1.0, 2, 10",
+    "10, 0.0, 3, 3",
+    "0, 1.0, 2, 2",
+    "7, 0.5, 1, 3",
+    "100, 0.1, 2, 10"
+  })
+  void samplesTheLargerOfTheFractionAndTheMinimumLikeFlower(
+      int available, double fraction, int min, int expected) {
+    FedAvg fedAvg =
+        FedAvg.builder()
+            .fractionFit(fraction)
+            .fractionEvaluate(fraction)
+            .minFitClients(min)
+            .minEvaluateClients(min)
+            .minAvailableClients(4)
+            .build();
+
+    assertArrayEquals(new int[] {expected, 4}, fedAvg.numFitClients(available));
+    assertArrayEquals(new int[] {expected, 4}, fedAvg.numEvaluationClients(available));
+  }
+
+  @Test
+  void fitAndEvaluateSamplingUseTheirOwnFractionsAndMinimums() {
+    FedAvg fedAvg =
+        FedAvg.builder()
+            .fractionFit(0.5)
+            .minFitClients(1)
+            .fractionEvaluate(0.2)
+            .minEvaluateClients(3)
+            .build();
+
+    assertArrayEquals(new int[] {10, 2}, fedAvg.numFitClients(20));
+    assertArrayEquals(new int[] {4, 2}, fedAvg.numEvaluationClients(20));
+  }
+
+  @Test
+  void configureFitSendsTheParametersAndRoundConfigToTheSampledClients() throws Exception {
+    ClientManager cm = new ClientManager(new Random(1), Duration.ofSeconds(5));
+    for (int i = 0; i < 10; i++) {
+      cm.register(new FakeClient("c" + i));
+    }
+    FedAvg fedAvg =
+        FedAvg.builder()
+            .fractionFit(0.3)
+            .onFitConfig(round -> ScalarMap.builder().put("round", (long) round).build())
+            .build();
+    Parameters p = params(new float[] {1f}, new float[] {2f});
+
+    List<ClientInstruction<FitIns>> ins = fedAvg.configureFit(4, p, cm);
+
+    assertEquals(3, ins.size());
+    Set<String> cids = new HashSet<>();
+    for (ClientInstruction<FitIns> i : ins) {
+      cids.add(i.client().cid());
+      assertSame(p, i.ins().parameters());
+      assertEquals(4L, i.ins().config().getLong("round", -1));
+    }
+    assertEquals(3, cids.size(), "sampled without replacement");
+  }
+
+  @Test
+  void fitAggregatorAveragesUpdatesWeightedByNumExamples() {
+    FedAvg fedAvg = FedAvg.builder().build();
+    FitAggregator agg = fedAvg.fitAggregator(1, params(new float[] {0f, 0f}, new float[] {0f}));
+
+    agg.accept(A, fitRes(params(new float[] {1f, 10f}, new float[] {-3f}), 30, ScalarMap.empty()));
+    agg.accept(B, fitRes(params(new float[] {5f, 20f}, new float[] {3f}), 10, ScalarMap.empty()));
+    AggregatedFit out = agg.finish(List.of());
+
+    List<NDArray> p = out.parameters().orElseThrow().toArrays();
+    assertArrayEquals(new float[] {2f, 12.5f}, p.get(0).toFloatArray());
+    assertArrayEquals(new float[] {-1.5f}, p.get(1).toFloatArray());
+    assertTrue(out.metrics().isEmpty(), "no metrics aggregation configured");
+  }
+
+  @Test
+  void fitAggregatorChecksUpdatesAgainstTheParametersThatWereSent() {
+    FitAggregator agg =
+        FedAvg.builder().build().fitAggregator(1, params(new float[] {0f, 0f}, new float[] {0f}));
+
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> agg.accept(
+                A, fitRes(params(new float[] {1f, 1f}, new float[] {1f, 1f}), 1, ScalarMap.empty())));
+
+    assertEquals("tensor 1 has shape [2], expected [1]", e.getMessage());
+  }
+
+  @Test
+  void fitAggregatorRejectsUndecodableTensorBytesNamingTheTensor() {
+    FitAggregator agg = FedAvg.builder().build().fitAggregator(1, Parameters.empty());
+    byte[] good = Parameters.fromArrays(List.of(NDArray.ofFloats(new float[] {1f}))).tensors().get(0);
+    Parameters bad =
+        new Parameters(List.of(good, new byte[] {1, 2, 3}), Parameters.NUMPY_TENSOR_TYPE);
+
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> agg.accept(A, fitRes(bad, 1, ScalarMap.empty())));
+
+    assertTrue(
+        e.getMessage().startsWith("undecodable parameters: tensor 1 of 2: "), e.getMessage());
+  }
+
+  @Test
+  void fitAggregatorWithOnlyRejectedUpdatesKeepsTheModel() {
+    FitAggregator agg = FedAvg.builder().build().fitAggregator(1, params(new float[] {0f}, new float[] {0f}));
+    assertThrows(
+        InvalidResultException.class,
+        () -> agg.accept(A, fitRes(params(new float[] {Float.NaN}, new float[] {0f}), 1, ScalarMap.empty())));
+
+    AggregatedFit out = agg.finish(List.of(new Failure("a", "rejected")));
+
+    assertEquals(Optional.empty(), out.parameters());
+  }
+
+  @Test
+  void withAcceptFailuresOffARoundWithAFailureKeepsTheModel() {
+    FedAvg fedAvg = FedAvg.builder().acceptFailures(false).build();
+    FitAggregator agg = fedAvg.fitAggregator(1, Parameters.empty());
+    agg.accept(A, fitRes(params(new float[] {1f}, new float[] {1f}), 1, ScalarMap.empty()));
+
+    AggregatedFit out = agg.finish(List.of(new Failure("b", "status FIT_NOT_IMPLEMENTED: no")));
+
+    assertEquals(Optional.empty(), out.parameters());
+    assertTrue(out.metrics().isEmpty());
+  }
+
+  @Test
+  void withAcceptFailuresOffARoundWithoutFailuresStillAggregates() {
+    FedAvg fedAvg = FedAvg.builder().acceptFailures(false).build();
+    FitAggregator agg = fedAvg.fitAggregator(1, Parameters.empty());
+    agg.accept(A, fitRes(params(new float[] {1f}, new float[] {4f}), 1, ScalarMap.empty()));
+
+    AggregatedFit out = agg.finish(List.of());
+
+    assertArrayEquals(
+        new float[] {4f}, out.parameters().orElseThrow().toArrays().get(1).toFloatArray());
+  }
+
+  @Test
+  void withAcceptFailuresOffEvaluationWithAFailureHasNoLoss() {
+    EvaluateAggregator agg = FedAvg.builder().acceptFailures(false).build().evaluateAggregator(1);
+    agg.accept(A, evalRes(0.5f, 10));
+
+    AggregatedEvaluate out = agg.finish(List.of(new Failure("b", "gone")));
+
+    assertFalse(out.loss().isPresent());
+  }
+
+  @Test
+  void fitMetricsAreAggregatedWithTheConfiguredFunction() {
+    FedAvg fedAvg = FedAvg.builder().fitMetricsAggregation(MetricsAggregation.weightedAverage()).build();
+    FitAggregator agg = fedAvg.fitAggregator(1, Parameters.empty());
+    Parameters p = params(new float[] {1f}, new float[] {1f});
+    agg.accept(A, fitRes(p, 1, ScalarMap.builder().put("acc", 0.2).put("name", "x").build()));
+    agg.accept(B, fitRes(p, 3, ScalarMap.builder().put("acc", 0.6).put("name", "y").build()));
+
+    ScalarMap m = agg.finish(List.of()).metrics();
+
+    assertEquals(Map.of("acc", Scalar.of((0.2 * 1 + 0.6 * 3) / 4)), m.asMap());
+  }
+
+  @Test
+  void evaluateAggregatorWeighsLossesByNumExamples() {
+    EvaluateAggregator agg = FedAvg.builder().build().evaluateAggregator(1);
+    agg.accept(A, evalRes(1.0f, 30));
+    agg.accept(B, evalRes(3.0f, 10));
+
+    AggregatedEvaluate out = agg.finish(List.of(new Failure("c", "gone")));
+
+    assertEquals(1.5, out.loss().orElseThrow(), 1e-12);
+  }
+
+  @Test
+  void evaluateAggregatorRejectsNonFiniteLossesAndEmptyEvaluations() {
+    EvaluateAggregator agg = FedAvg.builder().build().evaluateAggregator(1);
+
+    assertEquals(
+        "loss is NaN",
+        assertThrows(InvalidResultException.class, () -> agg.accept(A, evalRes(Float.NaN, 3)))
+            .getMessage());
+    assertEquals(
+        "loss is Infinity",
+        assertThrows(
+                InvalidResultException.class,
+                () -> agg.accept(A, evalRes(Float.POSITIVE_INFINITY, 3)))
+            .getMessage());
+    assertEquals(
+        "num_examples must be > 0 to be weighted, got 0",
+        assertThrows(InvalidResultException.class, () -> agg.accept(A, evalRes(1f, 0)))
+            .getMessage());
+    assertFalse(agg.finish(List.of()).loss().isPresent(), "nothing was accepted");
+  }
+
+  @Test
+  void fractionEvaluateZeroSkipsEvaluationWithoutSampling() throws Exception {
+    // no client is connected: sampling would wait for the manager's 5 s
+    ClientManager cm = new ClientManager(new Random(1), Duration.ofSeconds(5));
+    FedAvg fedAvg = FedAvg.builder().fractionEvaluate(0.0).build();
+
+    long start = System.nanoTime();
+    List<ClientInstruction<EvaluateIns>> ins = fedAvg.configureEvaluate(1, Parameters.empty(), cm);
+
+    assertEquals(List.of(), ins);
+    assertTrue(System.nanoTime() - start < 2_000_000_000L, "returned without waiting");
+  }
+
+  @Test
+  void theListBasedAggregateFitCountsRejectedResultsAsFailures() {
+    FedAvg fedAvg = FedAvg.builder().acceptFailures(false).build();
+    Parameters good = params(new float[] {1f}, new float[] {1f});
+    Parameters wrong = Parameters.fromArrays(List.of(NDArray.ofFloats(new float[] {1f})));
+
+    AggregatedFit strict =
+        fedAvg.aggregateFit(
+            1,
+            List.of(Map.entry(A, fitRes(good, 1, ScalarMap.empty())),
+                Map.entry(B, fitRes(wrong, 1, ScalarMap.empty()))),
+            List.of());
+    AggregatedFit lenient =
+        FedAvg.builder().build().aggregateFit(
+            1,
+            List.of(Map.entry(A, fitRes(good, 1, ScalarMap.empty())),
+                Map.entry(B, fitRes(wrong, 1, ScalarMap.empty()))),
+            List.of());
+
+    assertEquals(Optional.empty(), strict.parameters(), "the rejected result is a failure");
+    assertTrue(lenient.parameters().isPresent());
+  }
+
+  @Test
+  void theListBasedAggregateEvaluateIsTheWeightedLoss() {
+    AggregatedEvaluate out =
+        FedAvg.builder().build().aggregateEvaluate(
+            1, List.of(Map.entry(A, evalRes(2f, 1)), Map.entry(B, evalRes(4f, 3))), List.of());
+
+    assertEquals(3.5, out.loss().orElseThrow(), 1e-12);
+  }
+
+  @Test
+  void initialParametersComeFromTheBuilder() {
+    Parameters p = params(new float[] {1f}, new float[] {2f});
+
+    assertEquals(Optional.of(p), FedAvg.builder().initialParameters(p).build().initializeParameters(null));
+    assertEquals(Optional.empty(), FedAvg.builder().build().initializeParameters(null));
+  }
+
+  @Test
+  void centralizedEvaluationReceivesTheDecodedParametersAndRound() {
+    AtomicReference<List<NDArray>> seen = new AtomicReference<>();
+    List<Integer> rounds = new ArrayList<>();
+    FedAvg fedAvg =
+        FedAvg.builder()
+            .evaluateFn((round, arrays) -> {
+              rounds.add(round);
+              seen.set(arrays);
+              return Optional.of(new CentralizedEvaluation(0.25, ScalarMap.empty()));
+            })
+            .build();
+
+    Optional<CentralizedEvaluation> out =
+        fedAvg.evaluate(3, params(new float[] {7f}, new float[] {8f, 9f}));
+
+    assertEquals(0.25, out.orElseThrow().loss());
+    assertEquals(List.of(3), rounds);
+    assertArrayEquals(new float[] {8f, 9f}, seen.get().get(1).toFloatArray());
+    assertEquals(Optional.empty(), FedAvg.builder().build().evaluate(3, Parameters.empty()));
+  }
+
+  @Test
+  void builderRejectsFractionsOutsideZeroToOne() {
+    assertEquals(
+        "fractionFit must be in [0, 1], got 1.5",
+        assertThrows(IllegalArgumentException.class, () -> FedAvg.builder().fractionFit(1.5))
+            .getMessage());
+    assertEquals(
+        "fractionEvaluate must be in [0, 1], got -0.1",
+        assertThrows(IllegalArgumentException.class, () -> FedAvg.builder().fractionEvaluate(-0.1))
+            .getMessage());
+    assertEquals(
+        "fractionFit must be in [0, 1], got NaN",
+        assertThrows(IllegalArgumentException.class, () -> FedAvg.builder().fractionFit(Double.NaN))
+            .getMessage());
+  }
+
+  @Test
+  void builderRejectsClientMinimumsBelowOne() {
+    assertEquals(
+        "minFitClients must be >= 1, got 0",
+        assertThrows(IllegalArgumentException.class, () -> FedAvg.builder().minFitClients(0))
+            .getMessage());
+    assertEquals(
+        "minEvaluateClients must be >= 1, got -1",
+        assertThrows(IllegalArgumentException.class, () -> FedAvg.builder().minEvaluateClients(-1))
+            .getMessage());
+    assertEquals(
+        "minAvailableClients must be >= 1, got 0",
+        assertThrows(IllegalArgumentException.class, () -> FedAvg.builder().minAvailableClients(0))
+            .getMessage());
+  }
+
+  @Test
+  void builderRejectsNullInitialParameters() {
+    NullPointerException e =
+        assertThrows(NullPointerException.class, () -> FedAvg.builder().initialParameters(null));
+
+    assertEquals("initialParameters", e.getMessage());
+  }
+}

@@ -1,0 +1,289 @@
+package dev.flowerjava.server.strategy;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.flowerjava.tensor.DType;
+import dev.flowerjava.tensor.NDArray;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.Random;
+import org.apache.commons.math3.stat.descriptive.moment.Mean;
+import org.junit.jupiter.api.Test;
+
+/** The streaming example-weighted mean behind FedAvg. */
+class WeightedMeanTest {
+
+  private static NDArray f32(float... v) {
+    return NDArray.ofFloats(v);
+  }
+
+  private static NDArray ints(int... v) {
+    ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    b.asIntBuffer().put(v);
+    return NDArray.of(DType.INT32, new long[] {v.length}, b.array());
+  }
+
+  private static NDArray bools(boolean... v) {
+    byte[] b = new byte[v.length];
+    for (int i = 0; i < v.length; i++) {
+      b[i] = (byte) (v[i] ? 1 : 0);
+    }
+    return NDArray.of(DType.BOOL, new long[] {v.length}, b);
+  }
+
+  @Test
+  void averagesFloat32TensorsWeightedByNumExamples() {
+    WeightedMean mean = new WeightedMean();
+    mean.add(List.of(f32(1f, 2f), NDArray.ofFloats(new float[] {0f, 0f, 0f, 6f}, 2, 2)), 1);
+    mean.add(List.of(f32(4f, 8f), NDArray.ofFloats(new float[] {3f, 3f, 3f, 0f}, 2, 2)), 2);
+
+    List<NDArray> r = mean.result();
+
+    // (1*1 + 2*4) / 3 = 3, (1*2 + 2*8) / 3 = 6; (1*0 + 2*3) / 3 = 2, (1*6 + 2*0) / 3 = 2
+    assertEquals(DType.FLOAT32, r.get(0).dtype());
+    assertArrayEquals(new float[] {3f, 6f}, r.get(0).toFloatArray());
+    assertArrayEquals(new long[] {2, 2}, r.get(1).shape());
+    assertArrayEquals(new float[] {2f, 2f, 2f, 2f}, r.get(1).toFloatArray());
+    assertEquals(2, mean.count());
+    assertEquals(3, mean.totalWeight());
+  }
+
+  @Test
+  void matchesAHandComputedWeightedMeanOnRandomFloat64Updates() {
+    Random rnd = new Random(7);
+    int clients = 6;
+    int size = 50;
+    double[][] values = new double[clients][size];
+    double[] weights = new double[clients];
+    WeightedMean mean = new WeightedMean();
+    for (int c = 0; c < clients; c++) {
+      for (int i = 0; i < size; i++) {
+        values[c][i] = rnd.nextGaussian() * 10;
+      }
+      weights[c] = 1 + rnd.nextInt(500);
+      mean.add(List.of(NDArray.ofDoubles(values[c], 5, 10)), (long) weights[c]);
+    }
+
+    double[] r = mean.result().get(0).toDoubleArray();
+
+    for (int i = 0; i < size; i++) {
+      double[] column = new double[clients];
+      for (int c = 0; c < clients; c++) {
+        column[c] = values[c][i];
+      }
+      double expected = new Mean().evaluate(column, weights);
+      assertEquals(expected, r[i], 1e-12 * Math.max(1, Math.abs(expected)), "element " + i);
+    }
+  }
+
+  @Test
+  void keepsIntegerDtypesAndRoundsTheMeanToNearest() {
+    WeightedMean mean = new WeightedMean();
+    mean.add(List.of(ints(0, 10, -7)), 1);
+    mean.add(List.of(ints(1, 20, -8)), 2);
+
+    NDArray r = mean.result().get(0);
+
+    // 2/3 -> 1, 50/3 = 16.67 -> 17, -23/3 = -7.67 -> -8
+    assertEquals(DType.INT32, r.dtype());
+    assertArrayEquals(new double[] {1, 17, -8}, r.toDoubleArray());
+  }
+
+  @Test
+  void keepsFloat64PrecisionForFloat64Tensors() {
+    WeightedMean mean = new WeightedMean();
+    mean.add(List.of(NDArray.ofDoubles(new double[] {1e-300, 0.1})), 3);
+    mean.add(List.of(NDArray.ofDoubles(new double[] {1e-300, 0.2})), 1);
+
+    NDArray r = mean.result().get(0);
+
+    assertEquals(DType.FLOAT64, r.dtype());
+    assertArrayEquals(new double[] {1e-300, (0.1 * 3 + 0.2) / 4}, r.toDoubleArray(), 0.0);
+  }
+
+  @Test
+  void rejectsAWrongTensorCountNamingBothCounts() {
+    WeightedMean mean = new WeightedMean(List.of(f32(1f), f32(2f)));
+
+    InvalidResultException e =
+        assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(1f)), 1));
+
+    assertEquals("expected 2 tensors, got 1", e.getMessage());
+  }
+
+  @Test
+  void rejectsAWrongShapeNamingTheTensorIndex() {
+    WeightedMean mean = new WeightedMean(List.of(f32(1f), NDArray.ofFloats(new float[6], 2, 3)));
+
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> mean.add(List.of(f32(1f), NDArray.ofFloats(new float[6], 3, 2)), 1));
+
+    assertEquals("tensor 1 has shape [3, 2], expected [2, 3]", e.getMessage());
+  }
+
+  @Test
+  void rejectsAWrongDtypeNamingTheTensorIndex() {
+    WeightedMean mean = new WeightedMean(List.of(f32(1f, 2f)));
+
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> mean.add(List.of(NDArray.ofDoubles(new double[] {1, 2})), 1));
+
+    assertEquals("tensor 0 has dtype float64, expected float32", e.getMessage());
+  }
+
+  @Test
+  void rejectsNaNNamingTheTensorAndFlatIndex() {
+    WeightedMean mean = new WeightedMean();
+    mean.add(List.of(f32(1f), f32(1f, 1f, 1f)), 1);
+
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> mean.add(List.of(f32(1f), f32(1f, 1f, Float.NaN)), 1));
+
+    assertEquals("tensor 1 holds NaN at flat index 2", e.getMessage());
+  }
+
+  @Test
+  void rejectsInfinityInFloat64Tensors() {
+    WeightedMean mean = new WeightedMean();
+
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> mean.add(List.of(NDArray.ofDoubles(new double[] {Double.NEGATIVE_INFINITY})), 1));
+
+    assertEquals("tensor 0 holds -Infinity at flat index 0", e.getMessage());
+  }
+
+  @Test
+  void rejectsZeroAndNegativeNumExamples() {
+    WeightedMean mean = new WeightedMean();
+
+    assertEquals(
+        "num_examples must be > 0 to be weighted, got 0",
+        assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(1f)), 0))
+            .getMessage());
+    assertEquals(
+        "num_examples must be > 0 to be weighted, got -5",
+        assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(1f)), -5))
+            .getMessage());
+  }
+
+  @Test
+  void rejectsAnUpdateWithoutTensors() {
+    WeightedMean mean = new WeightedMean();
+
+    assertEquals(
+        "update has no tensors",
+        assertThrows(InvalidResultException.class, () -> mean.add(List.of(), 1)).getMessage());
+  }
+
+  @Test
+  void rejectsBoolTensors() {
+    WeightedMean mean = new WeightedMean();
+
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class, () -> mean.add(List.of(f32(1f), bools(true)), 1));
+
+    assertEquals("tensor 1 is bool, which FedAvg does not average", e.getMessage());
+  }
+
+  @Test
+  void aRejectedUpdateLeavesTheAggregateUnchanged() {
+    WeightedMean mean = new WeightedMean();
+    mean.add(List.of(f32(2f, 4f), f32(1f)), 3);
+
+    // each of these fails on its last tensor, after earlier tensors passed their checks
+    assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(9f, 9f), f32(Float.NaN)), 5));
+    assertThrows(
+        InvalidResultException.class,
+        () -> mean.add(List.of(f32(9f, 9f), NDArray.ofDoubles(new double[] {1})), 5));
+    assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(9f, 9f), f32(1f, 2f)), 5));
+    assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(9f, 9f)), 5));
+
+    assertEquals(1, mean.count());
+    assertEquals(3, mean.totalWeight());
+    List<NDArray> r = mean.result();
+    assertArrayEquals(new float[] {2f, 4f}, r.get(0).toFloatArray());
+    assertArrayEquals(new float[] {1f}, r.get(1).toFloatArray());
+  }
+
+  @Test
+  void aRejectedFirstUpdateDoesNotFixTheLayout() {
+    WeightedMean mean = new WeightedMean();
+
+    assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(1f), bools(true)), 1));
+    assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(Float.NaN, 1f)), 1));
+    mean.add(List.of(f32(5f), f32(6f), f32(7f)), 2);
+
+    assertEquals(1, mean.count());
+    List<NDArray> r = mean.result();
+    assertEquals(3, r.size());
+    assertArrayEquals(new float[] {7f}, r.get(2).toFloatArray());
+  }
+
+  @Test
+  void rejectsAWeightThatWouldOverflowTheTotalAndKeepsTheAggregate() {
+    WeightedMean mean = new WeightedMean();
+    mean.add(List.of(f32(2f)), Long.MAX_VALUE - 1);
+
+    InvalidResultException e =
+        assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(1000f)), 10));
+
+    assertEquals(
+        "num_examples 10 overflows the round's total of " + (Long.MAX_VALUE - 1), e.getMessage());
+    assertEquals(1, mean.count());
+    assertArrayEquals(new float[] {2f}, mean.result().get(0).toFloatArray());
+  }
+
+  @Test
+  void keepsZeroDimensionalTensorsZeroDimensional() {
+    WeightedMean mean = new WeightedMean();
+    for (DType dtype : new DType[] {DType.FLOAT32, DType.FLOAT64, DType.INT64}) {
+      mean = new WeightedMean();
+      mean.add(List.of(scalar(dtype, 2)), 1);
+      mean.add(List.of(scalar(dtype, 6)), 3);
+
+      NDArray r = mean.result().get(0);
+
+      assertEquals(0, r.ndim(), dtype + " result shape " + java.util.Arrays.toString(r.shape()));
+      assertEquals(dtype, r.dtype());
+      assertArrayEquals(new double[] {5}, r.toDoubleArray(), dtype.toString());
+    }
+    // the next round checks clients against the aggregate: a 0-d update must still fit
+    WeightedMean next = new WeightedMean(mean.result());
+    next.add(List.of(scalar(DType.INT64, 1)), 1);
+  }
+
+  private static NDArray scalar(DType dtype, double value) {
+    ByteBuffer b = ByteBuffer.allocate(dtype.itemSize()).order(ByteOrder.LITTLE_ENDIAN);
+    switch (dtype) {
+      case FLOAT32:
+        b.putFloat((float) value);
+        break;
+      case FLOAT64:
+        b.putDouble(value);
+        break;
+      default:
+        b.putLong((long) value);
+    }
+    return NDArray.of(dtype, new long[0], b.array());
+  }
+
+  @Test
+  void aResultBeforeAnyUpdateIsAnError() {
+    IllegalStateException e =
+        assertThrows(IllegalStateException.class, () -> new WeightedMean().result());
+
+    assertEquals("no update was added", e.getMessage());
+  }
+}
