@@ -22,6 +22,12 @@ public final class CifarClient extends NumPyClient {
     }
   }
 
+  /**
+   * DJL's PyTorch engine allows one gradient collector per process, so clients sharing a JVM (as
+   * in tests) take turns training.
+   */
+  private static final Object TRAINING = new Object();
+
   private final CifarNet net;
   private final CifarTrainer trainer;
   private final LabeledImages train;
@@ -61,7 +67,10 @@ public final class CifarClient extends NumPyClient {
         settings.progress() ? new EpochProgress(train.size(), batchSize, epochs) : null;
     CifarTrainer.TrainResult r;
     try {
-      r = trainer.train(train, epochs, batchSize, lr, CifarTrainer.DEFAULT_MOMENTUM, seed, progress);
+      synchronized (TRAINING) {
+        r = trainer.train(train, epochs, batchSize, lr, CifarTrainer.DEFAULT_MOMENTUM, seed,
+            progress);
+      }
     } finally {
       if (progress != null) {
         progress.close();
