@@ -52,6 +52,13 @@ public final class CifarServerMain implements Callable<Integer> {
       description = "Seed of the initial model and of client sampling (default: ${DEFAULT-VALUE})")
   long seed;
 
+  // Xavier by default: with lr 0.001 and PyTorch's smaller init the first rounds sit on the
+  // ln(10) loss plateau (measured 20/25/31 % accuracy after rounds 1-3, against 36/43/47 %)
+  @Option(names = "--init", defaultValue = "XAVIER",
+      description = "Initial global model: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}, "
+          + "DJL's default init; PYTORCH is nn.Conv2d/nn.Linear's)")
+  InitialModels.Init init;
+
   @Option(names = "--local-epochs", description = "Send 'local-epochs' to the clients (default: theirs)")
   Integer localEpochs;
 
@@ -87,7 +94,7 @@ public final class CifarServerMain implements Callable<Integer> {
         .minEvaluateClients(minClients)
         .minAvailableClients(minClients)
         // the server draws the initial model itself: no client is asked, none needs to go first
-        .initialParameters(Parameters.fromArrays(CifarNet.pytorchStyleInit(seed)))
+        .initialParameters(Parameters.fromArrays(InitialModels.draw(init, seed)))
         .onFitConfig(round -> config)
         .fitMetricsAggregation(MetricsAggregation.weightedAverage())
         .evaluateMetricsAggregation(MetricsAggregation.weightedAverage())
@@ -132,7 +139,8 @@ public final class CifarServerMain implements Callable<Integer> {
     setIfAbsent("org.slf4j.simpleLogger.showLogName", "false");
     setIfAbsent("org.slf4j.simpleLogger.showDateTime", "true");
     setIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss");
-    System.exit(new CommandLine(new CifarServerMain()).execute(args));
+    System.exit(new CommandLine(new CifarServerMain()).setCaseInsensitiveEnumValuesAllowed(true)
+        .execute(args));
   }
 
   private static void setIfAbsent(String key, String value) {
