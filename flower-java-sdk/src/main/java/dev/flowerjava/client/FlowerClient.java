@@ -1,6 +1,11 @@
 package dev.flowerjava.client;
 
 import dev.flowerjava.client.transport.ClientTransport;
+import dev.flowerjava.fleet.auth.NodeKeys;
+import dev.flowerjava.fleet.auth.NodeSigner;
+import dev.flowerjava.fleet.node.FleetNode;
+import dev.flowerjava.fleet.node.GrpcFleetRpc;
+import dev.flowerjava.fleet.node.HttpFleetRpc;
 import dev.flowerjava.client.transport.GrpcBidiTransport;
 import dev.flowerjava.client.transport.RetryPolicy;
 import io.grpc.ChannelCredentials;
@@ -10,8 +15,17 @@ import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.time.Duration;
 import java.util.Objects;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Connects a client to a Flower server: the Java counterpart of {@code flwr.client.start_client}.
@@ -24,6 +38,10 @@ import java.util.Objects;
  *     .start(new MyNumPyClient());
  * }</pre>
  *
+ * <p>The same client joins a {@code flower-superlink} as a SuperNode with {@code
+ * .transport(Transport.FLEET_HTTP)} (and {@code .nodeKey(path)} where the SuperLink authenticates
+ * nodes).
+ *
  * <p>Immutable and reusable; {@link #start} blocks until the server ends the session. Call {@link
  * #close()} from another thread (or a shutdown hook) to leave early and cleanly.
  */
@@ -35,6 +53,9 @@ public final class FlowerClient implements AutoCloseable {
   private final Path rootCertificates;
   private final int maxMessageSize;
   private final RetryPolicy retryPolicy;
+  private final Transport transport;
+  private final Path nodeKey;
+  private final Duration pollInterval;
   private volatile ClientTransport running;
   private volatile boolean closed;
 
@@ -43,6 +64,9 @@ public final class FlowerClient implements AutoCloseable {
     this.rootCertificates = b.rootCertificates;
     this.maxMessageSize = b.maxMessageSize;
     this.retryPolicy = b.retryPolicy;
+    this.transport = b.transport;
+    this.nodeKey = b.nodeKey;
+    this.pollInterval = b.pollInterval;
   }
 
   public static Builder builder() {
@@ -75,6 +99,56 @@ public final class FlowerClient implements AutoCloseable {
   }
 
   private ClientTransport newTransport() {
+    if (transport == Transport.FLEET_HTTP) {
+      NodeKeys keys = nodeKeys();
+      HttpFleetRpc rpc = new HttpFleetRpc(serverAddress, sslContext(), new NodeSigner(keys));
+      return new FleetNode(rpc, keys.publicKeyPem(), nodeKey == null, retryPolicy, pollInterval);
+    }
+    ManagedChannel channel = newChannel();
+    if (transport == Transport.FLEET_GRPC) {
+      NodeKeys keys = nodeKeys();
+      GrpcFleetRpc rpc = new GrpcFleetRpc(channel, serverAddress, new NodeSigner(keys));
+      return new FleetNode(rpc, keys.publicKeyPem(), nodeKey == null, retryPolicy, pollInterval);
+    }
+    return new GrpcBidiTransport(channel, serverAddress, true, retryPolicy);
+  }
+
+  /** The node's identity: loaded from the key the user registered, else made for this run. */
+  private NodeKeys nodeKeys() {
+    return nodeKey == null ? NodeKeys.generate() : NodeKeys.load(nodeKey);
+  }
+
+  /** TLS trust for the HTTP carrier, or null for plain HTTP. */
+  private SSLContext sslContext() {
+    if (rootCertificates == null) {
+      return null;
+    }
+    try (InputStream in = Files.newInputStream(rootCertificates)) {
+      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+      trust.load(null, null);
+      int i = 0;
+      for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+        trust.setCertificateEntry("ca-" + i++, c);
+      }
+      if (i == 0) {
+        throw new IllegalArgumentException("no certificate in " + rootCertificates);
+      }
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, tmf.getTrustManagers(), null);
+      return context;
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot read root certificates from " + rootCertificates + ": " + e.getMessage(), e);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalArgumentException(
+          "root certificates in " + rootCertificates + " are not usable: " + e.getMessage(), e);
+    }
+  }
+
+  private ManagedChannel newChannel() {
     ChannelCredentials credentials;
     if (rootCertificates == null) {
       credentials = InsecureChannelCredentials.create();
@@ -87,11 +161,9 @@ public final class FlowerClient implements AutoCloseable {
             "cannot read root certificates from " + rootCertificates + ": " + e.getMessage(), e);
       }
     }
-    ManagedChannel channel =
-        Grpc.newChannelBuilder(serverAddress, credentials)
-            .maxInboundMessageSize(maxMessageSize)
-            .build();
-    return new GrpcBidiTransport(channel, serverAddress, true, retryPolicy);
+    return Grpc.newChannelBuilder(serverAddress, credentials)
+        .maxInboundMessageSize(maxMessageSize)
+        .build();
   }
 
   /** Leaves the federation cleanly if running. */
@@ -111,8 +183,36 @@ public final class FlowerClient implements AutoCloseable {
     private Path rootCertificates;
     private int maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
     private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
+    private Transport transport = Transport.GRPC_BIDI;
+    private Path nodeKey;
+    private Duration pollInterval = Duration.ofSeconds(3);
 
     private Builder() {}
+
+    /** The protocol to speak; {@link Transport#GRPC_BIDI} by default. */
+    public Builder transport(Transport transport) {
+      this.transport = Objects.requireNonNull(transport, "transport");
+      return this;
+    }
+
+    /**
+     * Fleet transports: the node's private key (OpenSSH, as {@code flower-supernode
+     * --auth-supernode-private-key} takes it, or PEM) whose public key was registered with {@code
+     * flwr supernode register}. Without it the node makes a key for the run and registers itself.
+     */
+    public Builder nodeKey(Path privateKeyFile) {
+      this.nodeKey = Objects.requireNonNull(privateKeyFile, "privateKeyFile");
+      return this;
+    }
+
+    /** Fleet transports: how often to ask for instructions while idle (default 3 s, as flwr). */
+    public Builder pollInterval(Duration interval) {
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("pollInterval must be > 0, got " + interval);
+      }
+      this.pollInterval = interval;
+      return this;
+    }
 
     /** {@code host:port}, e.g. {@code 127.0.0.1:8080} or {@code [::1]:8080}. */
     public Builder serverAddress(String address) {

@@ -1,6 +1,8 @@
 package dev.flowerjava.examples.quickstart;
 
 import dev.flowerjava.client.FlowerClient;
+import dev.flowerjava.client.Transport;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -19,10 +21,33 @@ public final class QuickstartClient implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1", description = "Seed of this client's data (default: ${DEFAULT-VALUE})")
   long seed;
 
+  @Option(names = "--transport", defaultValue = "GRPC_BIDI",
+      description = "GRPC_BIDI (start_server), FLEET_HTTP (flower-superlink, flwr >= 1.40) or"
+          + " FLEET_GRPC (default: ${DEFAULT-VALUE})")
+  Transport transport;
+
+  @Option(names = "--root-certificates", description = "PEM CA file: connect with TLS")
+  Path rootCertificates;
+
+  @Option(names = "--node-key",
+      description = "Fleet: OpenSSH private key registered with `flwr supernode register`")
+  Path nodeKey;
+
   @Override
   public Integer call() throws Exception {
-    FlowerClient.builder().serverAddress(server).insecure().build()
-        .start(new LinearRegressionClient(examples, seed));
+    FlowerClient.Builder b = FlowerClient.builder().serverAddress(server).transport(transport);
+    if (rootCertificates != null) {
+      b.rootCertificates(rootCertificates);
+    } else {
+      b.insecure();
+    }
+    if (nodeKey != null) {
+      b.nodeKey(nodeKey);
+    }
+    try (FlowerClient client = b.build()) {
+      Runtime.getRuntime().addShutdownHook(new Thread(client::close));
+      client.start(new LinearRegressionClient(examples, seed));
+    }
     return 0;
   }
 
