@@ -105,7 +105,8 @@ public final class HttpFleetRpc implements FleetRpc {
         body = body.substring(0, MAX_ERROR_BODY) + "...";
       }
       FleetRpcException.Kind kind =
-          status == 401 || status == 403 || status == 404
+          // 412 is flwr's answer to ActivateNode for a key it does not know
+          status == 401 || status == 403 || status == 404 || status == 412
               ? FleetRpcException.Kind.REFUSED
               : status == 502 || status == 503 || status == 504 || status == 429
                   ? FleetRpcException.Kind.UNAVAILABLE
