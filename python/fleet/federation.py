@@ -8,7 +8,7 @@ killed (with their descendants) when the driver exits, is interrupted or times o
 Sub-commands (each prints exactly one JSON object on stdout; logs go to files/stderr):
 
   start-superlink --state-dir D [--port 0] [--tls CERTDIR] [--enable-supernode-auth]
-                  [--trace] [--max-lifetime 1800]
+                  [--trace] [--grpc-fleet] [--max-lifetime 1800]
       Starts flower-superlink (one HTTP port serves Fleet, Control and Runtime APIs),
       waits for GET /health == 200, prints {"port", "control", "fleet", ...} and writes
       D/superlink.json. Stays in the foreground until SIGTERM/SIGINT, stdin EOF
@@ -218,7 +218,8 @@ class Foreground:
 
 
 # --------------------------------------------------------------------------- superlink
-def launch_superlink(state_dir: Path, port: int, tls_dir: Path | None, auth: bool, trace: bool):
+def launch_superlink(state_dir: Path, port: int, tls_dir: Path | None, auth: bool, trace: bool,
+                     grpc_fleet: bool = False):
     state_dir.mkdir(parents=True, exist_ok=True)
     flwr_home = state_dir / "flwr-home"
     port = port or free_port()
@@ -241,10 +242,18 @@ def launch_superlink(state_dir: Path, port: int, tls_dir: Path | None, auth: boo
         cmd.append("--insecure")
     if auth:
         cmd.append("--enable-supernode-auth")
+    env = base_env(flwr_home)
+    grpc_fleet_port = None
+    if grpc_fleet:
+        # flwr 1.41 serves the gRPC Fleet API (flwr.proto.Fleet, what SuperNodes up to 1.39 spoke)
+        # only behind this internal switch; the (deprecated) address flag still places it.
+        grpc_fleet_port = free_port()
+        env["FLWR_INTERNAL_GRPC_FLEET_API"] = "1"
+        cmd += ["--fleet-api-address", f"127.0.0.1:{grpc_fleet_port}"]
     log_path = state_dir / "superlink.log"
     log(f"starting: {' '.join(cmd)}")
     proc = subprocess.Popen(
-        cmd, env=base_env(flwr_home), stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
+        cmd, env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True,
     )
     procs = [proc]
@@ -261,6 +270,7 @@ def launch_superlink(state_dir: Path, port: int, tls_dir: Path | None, auth: boo
             "tls": bool(tls_dir),
             "root_certificates": ca,
             "supernode_auth": auth,
+            "fleet_grpc": f"127.0.0.1:{grpc_fleet_port}" if grpc_fleet_port else None,
             "state_dir": str(state_dir.resolve()),
             "flwr_home": str(flwr_home.resolve()),
             "log": str(log_path.resolve()),
@@ -291,7 +301,7 @@ def launch_superlink(state_dir: Path, port: int, tls_dir: Path | None, auth: boo
 def cmd_start_superlink(a) -> int:
     fg = Foreground(a.max_lifetime)
     procs, info = launch_superlink(Path(a.state_dir), a.port, Path(a.tls) if a.tls else None,
-                                   a.enable_supernode_auth, a.trace)
+                                   a.enable_supernode_auth, a.trace, a.grpc_fleet)
     emit(info)
     try:
         why = fg.wait(*procs)
@@ -538,6 +548,8 @@ def main() -> int:
     p.add_argument("--tls", metavar="CERTDIR", help="dir from make_certs.py (ca.crt, server.pem, server.key)")
     p.add_argument("--enable-supernode-auth", action="store_true")
     p.add_argument("--trace", action="store_true", help="also start the recording Fleet proxy")
+    p.add_argument("--grpc-fleet", action="store_true",
+                   help="also serve the gRPC Fleet API on a free port (info: fleet_grpc)")
     p.add_argument("--max-lifetime", type=float, default=1800)
     p.set_defaults(fn=cmd_start_superlink)
 
