@@ -5,12 +5,16 @@ import numpy as np
 ARRAY_NAMES = ("w", "b")
 
 
-def initial_arrays() -> dict[str, np.ndarray]:
-    """Deterministic starting point: w = [[0,.1,.2],[.3,.4,.5]], b = 0."""
-    return {
+def initial_arrays(big_values: int = 0) -> dict[str, np.ndarray]:
+    """Deterministic starting point: w = [[0,.1,.2],[.3,.4,.5]], b = 0; with big_values > 0 also
+    an array "big" of that many float32 values, to make a model larger than one object chunk."""
+    arrays = {
         "w": (np.arange(6, dtype=np.float32) / 10.0).reshape(2, 3),
         "b": np.zeros(3, dtype=np.float32),
     }
+    if big_values > 0:
+        arrays["big"] = np.linspace(-1.0, 1.0, big_values, dtype=np.float32)
+    return arrays
 
 
 def local_update(arrays: dict[str, np.ndarray], partition_id: int) -> dict[str, np.ndarray]:

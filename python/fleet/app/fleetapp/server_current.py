@@ -63,7 +63,8 @@ def run(grid: Grid, context: Context, outcome: Outcome, num_rounds: int) -> None
         min_evaluate_nodes=min_nodes,
         min_available_nodes=min_nodes,
     )
-    start = ArrayRecord({k: Array(v) for k, v in initial_arrays().items()})
+    big = int(cfg.get("big-values", 0))
+    start = ArrayRecord({k: Array(v) for k, v in initial_arrays(big).items()})
     result = strategy.start(
         grid=grid,
         initial_arrays=start,

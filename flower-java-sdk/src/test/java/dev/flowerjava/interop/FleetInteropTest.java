@@ -77,13 +77,13 @@ class FleetInteropTest {
   @Test
   @Timeout(420)
   void javaNodesCompleteThreeRoundsOfCurrentFedAvgOverHttp(@TempDir Path work) throws Exception {
-    runFederation(work, "current", List.of("w", "b"), Transport.FLEET_HTTP);
+    runFederation(work, "current", List.of("w", "b"), Transport.FLEET_HTTP, ROUNDS);
   }
 
   @Test
   @Timeout(420)
   void javaNodesCompleteThreeRoundsOfALegacyStrategyOverHttp(@TempDir Path work) throws Exception {
-    runFederation(work, "legacy", List.of("0", "1"), Transport.FLEET_HTTP);
+    runFederation(work, "legacy", List.of("0", "1"), Transport.FLEET_HTTP, ROUNDS);
   }
 
   /**
@@ -94,11 +94,19 @@ class FleetInteropTest {
   @Test
   @Timeout(420)
   void javaNodesCompleteThreeRoundsOfCurrentFedAvgOverGrpc(@TempDir Path work) throws Exception {
-    runFederation(work, "current", List.of("w", "b"), Transport.FLEET_GRPC);
+    runFederation(work, "current", List.of("w", "b"), Transport.FLEET_GRPC, ROUNDS);
   }
 
-  private void runFederation(
-      Path work, String variant, List<String> arrayNames, Transport transport) throws Exception {
+  /** 1.5 M float32 values (6 MB of .npy) span two 5 MiB object chunks, in both directions. */
+  @Test
+  @Timeout(420)
+  void aModelLargerThanOneChunkTravelsBothWaysOverHttp(@TempDir Path work) throws Exception {
+    runFederation(work, "current", List.of("w", "b", "big"), Transport.FLEET_HTTP, 1,
+        "big-values=1500000");
+  }
+
+  private void runFederation(Path work, String variant, List<String> arrayNames,
+      Transport transport, int rounds, String... runConfig) throws Exception {
     Path state = work.resolve("superlink");
     ExecutorService pool = Executors.newCachedThreadPool();
     List<FlowerClient> clients = new ArrayList<>();
@@ -108,6 +116,7 @@ class FleetInteropTest {
         transport == Transport.FLEET_GRPC ? "--grpc-fleet" : "--port=0")) {
       JsonNode info = awaitJson(state.resolve("superlink.json"), superlink, Duration.ofSeconds(90));
       String fleet = info.get(transport == Transport.FLEET_GRPC ? "fleet_grpc" : "fleet").asText();
+      try {
       String control = info.get("control").asText();
 
       RecordingNode a = new RecordingNode(11, 20);
@@ -128,18 +137,23 @@ class FleetInteropTest {
       }
 
       Path out = work.resolve("out");
-      PythonEnv.ProcessResult run = PythonEnv.run(Duration.ofSeconds(360), null, Map.of(),
-          FLEET.resolve("federation.py").toString(), "run",
+      List<String> args = new ArrayList<>(List.of(FLEET.resolve("federation.py").toString(), "run",
           "--superlink-control", control, "--out", out.toString(), "--variant", variant,
-          "--num-rounds", String.valueOf(ROUNDS), "--min-nodes", "2", "--timeout", "300");
+          "--num-rounds", String.valueOf(rounds), "--min-nodes", "2", "--timeout", "300"));
+      for (String entry : runConfig) {
+        args.add("--run-config");
+        args.add(entry);
+      }
+      PythonEnv.ProcessResult run = PythonEnv.run(Duration.ofSeconds(360), null, Map.of(),
+          args.toArray(new String[0]));
       assertTrue(run.succeeded(), () -> "the run did not complete:\n" + run.describe()
           + "\nsuperlink log: " + superlink.stderrSoFar());
 
       JsonNode outcome = new ObjectMapper().readTree(out.resolve("outcome.json").toFile());
       assertEquals("ok", outcome.get("status").asText(), outcome::toString);
-      assertEquals(ROUNDS, outcome.get("rounds_completed").asInt());
+      assertEquals(rounds, outcome.get("rounds_completed").asInt());
       JsonNode failures = outcome.get("failures_per_round");
-      for (int round = 1; round <= ROUNDS; round++) {
+      for (int round = 1; round <= rounds; round++) {
         JsonNode f = failures.get(String.valueOf(round));
         int count = f == null ? 0 : f.path("train").path("count").asInt(0)
             + f.path("evaluate").path("count").asInt(0);
@@ -147,10 +161,11 @@ class FleetInteropTest {
       }
 
       // the ServerApp's final model is the num_examples-weighted mean of the nodes' last updates
-      assertEquals(ROUNDS, a.returned.size());
-      assertEquals(ROUNDS, b.returned.size());
-      List<NDArray> lastA = a.returned.get(ROUNDS - 1);
-      List<NDArray> lastB = b.returned.get(ROUNDS - 1);
+      assertEquals(rounds, a.returned.size());
+      assertEquals(rounds, b.returned.size());
+      List<NDArray> lastA = a.returned.get(rounds - 1);
+      List<NDArray> lastB = b.returned.get(rounds - 1);
+      assertEquals(arrayNames.size(), lastA.size(), "arrays the nodes were sent");
       for (int t = 0; t < arrayNames.size(); t++) {
         Path file = out.resolve("final").resolve(arrayNames.get(t) + ".npy");
         assertTrue(Files.exists(file), "final array " + file);
@@ -166,10 +181,12 @@ class FleetInteropTest {
               arrayNames.get(t) + "[" + i + "]");
         }
       }
-    } finally {
-      clients.forEach(FlowerClient::close);
-      pool.shutdown();
-      assertTrue(pool.awaitTermination(30, TimeUnit.SECONDS), "nodes left after close()");
+      } finally {
+        // nodes leave (DeactivateNode) while the SuperLink is still there to hear it
+        clients.forEach(FlowerClient::close);
+        pool.shutdown();
+        assertTrue(pool.awaitTermination(30, TimeUnit.SECONDS), "nodes left after close()");
+      }
     }
   }
 
