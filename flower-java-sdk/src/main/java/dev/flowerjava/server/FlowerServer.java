@@ -1,5 +1,7 @@
 package dev.flowerjava.server;
 
+import dev.flowerjava.server.fleet.FleetHttpServer;
+import dev.flowerjava.server.fleet.NodeAuthKeys;
 import dev.flowerjava.server.grpc.FlowerServiceImpl;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.Strategy;
@@ -17,7 +19,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A Flower server on the legacy bidirectional protocol: the Java counterpart of {@code
- * flwr.server.start_server}.
+ * flwr.server.start_server}. With {@link Builder#fleetHttpPort(int)} it also serves the Fleet API
+ * over HTTP, so SuperNodes (flower-java nodes with {@code Transport.FLEET_HTTP}) train in the same
+ * round loop; {@link Builder#grpcBidi(boolean) grpcBidi(false)} serves only the Fleet API.
  *
  * <pre>{@code
  * History history = FlowerServer.builder()
@@ -38,7 +42,14 @@ public final class FlowerServer implements AutoCloseable {
   private final File privateKey;
   private final ServerConfig config;
   private final Server server;
+  private final boolean grpcBidi;
+  private final Integer fleetHttpPort;
+  private final NodeAuthKeys nodeAuthKeys;
+  private final double fleetHeartbeatPatience;
+  private final Duration fleetHeartbeatCheckPeriod;
   private io.grpc.Server grpcServer;
+  private FleetHttpServer fleetServer;
+  private boolean started;
 
   private FlowerServer(Builder b) {
     this.host = b.host;
@@ -47,6 +58,17 @@ public final class FlowerServer implements AutoCloseable {
     this.certChain = b.certChain;
     this.privateKey = b.privateKey;
     this.config = b.config;
+    this.grpcBidi = b.grpcBidi;
+    this.fleetHttpPort = b.fleetHttpPort;
+    this.nodeAuthKeys = b.nodeAuthKeys;
+    this.fleetHeartbeatPatience = b.fleetHeartbeatPatience;
+    this.fleetHeartbeatCheckPeriod = b.fleetHeartbeatCheckPeriod;
+    if (!grpcBidi && fleetHttpPort == null) {
+      throw new IllegalArgumentException("grpcBidi(false) needs fleetHttpPort(...): nothing to serve");
+    }
+    if (nodeAuthKeys != null && fleetHttpPort == null) {
+      throw new IllegalArgumentException("nodeAuthKeys(...) needs fleetHttpPort(...)");
+    }
     ClientManager clientManager = new ClientManager(new Random(b.seed), Duration.ofDays(1));
     this.server = new Server(clientManager, b.strategy);
   }
@@ -55,33 +77,68 @@ public final class FlowerServer implements AutoCloseable {
     return new Builder();
   }
 
-  /** Binds the port and starts accepting clients; {@link #run()} calls it if needed. */
+  /** Binds the port(s) and starts accepting clients; {@link #run()} calls it if needed. */
   public synchronized FlowerServer start() throws IOException {
-    if (grpcServer != null) {
+    if (started) {
       return this;
     }
-    NettyServerBuilder b =
-        NettyServerBuilder.forAddress(new InetSocketAddress(host, requestedPort))
-            .maxInboundMessageSize(maxMessageSize)
-            .addService(
-                ServerInterceptors.intercept(
-                    new FlowerServiceImpl(server.clientManager()),
-                    new FlowerServiceImpl.PeerInterceptor()));
-    if (certChain != null) {
-      b.useTransportSecurity(certChain, privateKey);
+    if (grpcBidi) {
+      NettyServerBuilder b =
+          NettyServerBuilder.forAddress(new InetSocketAddress(host, requestedPort))
+              .maxInboundMessageSize(maxMessageSize)
+              .addService(
+                  ServerInterceptors.intercept(
+                      new FlowerServiceImpl(server.clientManager()),
+                      new FlowerServiceImpl.PeerInterceptor()));
+      if (certChain != null) {
+        b.useTransportSecurity(certChain, privateKey);
+      }
+      grpcServer = b.build().start();
+      log.info("Flower server (grpc-bidi) listening on {}:{}{}", host, port(),
+          certChain != null ? " with TLS" : " without TLS");
     }
-    grpcServer = b.build().start();
-    log.info("Flower server (grpc-bidi) listening on {}:{}{}", host, port(),
-        certChain != null ? " with TLS" : " without TLS");
+    if (fleetHttpPort != null) {
+      FleetHttpServer.Builder f = FleetHttpServer.builder(server.clientManager())
+          .host(host)
+          .port(fleetHttpPort)
+          .maxBodyBytes(maxMessageSize)
+          .heartbeatPatience(fleetHeartbeatPatience)
+          .heartbeatCheckPeriod(fleetHeartbeatCheckPeriod);
+      if (nodeAuthKeys != null) {
+        f.authKeys(nodeAuthKeys);
+      }
+      if (certChain != null) {
+        f.tls(certChain.toPath(), privateKey.toPath());
+      }
+      try {
+        fleetServer = f.build().start();
+      } catch (IOException | RuntimeException e) {
+        if (grpcServer != null) {
+          grpcServer.shutdownNow();
+          grpcServer = null;
+        }
+        throw e;
+      }
+    }
+    started = true;
     return this;
   }
 
-  /** The port actually bound (useful with port 0). */
+  /** The grpc-bidi port actually bound (useful with port 0). */
   public synchronized int port() {
     if (grpcServer == null) {
-      throw new IllegalStateException("server not started");
+      throw new IllegalStateException(grpcBidi ? "server not started" : "grpc-bidi is off");
     }
     return grpcServer.getPort();
+  }
+
+  /** The Fleet API's HTTP port actually bound (useful with {@code fleetHttpPort(0)}). */
+  public synchronized int fleetHttpPort() {
+    if (fleetServer == null) {
+      throw new IllegalStateException(
+          fleetHttpPort == null ? "the Fleet API is not served" : "server not started");
+    }
+    return fleetServer.port();
   }
 
   /** The round loop, for its state (current parameters, clients). */
@@ -106,6 +163,10 @@ public final class FlowerServer implements AutoCloseable {
 
   @Override
   public synchronized void close() {
+    if (fleetServer != null) {
+      fleetServer.close();
+      fleetServer = null;
+    }
     if (grpcServer == null) {
       return;
     }
@@ -131,8 +192,55 @@ public final class FlowerServer implements AutoCloseable {
     private Strategy strategy = FedAvg.builder().build();
     private ServerConfig config = ServerConfig.ofRounds(1);
     private long seed = System.nanoTime();
+    private boolean grpcBidi = true;
+    private Integer fleetHttpPort;
+    private NodeAuthKeys nodeAuthKeys;
+    private double fleetHeartbeatPatience = 2;
+    private Duration fleetHeartbeatCheckPeriod = Duration.ofSeconds(1);
 
     private Builder() {}
+
+    /** Whether to serve the legacy grpc-bidi protocol on {@link #port(int)} (default true). */
+    public Builder grpcBidi(boolean enabled) {
+      this.grpcBidi = enabled;
+      return this;
+    }
+
+    /**
+     * Also serve the Fleet API over HTTP on this port (0 picks a free one), on {@link
+     * #host(String)}, with TLS when {@link #tls} is set.
+     */
+    public Builder fleetHttpPort(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("fleetHttpPort must be in [0, 65535], got " + port);
+      }
+      this.fleetHttpPort = port;
+      return this;
+    }
+
+    /**
+     * Authenticated Fleet API: only nodes with these public keys may join, none may register
+     * itself (see {@link NodeAuthKeys#load}).
+     */
+    public Builder nodeAuthKeys(NodeAuthKeys keys) {
+      this.nodeAuthKeys = Objects.requireNonNull(keys, "keys");
+      return this;
+    }
+
+    /** Announced heartbeat intervals a node may miss before it is dropped (default 2). */
+    public Builder fleetHeartbeatPatience(double intervals) {
+      if (!(intervals > 0)) {
+        throw new IllegalArgumentException("fleetHeartbeatPatience must be > 0, got " + intervals);
+      }
+      this.fleetHeartbeatPatience = intervals;
+      return this;
+    }
+
+    /** How often node heartbeats are checked (default 1 s). */
+    public Builder fleetHeartbeatCheckPeriod(Duration period) {
+      this.fleetHeartbeatCheckPeriod = Objects.requireNonNull(period, "period");
+      return this;
+    }
 
     public Builder host(String host) {
       this.host = Objects.requireNonNull(host, "host");

@@ -3,9 +3,11 @@ package dev.flowerjava.server.cli;
 import dev.flowerjava.server.FlowerServer;
 import dev.flowerjava.server.History;
 import dev.flowerjava.server.ServerConfig;
+import dev.flowerjava.server.fleet.NodeAuthKeys;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.MetricsAggregation;
 import java.io.File;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -66,8 +68,35 @@ public final class ServerCli implements Callable<Integer> {
   @Option(names = "--tls-key", description = "PEM private key of --tls-cert.")
   File tlsKey;
 
+  @Option(names = "--fleet-http-port",
+      description = "Also serve the Fleet API over HTTP on this port, for SuperNodes (flower-java"
+          + " nodes with Transport.FLEET_HTTP); HTTPS with --tls-cert/--tls-key.")
+  Integer fleetHttpPort;
+
+  @Option(names = "--node-auth-keys",
+      description = "Directory of *.pub (OpenSSH ecdsa-sha2-nistp384) or *.pem public keys, or one"
+          + " such file: only these nodes may join the Fleet API; self-registration is refused.")
+  Path nodeAuthKeys;
+
+  @Option(names = "--no-grpc-bidi", negatable = false,
+      description = "Serve only the Fleet API (needs --fleet-http-port).")
+  boolean noGrpcBidi;
+
+  @Option(names = "--heartbeat-patience", defaultValue = "2",
+      description = "Announced heartbeat intervals a Fleet node may miss before it is dropped"
+          + " (default: ${DEFAULT-VALUE}, as flwr).")
+  double heartbeatPatience;
+
   @Override
   public Integer call() throws Exception {
+    if (nodeAuthKeys != null && fleetHttpPort == null) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(this), "--node-auth-keys needs --fleet-http-port");
+    }
+    if (noGrpcBidi && fleetHttpPort == null) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(this), "--no-grpc-bidi needs --fleet-http-port");
+    }
     if ((tlsCert == null) != (tlsKey == null)) {
       throw new CommandLine.ParameterException(
           new CommandLine(this), "--tls-cert and --tls-key go together");
@@ -98,6 +127,13 @@ public final class ServerCli implements Callable<Integer> {
     if (tlsCert != null) {
       b.tls(tlsCert, tlsKey);
     }
+    if (fleetHttpPort != null) {
+      b.fleetHttpPort(fleetHttpPort).fleetHeartbeatPatience(heartbeatPatience);
+      if (nodeAuthKeys != null) {
+        b.nodeAuthKeys(NodeAuthKeys.load(nodeAuthKeys));
+      }
+    }
+    b.grpcBidi(!noGrpcBidi);
     History history = b.build().run();
     return history.fitResults().isEmpty() ? 1 : 0;
   }
