@@ -7,7 +7,8 @@
 # is not above the first round's.
 #
 # Settings (environment): ROUNDS (3), LOCAL_EPOCHS (1), BATCH_SIZE (32), MAX_TRAIN (whole half),
-# MAX_TEST (10000), SERVERS ("java python"), OUT (runs/mixed-<timestamp>).
+# MAX_TEST (10000), SERVERS ("java python"), JAVA_INIT (the Java server's initial model: XAVIER,
+# CifarServerMain's default, or PYTORCH; start_server takes one client's), OUT (runs/mixed-<timestamp>).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -27,8 +28,21 @@ if [ ! -f flower-java-examples/target/classpath.txt ] || [ ! -d flower-java-exam
   mvn -B -q -ntp install -DskipTests
 fi
 export DJL_OFFLINE=true OPT_OUT_TRACKING=true DJL_CACHE_DIR="$root/.cache/djl"
-cp="$(cat flower-java-examples/target/classpath.txt):flower-java-examples/target/classes"
 mkdir -p "$out"
+# Run from a copy of the project's own jars and classes: a `mvn install` elsewhere in the work tree
+# during the run would otherwise swap classes under the running JVMs (ClassNotFoundException).
+snap="$out/classpath"
+rm -rf "$snap" && mkdir -p "$snap"
+entries=()
+i=0
+IFS=: read -ra parts < flower-java-examples/target/classpath.txt || true # no final newline
+for e in "${parts[@]}" "$root/flower-java-examples/target/classes"; do
+  case "$e" in
+    "$root"/*|*/dev/flowerjava/*) i=$((i + 1)); cp -r "$e" "$snap/$i-$(basename "$e")"; entries+=("$snap/$i-$(basename "$e")") ;;
+    *) entries+=("$e") ;;
+  esac
+done
+cp=$(IFS=:; echo "${entries[*]}")
 
 free_port() { .venv/flwr/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -58,7 +72,8 @@ for server in $servers; do
   start=$(date +%s)
   if [ "$server" = java ]; then
     java -cp "$cp" dev.flowerjava.examples.cifar.CifarServerMain --host 127.0.0.1 --port "$port" \
-      --rounds "$rounds" --out "$dir" > "$dir/server.log" 2>&1 &
+      --rounds "$rounds" --round-timeout 900 --init "${JAVA_INIT:-XAVIER}" --out "$dir" \
+      > "$dir/server.log" 2>&1 &
   else
     .venv/torch/bin/python python/mixed/server.py --port "$port" --rounds "$rounds" \
       --out "$dir" > "$dir/server.log" 2>&1 &

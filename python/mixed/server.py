@@ -43,7 +43,8 @@ def main():
     started = time.monotonic()
     history = start_server(
         server_address=f"0.0.0.0:{args.port}",
-        config=ServerConfig(num_rounds=args.rounds),
+        # a client that dies becomes a failure of its round instead of a hang
+        config=ServerConfig(num_rounds=args.rounds, round_timeout=900),
         strategy=strategy,
     )
     summary = {
