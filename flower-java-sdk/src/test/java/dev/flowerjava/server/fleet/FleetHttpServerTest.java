@@ -378,6 +378,31 @@ class FleetHttpServerTest {
     }
   }
 
+  @Test
+  @Timeout(120)
+  void aNodeTrainsOverHttpsWithAPemCertificateAndKey(@TempDir Path dir) throws Exception {
+    Path key = dir.resolve("server.key");
+    Path cert = dir.resolve("server.pem");
+    Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec",
+        "-pkeyopt", "ec_paramgen_curve:secp384r1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key.toString(), "-out", cert.toString())
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertEquals(0, p.waitFor(), "openssl (needed by this test) failed: " + out);
+
+    FedAvg fedAvg = FedAvg.builder().minAvailableClients(1).minFitClients(1)
+        .minEvaluateClients(1).initialParameters(initial()).build();
+    FlowerServer s = server(fedAvg, 1).tls(cert.toFile(), key.toFile()).build().start();
+    RecordingNode node = new RecordingNode(1, 4, 2f);
+    join(FlowerClient.builder().serverAddress("127.0.0.1:" + s.fleetHttpPort())
+        .rootCertificates(cert).transport(Transport.FLEET_HTTP).pollInterval(POLL)
+        .retryPolicy(RetryPolicy.withMaxWait(Duration.ofSeconds(5))).build(), node);
+
+    History h = s.run();
+    assertEquals(0, h.totalFailures(), h.summary());
+    assertEquals(1, node.returned.size());
+  }
+
   private static HttpResponse<String> post(int port, String rpc, byte[] body,
       Map<String, String> headers) throws Exception {
     HttpRequest.Builder r = HttpRequest.newBuilder(
