@@ -1,5 +1,6 @@
 package dev.flowerjava.client;
 
+import dev.flowerjava.internal.Checks;
 import dev.flowerjava.client.transport.ClientTransport;
 import dev.flowerjava.fleet.auth.NodeKeys;
 import dev.flowerjava.fleet.auth.NodeSigner;
@@ -207,10 +208,7 @@ public final class FlowerClient implements AutoCloseable {
 
     /** Fleet transports: how often to ask for instructions while idle (default 3 s, as flwr). */
     public Builder pollInterval(Duration interval) {
-      if (interval.isNegative() || interval.isZero()) {
-        throw new IllegalArgumentException("pollInterval must be > 0, got " + interval);
-      }
-      this.pollInterval = interval;
+      this.pollInterval = Checks.positive("pollInterval", interval);
       return this;
     }
 
@@ -241,10 +239,7 @@ public final class FlowerClient implements AutoCloseable {
 
     /** Largest message accepted from the server, in bytes; the server must allow as much. */
     public Builder maxMessageSize(int bytes) {
-      if (bytes <= 0) {
-        throw new IllegalArgumentException("maxMessageSize must be > 0, got " + bytes);
-      }
-      this.maxMessageSize = bytes;
+      this.maxMessageSize = Checks.positive("maxMessageSize", bytes);
       return this;
     }
 

@@ -1,5 +1,6 @@
 package dev.flowerjava.server;
 
+import dev.flowerjava.internal.Checks;
 import dev.flowerjava.server.fleet.FleetHttpServer;
 import dev.flowerjava.server.fleet.NodeAuthKeys;
 import dev.flowerjava.server.grpc.FlowerServiceImpl;
@@ -211,10 +212,7 @@ public final class FlowerServer implements AutoCloseable {
      * #host(String)}, with TLS when {@link #tls} is set.
      */
     public Builder fleetHttpPort(int port) {
-      if (port < 0 || port > 65535) {
-        throw new IllegalArgumentException("fleetHttpPort must be in [0, 65535], got " + port);
-      }
-      this.fleetHttpPort = port;
+      this.fleetHttpPort = Checks.port("fleetHttpPort", port);
       return this;
     }
 
@@ -229,16 +227,13 @@ public final class FlowerServer implements AutoCloseable {
 
     /** Announced heartbeat intervals a node may miss before it is dropped (default 2). */
     public Builder fleetHeartbeatPatience(double intervals) {
-      if (!(intervals > 0)) {
-        throw new IllegalArgumentException("fleetHeartbeatPatience must be > 0, got " + intervals);
-      }
-      this.fleetHeartbeatPatience = intervals;
+      this.fleetHeartbeatPatience = Checks.positive("fleetHeartbeatPatience", intervals);
       return this;
     }
 
     /** How often node heartbeats are checked (default 1 s). */
     public Builder fleetHeartbeatCheckPeriod(Duration period) {
-      this.fleetHeartbeatCheckPeriod = Objects.requireNonNull(period, "period");
+      this.fleetHeartbeatCheckPeriod = Checks.positive("fleetHeartbeatCheckPeriod", period);
       return this;
     }
 
@@ -249,18 +244,12 @@ public final class FlowerServer implements AutoCloseable {
 
     /** 0 picks a free port; see {@link FlowerServer#port()}. */
     public Builder port(int port) {
-      if (port < 0 || port > 65535) {
-        throw new IllegalArgumentException("port must be in [0, 65535], got " + port);
-      }
-      this.port = port;
+      this.port = Checks.port("port", port);
       return this;
     }
 
     public Builder maxMessageSize(int bytes) {
-      if (bytes <= 0) {
-        throw new IllegalArgumentException("maxMessageSize must be > 0, got " + bytes);
-      }
-      this.maxMessageSize = bytes;
+      this.maxMessageSize = Checks.positive("maxMessageSize", bytes);
       return this;
     }
 

@@ -1,5 +1,6 @@
 package dev.flowerjava.server.fleet;
 
+import dev.flowerjava.internal.Checks;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
@@ -452,10 +453,7 @@ public final class FleetHttpServer implements AutoCloseable {
 
     /** 0 picks a free port; see {@link FleetHttpServer#port()}. */
     public Builder port(int port) {
-      if (port < 0 || port > 65535) {
-        throw new IllegalArgumentException("port must be in [0, 65535], got " + port);
-      }
-      this.port = port;
+      this.port = Checks.port("port", port);
       return this;
     }
 
@@ -470,37 +468,25 @@ public final class FleetHttpServer implements AutoCloseable {
      * deactivated and leaves the round loop (default 2, flwr's {@code HEARTBEAT_PATIENCE}).
      */
     public Builder heartbeatPatience(double intervals) {
-      if (!(intervals > 0)) {
-        throw new IllegalArgumentException("heartbeatPatience must be > 0, got " + intervals);
-      }
-      this.heartbeatPatience = intervals;
+      this.heartbeatPatience = Checks.positive("heartbeatPatience", intervals);
       return this;
     }
 
     /** How often heartbeat deadlines are checked (default 1 s). */
     public Builder heartbeatCheckPeriod(Duration period) {
-      if (period.isNegative() || period.isZero()) {
-        throw new IllegalArgumentException("heartbeatCheckPeriod must be > 0, got " + period);
-      }
-      this.heartbeatCheckPeriod = period;
+      this.heartbeatCheckPeriod = Checks.positive("heartbeatCheckPeriod", period);
       return this;
     }
 
     /** Largest request body (default 512 MiB). */
     public Builder maxBodyBytes(long bytes) {
-      if (bytes <= 0) {
-        throw new IllegalArgumentException("maxBodyBytes must be > 0, got " + bytes);
-      }
-      this.maxBodyBytes = bytes;
+      this.maxBodyBytes = Checks.positive("maxBodyBytes", bytes);
       return this;
     }
 
     /** Worker threads of the HTTP server (default 16). */
     public Builder threads(int threads) {
-      if (threads <= 0) {
-        throw new IllegalArgumentException("threads must be > 0, got " + threads);
-      }
-      this.threads = threads;
+      this.threads = Checks.positive("threads", threads);
       return this;
     }
 
