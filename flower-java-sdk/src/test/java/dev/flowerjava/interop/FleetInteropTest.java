@@ -27,7 +27,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -117,70 +116,70 @@ class FleetInteropTest {
       JsonNode info = awaitJson(state.resolve("superlink.json"), superlink, Duration.ofSeconds(90));
       String fleet = info.get(transport == Transport.FLEET_GRPC ? "fleet_grpc" : "fleet").asText();
       try {
-      String control = info.get("control").asText();
+        String control = info.get("control").asText();
 
-      RecordingNode a = new RecordingNode(11, 20);
-      RecordingNode b = new RecordingNode(12, 60);
-      List<Future<?>> running = new ArrayList<>();
-      for (RecordingNode node : List.of(a, b)) {
-        FlowerClient client = FlowerClient.builder()
-            .serverAddress(fleet).insecure()
-            .transport(transport)
-            .pollInterval(Duration.ofMillis(500))
-            .retryPolicy(RetryPolicy.withMaxWait(Duration.ofSeconds(60)))
-            .build();
-        clients.add(client);
-        running.add(pool.submit(() -> {
-          client.start(node);
-          return null;
-        }));
-      }
-
-      Path out = work.resolve("out");
-      List<String> args = new ArrayList<>(List.of(FLEET.resolve("federation.py").toString(), "run",
-          "--superlink-control", control, "--out", out.toString(), "--variant", variant,
-          "--num-rounds", String.valueOf(rounds), "--min-nodes", "2", "--timeout", "300"));
-      for (String entry : runConfig) {
-        args.add("--run-config");
-        args.add(entry);
-      }
-      PythonEnv.ProcessResult run = PythonEnv.run(Duration.ofSeconds(360), null, Map.of(),
-          args.toArray(new String[0]));
-      assertTrue(run.succeeded(), () -> "the run did not complete:\n" + run.describe()
-          + "\nsuperlink log: " + superlink.stderrSoFar());
-
-      JsonNode outcome = new ObjectMapper().readTree(out.resolve("outcome.json").toFile());
-      assertEquals("ok", outcome.get("status").asText(), outcome::toString);
-      assertEquals(rounds, outcome.get("rounds_completed").asInt());
-      JsonNode failures = outcome.get("failures_per_round");
-      for (int round = 1; round <= rounds; round++) {
-        JsonNode f = failures.get(String.valueOf(round));
-        int count = f == null ? 0 : f.path("train").path("count").asInt(0)
-            + f.path("evaluate").path("count").asInt(0);
-        assertEquals(0, count, "failures in round " + round + ": " + f);
-      }
-
-      // the ServerApp's final model is the num_examples-weighted mean of the nodes' last updates
-      assertEquals(rounds, a.returned.size());
-      assertEquals(rounds, b.returned.size());
-      List<NDArray> lastA = a.returned.get(rounds - 1);
-      List<NDArray> lastB = b.returned.get(rounds - 1);
-      assertEquals(arrayNames.size(), lastA.size(), "arrays the nodes were sent");
-      for (int t = 0; t < arrayNames.size(); t++) {
-        Path file = out.resolve("final").resolve(arrayNames.get(t) + ".npy");
-        assertTrue(Files.exists(file), "final array " + file);
-        NDArray actual = NpyCodec.decode(Files.readAllBytes(file));
-        float[] x = lastA.get(t).toFloatArray();
-        float[] y = lastB.get(t).toFloatArray();
-        float[] got = actual.toFloatArray();
-        assertArrayEquals(lastA.get(t).shape(), actual.shape(), arrayNames.get(t));
-        for (int i = 0; i < x.length; i++) {
-          double expected = ((double) x[i] * a.numExamples + (double) y[i] * b.numExamples)
-              / (a.numExamples + b.numExamples);
-          assertEquals(expected, got[i], 1e-6 * Math.max(1, Math.abs(expected)),
-              arrayNames.get(t) + "[" + i + "]");
+        RecordingNode a = new RecordingNode(11, 20);
+        RecordingNode b = new RecordingNode(12, 60);
+        for (RecordingNode node : List.of(a, b)) {
+          FlowerClient client = FlowerClient.builder()
+              .serverAddress(fleet).insecure()
+              .transport(transport)
+              .pollInterval(Duration.ofMillis(500))
+              .retryPolicy(RetryPolicy.withMaxWait(Duration.ofSeconds(60)))
+              .build();
+          clients.add(client);
+          pool.submit(() -> {
+            client.start(node);
+            return null;
+          });
         }
-      }
+
+        Path out = work.resolve("out");
+        List<String> args = new ArrayList<>(List.of(
+            FLEET.resolve("federation.py").toString(), "run",
+            "--superlink-control", control, "--out", out.toString(), "--variant", variant,
+            "--num-rounds", String.valueOf(rounds), "--min-nodes", "2", "--timeout", "300"));
+        for (String entry : runConfig) {
+          args.add("--run-config");
+          args.add(entry);
+        }
+        PythonEnv.ProcessResult run = PythonEnv.run(Duration.ofSeconds(360), null, Map.of(),
+            args.toArray(new String[0]));
+        assertTrue(run.succeeded(), () -> "the run did not complete:\n" + run.describe()
+            + "\nsuperlink log: " + superlink.stderrSoFar());
+
+        JsonNode outcome = new ObjectMapper().readTree(out.resolve("outcome.json").toFile());
+        assertEquals("ok", outcome.get("status").asText(), outcome::toString);
+        assertEquals(rounds, outcome.get("rounds_completed").asInt());
+        JsonNode failures = outcome.get("failures_per_round");
+        for (int round = 1; round <= rounds; round++) {
+          JsonNode f = failures.get(String.valueOf(round));
+          int count = f == null ? 0 : f.path("train").path("count").asInt(0)
+              + f.path("evaluate").path("count").asInt(0);
+          assertEquals(0, count, "failures in round " + round + ": " + f);
+        }
+
+        // the ServerApp's final model is the num_examples-weighted mean of the nodes' last updates
+        assertEquals(rounds, a.returned.size());
+        assertEquals(rounds, b.returned.size());
+        List<NDArray> lastA = a.returned.get(rounds - 1);
+        List<NDArray> lastB = b.returned.get(rounds - 1);
+        assertEquals(arrayNames.size(), lastA.size(), "arrays the nodes were sent");
+        for (int t = 0; t < arrayNames.size(); t++) {
+          Path file = out.resolve("final").resolve(arrayNames.get(t) + ".npy");
+          assertTrue(Files.exists(file), "final array " + file);
+          NDArray actual = NpyCodec.decode(Files.readAllBytes(file));
+          float[] x = lastA.get(t).toFloatArray();
+          float[] y = lastB.get(t).toFloatArray();
+          float[] got = actual.toFloatArray();
+          assertArrayEquals(lastA.get(t).shape(), actual.shape(), arrayNames.get(t));
+          for (int i = 0; i < x.length; i++) {
+            double expected = ((double) x[i] * a.numExamples + (double) y[i] * b.numExamples)
+                / (a.numExamples + b.numExamples);
+            assertEquals(expected, got[i], 1e-6 * Math.max(1, Math.abs(expected)),
+                arrayNames.get(t) + "[" + i + "]");
+          }
+        }
       } finally {
         // nodes leave (DeactivateNode) while the SuperLink is still there to hear it
         clients.forEach(FlowerClient::close);
