@@ -36,6 +36,13 @@ def main(jmh_path, anchor_path):
         ratio = f"{py / score:.2f}" if py else "-"
         py_s = f"{py:.3f}" if py else "-"
         print(f"| {name} | {model} | {score:.3f} ± {err:.3f} | {py_s} | {ratio} |")
+    print()
+    print("Reading the figures: the two sides do not do quite the same work in `aggregateRound`.")
+    print("Java checks every value of every update (NaN/Inf, shapes, dtypes) before folding it into")
+    print("one running double-precision sum, so server memory stays O(model) however many clients")
+    print("report; flwr's `aggregate` holds all updates in memory, checks nothing and sums in float32.")
+    print("`encodeModel`/`decodeModel` are whole-model `Parameters` <-> arrays conversions")
+    print("(`ndarrays_to_parameters` / `parameters_to_ndarrays` on the Python side).")
 
 
 if __name__ == "__main__":
