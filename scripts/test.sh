@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test, the interop tests against real Python Flower included.
 # Installs what the tests need first (each step is skipped when already done):
-# the pinned flwr in .venv/flwr and CIFAR-10 in .cache/cifar10.
+# the pinned flwr in .venv/flwr (1.41.0) and .venv/flwr-grpc (1.39.0), and CIFAR-10 in .cache/cifar10.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Driver for Fleet API interop runs against a real flwr 1.41.0 SuperLink (loopback only).
+"""Driver for Fleet API interop runs against a real flwr SuperLink (loopback only).
 
-Run it with the flwr venv's interpreter (.venv/flwr/bin/python); it finds the flwr
-executables next to that interpreter. Everything is bounded in time; children are
+Run it with the flwr venv's interpreter (.venv/flwr/bin/python, flwr 1.41.0; or
+.venv/flwr-grpc/bin/python, flwr 1.39.0); it finds the flwr executables next to that
+interpreter. Under flwr < 1.40 the SuperLink's Fleet API is gRPC ("grpc-rere", its default
+carrier, and what that version's SuperNodes speak): start-superlink then always places it on
+a free port and reports it as both "fleet" and "fleet_grpc" (--grpc-fleet is implied). Everything is bounded in time; children are
 killed (with their descendants) when the driver exits, is interrupted or times out.
 
 Sub-commands (each prints exactly one JSON object on stdout; logs go to files/stderr):
@@ -59,6 +62,17 @@ HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 DEFAULT_APP = HERE / "app"
 CONN_NAME = "fleet"
+
+
+def _flwr_version() -> tuple[int, ...]:
+    from importlib.metadata import version  # the flwr next to this interpreter
+
+    return tuple(int(x) for x in version("flwr").split(".")[:2])
+
+
+# flwr up to 1.39 serves the Fleet API over gRPC only (grpc-rere, the default --fleet-api-type);
+# 1.40 made HTTP the Fleet carrier and 1.41 hides gRPC behind FLWR_INTERNAL_GRPC_FLEET_API.
+GRPC_ONLY_FLEET = _flwr_version() < (1, 40)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -244,7 +258,11 @@ def launch_superlink(state_dir: Path, port: int, tls_dir: Path | None, auth: boo
         cmd.append("--enable-supernode-auth")
     env = base_env(flwr_home)
     grpc_fleet_port = None
-    if grpc_fleet:
+    if GRPC_ONLY_FLEET:
+        # flwr 1.39: gRPC is the Fleet carrier (default 0.0.0.0:9092); keep it on loopback, free port
+        grpc_fleet_port = free_port()
+        cmd += ["--fleet-api-address", f"127.0.0.1:{grpc_fleet_port}"]
+    elif grpc_fleet:
         # flwr 1.41 serves the gRPC Fleet API (flwr.proto.Fleet, what SuperNodes up to 1.39 spoke)
         # only behind this internal switch; the (deprecated) address flag still places it.
         grpc_fleet_port = free_port()
@@ -265,7 +283,8 @@ def launch_superlink(state_dir: Path, port: int, tls_dir: Path | None, auth: boo
             "host": "127.0.0.1",
             "port": port,
             "control": f"127.0.0.1:{port}",
-            "fleet": f"127.0.0.1:{port}",
+            "fleet": f"127.0.0.1:{grpc_fleet_port if GRPC_ONLY_FLEET else port}",
+            "flwr_version": ".".join(map(str, _flwr_version())),
             "runtime": f"127.0.0.1:{port}",
             "tls": bool(tls_dir),
             "root_certificates": ca,
@@ -276,8 +295,8 @@ def launch_superlink(state_dir: Path, port: int, tls_dir: Path | None, auth: boo
             "log": str(log_path.resolve()),
         }
         if trace:
-            if tls_dir:
-                raise ValueError("--trace needs a plain-HTTP SuperLink (no --tls)")
+            if tls_dir or GRPC_ONLY_FLEET:
+                raise ValueError("--trace needs a plain-HTTP Fleet API (no --tls, flwr >= 1.40)")
             tport = free_port()
             trace_path = state_dir / "fleet-trace.jsonl"
             tproc = subprocess.Popen(

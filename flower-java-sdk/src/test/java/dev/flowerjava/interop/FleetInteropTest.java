@@ -35,7 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Java SuperNodes in a real {@code flower-superlink} (flwr 1.41.0, Fleet API over HTTP), driven
  * by a real ServerApp started with {@code flwr run}: once with flwr's current FedAvg, once with a
- * legacy FedAvg behind flwr's compat workflow. The harness is python/fleet/federation.py.
+ * legacy FedAvg behind flwr's compat workflow. The gRPC carrier is checked against 1.41 (behind
+ * its internal switch) and against flwr 1.39.0, where gRPC is the SuperLink's default Fleet
+ * carrier. The harness is python/fleet/federation.py.
  */
 class FleetInteropTest {
   private static final Path FLEET = PythonEnv.repoRoot().resolve("python/fleet");
@@ -96,6 +98,18 @@ class FleetInteropTest {
     runFederation(work, "current", List.of("w", "b"), Transport.FLEET_GRPC, ROUNDS);
   }
 
+  /**
+   * The gRPC carrier against flwr 1.39.0 ({@code .venv/flwr-grpc}), the last release whose
+   * SuperLink serves the Fleet API over gRPC ("grpc-rere") by default and whose own SuperNodes
+   * speak it; the same app, driver and current FedAvg as above.
+   */
+  @Test
+  @Timeout(420)
+  void javaNodesCompleteThreeRoundsOverGrpcAgainstFlwr139(@TempDir Path work) throws Exception {
+    runFederation(PythonEnv.pythonGrpc(), "1.39", work, "current", List.of("w", "b"),
+        Transport.FLEET_GRPC, ROUNDS);
+  }
+
   /** 1.5 M float32 values (6 MB of .npy) span two 5 MiB object chunks, in both directions. */
   @Test
   @Timeout(420)
@@ -106,14 +120,26 @@ class FleetInteropTest {
 
   private void runFederation(Path work, String variant, List<String> arrayNames,
       Transport transport, int rounds, String... runConfig) throws Exception {
+    runFederation(PythonEnv.python(), "1.41", work, variant, arrayNames, transport, rounds,
+        runConfig);
+  }
+
+  /**
+   * Runs a federation of two Java nodes with the flwr installed next to {@code python}, which
+   * must be version {@code flwrVersion} (major.minor, as the driver reports it).
+   */
+  private void runFederation(Path python, String flwrVersion, Path work, String variant,
+      List<String> arrayNames, Transport transport, int rounds, String... runConfig)
+      throws Exception {
     Path state = work.resolve("superlink");
     ExecutorService pool = Executors.newCachedThreadPool();
     List<FlowerClient> clients = new ArrayList<>();
-    try (PythonEnv.PythonProcess superlink = PythonEnv.start(null, Map.of(),
+    try (PythonEnv.PythonProcess superlink = PythonEnv.startWith(python, null, Map.of(),
         FLEET.resolve("federation.py").toString(), "start-superlink",
         "--state-dir", state.toString(), "--max-lifetime", "600",
         transport == Transport.FLEET_GRPC ? "--grpc-fleet" : "--port=0")) {
       JsonNode info = awaitJson(state.resolve("superlink.json"), superlink, Duration.ofSeconds(90));
+      assertEquals(flwrVersion, info.path("flwr_version").asText(), "the SuperLink's flwr");
       String fleet = info.get(transport == Transport.FLEET_GRPC ? "fleet_grpc" : "fleet").asText();
       try {
         String control = info.get("control").asText();
@@ -143,8 +169,8 @@ class FleetInteropTest {
           args.add("--run-config");
           args.add(entry);
         }
-        PythonEnv.ProcessResult run = PythonEnv.run(Duration.ofSeconds(360), null, Map.of(),
-            args.toArray(new String[0]));
+        PythonEnv.ProcessResult run = PythonEnv.runWith(python, Duration.ofSeconds(360), null,
+            Map.of(), args.toArray(new String[0]));
         assertTrue(run.succeeded(), () -> "the run did not complete:\n" + run.describe()
             + "\nsuperlink log: " + superlink.stderrSoFar());
 

@@ -30,11 +30,17 @@ import java.util.concurrent.TimeUnit;
 public final class PythonEnv {
   /** System property holding the interpreter path (set in flower-java-sdk/pom.xml). */
   public static final String PYTHON_PROPERTY = "flowerjava.python";
+  /**
+   * System property holding the interpreter of the older flwr (1.39, Fleet API over gRPC by
+   * default) that the gRPC Fleet interop test runs against (set in flower-java-sdk/pom.xml).
+   */
+  public static final String PYTHON_GRPC_PROPERTY = "flowerjava.python.grpc";
   /** System property holding the repository root (set in flower-java-sdk/pom.xml). */
   public static final String ROOT_PROPERTY = "flowerjava.root";
 
   private static final String SETUP_HINT =
-      "run scripts/setup-python.sh from the repository root to create .venv/flwr";
+      "run scripts/setup-python.sh from the repository root to create .venv/flwr and "
+          + ".venv/flwr-grpc";
 
   private PythonEnv() {}
 
@@ -44,17 +50,31 @@ public final class PythonEnv {
    * @throws AssertionError (failing the test) when it is not configured or not present
    */
   public static Path python() {
-    String configured = System.getProperty(PYTHON_PROPERTY);
+    return interpreter(PYTHON_PROPERTY, ".venv/flwr");
+  }
+
+  /**
+   * The interpreter of the older pinned flwr (1.39.0, {@code .venv/flwr-grpc}), whose SuperLink
+   * serves the Fleet API over gRPC by default.
+   *
+   * @throws AssertionError (failing the test) when it is not configured or not present
+   */
+  public static Path pythonGrpc() {
+    return interpreter(PYTHON_GRPC_PROPERTY, ".venv/flwr-grpc");
+  }
+
+  private static Path interpreter(String property, String venv) {
+    String configured = System.getProperty(property);
     if (configured == null || configured.isBlank()) {
       throw new AssertionError(
-          "system property " + PYTHON_PROPERTY + " is not set (surefire sets it in "
+          "system property " + property + " is not set (surefire sets it in "
               + "flower-java-sdk/pom.xml; run the tests through Maven, or pass -D"
-              + PYTHON_PROPERTY + "=<repo>/.venv/flwr/bin/python); " + SETUP_HINT);
+              + property + "=<repo>/" + venv + "/bin/python); " + SETUP_HINT);
     }
     Path python = Paths.get(configured);
     if (!Files.isRegularFile(python) || !Files.isExecutable(python)) {
       throw new AssertionError(
-          "the project's Python interpreter " + python + " (system property " + PYTHON_PROPERTY
+          "the Python interpreter " + python + " (system property " + property
               + ") does not exist or is not executable; " + SETUP_HINT);
     }
     return python;
@@ -110,8 +130,14 @@ public final class PythonEnv {
    */
   public static ProcessResult run(
       Duration timeout, Path workDir, Map<String, String> extraEnv, String... args) {
+    return runWith(python(), timeout, workDir, extraEnv, args);
+  }
+
+  /** Like {@link #run(Duration, Path, Map, String...)} with the given interpreter. */
+  public static ProcessResult runWith(Path python,
+      Duration timeout, Path workDir, Map<String, String> extraEnv, String... args) {
     Objects.requireNonNull(timeout, "timeout");
-    List<String> command = command(args);
+    List<String> command = command(python, args);
     PythonProcess p = start(workDir, extraEnv, command);
     boolean finished;
     try {
@@ -132,12 +158,18 @@ public final class PythonEnv {
    * with try-with-resources) to kill it. For servers and clients that run alongside a test.
    */
   public static PythonProcess start(Path workDir, Map<String, String> extraEnv, String... args) {
-    return start(workDir, extraEnv, command(args));
+    return startWith(python(), workDir, extraEnv, args);
   }
 
-  private static List<String> command(String... args) {
+  /** Like {@link #start(Path, Map, String...)} with the given interpreter. */
+  public static PythonProcess startWith(
+      Path python, Path workDir, Map<String, String> extraEnv, String... args) {
+    return start(workDir, extraEnv, command(python, args));
+  }
+
+  private static List<String> command(Path python, String... args) {
     List<String> command = new ArrayList<>(args.length + 1);
-    command.add(python().toString());
+    command.add(python.toString());
     command.addAll(Arrays.asList(args));
     return command;
   }
