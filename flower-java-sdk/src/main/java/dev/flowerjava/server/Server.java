@@ -259,19 +259,32 @@ public final class Server {
     } else {
       remaining.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
+    List<ClientProxy> late = new ArrayList<>();
+    String reason = timeout == null ? null
+        : "no reply within the round timeout of " + formatSeconds(timeout) + " s";
+    List<Failure> all;
     synchronized (foldLock) {
       closed[0] = true;
       for (int i = 0; i < instructions.size(); i++) {
         if (!done[i]) {
           ClientProxy client = instructions.get(i).client();
-          String reason = "no reply within the round timeout of " + timeout.toSeconds() + " s";
           log.warn("Round {} {}: client {} failed: {}", round, what, client.cid(), reason);
           failures.add(new Failure(client.cid(), reason));
-          client.disconnect(reason);
+          late.add(client);
         }
       }
-      return List.copyOf(failures);
+      all = List.copyOf(failures);
     }
+    // outside foldLock: disconnecting fails the late calls, whose callbacks take foldLock
+    for (ClientProxy client : late) {
+      client.disconnect(reason);
+    }
+    return all;
+  }
+
+  private static String formatSeconds(Duration d) {
+    double s = d.toMillis() / 1000.0;
+    return s == Math.rint(s) ? String.valueOf((long) s) : String.valueOf(s);
   }
 
   private static String rootMessage(Throwable t) {

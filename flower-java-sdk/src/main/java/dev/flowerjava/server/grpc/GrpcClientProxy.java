@@ -80,6 +80,7 @@ final class GrpcClientProxy implements ClientProxy {
   private <T> CompletableFuture<T> send(
       ServerMessage message, ClientMessage.MsgCase replyCase, Function<ClientMessage, T> decode) {
     CompletableFuture<ClientMessage> reply = new CompletableFuture<>();
+    RuntimeException sendFailure = null;
     synchronized (this) {
       if (state == State.CLOSED) {
         return CompletableFuture.failedFuture(new ClientDisconnectedException(cid, closeReason));
@@ -94,9 +95,12 @@ final class GrpcClientProxy implements ClientProxy {
       try {
         toClient.onNext(message); // StreamObserver is not thread-safe: write under the lock
       } catch (RuntimeException e) {
-        closeLocked("sending failed: " + e, false);
-        throw e;
+        sendFailure = e;
       }
+    }
+    if (sendFailure != null) {
+      close("sending failed: " + sendFailure, false);
+      throw sendFailure;
     }
     // decoding runs on the caller's completion path, so one bad reply fails only its own future
     return reply.thenApply(decode);
@@ -105,29 +109,36 @@ final class GrpcClientProxy implements ClientProxy {
   /** A message arrived from the client. */
   void onClientMessage(ClientMessage message) {
     CompletableFuture<ClientMessage> toComplete;
+    String violation;
     synchronized (this) {
+      if (state == State.CLOSED) {
+        return; // late traffic on a stream we already gave up on
+      }
       if (message.hasDisconnectRes()) {
-        closeLocked("client left (" + message.getDisconnectRes().getReason() + ")", true);
-        return;
+        violation = null;
+        toComplete = null;
+      } else if (state != State.AWAITING) {
+        violation = "protocol violation: sent " + message.getMsgCase() + " without an instruction";
+        toComplete = null;
+      } else if (message.getMsgCase() != expected) {
+        violation = "protocol violation: answered " + message.getMsgCase() + " where " + expected
+            + " was expected";
+        toComplete = null;
+      } else {
+        violation = null;
+        toComplete = pending;
+        pending = null;
+        expected = null;
+        state = State.OPEN;
       }
-      if (state != State.AWAITING) {
-        closeLocked(
-            "protocol violation: sent " + message.getMsgCase() + " without an instruction", false);
-        return;
-      }
-      if (message.getMsgCase() != expected) {
-        closeLocked(
-            "protocol violation: answered " + message.getMsgCase() + " where " + expected
-                + " was expected",
-            false);
-        return;
-      }
-      toComplete = pending;
-      pending = null;
-      expected = null;
-      state = State.OPEN;
     }
-    toComplete.complete(message);
+    if (message.hasDisconnectRes()) {
+      close("client left (" + message.getDisconnectRes().getReason() + ")", true);
+    } else if (violation != null) {
+      close(violation, false);
+    } else {
+      toComplete.complete(message);
+    }
   }
 
   @Override
@@ -146,33 +157,31 @@ final class GrpcClientProxy implements ClientProxy {
 
   @Override
   public void disconnect(String reason) {
-    synchronized (this) {
-      if (state == State.CLOSED) {
-        return;
-      }
-      closeLocked(reason, false);
-    }
+    close(reason, false);
   }
 
   /** The stream ended from the client's side or the transport broke. */
   void onStreamEnd(String reason) {
-    synchronized (this) {
-      if (state != State.CLOSED) {
-        closeLocked(reason, false);
-      }
-    }
+    close(reason, false);
   }
 
-  /** @param graceful the client said goodbye, so the stream ends normally rather than with an error */
-  private void closeLocked(String reason, boolean graceful) {
-    boolean wasClosed = state == State.CLOSED;
-    state = State.CLOSED;
-    closeReason = reason;
-    if (pending != null) {
-      pending.completeExceptionally(new ClientDisconnectedException(cid, reason));
+  /**
+   * Closes the proxy once. The client is told under the lock (stream writes must not overlap);
+   * the pending call is failed and the proxy unregistered after it, so that completion callbacks
+   * (which take the round loop's lock) never run while this lock is held.
+   *
+   * @param graceful the client said goodbye, so the stream ends normally rather than with an error
+   */
+  private void close(String reason, boolean graceful) {
+    CompletableFuture<ClientMessage> failed;
+    synchronized (this) {
+      if (state == State.CLOSED) {
+        return;
+      }
+      state = State.CLOSED;
+      closeReason = reason;
+      failed = pending;
       pending = null;
-    }
-    if (!wasClosed) {
       try {
         if (graceful) {
           toClient.onCompleted();
@@ -182,8 +191,11 @@ final class GrpcClientProxy implements ClientProxy {
       } catch (RuntimeException ignored) {
         // the stream is already gone; nothing left to tell the client
       }
-      onClose.run();
     }
+    if (failed != null) {
+      failed.completeExceptionally(new ClientDisconnectedException(cid, reason));
+    }
+    onClose.run();
   }
 
   @Override
