@@ -46,7 +46,6 @@ public final class GrpcBidiTransport implements ClientTransport {
   private final boolean ownsChannel;
   private final RetryPolicy retryPolicy;
   private final String target;
-  private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
   private volatile boolean closing;
 
   /**
@@ -107,7 +106,8 @@ public final class GrpcBidiTransport implements ClientTransport {
 
   /** Runs one Join stream to its end. */
   private SessionEnd runSession(Client client) throws InterruptedException {
-    events.clear();
+    // One queue per stream: a late error from the previous stream must not end this one.
+    BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     // The stream's request side; written only from this thread.
     ClientCallStreamObserver<ClientMessage>[] requests = newRequestHolder();
     FlowerServiceGrpc.newStub(channel)
