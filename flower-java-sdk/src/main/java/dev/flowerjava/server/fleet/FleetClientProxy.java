@@ -200,9 +200,13 @@ final class FleetClientProxy implements ClientProxy {
 
   // ------------------------------------------------------------------ Fleet side
 
-  /** The instruction the node has not pulled yet, now marked as pulled; null if none. */
+  /**
+   * The instruction the node has not confirmed yet, now marked as pulled; null if none. It is
+   * handed out again until ConfirmMessageReceived, so a PullMessages answer lost on the way does
+   * not leave the round waiting for a node that never saw its work.
+   */
   synchronized DeflatedMessage pull() {
-    if (pending == null || pending.delivered) {
+    if (pending == null || pending.confirmed) {
       return null;
     }
     pending.delivered = true;
