@@ -43,8 +43,10 @@ import javax.net.ssl.TrustManagerFactory;
  * .transport(Transport.FLEET_HTTP)} (and {@code .nodeKey(path)} where the SuperLink authenticates
  * nodes).
  *
- * <p>Immutable and reusable; {@link #start} blocks until the server ends the session. Call {@link
- * #close()} from another thread (or a shutdown hook) to leave early and cleanly.
+ * <p>Its settings are immutable. {@link #start} blocks until the server ends the session; call
+ * {@link #close()} from another thread (or a shutdown hook) to leave early and cleanly. A closed
+ * client does not start again, and one instance runs one session at a time: build one per
+ * concurrent session.
  */
 public final class FlowerClient implements AutoCloseable {
   /** 512 MiB, the limit Flower's own server and client use. */
@@ -105,13 +107,12 @@ public final class FlowerClient implements AutoCloseable {
       HttpFleetRpc rpc = new HttpFleetRpc(serverAddress, sslContext(), new NodeSigner(keys));
       return new FleetNode(rpc, keys.publicKeyPem(), nodeKey == null, retryPolicy, pollInterval);
     }
-    ManagedChannel channel = newChannel();
     if (transport == Transport.FLEET_GRPC) {
-      NodeKeys keys = nodeKeys();
-      GrpcFleetRpc rpc = new GrpcFleetRpc(channel, serverAddress, new NodeSigner(keys));
+      NodeKeys keys = nodeKeys(); // before the channel, so a bad key file leaks nothing
+      GrpcFleetRpc rpc = new GrpcFleetRpc(newChannel(), serverAddress, new NodeSigner(keys));
       return new FleetNode(rpc, keys.publicKeyPem(), nodeKey == null, retryPolicy, pollInterval);
     }
-    return new GrpcBidiTransport(channel, serverAddress, true, retryPolicy);
+    return new GrpcBidiTransport(newChannel(), serverAddress, true, retryPolicy);
   }
 
   /** The node's identity: loaded from the key the user registered, else made for this run. */

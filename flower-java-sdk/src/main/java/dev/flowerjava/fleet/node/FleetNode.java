@@ -30,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -62,6 +63,9 @@ public final class FleetNode implements ClientTransport {
   private final ObjectCodec codec = new ObjectCodec();
   private volatile boolean closing;
   private volatile long nodeId;
+  /** Released when {@link #run} has left the SuperLink (or never joined). */
+  private final CountDownLatch left = new CountDownLatch(1);
+  private volatile boolean started;
 
   /**
    * @param publicKeyPem the node's public key as PEM SubjectPublicKeyInfo, as its calls are signed
@@ -86,7 +90,14 @@ public final class FleetNode implements ClientTransport {
   @Override
   public void run(Client client) throws InterruptedException {
     FleetMessageHandler handler = new FleetMessageHandler(client);
-    activate();
+    started = true;
+    try {
+      activate();
+    } catch (RuntimeException | InterruptedException e) {
+      rpc.close();
+      left.countDown();
+      throw e;
+    }
     Node node = Node.newBuilder().setNodeId(nodeId).build();
     ScheduledExecutorService heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "fleet-heartbeat-" + nodeId);
@@ -111,6 +122,8 @@ public final class FleetNode implements ClientTransport {
     } finally {
       heartbeat.shutdownNow();
       leave(node);
+      rpc.close();
+      left.countDown();
     }
   }
 
@@ -207,7 +220,8 @@ public final class FleetNode implements ClientTransport {
         log.error("SuperLink no longer recognizes node {}",
             Long.toUnsignedString(node.getNodeId()));
       }
-    } catch (FleetRpcException e) {
+    } catch (RuntimeException e) {
+      // never let an exception escape: it would silently cancel all later heartbeats
       log.warn("Heartbeat failed: {}", e.getMessage());
     }
   }
@@ -261,9 +275,22 @@ public final class FleetNode implements ClientTransport {
     }
   }
 
-  /** Leaves after the current instruction; {@link #run} then deactivates the node. */
+  /**
+   * Leaves after the current instruction: {@link #run} deactivates the node, and this waits (up
+   * to 10 s) until it has, so a shutdown hook that calls it still says goodbye.
+   */
   @Override
   public void close() {
     closing = true;
+    if (!started) {
+      return;
+    }
+    try {
+      if (!left.await(10, TimeUnit.SECONDS)) {
+        log.warn("Node {} did not finish leaving within 10 s", Long.toUnsignedString(nodeId));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }
