@@ -259,11 +259,26 @@ public final class NodeKeys {
     write(file, privateKeyPem(), true);
   }
 
+  /**
+   * Writes through a temporary file in the same folder, moved into place: a secret is owner-only
+   * from its first byte, and the target is never seen half-written.
+   */
   private static void write(Path file, byte[] bytes, boolean secret) {
     try {
-      Files.write(file, bytes);
+      Path dir = file.toAbsolutePath().getParent();
+      Path tmp;
       if (secret && FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        tmp = Files.createTempFile(dir, ".key-", ".tmp",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      } else {
+        tmp = Files.createTempFile(dir, ".key-", ".tmp");
+      }
+      try {
+        Files.write(tmp, bytes);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      } finally {
+        Files.deleteIfExists(tmp);
       }
     } catch (IOException e) {
       throw new NodeKeyException("cannot write " + file + ": " + e.getMessage(), e);

@@ -319,7 +319,7 @@ public final class FleetMessageHandler {
     return ConfigRecord.of(out);
   }
 
-  /** Numeric metrics go into the MetricRecord; others cannot and are logged once. */
+  /** Numeric metrics go into the MetricRecord; others cannot, and each is logged when dropped. */
   private static MetricRecord metrics(ScalarMap metrics, Map<String, Object> extra) {
     Map<String, Object> out = new LinkedHashMap<>();
     metrics.asMap().forEach((k, v) -> {

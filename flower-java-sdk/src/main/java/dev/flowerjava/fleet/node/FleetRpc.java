@@ -25,7 +25,8 @@ import dev.flowerjava.fleet.proto.UnregisterNodeFleetResponse;
 
 /**
  * The Fleet API calls a SuperNode makes, independent of the carrier: protobuf over HTTP ({@link
- * HttpFleetRpc}, what flwr 1.40+ SuperNodes use) or gRPC ({@link GrpcFleetRpc}, flwr up to 1.42).
+ * HttpFleetRpc}, what flwr 1.40+ SuperNodes use) or gRPC ({@link GrpcFleetRpc}: SuperNodes up to
+ * flwr 1.39; later SuperLinks serve it only behind an internal switch).
  * Every call is signed by the carrier. Failures are {@link FleetRpcException}s.
  */
 public interface FleetRpc extends AutoCloseable {

@@ -39,8 +39,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * The Fleet API over gRPC ({@code flwr.proto.Fleet}), as flwr SuperNodes spoke it up to 1.42 with
- * {@code --fleet-api-type grpc-rere}. Identity travels in the metadata {@code flwr-public-key-bin}
+ * The Fleet API over gRPC ({@code flwr.proto.Fleet}), as flwr SuperNodes spoke it up to 1.39
+ * ({@code grpc-rere}); flwr 1.40 to 1.42 SuperLinks still serve it behind the internal switch
+ * {@code FLWR_INTERNAL_GRPC_FLEET_API=1}. Identity travels in the metadata {@code flwr-public-key-bin}
  * and {@code flwr-signature-bin} (binary) and {@code flwr-timestamp}.
  */
 public final class GrpcFleetRpc implements FleetRpc {

@@ -135,7 +135,12 @@ public final class ServerCli implements Callable<Integer> {
     }
     b.grpcBidi(!noGrpcBidi);
     History history = b.build().run();
-    return history.fitResults().isEmpty() ? 1 : 0;
+    int trained = history.fitResults().stream().mapToInt(History.Entry::value).sum();
+    if (trained == 0) {
+      System.err.println("server.jar: no client result was aggregated in " + rounds + " rounds");
+      return 1;
+    }
+    return 0;
   }
 
   public static void main(String[] args) {

@@ -109,12 +109,17 @@ public final class FleetHttpServer implements AutoCloseable {
         b.heartbeatCheckPeriod);
     InetSocketAddress address = new InetSocketAddress(b.host, b.port);
     this.tls = b.certChain != null;
-    if (tls) {
-      HttpsServer s = HttpsServer.create(address, 0);
-      s.setHttpsConfigurator(new HttpsConfigurator(sslContext(b.certChain, b.privateKey)));
-      this.http = s;
-    } else {
-      this.http = HttpServer.create(address, 0);
+    try {
+      if (tls) {
+        HttpsServer s = HttpsServer.create(address, 0);
+        s.setHttpsConfigurator(new HttpsConfigurator(sslContext(b.certChain, b.privateKey)));
+        this.http = s;
+      } else {
+        this.http = HttpServer.create(address, 0);
+      }
+    } catch (IOException | RuntimeException e) {
+      service.close(); // its heartbeat checker is already running
+      throw e;
     }
     AtomicInteger n = new AtomicInteger();
     this.executor = Executors.newFixedThreadPool(b.threads, r -> {
