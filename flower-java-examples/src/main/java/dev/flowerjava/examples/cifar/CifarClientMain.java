@@ -1,11 +1,13 @@
 package dev.flowerjava.examples.cifar;
 
 import dev.flowerjava.client.FlowerClient;
+import dev.flowerjava.examples.ConnectionOptions;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Joins a Flower server (Java or Python) with a {@link CifarClient} on one CIFAR-10 partition. */
@@ -14,9 +16,8 @@ import picocli.CommandLine.Option;
 public final class CifarClientMain implements Callable<Integer> {
   enum Progress { AUTO, ALWAYS, NEVER }
 
-  @Option(names = "--server", defaultValue = "127.0.0.1:8080",
-      description = "host:port of the Flower server (default: ${DEFAULT-VALUE})")
-  String server;
+  @Mixin
+  ConnectionOptions connection;
 
   @Option(names = "--partition-id", defaultValue = "0",
       description = "Which partition this client holds, 0-based (default: ${DEFAULT-VALUE})")
@@ -99,7 +100,9 @@ public final class CifarClientMain implements Callable<Integer> {
         || (progress == Progress.AUTO && EpochProgress.interactiveByDefault());
     long clientSeed = seed * 31 + partitionId;
     try (CifarNet net = CifarNet.create(clientSeed);
-        FlowerClient client = FlowerClient.builder().serverAddress(server).insecure().build()) {
+        FlowerClient client = connection.builder().build()) {
+      // Ctrl-C leaves cleanly: a SuperNode deactivates, a grpc-bidi client says goodbye
+      Runtime.getRuntime().addShutdownHook(new Thread(client::close));
       client.start(new CifarClient(net, train, test,
           new CifarClient.Settings(localEpochs, batchSize, lr, clientSeed, bars)));
     }
