@@ -77,6 +77,10 @@ final class FleetClientProxy implements ClientProxy {
   static final String NUM_EXAMPLES = "num-examples";
   private static final List<String> LOSS_KEYS = List.of("eval_loss", "eval-loss", "loss");
 
+  // the last reply upload that completed, so that a retried PushObject of it is answered "stored"
+  private String lastCompletedSession;
+  private Set<String> lastCompletedObjects = Set.of();
+
   /** What PushMessages answers for one reply. */
   record Upload(String sessionId, List<String> objectsToPush) {}
 
@@ -291,6 +295,10 @@ final class FleetClientProxy implements ClientProxy {
     Pending p;
     synchronized (this) {
       p = pending;
+      if (sessionId.equals(lastCompletedSession) && lastCompletedObjects.contains(objectId)) {
+        // the node did not hear our answer to the push that completed its reply: say yes again
+        return true;
+      }
       if (p == null || p.sessionId == null || !p.sessionId.equals(sessionId)) {
         throw FleetApiException.badRequest("session_id '" + sessionId
             + "' names no reply upload of node " + cid);
@@ -321,6 +329,8 @@ final class FleetClientProxy implements ClientProxy {
   private Map<String, byte[]> takeReplyObjects(Pending p) {
     Map<String, byte[]> all = new HashMap<>(p.objects);
     all.putAll(p.received);
+    lastCompletedSession = p.sessionId;
+    lastCompletedObjects = Set.copyOf(p.received.keySet());
     pending = null;
     return all;
   }

@@ -16,6 +16,16 @@ import dev.flowerjava.fleet.auth.NodeKeys;
 import dev.flowerjava.fleet.auth.NodeSigner;
 import dev.flowerjava.fleet.node.FleetRpcException;
 import dev.flowerjava.fleet.node.HttpFleetRpc;
+import dev.flowerjava.fleet.node.FleetMessageHandler;
+import dev.flowerjava.fleet.objects.DeflatedMessage;
+import dev.flowerjava.fleet.objects.Message;
+import dev.flowerjava.fleet.objects.ObjectCodec;
+import dev.flowerjava.fleet.proto.ConfirmMessageReceivedRequest;
+import dev.flowerjava.fleet.proto.ObjectTree;
+import dev.flowerjava.fleet.proto.PullObjectRequest;
+import dev.flowerjava.fleet.proto.PushMessagesRequest;
+import dev.flowerjava.fleet.proto.PushMessagesResponse;
+import dev.flowerjava.fleet.proto.PushObjectRequest;
 import dev.flowerjava.fleet.proto.ActivateNodeRequest;
 import dev.flowerjava.fleet.proto.Node;
 import dev.flowerjava.fleet.proto.PullMessagesRequest;
@@ -344,6 +354,82 @@ class FleetHttpServerTest {
     assertEquals(List.of(1, 0, 0), h.fitFailures().stream().map(History.Entry::value).toList());
     assertEquals(3, a.returned.size());
     assertEquals(3, b.returned.size());
+  }
+
+  /**
+   * A hand-made node whose answers get "lost": it pulls the same instruction twice before
+   * confirming (the first PullMessages answer never arrived) and pushes its last object twice
+   * (the first PushObject answer never arrived). Both retries must be served, not refused.
+   */
+  @Test
+  @Timeout(120)
+  void retriedPullsAndPushesAfterLostAnswersAreServed() throws Exception {
+    FedAvg fedAvg = FedAvg.builder().minAvailableClients(1).minFitClients(1)
+        .fractionEvaluate(0).initialParameters(initial()).build();
+    // two rounds, so the server is still there for the repeated push at the end of the first
+    FlowerServer s = server(fedAvg, 2).build().start();
+    int port = s.fleetHttpPort();
+    NodeKeys keys = NodeKeys.generate();
+    HttpFleetRpc rpc = new HttpFleetRpc("127.0.0.1:" + port, null, new NodeSigner(keys));
+    ByteString pem = ByteString.copyFrom(keys.publicKeyPem());
+    rpc.registerNode(RegisterNodeFleetRequest.newBuilder().setPublicKey(pem).build());
+    long id = rpc.activateNode(ActivateNodeRequest.newBuilder().setPublicKey(pem)
+        .setHeartbeatInterval(30).build()).getNodeId();
+    Node node = Node.newBuilder().setNodeId(id).build();
+    waitForNodes(s, 1);
+    Future<History> run = pool.submit(s::run);
+    ObjectCodec codec = new ObjectCodec();
+    FleetMessageHandler handler =
+        new FleetMessageHandler(new RecordingNode(3, 10, null).toClient());
+
+    for (int round = 1; round <= 2; round++) {
+      PullMessagesResponse first;
+      do {
+        first = rpc.pullMessages(PullMessagesRequest.newBuilder().setNode(node).build());
+      } while (first.getMessagesListCount() == 0);
+      if (round == 1) {
+        PullMessagesResponse again =
+            rpc.pullMessages(PullMessagesRequest.newBuilder().setNode(node).build());
+        assertEquals(first.getMessageObjectTrees(0), again.getMessageObjectTrees(0),
+            "an unconfirmed instruction is handed out again");
+      }
+      ObjectTree tree = first.getMessageObjectTrees(0);
+      long runId = first.getMessagesList(0).getMetadata().getRunId();
+      Map<String, byte[]> objects = new java.util.LinkedHashMap<>();
+      collect(rpc, node, runId, tree, objects);
+      rpc.confirmMessageReceived(ConfirmMessageReceivedRequest.newBuilder().setNode(node)
+          .setRunId(runId).setMessageObjectId(tree.getObjectId()).build());
+      Message reply = handler.handle(codec.inflate(tree, objects), id);
+      DeflatedMessage deflated = codec.deflate(reply);
+      PushMessagesResponse pushed = rpc.pushMessages(PushMessagesRequest.newBuilder()
+          .setNode(node).addMessagesList(deflated.toPushProto())
+          .addMessageObjectTrees(deflated.objectTree()).addClientappRuntimeList(0.1).build());
+      assertTrue(pushed.getObjectsToPushCount() > 0, "the updated arrays are new to the server");
+      PushObjectRequest last = null;
+      for (String objectId : pushed.getObjectsToPushList()) {
+        last = PushObjectRequest.newBuilder().setNode(node).setRunId(runId)
+            .setObjectId(objectId)
+            .setObjectContent(ByteString.copyFrom(deflated.objectMap().get(objectId)))
+            .setSessionId(pushed.getSessionId()).build();
+        assertTrue(rpc.pushObject(last).getStored());
+      }
+      if (round == 1) {
+        assertTrue(rpc.pushObject(last).getStored(), "a repeated last push is answered stored");
+      }
+    }
+
+    History h = run.get(60, TimeUnit.SECONDS);
+    assertEquals(List.of(1, 1), h.fitResults().stream().map(History.Entry::value).toList());
+    assertEquals(0, h.totalFailures());
+  }
+
+  private static void collect(HttpFleetRpc rpc, Node node, long runId, ObjectTree tree,
+      Map<String, byte[]> into) {
+    for (ObjectTree child : tree.getChildrenList()) {
+      collect(rpc, node, runId, child, into);
+    }
+    into.put(tree.getObjectId(), rpc.pullObject(PullObjectRequest.newBuilder().setNode(node)
+        .setRunId(runId).setObjectId(tree.getObjectId()).build()).getObjectContent().toByteArray());
   }
 
   @Test
