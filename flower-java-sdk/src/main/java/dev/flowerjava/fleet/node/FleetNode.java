@@ -53,6 +53,8 @@ public final class FleetNode implements ClientTransport {
 
   /** What flwr's SuperNode announces; the SuperLink expects a heartbeat well within it. */
   static final double HEARTBEAT_INTERVAL_SECONDS = 30;
+  /** Times in a row a dropped node activates again before it gives up. */
+  static final int MAX_REJOINS = 3;
 
   private final FleetRpc rpc;
   private final byte[] publicKeyPem;
@@ -98,33 +100,63 @@ public final class FleetNode implements ClientTransport {
       left.countDown();
       throw e;
     }
-    Node node = Node.newBuilder().setNodeId(nodeId).build();
     ScheduledExecutorService heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "fleet-heartbeat-" + nodeId);
+      Thread t = new Thread(r, "fleet-heartbeat-" + Long.toUnsignedString(nodeId));
       t.setDaemon(true);
       return t;
     });
     long every = (long) (HEARTBEAT_INTERVAL_SECONDS * 800); // 0.8 of the interval, in ms
-    heartbeat.scheduleAtFixedRate(() -> sendHeartbeat(node), every, every, TimeUnit.MILLISECONDS);
+    heartbeat.scheduleAtFixedRate(() -> sendHeartbeat(node()), every, every, TimeUnit.MILLISECONDS);
+    int rejoins = 0;
     try {
       while (!closing) {
-        PullMessagesResponse pulled = withRetry("PullMessages",
-            () -> rpc.pullMessages(PullMessagesRequest.newBuilder().setNode(node).build()));
-        if (pulled.getMessagesListCount() == 0) {
-          sleep(pollInterval);
-          continue;
-        }
-        for (int i = 0; i < pulled.getMessagesListCount(); i++) {
-          long runId = pulled.getMessagesList(i).getMetadata().getRunId();
-          serve(node, runId, pulled.getMessageObjectTrees(i), handler);
+        try {
+          PullMessagesResponse pulled = withRetry("PullMessages",
+              () -> rpc.pullMessages(PullMessagesRequest.newBuilder().setNode(node()).build()));
+          if (pulled.getMessagesListCount() == 0) {
+            sleep(pollInterval);
+            continue;
+          }
+          for (int i = 0; i < pulled.getMessagesListCount(); i++) {
+            long runId = pulled.getMessagesList(i).getMetadata().getRunId();
+            serve(node(), runId, pulled.getMessageObjectTrees(i), handler);
+          }
+          rejoins = 0;
+        } catch (TransportException e) {
+          // A SuperLink deactivates a node it thinks is gone (missed heartbeats, a round
+          // timeout); a live node joins again, as a restarted SuperNode would. A refusal that
+          // repeats (e.g. a key that is no longer accepted) ends the node.
+          if (!isRefusal(e) || closing || ++rejoins > MAX_REJOINS) {
+            throw e;
+          }
+          log.warn("SuperLink dropped node {} ({}); activating it again",
+              Long.toUnsignedString(nodeId), e.getMessage());
+          reactivate();
         }
       }
     } finally {
       heartbeat.shutdownNow();
-      leave(node);
+      leave(node());
       rpc.close();
       left.countDown();
     }
+  }
+
+  private Node node() {
+    return Node.newBuilder().setNodeId(nodeId).build();
+  }
+
+  private static boolean isRefusal(TransportException e) {
+    return e.getCause() instanceof FleetRpcException
+        && ((FleetRpcException) e.getCause()).kind() == FleetRpcException.Kind.REFUSED;
+  }
+
+  /** ActivateNode again with the same key; registration, where there was one, still stands. */
+  private void reactivate() throws InterruptedException {
+    ByteString key = ByteString.copyFrom(publicKeyPem);
+    nodeId = withRetry("ActivateNode", () -> rpc.activateNode(ActivateNodeRequest.newBuilder()
+        .setPublicKey(key).setHeartbeatInterval(HEARTBEAT_INTERVAL_SECONDS).build())).getNodeId();
+    log.info("Joined {} again as node {}", rpc.target(), Long.toUnsignedString(nodeId));
   }
 
   private void activate() throws InterruptedException {

@@ -83,7 +83,7 @@ class FleetHttpServerTest {
   }
 
   /** Adds seeded noise (or a constant) and remembers what it returned. */
-  static final class RecordingNode extends NumPyClient {
+  static class RecordingNode extends NumPyClient {
     final long numExamples;
     final Random random;
     final Float constant;
@@ -430,6 +430,46 @@ class FleetHttpServerTest {
     }
     into.put(tree.getObjectId(), rpc.pullObject(PullObjectRequest.newBuilder().setNode(node)
         .setRunId(runId).setObjectId(tree.getObjectId()).build()).getObjectContent().toByteArray());
+  }
+
+  /** A node too slow for one round is dropped for it, joins again and trains the next. */
+  @Test
+  @Timeout(120)
+  void aNodeThatMissesARoundTimeoutJoinsAgainForTheNextRound() throws Exception {
+    FedAvg fedAvg = FedAvg.builder().minAvailableClients(2).minFitClients(2)
+        .fractionEvaluate(0).initialParameters(initial()).build();
+    FlowerServer s = FlowerServer.builder().host("127.0.0.1").grpcBidi(false).fleetHttpPort(0)
+        .strategy(fedAvg).seed(7)
+        .config(ServerConfig.ofRounds(2).withRoundTimeout(Duration.ofSeconds(2)))
+        .build().start();
+    int port = s.fleetHttpPort();
+    RecordingNode quick = new RecordingNode(1, 10, null);
+    RecordingNode slowOnce = new RecordingNode(2, 30, null) {
+      private boolean slept;
+
+      @Override
+      public synchronized FitResult fit(List<NDArray> parameters, ScalarMap config) {
+        if (!slept) {
+          slept = true;
+          try {
+            Thread.sleep(3500); // past the 2 s round timeout
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        return super.fit(parameters, config);
+      }
+    };
+    join(client(port).build(), quick);
+    Future<?> slow = join(client(port).build(), slowOnce);
+    waitForNodes(s, 2);
+
+    History h = s.run();
+
+    assertEquals(List.of(1, 2), h.fitResults().stream().map(History.Entry::value).toList());
+    assertEquals(List.of(1, 0), h.fitFailures().stream().map(History.Entry::value).toList());
+    assertEquals(2, slowOnce.returned.size(), "trained in round 1 (too late) and round 2");
+    assertTrue(!slow.isDone(), "the slow node is still running, not ended by the drop");
   }
 
   @Test
