@@ -41,6 +41,11 @@ public final class CifarServerMain implements Callable<Integer> {
   @Option(names = "--port", defaultValue = "8080", description = "Port to bind (default: ${DEFAULT-VALUE})")
   int port;
 
+  @Option(names = "--fleet-http-port",
+      description = "Also serve the Fleet API over HTTP on this port, for SuperNodes"
+          + " (clients with --transport FLEET_HTTP)")
+  Integer fleetHttpPort;
+
   @Option(names = "--min-clients", defaultValue = "2",
       description = "Clients to wait for, and to train and evaluate each round (default: ${DEFAULT-VALUE})")
   int minClients;
@@ -106,8 +111,12 @@ public final class CifarServerMain implements Callable<Integer> {
           Duration.ofMillis((long) (roundTimeoutSeconds * 1000)));
     }
     long start = System.nanoTime();
-    FlowerServer server = FlowerServer.builder().host(host).port(port).seed(seed)
-        .strategy(strategy).config(serverConfig).build();
+    FlowerServer.Builder builder = FlowerServer.builder().host(host).port(port).seed(seed)
+        .strategy(strategy).config(serverConfig);
+    if (fleetHttpPort != null) {
+      builder.fleetHttpPort(fleetHttpPort);
+    }
+    FlowerServer server = builder.build();
     History history = server.run();
     double wallSeconds = (System.nanoTime() - start) / 1e9;
 
