@@ -84,8 +84,12 @@ final class FleetClientProxy implements ClientProxy {
   /** What PushMessages answers for one reply. */
   record Upload(String sessionId, List<String> objectsToPush) {}
 
+  /** What PullMessages hands a node: the contentless Message and its object tree. */
+  record Instruction(String messageId, String messageType,
+      dev.flowerjava.fleet.proto.Message pushProto, ObjectTree objectTree) {}
+
   private static final class Pending {
-    final DeflatedMessage instruction;
+    final Instruction instruction;
     final Map<String, byte[]> objects;
     final CompletableFuture<Message> reply = new CompletableFuture<>();
     boolean delivered;
@@ -96,9 +100,14 @@ final class FleetClientProxy implements ClientProxy {
     Map<String, byte[]> received;
     Set<String> missing;
 
-    Pending(DeflatedMessage instruction) {
-      this.instruction = instruction;
-      this.objects = instruction.objectMap();
+    /** Keeps only what serving the instruction needs, its objects shared through the pool. */
+    Pending(DeflatedMessage deflated, ObjectPool pool) {
+      this.instruction = new Instruction(deflated.messageId(),
+          deflated.message().metadata().messageType(), deflated.toPushProto(),
+          deflated.objectTree());
+      Map<String, byte[]> shared = new HashMap<>();
+      deflated.objectMap().forEach((id, content) -> shared.put(id, pool.intern(id, content)));
+      this.objects = shared;
     }
   }
 
@@ -106,6 +115,7 @@ final class FleetClientProxy implements ClientProxy {
   private final long nodeId;
   private final String cid;
   private final ObjectCodec codec;
+  private final ObjectPool pool;
   private final Owner onClose;
 
   /** Told when the round loop or the server closes a proxy. */
@@ -120,11 +130,12 @@ final class FleetClientProxy implements ClientProxy {
   private String closeReason;
 
   /** @param onClose told once when the round loop closes the proxy, with the reason */
-  FleetClientProxy(long runId, long nodeId, ObjectCodec codec, Owner onClose) {
+  FleetClientProxy(long runId, long nodeId, ObjectCodec codec, ObjectPool pool, Owner onClose) {
     this.runId = runId;
     this.nodeId = nodeId;
     this.cid = Long.toUnsignedString(nodeId);
     this.codec = codec;
+    this.pool = pool;
     this.onClose = onClose;
   }
 
@@ -185,14 +196,14 @@ final class FleetClientProxy implements ClientProxy {
     Metadata metadata = new Metadata(runId, "", SERVER_NODE_ID, nodeId, "", groupId, DEFAULT_TTL,
         type, now, null, null);
     DeflatedMessage deflated = codec.deflate(Message.ofContent(metadata, content));
-    Pending p = new Pending(deflated);
+    Pending p = new Pending(deflated, pool);
     synchronized (this) {
       if (closed) {
         return CompletableFuture.failedFuture(new ClientDisconnectedException(cid, closeReason));
       }
       if (pending != null) {
         throw new IllegalStateException("node " + cid + " is still answering "
-            + pending.instruction.message().metadata().messageType()
+            + pending.instruction.messageType()
             + "; one instruction at a time");
       }
       pending = p;
@@ -209,7 +220,7 @@ final class FleetClientProxy implements ClientProxy {
    * handed out again until ConfirmMessageReceived, so a PullMessages answer lost on the way does
    * not leave the round waiting for a node that never saw its work.
    */
-  synchronized DeflatedMessage pull() {
+  synchronized Instruction pull() {
     if (pending == null || pending.confirmed) {
       return null;
     }

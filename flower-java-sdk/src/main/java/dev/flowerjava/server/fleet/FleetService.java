@@ -1,6 +1,5 @@
 package dev.flowerjava.server.fleet;
 
-import dev.flowerjava.fleet.objects.DeflatedMessage;
 import dev.flowerjava.fleet.objects.ObjectCodec;
 import dev.flowerjava.fleet.proto.ActivateNodeResponse;
 import dev.flowerjava.fleet.proto.ConfirmMessageReceivedRequest;
@@ -79,6 +78,7 @@ final class FleetService implements FleetClientProxy.Owner {
   private final double heartbeatPatience;
   private final long runId;
   private final ObjectCodec codec = new ObjectCodec();
+  private final ObjectPool pool = new ObjectPool();
   private final SecureRandom random = new SecureRandom();
   private final ScheduledExecutorService reaper;
 
@@ -225,7 +225,7 @@ final class FleetService implements FleetClientProxy.Owner {
                     : "; call RegisterNode first"));
       }
       old = e.proxy;
-      proxy = new FleetClientProxy(runId, e.nodeId, codec, this);
+      proxy = new FleetClientProxy(runId, e.nodeId, codec, pool, this);
       e.proxy = proxy;
       e.active = true;
       e.heartbeatInterval = heartbeatInterval;
@@ -343,10 +343,10 @@ final class FleetService implements FleetClientProxy.Owner {
 
   PullMessagesResponse pullMessages(long nodeId) {
     FleetClientProxy proxy = activeProxy(nodeId, true);
-    DeflatedMessage m = proxy == null ? null : proxy.pull();
+    FleetClientProxy.Instruction m = proxy == null ? null : proxy.pull();
     PullMessagesResponse.Builder b = PullMessagesResponse.newBuilder();
     if (m != null) {
-      b.addMessagesList(m.toPushProto()).addMessageObjectTrees(m.objectTree());
+      b.addMessagesList(m.pushProto()).addMessageObjectTrees(m.objectTree());
       log.debug("Node {} pulled {}", Long.toUnsignedString(nodeId), m.messageId());
     }
     return b.build();
