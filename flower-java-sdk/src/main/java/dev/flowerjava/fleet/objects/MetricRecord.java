@@ -1,21 +1,18 @@
 package dev.flowerjava.fleet.objects;
 
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Objects;
-import java.util.Set;
 
 /**
- * flwr's {@code MetricRecord}: an ordered map from names to values, immutable. A value is int ({@code Long}, or {@code BigInteger} above {@code Long.MAX_VALUE}), float ({@code Double}), or a list of one of them;
+ * flwr's {@code MetricRecord}: an ordered map from names to numbers, immutable. A value is int
+ * ({@code Long}, or {@code BigInteger} above {@code Long.MAX_VALUE}), float ({@code Double}), or a
+ * list of one of them;
  * see {@link RecordValues} for how Java types map to Python ones. {@code Integer} and
  * {@code Float} are widened on the way in.
  */
-public final class MetricRecord implements Record {
-  private final Map<String, Object> values;
-
+public final class MetricRecord extends ValueRecord implements Record {
   private MetricRecord(Map<String, Object> values) {
-    this.values = Collections.unmodifiableMap(values);
+    super(values);
   }
 
   /** An empty record. */
@@ -38,58 +35,15 @@ public final class MetricRecord implements Record {
     return new Builder();
   }
 
-  /** The value of {@code key}, or {@code null}. */
-  public Object get(String key) {
-    return values.get(key);
-  }
-
-  public Set<String> keySet() {
-    return values.keySet();
-  }
-
-  /** The entries in insertion order, unmodifiable. */
-  public Map<String, Object> asMap() {
-    return values;
-  }
-
-  public int size() {
-    return values.size();
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof MetricRecord r && values.equals(r.values);
-  }
-
-  @Override
-  public int hashCode() {
-    return values.hashCode();
-  }
-
-  @Override
-  public String toString() {
-    return "MetricRecord" + values;
-  }
-
-  /** Builds a record; later puts of the same key replace the value but keep its position. */
-  public static final class Builder {
-    private final Map<String, Object> values = new LinkedHashMap<>();
-
-    private Builder() {}
-
-    /**
-     * Adds an entry.
-     *
-     * @throws IllegalArgumentException if the value is of a type the record does not take
-     */
-    public Builder put(String key, Object value) {
-      Objects.requireNonNull(key, "key");
-      values.put(key, RecordValues.normalize(key, value, false));
-      return this;
+  /** Builds a record; a later put of the same key replaces the value but keeps its position. */
+  public static final class Builder extends ValueRecord.Builder<MetricRecord, Builder> {
+    private Builder() {
+      super(false);
     }
 
+    @Override
     public MetricRecord build() {
-      return new MetricRecord(new LinkedHashMap<>(values));
+      return new MetricRecord(values);
     }
   }
 }
