@@ -1,6 +1,6 @@
 package dev.flowerjava.benchmarks;
 
-import dev.flowerjava.records.Parameters;
+import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.tensor.NDArray;
 import java.util.List;
 import java.util.concurrent.TimeUnit;

@@ -1,6 +1,6 @@
 package dev.flowerjava.client;
 
-import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.typing.ScalarMap;
 import java.util.Objects;
 
 /** What {@link NumPyClient#evaluate} returns: loss, number of examples evaluated, metrics. */

@@ -1,6 +1,6 @@
 package dev.flowerjava.client;
 
-import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.tensor.NDArray;
 import java.util.List;
 import java.util.Objects;

@@ -1,14 +1,12 @@
 package dev.flowerjava.client;
 
 import dev.flowerjava.internal.Checks;
-import dev.flowerjava.client.transport.ClientTransport;
-import dev.flowerjava.fleet.auth.NodeKeys;
-import dev.flowerjava.fleet.auth.NodeSigner;
-import dev.flowerjava.fleet.node.FleetNode;
-import dev.flowerjava.fleet.node.GrpcFleetRpc;
-import dev.flowerjava.fleet.node.HttpFleetRpc;
-import dev.flowerjava.client.transport.GrpcBidiTransport;
-import dev.flowerjava.client.transport.RetryPolicy;
+import dev.flowerjava.internal.client.ClientTransport;
+import dev.flowerjava.internal.security.NodeSigner;
+import dev.flowerjava.internal.client.fleet.FleetNode;
+import dev.flowerjava.internal.client.fleet.GrpcFleetRpc;
+import dev.flowerjava.internal.client.fleet.HttpFleetRpc;
+import dev.flowerjava.internal.client.grpcbidi.GrpcBidiTransport;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -85,7 +83,7 @@ public final class FlowerClient implements AutoCloseable {
    * Connects and serves the server's instructions until it ends the session or {@link #close()}
    * is called.
    *
-   * @throws dev.flowerjava.client.transport.TransportException if the server stays unreachable
+   * @throws dev.flowerjava.client.TransportException if the server stays unreachable
    *     beyond the retry policy's wait, or refuses the client
    */
   public void start(Client client) throws InterruptedException {

@@ -1,16 +1,16 @@
 package dev.flowerjava.client;
 
-import dev.flowerjava.records.EvaluateIns;
-import dev.flowerjava.records.EvaluateRes;
-import dev.flowerjava.records.FitIns;
-import dev.flowerjava.records.FitRes;
-import dev.flowerjava.records.GetParametersIns;
-import dev.flowerjava.records.GetParametersRes;
-import dev.flowerjava.records.GetPropertiesIns;
-import dev.flowerjava.records.GetPropertiesRes;
-import dev.flowerjava.records.Parameters;
-import dev.flowerjava.records.ScalarMap;
-import dev.flowerjava.records.Status;
+import dev.flowerjava.typing.EvaluateIns;
+import dev.flowerjava.typing.EvaluateRes;
+import dev.flowerjava.typing.FitIns;
+import dev.flowerjava.typing.FitRes;
+import dev.flowerjava.typing.GetParametersIns;
+import dev.flowerjava.typing.GetParametersRes;
+import dev.flowerjava.typing.GetPropertiesIns;
+import dev.flowerjava.typing.GetPropertiesRes;
+import dev.flowerjava.typing.Parameters;
+import dev.flowerjava.typing.ScalarMap;
+import dev.flowerjava.typing.Status;
 import dev.flowerjava.tensor.NDArray;
 import java.util.List;
 

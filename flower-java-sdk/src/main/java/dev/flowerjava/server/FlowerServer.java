@@ -1,9 +1,8 @@
 package dev.flowerjava.server;
 
 import dev.flowerjava.internal.Checks;
-import dev.flowerjava.server.fleet.FleetHttpServer;
-import dev.flowerjava.server.fleet.NodeAuthKeys;
-import dev.flowerjava.server.grpc.FlowerServiceImpl;
+import dev.flowerjava.internal.server.fleet.FleetHttpServer;
+import dev.flowerjava.internal.server.grpcbidi.FlowerServiceImpl;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.Strategy;
 import io.grpc.ServerInterceptors;

@@ -1,7 +1,7 @@
 package dev.flowerjava.server;
 
-import dev.flowerjava.records.Scalar;
-import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.typing.Scalar;
+import dev.flowerjava.typing.ScalarMap;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;

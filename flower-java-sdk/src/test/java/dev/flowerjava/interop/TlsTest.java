@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flowerjava.client.FlowerClient;
-import dev.flowerjava.client.transport.RetryPolicy;
-import dev.flowerjava.client.transport.TransportException;
+import dev.flowerjava.client.RetryPolicy;
+import dev.flowerjava.client.TransportException;
 import dev.flowerjava.interop.LegacyInteropTest.RecordingJavaClient;
 import dev.flowerjava.server.FlowerServer;
 import dev.flowerjava.server.History;

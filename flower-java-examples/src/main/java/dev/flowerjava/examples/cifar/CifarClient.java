@@ -3,7 +3,7 @@ package dev.flowerjava.examples.cifar;
 import dev.flowerjava.client.EvaluateResult;
 import dev.flowerjava.client.FitResult;
 import dev.flowerjava.client.NumPyClient;
-import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.tensor.NDArray;
 import java.util.List;
 import java.util.Objects;

@@ -1,7 +1,7 @@
 package dev.flowerjava.examples.cifar;
 
-import dev.flowerjava.records.Parameters;
-import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.typing.Parameters;
+import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.server.FlowerServer;
 import dev.flowerjava.server.History;
 import dev.flowerjava.server.ServerConfig;

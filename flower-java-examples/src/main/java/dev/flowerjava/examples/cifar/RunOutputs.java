@@ -2,7 +2,7 @@ package dev.flowerjava.examples.cifar;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.flowerjava.records.Scalar;
+import dev.flowerjava.typing.Scalar;
 import dev.flowerjava.server.History;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;

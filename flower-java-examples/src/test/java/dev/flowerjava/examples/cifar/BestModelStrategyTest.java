@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.flowerjava.records.EvaluateIns;
-import dev.flowerjava.records.EvaluateRes;
-import dev.flowerjava.records.FitIns;
-import dev.flowerjava.records.Parameters;
-import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.typing.EvaluateIns;
+import dev.flowerjava.typing.EvaluateRes;
+import dev.flowerjava.typing.FitIns;
+import dev.flowerjava.typing.Parameters;
+import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.server.strategy.AggregatedEvaluate;
@@ -50,7 +50,7 @@ class BestModelStrategyTest {
     public FitAggregator fitAggregator(int r, Parameters current) {
       return new FitAggregator() {
         @Override
-        public void accept(ClientProxy client, dev.flowerjava.records.FitRes result) {}
+        public void accept(ClientProxy client, dev.flowerjava.typing.FitRes result) {}
 
         @Override
         public AggregatedFit finish(List<Failure> failures) {

@@ -3,7 +3,7 @@ package dev.flowerjava.server.cli;
 import dev.flowerjava.server.FlowerServer;
 import dev.flowerjava.server.History;
 import dev.flowerjava.server.ServerConfig;
-import dev.flowerjava.server.fleet.NodeAuthKeys;
+import dev.flowerjava.server.NodeAuthKeys;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.MetricsAggregation;
 import java.io.File;

@@ -1,6 +1,6 @@
 package dev.flowerjava.server.strategy;
 
-import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.typing.ScalarMap;
 import java.util.Objects;
 import java.util.OptionalDouble;
 

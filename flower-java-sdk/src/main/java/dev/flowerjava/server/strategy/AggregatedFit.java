@@ -1,7 +1,7 @@
 package dev.flowerjava.server.strategy;
 
-import dev.flowerjava.records.Parameters;
-import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.typing.Parameters;
+import dev.flowerjava.typing.ScalarMap;
 import java.util.Objects;
 import java.util.Optional;
 

@@ -1,6 +1,6 @@
 package dev.flowerjava.server.strategy;
 
-import dev.flowerjava.records.EvaluateRes;
+import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.server.ClientProxy;
 import java.util.List;
 

@@ -1,6 +1,6 @@
 package dev.flowerjava.server.strategy;
 
-import dev.flowerjava.records.FitRes;
+import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.server.ClientProxy;
 import java.util.List;
 

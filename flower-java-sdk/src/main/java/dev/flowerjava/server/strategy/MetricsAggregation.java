@@ -1,7 +1,7 @@
 package dev.flowerjava.server.strategy;
 
-import dev.flowerjava.records.Scalar;
-import dev.flowerjava.records.ScalarMap;
+import dev.flowerjava.typing.Scalar;
+import dev.flowerjava.typing.ScalarMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

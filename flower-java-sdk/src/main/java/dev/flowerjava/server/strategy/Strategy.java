@@ -1,10 +1,10 @@
 package dev.flowerjava.server.strategy;
 
-import dev.flowerjava.records.EvaluateIns;
-import dev.flowerjava.records.EvaluateRes;
-import dev.flowerjava.records.FitIns;
-import dev.flowerjava.records.FitRes;
-import dev.flowerjava.records.Parameters;
+import dev.flowerjava.typing.EvaluateIns;
+import dev.flowerjava.typing.EvaluateRes;
+import dev.flowerjava.typing.FitIns;
+import dev.flowerjava.typing.FitRes;
+import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
 import java.util.List;

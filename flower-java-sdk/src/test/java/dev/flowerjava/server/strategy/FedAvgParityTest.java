@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.flowerjava.records.EvaluateRes;
-import dev.flowerjava.records.FitRes;
-import dev.flowerjava.records.Parameters;
-import dev.flowerjava.records.ScalarMap;
-import dev.flowerjava.records.Status;
+import dev.flowerjava.typing.EvaluateRes;
+import dev.flowerjava.typing.FitRes;
+import dev.flowerjava.typing.Parameters;
+import dev.flowerjava.typing.ScalarMap;
+import dev.flowerjava.typing.Status;
 import dev.flowerjava.server.FakeClient;
 import dev.flowerjava.tensor.DType;
 import dev.flowerjava.tensor.NDArray;

@@ -1,4 +1,0 @@
-package dev.flowerjava.fleet.objects;
-
-/** One entry of a {@link RecordDict}: arrays, metrics or configs. */
-public sealed interface Record permits ArrayRecord, ConfigRecord, MetricRecord {}

@@ -1,0 +1,328 @@
+package dev.flowerjava.internal.client.fleet;
+
+import com.google.protobuf.ByteString;
+import dev.flowerjava.client.Client;
+import dev.flowerjava.internal.client.ClientTransport;
+import dev.flowerjava.client.RetryPolicy;
+import dev.flowerjava.client.TransportException;
+import dev.flowerjava.internal.objects.DeflatedMessage;
+import dev.flowerjava.internal.objects.DeflatedObject;
+import dev.flowerjava.internal.message.FlowerMessage;
+import dev.flowerjava.internal.objects.ObjectCodec;
+import dev.flowerjava.internal.proto.fleet.ActivateNodeRequest;
+import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
+import dev.flowerjava.internal.proto.fleet.DeactivateNodeRequest;
+import dev.flowerjava.internal.proto.fleet.Node;
+import dev.flowerjava.internal.proto.fleet.ObjectTree;
+import dev.flowerjava.internal.proto.fleet.PullMessagesRequest;
+import dev.flowerjava.internal.proto.fleet.PullMessagesResponse;
+import dev.flowerjava.internal.proto.fleet.PullObjectRequest;
+import dev.flowerjava.internal.proto.fleet.PullObjectResponse;
+import dev.flowerjava.internal.proto.fleet.PushMessagesRequest;
+import dev.flowerjava.internal.proto.fleet.PushMessagesResponse;
+import dev.flowerjava.internal.proto.fleet.PushObjectRequest;
+import dev.flowerjava.internal.proto.fleet.RegisterNodeFleetRequest;
+import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
+import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A SuperNode: joins a SuperLink over the Fleet API and answers the instructions of the runs it is
+ * given with a {@link Client}. The same node logic serves both carriers ({@link FleetRpc}).
+ *
+ * <p>Life: RegisterNode (only for a self-generated identity; a key registered beforehand with
+ * {@code flwr supernode register} skips it) -> ActivateNode -> heartbeats -> a loop of
+ * PullMessages, PullObject for every object of the instruction, ConfirmMessageReceived, the
+ * client's work, PushMessages and PushObject for what the SuperLink asks for -> on close,
+ * DeactivateNode (and UnregisterNode when self-registered).
+ */
+public final class FleetNode implements ClientTransport {
+  private static final Logger log = LoggerFactory.getLogger(FleetNode.class);
+
+  /** What flwr's SuperNode announces; the SuperLink expects a heartbeat well within it. */
+  static final double HEARTBEAT_INTERVAL_SECONDS = 30;
+  /** Times in a row a dropped node activates again before it gives up. */
+  static final int MAX_REJOINS = 3;
+
+  private final FleetRpc rpc;
+  private final byte[] publicKeyPem;
+  private final boolean selfRegister;
+  private final RetryPolicy retryPolicy;
+  private final Duration pollInterval;
+  private final Duration objectWait;
+  private final ObjectCodec codec = new ObjectCodec();
+  private volatile boolean closing;
+  private volatile long nodeId;
+  /** Released when {@link #run} has left the SuperLink (or never joined). */
+  private final CountDownLatch left = new CountDownLatch(1);
+  private volatile boolean started;
+
+  /**
+   * @param publicKeyPem the node's public key as PEM SubjectPublicKeyInfo, as its calls are signed
+   * @param selfRegister whether to call RegisterNode first (false when the key was registered
+   *     with {@code flwr supernode register})
+   */
+  public FleetNode(FleetRpc rpc, byte[] publicKeyPem, boolean selfRegister,
+      RetryPolicy retryPolicy, Duration pollInterval) {
+    this.rpc = Objects.requireNonNull(rpc, "rpc");
+    this.publicKeyPem = publicKeyPem.clone();
+    this.selfRegister = selfRegister;
+    this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
+    this.pollInterval = Objects.requireNonNull(pollInterval, "pollInterval");
+    this.objectWait = Duration.ofMinutes(2);
+  }
+
+  /** The id the SuperLink gave this node, or 0 before activation. */
+  public long nodeId() {
+    return nodeId;
+  }
+
+  @Override
+  public void run(Client client) throws InterruptedException {
+    FleetMessageHandler handler = new FleetMessageHandler(client);
+    started = true;
+    try {
+      activate();
+    } catch (RuntimeException | InterruptedException e) {
+      rpc.close();
+      left.countDown();
+      throw e;
+    }
+    ScheduledExecutorService heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "fleet-heartbeat-" + Long.toUnsignedString(nodeId));
+      t.setDaemon(true);
+      return t;
+    });
+    long every = (long) (HEARTBEAT_INTERVAL_SECONDS * 800); // 0.8 of the interval, in ms
+    heartbeat.scheduleAtFixedRate(() -> sendHeartbeat(node()), every, every, TimeUnit.MILLISECONDS);
+    int rejoins = 0;
+    try {
+      while (!closing) {
+        try {
+          PullMessagesResponse pulled = withRetry("PullMessages",
+              () -> rpc.pullMessages(PullMessagesRequest.newBuilder().setNode(node()).build()));
+          if (pulled.getMessagesListCount() == 0) {
+            sleep(pollInterval);
+            continue;
+          }
+          for (int i = 0; i < pulled.getMessagesListCount(); i++) {
+            long runId = pulled.getMessagesList(i).getMetadata().getRunId();
+            serve(node(), runId, pulled.getMessageObjectTrees(i), handler);
+          }
+          rejoins = 0;
+        } catch (TransportException e) {
+          // A SuperLink deactivates a node it thinks is gone (missed heartbeats, a round
+          // timeout); a live node joins again, as a restarted SuperNode would. A refusal that
+          // repeats (e.g. a key that is no longer accepted) ends the node.
+          if (!isRefusal(e) || closing || ++rejoins > MAX_REJOINS) {
+            throw e;
+          }
+          log.warn("SuperLink dropped node {} ({}); activating it again",
+              Long.toUnsignedString(nodeId), e.getMessage());
+          reactivate();
+        }
+      }
+    } finally {
+      heartbeat.shutdownNow();
+      leave(node());
+      rpc.close();
+      left.countDown();
+    }
+  }
+
+  private Node node() {
+    return Node.newBuilder().setNodeId(nodeId).build();
+  }
+
+  private static boolean isRefusal(TransportException e) {
+    return e.getCause() instanceof FleetRpcException
+        && ((FleetRpcException) e.getCause()).kind() == FleetRpcException.Kind.REFUSED;
+  }
+
+  /** ActivateNode again with the same key; registration, where there was one, still stands. */
+  private void reactivate() throws InterruptedException {
+    ByteString key = ByteString.copyFrom(publicKeyPem);
+    nodeId = withRetry("ActivateNode", () -> rpc.activateNode(ActivateNodeRequest.newBuilder()
+        .setPublicKey(key).setHeartbeatInterval(HEARTBEAT_INTERVAL_SECONDS).build())).getNodeId();
+    log.info("Joined {} again as node {}", rpc.target(), Long.toUnsignedString(nodeId));
+  }
+
+  private void activate() throws InterruptedException {
+    ByteString key = ByteString.copyFrom(publicKeyPem);
+    if (selfRegister) {
+      withRetry("RegisterNode",
+          () -> rpc.registerNode(RegisterNodeFleetRequest.newBuilder().setPublicKey(key).build()));
+    }
+    nodeId = withRetry("ActivateNode", () -> rpc.activateNode(ActivateNodeRequest.newBuilder()
+        .setPublicKey(key).setHeartbeatInterval(HEARTBEAT_INTERVAL_SECONDS).build())).getNodeId();
+    log.info("Joined {} as node {}", rpc.target(), Long.toUnsignedString(nodeId));
+  }
+
+  /** Pulls one instruction's objects, answers it and pushes the reply. */
+  private void serve(Node node, long runId, ObjectTree tree, FleetMessageHandler handler)
+      throws InterruptedException {
+    Map<String, byte[]> objects = new LinkedHashMap<>();
+    for (String id : ids(tree, new ArrayList<>())) {
+      if (!objects.containsKey(id)) {
+        objects.put(id, pullObject(node, runId, id));
+      }
+    }
+    FlowerMessage instruction = codec.inflate(tree, objects);
+    withRetry("ConfirmMessageReceived", () -> rpc.confirmMessageReceived(
+        ConfirmMessageReceivedRequest.newBuilder().setNode(node).setRunId(runId)
+            .setMessageObjectId(tree.getObjectId()).build()));
+    log.info("Received {} message {} of run {}", instruction.metadata().messageType(),
+        tree.getObjectId(), Long.toUnsignedString(runId));
+
+    long start = System.nanoTime();
+    FlowerMessage reply = handler.handle(instruction, nodeId);
+    double runtime = (System.nanoTime() - start) / 1e9;
+
+    DeflatedMessage deflated = codec.deflate(reply);
+    PushMessagesResponse pushed = withRetry("PushMessages", () -> rpc.pushMessages(
+        PushMessagesRequest.newBuilder().setNode(node)
+            .addMessagesList(deflated.toPushProto())
+            .addMessageObjectTrees(deflated.objectTree())
+            .addClientappRuntimeList(runtime).build()));
+    Map<String, byte[]> available = deflated.objectMap();
+    for (String id : pushed.getObjectsToPushList()) {
+      byte[] content = available.get(id);
+      if (content == null) {
+        throw new TransportException("SuperLink asked for object " + id
+            + ", which is not part of reply " + deflated.messageId());
+      }
+      boolean stored = withRetry("PushObject", () -> rpc.pushObject(PushObjectRequest.newBuilder()
+          .setNode(node).setRunId(runId).setObjectId(id)
+          .setObjectContent(com.google.protobuf.UnsafeByteOperations.unsafeWrap(content))
+          .setSessionId(pushed.getSessionId()).build())).getStored();
+      if (!stored) {
+        throw new TransportException("SuperLink did not store object " + id + " of reply "
+            + deflated.messageId());
+      }
+    }
+    log.info("Replied to {} with {} ({} objects pushed)", tree.getObjectId(),
+        reply.hasError() ? "an error" : "content", pushed.getObjectsToPushCount());
+  }
+
+  private static List<String> ids(ObjectTree tree, List<String> out) {
+    for (ObjectTree child : tree.getChildrenList()) {
+      ids(child, out);
+    }
+    out.add(tree.getObjectId());
+    return out;
+  }
+
+  /** Pulls one object, waiting while the SuperLink says it is known but not available yet. */
+  private byte[] pullObject(Node node, long runId, String id) throws InterruptedException {
+    long deadline = System.nanoTime() + objectWait.toNanos();
+    for (int attempt = 0; ; attempt++) {
+      PullObjectResponse r = withRetry("PullObject", () -> rpc.pullObject(PullObjectRequest
+          .newBuilder().setNode(node).setRunId(runId).setObjectId(id).build()));
+      if (!r.getObjectFound()) {
+        throw new TransportException("SuperLink does not know object " + id + " of run " + runId);
+      }
+      if (r.getObjectAvailable()) {
+        return r.getObjectContent().toByteArray();
+      }
+      if (System.nanoTime() > deadline) {
+        throw new TransportException("object " + id + " of run " + runId
+            + " did not become available within " + objectWait.toSeconds() + " s");
+      }
+      sleep(Duration.ofMillis(Math.min(1000, 50L << Math.min(attempt, 4))));
+    }
+  }
+
+  private void sendHeartbeat(Node node) {
+    try {
+      boolean ok = rpc.sendNodeHeartbeat(SendNodeHeartbeatRequest.newBuilder().setNode(node)
+          .setHeartbeatInterval(HEARTBEAT_INTERVAL_SECONDS).build()).getSuccess();
+      if (!ok) {
+        log.error("SuperLink no longer recognizes node {}",
+            Long.toUnsignedString(node.getNodeId()));
+      }
+    } catch (RuntimeException e) {
+      // never let an exception escape: it would silently cancel all later heartbeats
+      log.warn("Heartbeat failed: {}", e.getMessage());
+    }
+  }
+
+  private void leave(Node node) {
+    try {
+      rpc.deactivateNode(DeactivateNodeRequest.newBuilder().setNodeId(node.getNodeId()).build());
+      if (selfRegister) {
+        rpc.unregisterNode(
+            UnregisterNodeFleetRequest.newBuilder().setNodeId(node.getNodeId()).build());
+      }
+      log.info("Node {} left {}", Long.toUnsignedString(node.getNodeId()), rpc.target());
+    } catch (FleetRpcException e) {
+      log.warn("Could not leave cleanly: {}", e.getMessage());
+    }
+  }
+
+  /**
+   * Calls {@code call}, retrying while the SuperLink is unavailable, within the retry policy's
+   * total wait. A refusal ends the node at once with the SuperLink's own words.
+   */
+  private <T> T withRetry(String what, Supplier<T> call) throws InterruptedException {
+    long start = System.nanoTime();
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return call.get();
+      } catch (FleetRpcException e) {
+        if (e.kind() == FleetRpcException.Kind.REFUSED) {
+          throw new TransportException("SuperLink refused this node: " + e.getMessage(), e);
+        }
+        Duration waited = Duration.ofNanos(System.nanoTime() - start);
+        if (e.kind() != FleetRpcException.Kind.UNAVAILABLE || closing
+            || waited.compareTo(retryPolicy.maxWait()) >= 0) {
+          throw e;
+        }
+        Duration delay = retryPolicy.delay(attempt);
+        log.warn("{} failed ({}); retrying in {} ms", what, e.getMessage(), delay.toMillis());
+        sleep(delay);
+      }
+    }
+  }
+
+  private void sleep(Duration d) throws InterruptedException {
+    long end = System.nanoTime() + d.toNanos();
+    while (!closing) {
+      long left = end - System.nanoTime();
+      if (left <= 0) {
+        return;
+      }
+      Thread.sleep(Math.min(TimeUnit.NANOSECONDS.toMillis(left) + 1, 100));
+    }
+  }
+
+  /**
+   * Leaves after the current instruction: {@link #run} deactivates the node, and this waits (up
+   * to 10 s) until it has, so a shutdown hook that calls it still says goodbye.
+   */
+  @Override
+  public void close() {
+    closing = true;
+    if (!started) {
+      return;
+    }
+    try {
+      if (!left.await(10, TimeUnit.SECONDS)) {
+        log.warn("Node {} did not finish leaving within 10 s", Long.toUnsignedString(nodeId));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

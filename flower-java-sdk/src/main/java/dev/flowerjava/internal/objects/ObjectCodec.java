@@ -1,0 +1,446 @@
+package dev.flowerjava.internal.objects;
+
+import dev.flowerjava.internal.message.Array;
+import dev.flowerjava.internal.message.ArrayRecord;
+import dev.flowerjava.internal.message.ConfigRecord;
+import dev.flowerjava.internal.message.FlowerMessage;
+import dev.flowerjava.internal.message.MessageError;
+import dev.flowerjava.internal.message.MessageMetadata;
+import dev.flowerjava.internal.message.MetricRecord;
+import dev.flowerjava.internal.message.Record;
+import dev.flowerjava.internal.message.RecordDict;
+import dev.flowerjava.internal.message.RecordValues;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.flowerjava.internal.proto.fleet.ObjectTree;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Deflates {@link FlowerMessage}s into the Fleet API's content-addressed objects and inflates them back,
+ * byte-identical to flwr 1.41's {@code InflatableObject}s (see docs/FLEET-API.md).
+ *
+ * <p>Object bodies: {@code FlowerMessage} = the protobuf {@code FlowerMessage} with metadata (message id
+ * cleared) and error, never content; {@code RecordDict} and {@code ArrayRecord} = JSON {@code
+ * {"name": "<child id>", ...}}; {@code ConfigRecord}/{@code MetricRecord} = their protobuf
+ * messages; {@code Array} = JSON {@code {"dtype": ..., "shape": [...], "stype": ...,
+ * "arraychunk_ids": [...]}} where the ids are indexes into the head's (de-duplicated) children;
+ * {@code ArrayChunk} = a slice of at most {@link #DEFAULT_MAX_CHUNK_SIZE} bytes of the array's data.
+ */
+public final class ObjectCodec {
+  /** flwr's {@code FLWR_PRIVATE_MAX_ARRAY_CHUNK_SIZE} default: 5 MiB. */
+  public static final int DEFAULT_MAX_CHUNK_SIZE = 5_242_880;
+
+  static final String MESSAGE = "FlowerMessage";
+  static final String RECORD_DICT = "RecordDict";
+  static final String ARRAY_RECORD = "ArrayRecord";
+  static final String CONFIG_RECORD = "ConfigRecord";
+  static final String METRIC_RECORD = "MetricRecord";
+  static final String ARRAY = "Array";
+  static final String ARRAY_CHUNK = "ArrayChunk";
+
+  private final int maxChunkSize;
+
+  /** A codec with flwr's default chunk size. */
+  public ObjectCodec() {
+    this(DEFAULT_MAX_CHUNK_SIZE);
+  }
+
+  /**
+   * A codec slicing array data into chunks of at most {@code maxChunkSize} bytes (flwr reads it
+   * from the environment variable {@code FLWR_PRIVATE_MAX_ARRAY_CHUNK_SIZE}; both sides need not
+   * agree, since the chunks are named in the Array object).
+   */
+  public ObjectCodec(int maxChunkSize) {
+    if (maxChunkSize <= 0) {
+      throw new IllegalArgumentException("maxChunkSize must be positive, was " + maxChunkSize);
+    }
+    this.maxChunkSize = maxChunkSize;
+  }
+
+  /** The object id of deflated content: lowercase hex SHA-256. */
+  public static String objectId(byte[] content) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+  }
+
+  // ------------------------------------------------------------------ deflate
+
+  /** A deflated object and its distinct children, in order. */
+  private record Node(String id, byte[] content, List<Node> children) {}
+
+  private static Node node(String type, List<Node> children, byte[] body) {
+    List<String> ids = new ArrayList<>(children.size());
+    children.forEach(c -> ids.add(c.id()));
+    byte[] head = ObjectHeader.encode(type, ids, body.length);
+    byte[] content = new byte[head.length + 1 + body.length];
+    System.arraycopy(head, 0, content, 0, head.length);
+    System.arraycopy(body, 0, content, head.length + 1, body.length);
+    return new Node(objectId(content), content, children);
+  }
+
+  /** Children keyed by id, first occurrence first: flwr's {@code {child.object_id: child}}. */
+  private static List<Node> distinct(Iterable<Node> nodes) {
+    Map<String, Node> byId = new LinkedHashMap<>();
+    nodes.forEach(n -> byId.putIfAbsent(n.id(), n));
+    return new ArrayList<>(byId.values());
+  }
+
+  /** Deflates a message: its id, all its objects and its object tree. */
+  public DeflatedMessage deflate(FlowerMessage message) {
+    Node root = deflateMessage(message);
+    Map<String, DeflatedObject> all = new LinkedHashMap<>();
+    collect(root, all);
+    return new DeflatedMessage(
+        root.id(),
+        new ArrayList<>(all.values()),
+        tree(root),
+        message.withMetadata(message.metadata().withMessageId(root.id())));
+  }
+
+  private static void collect(Node n, Map<String, DeflatedObject> out) {
+    for (Node c : n.children()) {
+      collect(c, out);
+    }
+    out.putIfAbsent(n.id(), new DeflatedObject(n.id(), n.content()));
+  }
+
+  private static ObjectTree tree(Node n) {
+    ObjectTree.Builder b = ObjectTree.newBuilder().setObjectId(n.id());
+    n.children().forEach(c -> b.addChildren(tree(c)));
+    return b.build();
+  }
+
+  static dev.flowerjava.internal.proto.fleet.Error errorProto(MessageError e) {
+    return dev.flowerjava.internal.proto.fleet.Error.newBuilder()
+        .setCode(e.code())
+        .setReason(e.reason())
+        .build();
+  }
+
+  private Node deflateMessage(FlowerMessage m) {
+    dev.flowerjava.internal.proto.fleet.Message.Builder body =
+        dev.flowerjava.internal.proto.fleet.Message.newBuilder()
+            .setMetadata(m.metadata().withMessageId("").toProto());
+    m.error().ifPresent(e -> body.setError(errorProto(e)));
+    List<Node> children =
+        m.content().map(c -> List.of(deflateRecordDict(c))).orElse(List.of());
+    return node(MESSAGE, children, body.build().toByteArray());
+  }
+
+  private Node deflateRecordDict(RecordDict d) {
+    Map<String, String> refs = new LinkedHashMap<>();
+    List<Node> children = new ArrayList<>();
+    d.asMap().forEach((name, record) -> {
+      Node n = deflateRecord(record);
+      refs.put(name, n.id());
+      children.add(n);
+    });
+    return node(RECORD_DICT, distinct(children), json(PyJson.stringMap(refs)));
+  }
+
+  private Node deflateRecord(Record r) {
+    if (r instanceof ArrayRecord a) {
+      Map<String, String> refs = new LinkedHashMap<>();
+      List<Node> children = new ArrayList<>();
+      a.asMap().forEach((name, array) -> {
+        Node n = deflateArray(array);
+        refs.put(name, n.id());
+        children.add(n);
+      });
+      return node(ARRAY_RECORD, distinct(children), json(PyJson.stringMap(refs)));
+    }
+    if (r instanceof ConfigRecord c) {
+      dev.flowerjava.internal.proto.fleet.ConfigRecord.Builder b =
+          dev.flowerjava.internal.proto.fleet.ConfigRecord.newBuilder();
+      c.asMap().forEach((k, v) -> b.addItems(
+          dev.flowerjava.internal.proto.fleet.ConfigRecord.Item.newBuilder()
+              .setKey(k)
+              .setValue(RecordValues.toConfigProto(v))));
+      return node(CONFIG_RECORD, List.of(), b.build().toByteArray());
+    }
+    MetricRecord m = (MetricRecord) r;
+    dev.flowerjava.internal.proto.fleet.MetricRecord.Builder b =
+        dev.flowerjava.internal.proto.fleet.MetricRecord.newBuilder();
+    m.asMap().forEach((k, v) -> b.addItems(
+        dev.flowerjava.internal.proto.fleet.MetricRecord.Item.newBuilder()
+            .setKey(k)
+            .setValue(RecordValues.toMetricProto(v))));
+    return node(METRIC_RECORD, List.of(), b.build().toByteArray());
+  }
+
+  private Node deflateArray(Array a) {
+    ByteString data = a.data();
+    List<Node> chunks = new ArrayList<>();
+    for (int start = 0; start < data.size(); start += maxChunkSize) {
+      int end = Math.min(start + maxChunkSize, data.size());
+      chunks.add(node(ARRAY_CHUNK, List.of(), data.substring(start, end).toByteArray()));
+    }
+    List<Node> unique = distinct(chunks);
+    List<String> uniqueIds = new ArrayList<>(unique.size());
+    unique.forEach(n -> uniqueIds.add(n.id()));
+    List<Integer> indexes = new ArrayList<>(chunks.size());
+    chunks.forEach(n -> indexes.add(uniqueIds.indexOf(n.id())));
+
+    StringBuilder body = new StringBuilder("{\"dtype\": ");
+    PyJson.writeString(body, a.dtype());
+    body.append(", \"shape\": ");
+    PyJson.writeIntList(body, a.shape());
+    body.append(", \"stype\": ");
+    PyJson.writeString(body, a.stype());
+    body.append(", \"arraychunk_ids\": ");
+    PyJson.writeIntList(body, indexes);
+    body.append('}');
+    return node(ARRAY, unique, json(body.toString()));
+  }
+
+  private static byte[] json(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  // ------------------------------------------------------------------ inflate
+
+  /**
+   * Rebuilds the message whose object id is {@code messageId} from {@code objects} (id to bytes,
+   * e.g. pulled with PullObject). Every object used is checked: its bytes must hash to its id,
+   * its head must be well formed and of the expected type, and its children must be present.
+   * The message's metadata gets {@code messageId} as its message id, as flwr does.
+   *
+   * @throws ObjectFormatException naming the offending object's id
+   */
+  public FlowerMessage inflate(String messageId, Map<String, byte[]> objects) {
+    Inflater in = new Inflater(objects);
+    FlowerMessage m = in.message(messageId);
+    return m.withMetadata(m.metadata().withMessageId(messageId));
+  }
+
+  /**
+   * Like {@link #inflate(String, Map)} with the tree's root as message id; also checks that the
+   * tree names the same children as the objects' heads.
+   */
+  public FlowerMessage inflate(ObjectTree tree, Map<String, byte[]> objects) {
+    checkTree(tree, objects);
+    return inflate(tree.getObjectId(), objects);
+  }
+
+  private static void checkTree(ObjectTree tree, Map<String, byte[]> objects) {
+    String id = tree.getObjectId();
+    byte[] content = objects.get(id);
+    if (content == null) {
+      throw new ObjectFormatException(id, "named in the object tree but not among the "
+          + objects.size() + " objects given");
+    }
+    List<String> treeChildren = new ArrayList<>();
+    tree.getChildrenList().forEach(c -> treeChildren.add(c.getObjectId()));
+    List<String> headChildren = ObjectHeader.parse(id, content).childIds();
+    // The SuperLink's tree may list children in another order than the head does (seen with
+    // flwr 1.41: RecordDict children sorted differently); the head is what the id covers.
+    if (!new java.util.HashSet<>(treeChildren).equals(new java.util.HashSet<>(headChildren))) {
+      throw new ObjectFormatException(id, "the object tree names children " + treeChildren
+          + " but the object's head names " + headChildren);
+    }
+    tree.getChildrenList().forEach(c -> checkTree(c, objects));
+  }
+
+  /** Inflates one message; caches inflated objects by id (chunks and arrays may repeat). */
+  private static final class Inflater {
+    private final Map<String, byte[]> objects;
+    private final Map<String, Object> done = new LinkedHashMap<>();
+
+    Inflater(Map<String, byte[]> objects) {
+      this.objects = objects;
+    }
+
+    /** The verified content and head of object {@code id}, which must be of {@code type}. */
+    private ObjectHeader open(String id, String parentId, String... types) {
+      byte[] content = objects.get(id);
+      if (content == null) {
+        throw new ObjectFormatException(id, (parentId == null ? "the root object"
+            : "child of " + parentId) + " is missing (not among the " + objects.size()
+            + " objects given)");
+      }
+      String actual = objectId(content);
+      if (!actual.equals(id)) {
+        throw new ObjectFormatException(id, "its bytes hash to " + actual + ", not to its id");
+      }
+      ObjectHeader h = ObjectHeader.parse(id, content);
+      if (!List.of(types).contains(h.type())) {
+        throw new ObjectFormatException(id, "is a " + h.type() + " where "
+            + String.join(" or ", types) + " was expected"
+            + (parentId == null ? "" : " (child of " + parentId + ")"));
+      }
+      return h;
+    }
+
+    private byte[] body(String id, ObjectHeader h) {
+      byte[] content = objects.get(id);
+      byte[] body = new byte[h.bodyLength()];
+      System.arraycopy(content, h.bodyOffset(), body, 0, body.length);
+      return body;
+    }
+
+    private static void noChildren(String id, ObjectHeader h) {
+      if (!h.childIds().isEmpty()) {
+        throw new ObjectFormatException(id, "a " + h.type() + " has no children, but its head"
+            + " names " + h.childIds());
+      }
+    }
+
+    FlowerMessage message(String id) {
+      ObjectHeader h = open(id, null, MESSAGE);
+      dev.flowerjava.internal.proto.fleet.Message p;
+      try {
+        p = dev.flowerjava.internal.proto.fleet.Message.parseFrom(body(id, h));
+      } catch (InvalidProtocolBufferException e) {
+        throw new ObjectFormatException(id, "body is not a protobuf FlowerMessage", e);
+      }
+      MessageMetadata metadata = MessageMetadata.fromProto(p.getMetadata());
+      if (p.hasError()) {
+        noChildren(id, h);
+        return FlowerMessage.ofError(
+            metadata, new MessageError(p.getError().getCode(), p.getError().getReason()));
+      }
+      if (h.childIds().size() != 1) {
+        throw new ObjectFormatException(id, "a FlowerMessage without error has exactly one child"
+            + " (its RecordDict), but its head names " + h.childIds());
+      }
+      return FlowerMessage.ofContent(metadata, recordDict(h.childIds().get(0), id));
+    }
+
+    private Map<String, String> refs(String id, ObjectHeader h) {
+      Object parsed;
+      try {
+        parsed = PyJson.parse(new String(body(id, h), StandardCharsets.UTF_8));
+      } catch (IllegalArgumentException e) {
+        throw new ObjectFormatException(id, "body is not JSON: " + e.getMessage(), e);
+      }
+      if (!(parsed instanceof Map<?, ?> map)) {
+        throw new ObjectFormatException(id, "body is not a JSON object");
+      }
+      Map<String, String> refs = new LinkedHashMap<>();
+      for (Map.Entry<?, ?> e : map.entrySet()) {
+        if (!(e.getValue() instanceof String ref)) {
+          throw new ObjectFormatException(id, "entry '" + e.getKey() + "' is not an object id");
+        }
+        refs.put((String) e.getKey(), ref);
+      }
+      if (!new HashSet<>(refs.values()).equals(new HashSet<>(h.childIds()))) {
+        throw new ObjectFormatException(id, "body refers to " + new HashSet<>(refs.values())
+            + " but the head names children " + h.childIds());
+      }
+      return refs;
+    }
+
+    RecordDict recordDict(String id, String parent) {
+      ObjectHeader h = open(id, parent, RECORD_DICT);
+      RecordDict.Builder b = RecordDict.builder();
+      refs(id, h).forEach((name, ref) -> b.put(name, record(ref, id)));
+      return b.build();
+    }
+
+    private Record record(String id, String parent) {
+      Object cached = done.get(id);
+      if (cached != null) {
+        return (Record) cached;
+      }
+      ObjectHeader h = open(id, parent, ARRAY_RECORD, CONFIG_RECORD, METRIC_RECORD);
+      Record r;
+      switch (h.type()) {
+        case ARRAY_RECORD -> {
+          ArrayRecord.Builder b = ArrayRecord.builder();
+          refs(id, h).forEach((name, ref) -> b.put(name, array(ref, id)));
+          r = b.build();
+        }
+        case CONFIG_RECORD -> {
+          noChildren(id, h);
+          try {
+            ConfigRecord.Builder b = ConfigRecord.builder();
+            for (dev.flowerjava.internal.proto.fleet.ConfigRecord.Item item :
+                dev.flowerjava.internal.proto.fleet.ConfigRecord.parseFrom(body(id, h)).getItemsList()) {
+              b.put(item.getKey(), RecordValues.fromConfigProto(item.getKey(), item.getValue()));
+            }
+            r = b.build();
+          } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+            throw new ObjectFormatException(id, "bad ConfigRecord body: " + e.getMessage(), e);
+          }
+        }
+        default -> {
+          noChildren(id, h);
+          try {
+            MetricRecord.Builder b = MetricRecord.builder();
+            for (dev.flowerjava.internal.proto.fleet.MetricRecord.Item item :
+                dev.flowerjava.internal.proto.fleet.MetricRecord.parseFrom(body(id, h)).getItemsList()) {
+              b.put(item.getKey(), RecordValues.fromMetricProto(item.getKey(), item.getValue()));
+            }
+            r = b.build();
+          } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+            throw new ObjectFormatException(id, "bad MetricRecord body: " + e.getMessage(), e);
+          }
+        }
+      }
+      done.put(id, r);
+      return r;
+    }
+
+    private Array array(String id, String parent) {
+      Object cached = done.get(id);
+      if (cached != null) {
+        return (Array) cached;
+      }
+      ObjectHeader h = open(id, parent, ARRAY);
+      Object parsed;
+      try {
+        parsed = PyJson.parse(new String(body(id, h), StandardCharsets.UTF_8));
+      } catch (IllegalArgumentException e) {
+        throw new ObjectFormatException(id, "body is not JSON: " + e.getMessage(), e);
+      }
+      if (!(parsed instanceof Map<?, ?> meta)
+          || !(meta.get("dtype") instanceof String dtype)
+          || !(meta.get("stype") instanceof String stype)
+          || !(meta.get("shape") instanceof List<?> shapeList)
+          || !(meta.get("arraychunk_ids") instanceof List<?> indexList)) {
+        throw new ObjectFormatException(id, "Array body lacks dtype, shape, stype or"
+            + " arraychunk_ids");
+      }
+      List<Integer> shape = new ArrayList<>();
+      for (Object d : shapeList) {
+        if (!(d instanceof Long l) || l < 0 || l > Integer.MAX_VALUE) {
+          throw new ObjectFormatException(id, "bad dimension " + d + " in shape " + shapeList);
+        }
+        shape.add(l.intValue());
+      }
+      List<String> children = h.childIds();
+      Set<String> used = new HashSet<>();
+      ByteString.Output data = ByteString.newOutput();
+      for (Object o : indexList) {
+        if (!(o instanceof Long l) || l < 0 || l >= children.size()) {
+          throw new ObjectFormatException(id, "chunk index " + o + " is out of range for "
+              + children.size() + " children");
+        }
+        String chunkId = children.get(l.intValue());
+        used.add(chunkId);
+        ObjectHeader ch = open(chunkId, id, ARRAY_CHUNK);
+        noChildren(chunkId, ch);
+        data.write(objects.get(chunkId), ch.bodyOffset(), ch.bodyLength());
+      }
+      if (!used.equals(new HashSet<>(children))) {
+        throw new ObjectFormatException(id, "head names chunks " + children
+            + " but the body uses " + used);
+      }
+      Array a = new Array(dtype, shape, stype, data.toByteString());
+      done.put(id, a);
+      return a;
+    }
+  }
+}

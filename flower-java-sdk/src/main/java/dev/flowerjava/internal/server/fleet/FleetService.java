@@ -1,0 +1,426 @@
+package dev.flowerjava.internal.server.fleet;
+
+import dev.flowerjava.server.NodeAuthKeys;
+import dev.flowerjava.internal.objects.ObjectCodec;
+import dev.flowerjava.internal.proto.fleet.ActivateNodeResponse;
+import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
+import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedResponse;
+import dev.flowerjava.internal.proto.fleet.DeactivateNodeResponse;
+import dev.flowerjava.internal.proto.fleet.GetRunRequest;
+import dev.flowerjava.internal.proto.fleet.GetRunResponse;
+import dev.flowerjava.internal.proto.fleet.PullMessagesResponse;
+import dev.flowerjava.internal.proto.fleet.PullObjectRequest;
+import dev.flowerjava.internal.proto.fleet.PullObjectResponse;
+import dev.flowerjava.internal.proto.fleet.PushMessagesRequest;
+import dev.flowerjava.internal.proto.fleet.PushMessagesResponse;
+import dev.flowerjava.internal.proto.fleet.PushObjectRequest;
+import dev.flowerjava.internal.proto.fleet.PushObjectResponse;
+import dev.flowerjava.internal.proto.fleet.Reconnect;
+import dev.flowerjava.internal.proto.fleet.RegisterNodeFleetResponse;
+import dev.flowerjava.internal.proto.fleet.Run;
+import dev.flowerjava.internal.proto.fleet.RunStatus;
+import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatResponse;
+import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetResponse;
+import dev.flowerjava.server.ClientManager;
+import java.security.SecureRandom;
+import java.security.interfaces.ECPublicKey;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Fleet API's state and rules, independent of the carrier: the nodes known by public key,
+ * which of them are active, their heartbeats, and one {@link FleetClientProxy} per active node in
+ * the {@link ClientManager}. The HTTP endpoint has already checked each call's signature; this
+ * class checks that the node id a call names belongs to the key that signed it.
+ *
+ * <p>Locking: the registry is guarded by {@code this}; proxies are called and their futures
+ * completed outside that lock, since completing a future runs the round loop's callbacks, which
+ * may close other proxies.
+ */
+final class FleetService implements FleetClientProxy.Owner {
+  private static final Logger log = LoggerFactory.getLogger(FleetService.class);
+
+  /** One SuperNode known by its public key. */
+  private static final class NodeEntry {
+    final long nodeId;
+    final String keyId;
+    final String name;
+    final boolean preRegistered;
+    boolean active;
+    double heartbeatInterval;
+    long deadlineNanos;
+    FleetClientProxy proxy;
+    String inactiveReason = "it was never activated";
+
+    NodeEntry(long nodeId, String keyId, String name, boolean preRegistered) {
+      this.nodeId = nodeId;
+      this.keyId = keyId;
+      this.name = name;
+      this.preRegistered = preRegistered;
+    }
+
+    String id() {
+      return Long.toUnsignedString(nodeId);
+    }
+  }
+
+  private final ClientManager clientManager;
+  private final boolean authenticated;
+  private final double heartbeatPatience;
+  private final long runId;
+  private final ObjectCodec codec = new ObjectCodec();
+  private final ObjectPool pool = new ObjectPool();
+  private final SecureRandom random = new SecureRandom();
+  private final ScheduledExecutorService reaper;
+
+  // guarded by this
+  private final Map<String, NodeEntry> byKey = new HashMap<>();
+  private final Map<Long, NodeEntry> byId = new HashMap<>();
+
+  /**
+   * @param authKeys the only keys allowed (authenticated mode), or null for open mode where nodes
+   *     register themselves
+   * @param heartbeatPatience how many announced heartbeat intervals may pass without a heartbeat
+   *     before a node is deactivated (flwr's {@code HEARTBEAT_PATIENCE} is 2)
+   * @param checkPeriod how often heartbeats are checked
+   */
+  FleetService(ClientManager clientManager, NodeAuthKeys authKeys, double heartbeatPatience,
+      Duration checkPeriod) {
+    this.clientManager = clientManager;
+    this.authenticated = authKeys != null;
+    this.heartbeatPatience = heartbeatPatience;
+    long id;
+    do {
+      id = random.nextLong() & Long.MAX_VALUE;
+    } while (id == 0);
+    this.runId = id;
+    if (authKeys != null) {
+      for (NodeAuthKeys.Entry e : authKeys.entries()) {
+        String keyId = keyId(e.key());
+        if (byKey.containsKey(keyId)) {
+          throw new IllegalArgumentException("node auth keys: " + e.name() + " repeats the key of "
+              + byKey.get(keyId).name);
+        }
+        NodeEntry n = new NodeEntry(newNodeId(), keyId, e.name(), true);
+        byKey.put(keyId, n);
+        byId.put(n.nodeId, n);
+      }
+    }
+    this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "fleet-heartbeat-check");
+      t.setDaemon(true);
+      return t;
+    });
+    long ms = Math.max(1, checkPeriod.toMillis());
+    reaper.scheduleWithFixedDelay(this::dropSilentNodes, ms, ms, TimeUnit.MILLISECONDS);
+  }
+
+  long runId() {
+    return runId;
+  }
+
+  boolean authenticated() {
+    return authenticated;
+  }
+
+  static String keyId(ECPublicKey key) {
+    return Base64.getEncoder().encodeToString(key.getEncoded());
+  }
+
+  private long newNodeId() {
+    long id;
+    do {
+      id = random.nextLong();
+    } while (id == 0 || id == FleetClientProxy.SERVER_NODE_ID || byId.containsKey(id));
+    return id;
+  }
+
+  private static String shortKey(String keyId) {
+    return keyId.substring(Math.max(0, keyId.length() - 12));
+  }
+
+  // ------------------------------------------------------------------ identity
+
+  /**
+   * The node that {@code nodeId} names, if it belongs to the key that signed the call.
+   *
+   * @throws FleetApiException 401 otherwise, as flwr's SuperLink answers
+   */
+  synchronized long authorize(String keyId, long nodeId) {
+    NodeEntry e = byKey.get(keyId);
+    if (e == null) {
+      throw FleetApiException.unauthenticated("the signing public key (..." + shortKey(keyId)
+          + ") belongs to no registered SuperNode");
+    }
+    if (e.nodeId != nodeId) {
+      throw FleetApiException.unauthenticated("node id " + Long.toUnsignedString(nodeId)
+          + " does not belong to the signing public key (registered as node " + e.id() + ")");
+    }
+    return nodeId;
+  }
+
+  /**
+   * The proxy of an active node; null when {@code idleOk} and the node is active but out of the
+   * round loop (after the session ended).
+   */
+  private synchronized FleetClientProxy activeProxy(long nodeId, boolean idleOk) {
+    NodeEntry e = byId.get(nodeId);
+    if (e == null) {
+      throw FleetApiException.nodeNotActive("node " + Long.toUnsignedString(nodeId)
+          + " is not registered");
+    }
+    if (!e.active || (e.proxy == null && !idleOk)) {
+      throw FleetApiException.nodeNotActive("node " + e.id() + " is not active: "
+          + e.inactiveReason + "; activate it again (ActivateNode)");
+    }
+    return e.proxy;
+  }
+
+  // ------------------------------------------------------------------ node life
+
+  RegisterNodeFleetResponse registerNode(String keyId) {
+    synchronized (this) {
+      if (authenticated) {
+        throw new FleetApiException(412, FleetApiException.REGISTRATION_REFUSED,
+            "SuperNode authentication is enabled: RegisterNode is refused. All SuperNodes must"
+                + " be registered by the server operator (--node-auth-keys).");
+      }
+      NodeEntry existing = byKey.get(keyId);
+      if (existing != null) {
+        throw new FleetApiException(409, null, "this public key is already registered as node "
+            + existing.id());
+      }
+      NodeEntry n = new NodeEntry(newNodeId(), keyId, "self-registered", false);
+      byKey.put(keyId, n);
+      byId.put(n.nodeId, n);
+      log.info("Registered node {}", n.id());
+      return RegisterNodeFleetResponse.newBuilder().setNodeId(n.nodeId).build();
+    }
+  }
+
+  ActivateNodeResponse activateNode(String keyId, double heartbeatInterval) {
+    if (!(heartbeatInterval > 0) || Double.isInfinite(heartbeatInterval)) {
+      throw FleetApiException.badRequest("heartbeat_interval must be a positive number of"
+          + " seconds, got " + heartbeatInterval);
+    }
+    FleetClientProxy old;
+    FleetClientProxy proxy;
+    NodeEntry e;
+    synchronized (this) {
+      e = byKey.get(keyId);
+      if (e == null) {
+        throw new FleetApiException(412, FleetApiException.ACTIVATION_FAILED,
+            "Failed to activate SuperNode: no SuperNode is registered with this public key (..."
+                + shortKey(keyId) + ")" + (authenticated
+                    ? "; the server operator has not listed it among the node auth keys"
+                    : "; call RegisterNode first"));
+      }
+      old = e.proxy;
+      proxy = new FleetClientProxy(runId, e.nodeId, codec, pool, this);
+      e.proxy = proxy;
+      e.active = true;
+      e.heartbeatInterval = heartbeatInterval;
+      e.deadlineNanos = System.nanoTime() + patienceNanos(heartbeatInterval);
+    }
+    if (old != null) {
+      old.close("node " + e.id() + " activated again", false, false);
+      clientManager.unregister(old);
+    }
+    clientManager.register(proxy);
+    log.info("Node {} ({}) active, heartbeat interval {} s", e.id(), e.name, heartbeatInterval);
+    return ActivateNodeResponse.newBuilder().setNodeId(e.nodeId).build();
+  }
+
+  DeactivateNodeResponse deactivateNode(long nodeId) {
+    deactivate(nodeId, "the node deactivated itself");
+    return DeactivateNodeResponse.getDefaultInstance();
+  }
+
+  UnregisterNodeFleetResponse unregisterNode(long nodeId) {
+    synchronized (this) {
+      NodeEntry e = byId.get(nodeId);
+      if (e != null && e.preRegistered) {
+        throw FleetApiException.nodeNotActive("node " + e.id() + " was registered by the server"
+            + " operator and cannot unregister itself");
+      }
+    }
+    deactivate(nodeId, "the node unregistered");
+    synchronized (this) {
+      NodeEntry e = byId.remove(nodeId);
+      if (e != null) {
+        byKey.remove(e.keyId);
+        log.info("Unregistered node {}", e.id());
+      }
+    }
+    return UnregisterNodeFleetResponse.getDefaultInstance();
+  }
+
+  SendNodeHeartbeatResponse heartbeat(long nodeId, double heartbeatInterval) {
+    synchronized (this) {
+      NodeEntry e = byId.get(nodeId);
+      if (e == null || !e.active) {
+        return SendNodeHeartbeatResponse.newBuilder().setSuccess(false).build();
+      }
+      if (heartbeatInterval > 0 && !Double.isInfinite(heartbeatInterval)) {
+        e.heartbeatInterval = heartbeatInterval;
+      }
+      e.deadlineNanos = System.nanoTime() + patienceNanos(e.heartbeatInterval);
+      return SendNodeHeartbeatResponse.newBuilder().setSuccess(true).build();
+    }
+  }
+
+  private long patienceNanos(double interval) {
+    return (long) (interval * heartbeatPatience * 1e9);
+  }
+
+  /** Deactivates one node; its pending call fails with {@code reason}. */
+  private void deactivate(long nodeId, String reason) {
+    FleetClientProxy proxy;
+    synchronized (this) {
+      NodeEntry e = byId.get(nodeId);
+      if (e == null || !e.active) {
+        return;
+      }
+      e.active = false;
+      e.inactiveReason = reason;
+      proxy = e.proxy;
+      e.proxy = null;
+    }
+    if (proxy != null) {
+      proxy.close(reason, false, false);
+      clientManager.unregister(proxy);
+    }
+  }
+
+  private void dropSilentNodes() {
+    List<Long> silent = new ArrayList<>();
+    Map<Long, String> reasons = new LinkedHashMap<>();
+    long now = System.nanoTime();
+    synchronized (this) {
+      for (NodeEntry e : byId.values()) {
+        if (e.active && now - e.deadlineNanos > 0) {
+          silent.add(e.nodeId);
+          reasons.put(e.nodeId, String.format(java.util.Locale.ROOT,
+              "missed heartbeats (none within %.1f s: announced interval %.1f s x patience %.1f)",
+              e.heartbeatInterval * heartbeatPatience, e.heartbeatInterval, heartbeatPatience));
+        }
+      }
+    }
+    for (long id : silent) {
+      log.warn("Node {} deactivated: {}", Long.toUnsignedString(id), reasons.get(id));
+      deactivate(id, reasons.get(id));
+    }
+  }
+
+  /** The round loop closed a proxy (disconnect, or the end of the session). */
+  @Override
+  public void closed(FleetClientProxy proxy, String reason, boolean deactivate) {
+    synchronized (this) {
+      NodeEntry e = byId.get(proxy.nodeId());
+      if (e != null && e.proxy == proxy) {
+        e.proxy = null;
+        if (deactivate) {
+          e.active = false;
+          e.inactiveReason = "the server disconnected it (" + reason + ")";
+        } else {
+          e.inactiveReason = reason;
+        }
+      }
+    }
+    clientManager.unregister(proxy);
+  }
+
+  // ------------------------------------------------------------------ messages and objects
+
+  PullMessagesResponse pullMessages(long nodeId) {
+    FleetClientProxy proxy = activeProxy(nodeId, true);
+    FleetClientProxy.Instruction m = proxy == null ? null : proxy.pull();
+    PullMessagesResponse.Builder b = PullMessagesResponse.newBuilder();
+    if (m != null) {
+      b.addMessagesList(m.pushProto()).addMessageObjectTrees(m.objectTree());
+      log.debug("Node {} pulled {}", Long.toUnsignedString(nodeId), m.messageId());
+    }
+    return b.build();
+  }
+
+  PushMessagesResponse pushMessages(long nodeId, PushMessagesRequest r) {
+    FleetClientProxy proxy = activeProxy(nodeId, false);
+    if (r.getMessagesListCount() != 1 || r.getMessageObjectTreesCount() != 1) {
+      throw FleetApiException.badRequest("PushMessages carries " + r.getMessagesListCount()
+          + " messages and " + r.getMessageObjectTreesCount() + " object trees; this server takes"
+          + " one reply (and its tree) per call");
+    }
+    FleetClientProxy.Upload u =
+        proxy.acceptReply(r.getMessagesList(0), r.getMessageObjectTrees(0));
+    return PushMessagesResponse.newBuilder()
+        .setReconnect(Reconnect.newBuilder().setReconnect(5))
+        .putResults(r.getMessagesList(0).getMetadata().getMessageId(), 0)
+        .addAllObjectsToPush(u.objectsToPush())
+        .setSessionId(u.sessionId())
+        .build();
+  }
+
+  PushObjectResponse pushObject(long nodeId, PushObjectRequest r) {
+    FleetClientProxy proxy = activeProxy(nodeId, false);
+    requireRun(r.getRunId());
+    boolean stored = proxy.storeObject(r.getSessionId(), r.getObjectId(),
+        r.getObjectContent().toByteArray());
+    return PushObjectResponse.newBuilder().setStored(stored).build();
+  }
+
+  PullObjectResponse pullObject(long nodeId, PullObjectRequest r) {
+    FleetClientProxy proxy = activeProxy(nodeId, false);
+    requireRun(r.getRunId());
+    byte[] content = proxy.object(r.getObjectId());
+    if (content == null) {
+      return PullObjectResponse.newBuilder().setObjectFound(false).build();
+    }
+    return PullObjectResponse.newBuilder().setObjectFound(true).setObjectAvailable(true)
+        .setObjectContent(com.google.protobuf.UnsafeByteOperations.unsafeWrap(content)).build();
+  }
+
+  ConfirmMessageReceivedResponse confirm(long nodeId, ConfirmMessageReceivedRequest r) {
+    FleetClientProxy proxy = activeProxy(nodeId, false);
+    requireRun(r.getRunId());
+    proxy.confirm(r.getMessageObjectId());
+    return ConfirmMessageReceivedResponse.getDefaultInstance();
+  }
+
+  GetRunResponse getRun(GetRunRequest r) {
+    requireRun(r.getRunId());
+    return GetRunResponse.newBuilder().setRun(Run.newBuilder()
+        .setRunId(runId)
+        .setStatus(RunStatus.newBuilder().setStatus("running"))
+        .setFederation("flower-java")
+        .setPrimaryTaskType("flower-java-server")).build();
+  }
+
+  private void requireRun(long requested) {
+    if (requested != runId) {
+      throw new FleetApiException(404, null, "run " + Long.toUnsignedString(requested)
+          + " is unknown; this server runs run " + Long.toUnsignedString(runId));
+    }
+  }
+
+  /** Stops checking heartbeats and fails every pending call. */
+  void close() {
+    reaper.shutdownNow();
+    List<Long> ids;
+    synchronized (this) {
+      ids = new ArrayList<>(byId.keySet());
+    }
+    for (long id : ids) {
+      deactivate(id, "the server stopped");
+    }
+  }
+}
