@@ -344,7 +344,7 @@ final class FleetService implements FleetClientProxy.Owner {
 
   PullMessagesResponse pullMessages(long nodeId) {
     FleetClientProxy proxy = activeProxy(nodeId, true);
-    FleetClientProxy.Instruction m = proxy == null ? null : proxy.pull();
+    NodeMailbox.Instruction m = proxy == null ? null : proxy.mailbox().pull();
     PullMessagesResponse.Builder b = PullMessagesResponse.newBuilder();
     if (m != null) {
       b.addMessagesList(m.pushProto()).addMessageObjectTrees(m.objectTree());
@@ -360,8 +360,8 @@ final class FleetService implements FleetClientProxy.Owner {
           + " messages and " + r.getMessageObjectTreesCount() + " object trees; this server takes"
           + " one reply (and its tree) per call");
     }
-    FleetClientProxy.Upload u =
-        proxy.acceptReply(r.getMessagesList(0), r.getMessageObjectTrees(0));
+    NodeMailbox.Upload u =
+        proxy.mailbox().acceptReply(r.getMessagesList(0), r.getMessageObjectTrees(0));
     return PushMessagesResponse.newBuilder()
         .setReconnect(Reconnect.newBuilder().setReconnect(5))
         .putResults(r.getMessagesList(0).getMetadata().getMessageId(), 0)
@@ -373,7 +373,7 @@ final class FleetService implements FleetClientProxy.Owner {
   PushObjectResponse pushObject(long nodeId, PushObjectRequest r) {
     FleetClientProxy proxy = activeProxy(nodeId, false);
     requireRun(r.getRunId());
-    boolean stored = proxy.storeObject(r.getSessionId(), r.getObjectId(),
+    boolean stored = proxy.mailbox().storeObject(r.getSessionId(), r.getObjectId(),
         r.getObjectContent().toByteArray());
     return PushObjectResponse.newBuilder().setStored(stored).build();
   }
@@ -381,7 +381,7 @@ final class FleetService implements FleetClientProxy.Owner {
   PullObjectResponse pullObject(long nodeId, PullObjectRequest r) {
     FleetClientProxy proxy = activeProxy(nodeId, false);
     requireRun(r.getRunId());
-    byte[] content = proxy.object(r.getObjectId());
+    byte[] content = proxy.mailbox().object(r.getObjectId());
     if (content == null) {
       return PullObjectResponse.newBuilder().setObjectFound(false).build();
     }
@@ -392,7 +392,7 @@ final class FleetService implements FleetClientProxy.Owner {
   ConfirmMessageReceivedResponse confirm(long nodeId, ConfirmMessageReceivedRequest r) {
     FleetClientProxy proxy = activeProxy(nodeId, false);
     requireRun(r.getRunId());
-    proxy.confirm(r.getMessageObjectId());
+    proxy.mailbox().confirm(r.getMessageObjectId());
     return ConfirmMessageReceivedResponse.getDefaultInstance();
   }
 

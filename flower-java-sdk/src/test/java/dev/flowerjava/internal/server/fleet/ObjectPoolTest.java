@@ -43,8 +43,8 @@ class ObjectPoolTest {
     FleetClientProxy b = new FleetClientProxy(42, 2, codec, pool, (p, r, d) -> { });
     a.fit(ins);
     b.fit(ins);
-    FleetClientProxy.Instruction forA = a.pull();
-    FleetClientProxy.Instruction forB = b.pull();
+    NodeMailbox.Instruction forA = a.mailbox().pull();
+    NodeMailbox.Instruction forB = b.mailbox().pull();
 
     assertNotEquals(forA.messageId(), forB.messageId(), "each node has its own Message");
     List<String> contentIds = new ArrayList<>();
@@ -53,7 +53,7 @@ class ObjectPoolTest {
     }
     assertTrue(contentIds.size() > 10, "the model spans many objects: " + contentIds.size());
     for (String id : contentIds) {
-      assertSame(a.object(id), b.object(id), "object " + id + " is held once");
+      assertSame(a.mailbox().object(id), b.mailbox().object(id), "object " + id + " is held once");
     }
     assertEquals(contentIds.stream().distinct().count() + 2, pool.size());
   }

@@ -1,0 +1,341 @@
+package dev.flowerjava.internal.server.fleet;
+
+import dev.flowerjava.FlowerException;
+import dev.flowerjava.internal.message.FlowerMessage;
+import dev.flowerjava.internal.message.MessageMetadata;
+import dev.flowerjava.internal.objects.DeflatedMessage;
+import dev.flowerjava.internal.objects.ObjectCodec;
+import dev.flowerjava.internal.objects.ObjectFormatException;
+import dev.flowerjava.internal.proto.fleet.Message;
+import dev.flowerjava.internal.proto.fleet.Metadata;
+import dev.flowerjava.internal.proto.fleet.ObjectTree;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+/**
+ * The Fleet side of one node: the instruction waiting for it, and the upload of its reply. One
+ * instruction at a time, which moves through {@link State}; its reply completes the future that
+ * {@link #post} returned. All methods are thread-safe.
+ */
+final class NodeMailbox {
+  /** Where the pending instruction is. */
+  enum State {
+    /** Posted; the node has not pulled it yet. */
+    QUEUED,
+    /** Pulled (maybe more than once: a lost PullMessages answer is served again). */
+    DELIVERED,
+    /** The node confirmed it has the whole instruction; it is not handed out again. */
+    CONFIRMED,
+    /** The node pushed its reply message; the objects the server lacked are coming in. */
+    UPLOADING
+  }
+
+  /** What PullMessages hands a node: the contentless message and its object tree. */
+  record Instruction(String messageId, String messageType, Message pushProto, ObjectTree objectTree) {}
+
+  /** What PushMessages answers for one reply. */
+  record Upload(String sessionId, List<String> objectsToPush) {}
+
+  private static final class Pending {
+    final Instruction instruction;
+    final Map<String, byte[]> objects;
+    final CompletableFuture<FlowerMessage> reply = new CompletableFuture<>();
+    State state = State.QUEUED;
+    // the reply being uploaded (state UPLOADING)
+    String sessionId;
+    ObjectTree replyTree;
+    Map<String, byte[]> received;
+    Set<String> missing;
+
+    /** Keeps only what serving the instruction needs, its objects shared through the pool. */
+    Pending(DeflatedMessage deflated, ObjectPool pool) {
+      this.instruction =
+          new Instruction(
+              deflated.messageId(),
+              deflated.message().metadata().messageType(),
+              deflated.toPushProto(),
+              deflated.objectTree());
+      Map<String, byte[]> shared = new HashMap<>();
+      deflated.objectMap().forEach((id, content) -> shared.put(id, pool.intern(id, content)));
+      this.objects = shared;
+    }
+  }
+
+  private final long runId;
+  private final long nodeId;
+  private final String cid;
+  private final ObjectCodec codec;
+  private final ObjectPool pool;
+
+  // guarded by this
+  private Pending pending;
+  private String closeReason; // non-null once closed
+  // the last reply upload that completed, so that a retried PushObject of it is answered "stored"
+  private String lastCompletedSession;
+  private Set<String> lastCompletedObjects = Set.of();
+
+  NodeMailbox(long runId, long nodeId, ObjectCodec codec, ObjectPool pool) {
+    this.runId = runId;
+    this.nodeId = nodeId;
+    this.cid = Long.toUnsignedString(nodeId);
+    this.codec = codec;
+    this.pool = pool;
+  }
+
+  /**
+   * Queues {@code message} for the node's next pull.
+   *
+   * @return the node's reply, or a failure if the mailbox is closed before it arrives
+   * @throws IllegalStateException if an instruction is still pending
+   * @throws ClosedException if the mailbox is closed
+   */
+  CompletableFuture<FlowerMessage> post(FlowerMessage message) {
+    Pending p = new Pending(codec.deflate(message), pool);
+    synchronized (this) {
+      if (closeReason != null) {
+        throw new ClosedException(closeReason);
+      }
+      if (pending != null) {
+        throw new IllegalStateException(
+            "node "
+                + cid
+                + " is still answering "
+                + pending.instruction.messageType()
+                + "; one instruction at a time");
+      }
+      pending = p;
+    }
+    return p.reply;
+  }
+
+  /**
+   * The instruction the node has not confirmed yet, now marked as delivered; null if none. It is
+   * handed out again until ConfirmMessageReceived, so a PullMessages answer lost on the way does
+   * not leave the round waiting for a node that never saw its work.
+   */
+  synchronized Instruction pull() {
+    if (pending == null || pending.state.compareTo(State.CONFIRMED) >= 0) {
+      return null;
+    }
+    pending.state = State.DELIVERED;
+    return pending.instruction;
+  }
+
+  /** An object of the instruction this node pulled, or null if it has no such object. */
+  synchronized byte[] object(String objectId) {
+    if (pending == null || pending.state == State.QUEUED) {
+      return null;
+    }
+    return pending.objects.get(objectId);
+  }
+
+  /** ConfirmMessageReceived: the node has the whole instruction. */
+  synchronized void confirm(String messageId) {
+    if (pending == null || !pending.instruction.messageId().equals(messageId)) {
+      throw FleetApiException.badRequest(
+          "message " + messageId + " is not an instruction pending for node " + cid);
+    }
+    if (pending.state == State.DELIVERED) {
+      pending.state = State.CONFIRMED;
+    }
+  }
+
+  /**
+   * PushMessages of one reply: checks it answers the pulled instruction and asks for the reply's
+   * objects the server does not already hold (those shared with the instruction are not sent
+   * again).
+   */
+  Upload acceptReply(Message message, ObjectTree tree) {
+    Metadata m = message.getMetadata();
+    Map<String, byte[]> ready;
+    Pending p;
+    synchronized (this) {
+      if (closeReason != null) {
+        throw FleetApiException.nodeNotActive(
+            "node "
+                + cid
+                + " is no longer part of the round loop ("
+                + closeReason
+                + "); its reply is not accepted");
+      }
+      p = pending;
+      if (p == null || p.state == State.QUEUED) {
+        throw FleetApiException.badRequest(
+            "node " + cid + " pushed a reply, but no instruction is waiting for its answer");
+      }
+      String expected = p.instruction.messageId();
+      if (!m.getReplyToMessageId().equals(expected)) {
+        throw FleetApiException.badRequest(
+            "reply_to_message_id '"
+                + m.getReplyToMessageId()
+                + "' does not name the instruction pending for node "
+                + cid
+                + " ("
+                + expected
+                + ")");
+      }
+      if (m.getSrcNodeId() != nodeId) {
+        throw FleetApiException.badRequest(
+            "src_node_id "
+                + Long.toUnsignedString(m.getSrcNodeId())
+                + " of the reply is not the pushing node "
+                + cid);
+      }
+      if (m.getRunId() != runId) {
+        throw FleetApiException.badRequest(
+            "run_id "
+                + Long.toUnsignedString(m.getRunId())
+                + " of the reply is not this server's run "
+                + Long.toUnsignedString(runId));
+      }
+      if (!m.getMessageId().equals(tree.getObjectId())) {
+        throw FleetApiException.badRequest(
+            "message_id '"
+                + m.getMessageId()
+                + "' is not the root of the reply's object tree ("
+                + tree.getObjectId()
+                + ")");
+      }
+      Set<String> missing = new LinkedHashSet<>();
+      collect(tree, missing);
+      missing.removeIf(p.objects::containsKey);
+      p.state = State.UPLOADING;
+      p.sessionId = UUID.randomUUID().toString();
+      p.replyTree = tree;
+      p.received = new HashMap<>();
+      p.missing = missing;
+      ready = missing.isEmpty() ? takeReplyObjects(p) : null;
+    }
+    Upload upload = new Upload(p.sessionId, List.copyOf(p.missing));
+    if (ready != null) {
+      finish(p, ready);
+    }
+    return upload;
+  }
+
+  /**
+   * PushObject of one object of the reply being uploaded; completes the call once the last one is
+   * in.
+   */
+  boolean storeObject(String sessionId, String objectId, byte[] content) {
+    Map<String, byte[]> ready;
+    Pending p;
+    synchronized (this) {
+      p = pending;
+      if (sessionId.equals(lastCompletedSession) && lastCompletedObjects.contains(objectId)) {
+        // the node did not hear our answer to the push that completed its reply: say yes again
+        return true;
+      }
+      if (p == null || p.state != State.UPLOADING || !p.sessionId.equals(sessionId)) {
+        throw FleetApiException.badRequest(
+            "session_id '" + sessionId + "' names no reply upload of node " + cid);
+      }
+      if (!p.missing.contains(objectId)) {
+        if (p.received.containsKey(objectId) || p.objects.containsKey(objectId)) {
+          return true; // a retried push of something already stored
+        }
+        throw FleetApiException.badRequest(
+            "object " + objectId + " is not one the server asked node " + cid + " to push");
+      }
+      String actual = ObjectCodec.objectId(content);
+      if (!actual.equals(objectId)) {
+        throw FleetApiException.badRequest(
+            "object " + objectId + ": its content hashes to " + actual + ", not to its id");
+      }
+      p.received.put(objectId, content);
+      p.missing.remove(objectId);
+      ready = p.missing.isEmpty() ? takeReplyObjects(p) : null;
+    }
+    if (ready != null) {
+      finish(p, ready);
+    }
+    return true;
+  }
+
+  /**
+   * Closes the mailbox: a pending call fails with {@code failure}, later posts are refused.
+   *
+   * @return false if it was closed already
+   */
+  boolean close(String reason, Function<String, RuntimeException> failure) {
+    Pending p;
+    synchronized (this) {
+      if (closeReason != null) {
+        return false;
+      }
+      closeReason = reason;
+      p = pending;
+      pending = null;
+    }
+    if (p != null) {
+      p.reply.completeExceptionally(failure.apply(reason));
+    }
+    return true;
+  }
+
+  synchronized boolean isClosed() {
+    return closeReason != null;
+  }
+
+  /** The complete reply's objects; the instruction is done, the mailbox free again. */
+  private Map<String, byte[]> takeReplyObjects(Pending p) {
+    Map<String, byte[]> all = new HashMap<>(p.objects);
+    all.putAll(p.received);
+    lastCompletedSession = p.sessionId;
+    lastCompletedObjects = Set.copyOf(p.received.keySet());
+    pending = null;
+    return all;
+  }
+
+  private void finish(Pending p, Map<String, byte[]> objects) {
+    FlowerMessage reply;
+    try {
+      reply = codec.inflate(p.replyTree, objects);
+    } catch (ObjectFormatException e) {
+      p.reply.completeExceptionally(
+          new FlowerException("node " + cid + " sent a malformed reply: " + e.getMessage(), e));
+      return;
+    }
+    MessageMetadata m = reply.metadata();
+    String expected = p.instruction.messageId();
+    if (!m.replyToMessageId().equals(expected) || m.srcNodeId() != nodeId) {
+      p.reply.completeExceptionally(
+          new FlowerException(
+              "node "
+                  + cid
+                  + " sent a reply whose Message object names reply_to_message_id '"
+                  + m.replyToMessageId()
+                  + "' and src_node_id "
+                  + Long.toUnsignedString(m.srcNodeId())
+                  + " (expected '"
+                  + expected
+                  + "' and "
+                  + cid
+                  + ")"));
+      return;
+    }
+    p.reply.complete(reply);
+  }
+
+  private static void collect(ObjectTree t, Set<String> out) {
+    for (ObjectTree c : t.getChildrenList()) {
+      collect(c, out);
+    }
+    out.add(t.getObjectId());
+  }
+
+  /** {@link #post} on a closed mailbox. */
+  static final class ClosedException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    ClosedException(String reason) {
+      super(reason);
+    }
+  }
+}
