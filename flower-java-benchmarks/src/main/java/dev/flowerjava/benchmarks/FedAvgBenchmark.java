@@ -1,6 +1,6 @@
 package dev.flowerjava.benchmarks;
 
-import dev.flowerjava.server.strategy.WeightedMean;
+import dev.flowerjava.internal.server.WeightedMean;
 import dev.flowerjava.tensor.NDArray;
 import java.util.ArrayList;
 import java.util.List;

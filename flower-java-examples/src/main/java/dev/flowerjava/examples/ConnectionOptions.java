@@ -1,7 +1,7 @@
 package dev.flowerjava.examples;
 
 import dev.flowerjava.client.FlowerClient;
-import dev.flowerjava.client.Transport;
+import dev.flowerjava.client.FlowerClient.Transport;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 

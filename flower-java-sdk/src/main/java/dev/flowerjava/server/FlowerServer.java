@@ -1,5 +1,6 @@
 package dev.flowerjava.server;
 
+import dev.flowerjava.internal.server.Server;
 import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.server.fleet.FleetHttpServer;
 import dev.flowerjava.internal.server.grpcbidi.FlowerServiceImpl;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flowerjava.client.FlowerClient;
-import dev.flowerjava.client.Transport;
+import dev.flowerjava.client.FlowerClient.Transport;
 import dev.flowerjava.client.RetryPolicy;
 import dev.flowerjava.client.TransportException;
 import dev.flowerjava.client.NodeKeys;

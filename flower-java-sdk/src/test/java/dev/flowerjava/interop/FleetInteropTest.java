@@ -11,7 +11,7 @@ import dev.flowerjava.client.EvaluateResult;
 import dev.flowerjava.client.FitResult;
 import dev.flowerjava.client.FlowerClient;
 import dev.flowerjava.client.NumPyClient;
-import dev.flowerjava.client.Transport;
+import dev.flowerjava.client.FlowerClient.Transport;
 import dev.flowerjava.client.RetryPolicy;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.tensor.NDArray;

@@ -1,5 +1,6 @@
 package dev.flowerjava.server;
 
+import dev.flowerjava.internal.server.Server;
 import dev.flowerjava.internal.server.ClientDisconnectedException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -16,9 +17,9 @@ import dev.flowerjava.typing.GetParametersRes;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
-import dev.flowerjava.server.strategy.AggregatedEvaluate;
-import dev.flowerjava.server.strategy.AggregatedFit;
-import dev.flowerjava.server.strategy.CentralizedEvaluation;
+import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
+import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
+import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
 import dev.flowerjava.server.strategy.ClientInstruction;
 import dev.flowerjava.server.strategy.EvaluateAggregator;
 import dev.flowerjava.server.strategy.Failure;

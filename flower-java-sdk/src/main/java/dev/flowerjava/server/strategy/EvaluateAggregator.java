@@ -1,5 +1,6 @@
 package dev.flowerjava.server.strategy;
 
+import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.server.ClientProxy;
 import java.util.List;

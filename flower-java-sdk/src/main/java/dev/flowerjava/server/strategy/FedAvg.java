@@ -1,5 +1,9 @@
 package dev.flowerjava.server.strategy;
 
+import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
+import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
+import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
+import dev.flowerjava.internal.server.WeightedMean;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;

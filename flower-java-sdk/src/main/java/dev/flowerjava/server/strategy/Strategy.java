@@ -1,5 +1,8 @@
 package dev.flowerjava.server.strategy;
 
+import dev.flowerjava.typing.ScalarMap;
+import java.util.Objects;
+import java.util.OptionalDouble;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;
@@ -76,5 +79,36 @@ public interface Strategy {
       }
     }
     return aggregator.finish(all);
+  }
+
+  /** The outcome of a fit round: new global parameters (empty keeps the previous ones) and metrics. */
+  record AggregatedFit(Optional<Parameters> parameters, ScalarMap metrics) {
+    public AggregatedFit {
+      Objects.requireNonNull(parameters, "parameters");
+      Objects.requireNonNull(metrics, "metrics");
+    }
+
+    public static AggregatedFit none() {
+      return new AggregatedFit(Optional.empty(), ScalarMap.empty());
+    }
+  }
+
+  /** The outcome of a federated evaluation round: the aggregated loss, if any, and metrics. */
+  record AggregatedEvaluate(OptionalDouble loss, ScalarMap metrics) {
+    public AggregatedEvaluate {
+      Objects.requireNonNull(loss, "loss");
+      Objects.requireNonNull(metrics, "metrics");
+    }
+
+    public static AggregatedEvaluate none() {
+      return new AggregatedEvaluate(OptionalDouble.empty(), ScalarMap.empty());
+    }
+  }
+
+  /** Loss and metrics of the global model evaluated on the server. */
+  record CentralizedEvaluation(double loss, ScalarMap metrics) {
+    public CentralizedEvaluation {
+      Objects.requireNonNull(metrics, "metrics");
+    }
   }
 }

@@ -1,5 +1,6 @@
 package dev.flowerjava.server.strategy;
 
+import dev.flowerjava.internal.server.WeightedMean;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

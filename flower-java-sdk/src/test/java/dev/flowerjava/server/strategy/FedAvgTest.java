@@ -1,5 +1,8 @@
 package dev.flowerjava.server.strategy;
 
+import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
+import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
+import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,5 +1,7 @@
-package dev.flowerjava.server.strategy;
+package dev.flowerjava.internal.server;
 
+import dev.flowerjava.server.strategy.FedAvg;
+import dev.flowerjava.server.strategy.InvalidResultException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

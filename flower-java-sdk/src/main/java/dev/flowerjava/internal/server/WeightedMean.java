@@ -1,5 +1,7 @@
-package dev.flowerjava.server.strategy;
+package dev.flowerjava.internal.server;
 
+import dev.flowerjava.server.strategy.FedAvg;
+import dev.flowerjava.server.strategy.InvalidResultException;
 import dev.flowerjava.tensor.DType;
 import dev.flowerjava.tensor.NDArray;
 import java.nio.ByteBuffer;

@@ -1,5 +1,9 @@
-package dev.flowerjava.server;
+package dev.flowerjava.internal.server;
 
+import dev.flowerjava.server.ClientManager;
+import dev.flowerjava.server.ClientProxy;
+import dev.flowerjava.server.History;
+import dev.flowerjava.server.ServerConfig;
 import dev.flowerjava.typing.Code;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
@@ -10,9 +14,9 @@ import dev.flowerjava.typing.GetParametersRes;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
-import dev.flowerjava.server.strategy.AggregatedEvaluate;
-import dev.flowerjava.server.strategy.AggregatedFit;
-import dev.flowerjava.server.strategy.CentralizedEvaluation;
+import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
+import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
+import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
 import dev.flowerjava.server.strategy.ClientInstruction;
 import dev.flowerjava.server.strategy.EvaluateAggregator;
 import dev.flowerjava.server.strategy.Failure;

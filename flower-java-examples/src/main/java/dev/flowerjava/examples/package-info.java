@@ -1,0 +1,2 @@
+/** Example programs and what they share (command-line options). */
+package dev.flowerjava.examples;

@@ -1,0 +1,2 @@
+/** The quickstart: a linear-regression NumPyClient with no dependency beyond the SDK. */
+package dev.flowerjava.examples.quickstart;

@@ -1,0 +1,2 @@
+/** Not API: what the client-side transports share. */
+package dev.flowerjava.internal.client;

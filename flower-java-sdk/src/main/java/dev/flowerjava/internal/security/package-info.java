@@ -1,0 +1,2 @@
+/** Not API: node keys, request signatures and TLS material. */
+package dev.flowerjava.internal.security;
