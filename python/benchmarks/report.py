@@ -16,8 +16,8 @@ def main(jmh_path, anchor_path):
 
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
     print("# Benchmarks\n")
-    print("Produced by `benchmarks/run.sh` (JMH for Java, `benchmarks/anchor.py` for the Python")
-    print("anchor, both in the same run on the same machine). Lower is better; the ratio is")
+    print("Produced by `benchmarks/run.sh` (JMH for Java, `python/benchmarks/anchor.py` for the")
+    print("Python anchor, both in the same run on the same machine). Lower is better; the ratio is")
     print("Python time / Java time, so above 1 means Java is faster.\n")
     print(f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} cores, {platform.machine()}")
     print(f"- Java: {java}; Python {platform.python_version()}, flwr {flwr.__version__}, numpy {numpy.__version__}")
