@@ -174,7 +174,9 @@ def wait_health(port: int, ca: str | None, proc: subprocess.Popen, timeout: floa
         if proc.poll() is not None:
             raise RuntimeError(f"process exited early with code {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"{scheme}://127.0.0.1:{port}/health", timeout=2, context=ctx) as r:
+            with urllib.request.urlopen(
+                f"{scheme}://127.0.0.1:{port}/health", timeout=2, context=ctx
+            ) as r:
                 if r.status == 200:
                     return
         except (urllib.error.URLError, OSError):
@@ -186,7 +188,13 @@ def wait_health(port: int, ca: str | None, proc: subprocess.Popen, timeout: floa
 def write_flwr_config(flwr_home: Path, control: str, root_ca: str | None) -> None:
     """1.41 keeps SuperLink connections in $FLWR_HOME/config.toml, not in pyproject.toml."""
     flwr_home.mkdir(parents=True, exist_ok=True)
-    lines = ["[superlink]", f'default = "{CONN_NAME}"', "", f"[superlink.{CONN_NAME}]", f'address = "{control}"']
+    lines = [
+        "[superlink]",
+        f'default = "{CONN_NAME}"',
+        "",
+        f"[superlink.{CONN_NAME}]",
+        f'address = "{control}"',
+    ]
     if root_ca:
         lines.append(f'root-certificates = "{Path(root_ca).resolve()}"')
     else:
@@ -196,7 +204,11 @@ def write_flwr_config(flwr_home: Path, control: str, root_ca: str | None) -> Non
 
 def flwr_cli(args: list[str], flwr_home: Path, timeout: float) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [exe("flwr"), *args], env=base_env(flwr_home), capture_output=True, text=True, timeout=timeout
+        [exe("flwr"), *args],
+        env=base_env(flwr_home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -232,25 +244,37 @@ class Foreground:
 
 
 # --------------------------------------------------------------------------- superlink
-def launch_superlink(state_dir: Path, port: int, tls_dir: Path | None, auth: bool, trace: bool,
-                     grpc_fleet: bool = False):
+def launch_superlink(
+    state_dir: Path,
+    port: int,
+    tls_dir: Path | None,
+    auth: bool,
+    trace: bool,
+    grpc_fleet: bool = False,
+):
     state_dir.mkdir(parents=True, exist_ok=True)
     flwr_home = state_dir / "flwr-home"
     port = port or free_port()
     cmd = [
         exe("flower-superlink"),
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--database", str(state_dir / "superlink.db"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--database",
+        str(state_dir / "superlink.db"),
         "--disable-runtime-dependency-installation",
     ]
     ca = None
     if tls_dir:
         ca = str((tls_dir / "ca.crt").resolve())
         cmd += [
-            "--ssl-ca-certfile", ca,
-            "--ssl-certfile", str((tls_dir / "server.pem").resolve()),
-            "--ssl-keyfile", str((tls_dir / "server.key").resolve()),
+            "--ssl-ca-certfile",
+            ca,
+            "--ssl-certfile",
+            str((tls_dir / "server.pem").resolve()),
+            "--ssl-keyfile",
+            str((tls_dir / "server.key").resolve()),
         ]
     else:
         cmd.append("--insecure")
@@ -271,8 +295,12 @@ def launch_superlink(state_dir: Path, port: int, tls_dir: Path | None, auth: boo
     log_path = state_dir / "superlink.log"
     log(f"starting: {' '.join(cmd)}")
     proc = subprocess.Popen(
-        cmd, env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        cmd,
+        env=env,
+        stdout=open(log_path, "ab"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     procs = [proc]
     try:
@@ -300,10 +328,20 @@ def launch_superlink(state_dir: Path, port: int, tls_dir: Path | None, auth: boo
             tport = free_port()
             trace_path = state_dir / "fleet-trace.jsonl"
             tproc = subprocess.Popen(
-                [sys.executable, str(HERE / "trace_proxy.py"), "--listen", f"127.0.0.1:{tport}",
-                 "--upstream", f"127.0.0.1:{port}", "--out", str(trace_path)],
-                stdout=subprocess.DEVNULL, stderr=open(state_dir / "trace-proxy.log", "ab"),
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                [
+                    sys.executable,
+                    str(HERE / "trace_proxy.py"),
+                    "--listen",
+                    f"127.0.0.1:{tport}",
+                    "--upstream",
+                    f"127.0.0.1:{port}",
+                    "--out",
+                    str(trace_path),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=open(state_dir / "trace-proxy.log", "ab"),
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
             procs.append(tproc)
             wait_health(tport, None, tproc, timeout=20)  # /health is proxied through
@@ -319,8 +357,14 @@ def launch_superlink(state_dir: Path, port: int, tls_dir: Path | None, auth: boo
 
 def cmd_start_superlink(a) -> int:
     fg = Foreground(a.max_lifetime)
-    procs, info = launch_superlink(Path(a.state_dir), a.port, Path(a.tls) if a.tls else None,
-                                   a.enable_supernode_auth, a.trace, a.grpc_fleet)
+    procs, info = launch_superlink(
+        Path(a.state_dir),
+        a.port,
+        Path(a.tls) if a.tls else None,
+        a.enable_supernode_auth,
+        a.trace,
+        a.grpc_fleet,
+    )
     emit(info)
     try:
         why = fg.wait(*procs)
@@ -332,18 +376,31 @@ def cmd_start_superlink(a) -> int:
 
 
 # --------------------------------------------------------------------------- supernode
-def launch_supernode(superlink: str, partition_id: int, num_partitions: int, state_dir: Path,
-                     root_ca: str | None, auth_key: str | None, max_retries: int = 30):
+def launch_supernode(
+    superlink: str,
+    partition_id: int,
+    num_partitions: int,
+    state_dir: Path,
+    root_ca: str | None,
+    auth_key: str | None,
+    max_retries: int = 30,
+):
     state_dir.mkdir(parents=True, exist_ok=True)
     rport = free_port()
     cmd = [
         exe("flower-supernode"),
-        "--superlink", superlink,
-        "--host", "127.0.0.1",
-        "--port", str(rport),
-        "--node-config", f"partition-id={partition_id} num-partitions={num_partitions}",
-        "--max-retries", str(max_retries),
-        "--max-wait-time", "120",
+        "--superlink",
+        superlink,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(rport),
+        "--node-config",
+        f"partition-id={partition_id} num-partitions={num_partitions}",
+        "--max-retries",
+        str(max_retries),
+        "--max-wait-time",
+        "120",
     ]
     cmd += ["--root-certificates", root_ca] if root_ca else ["--insecure"]
     if auth_key:
@@ -351,11 +408,19 @@ def launch_supernode(superlink: str, partition_id: int, num_partitions: int, sta
     log_path = state_dir / f"supernode-{partition_id}.log"
     log(f"starting: {' '.join(cmd)}")
     proc = subprocess.Popen(
-        cmd, env=base_env(state_dir / f"flwr-home-node{partition_id}"), stdout=open(log_path, "ab"),
-        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        cmd,
+        env=base_env(state_dir / f"flwr-home-node{partition_id}"),
+        stdout=open(log_path, "ab"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
-    return proc, {"pid": proc.pid, "partition_id": partition_id, "runtime_port": rport,
-                  "log": str(log_path.resolve())}
+    return proc, {
+        "pid": proc.pid,
+        "partition_id": partition_id,
+        "runtime_port": rport,
+        "log": str(log_path.resolve()),
+    }
 
 
 def wait_node_id(log_path: str, proc: subprocess.Popen, timeout: float) -> int | None:
@@ -374,8 +439,14 @@ def wait_node_id(log_path: str, proc: subprocess.Popen, timeout: float) -> int |
 
 def cmd_supernode(a) -> int:
     fg = Foreground(a.max_lifetime)
-    proc, info = launch_supernode(a.superlink, a.partition_id, a.num_partitions, Path(a.state_dir),
-                                  a.root_certificates, a.auth_key)
+    proc, info = launch_supernode(
+        a.superlink,
+        a.partition_id,
+        a.num_partitions,
+        Path(a.state_dir),
+        a.root_certificates,
+        a.auth_key,
+    )
     try:
         info["node_id"] = wait_node_id(info["log"], proc, timeout=60)
         emit(info)
@@ -400,22 +471,41 @@ def run_status(home: Path, run_id: str | None) -> dict:
     return parse_json_out(res.stdout)
 
 
-def do_run(app: Path, control: str, out: Path, variant: str, num_rounds: int, min_nodes: int,
-           timeout: float, root_ca: str | None, extra_config: list[str]) -> tuple[int, dict]:
+def do_run(
+    app: Path,
+    control: str,
+    out: Path,
+    variant: str,
+    num_rounds: int,
+    min_nodes: int,
+    timeout: float,
+    root_ca: str | None,
+    extra_config: list[str],
+) -> tuple[int, dict]:
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     home = _home_for(control, root_ca, out)
-    config = (f'out-dir="{out}" variant="{variant}" num-rounds={num_rounds} '
-              f'min-nodes={min_nodes} ' + " ".join(extra_config)).strip()
+    config = (
+        f'out-dir="{out}" variant="{variant}" num-rounds={num_rounds} '
+        f"min-nodes={min_nodes} " + " ".join(extra_config)
+    ).strip()
     t0 = time.time()
-    res = flwr_cli(["run", str(app.resolve()), CONN_NAME, "--run-config", config, "--format", "json"],
-                   home, timeout=60)
+    res = flwr_cli(
+        ["run", str(app.resolve()), CONN_NAME, "--run-config", config, "--format", "json"],
+        home,
+        timeout=60,
+    )
     try:
         started = parse_json_out(res.stdout)
     except ValueError:
         started = {"success": False}
     if not started.get("success"):
-        result = {"ok": False, "error": "flwr run failed", "stdout": res.stdout, "stderr": res.stderr}
+        result = {
+            "ok": False,
+            "error": "flwr run failed",
+            "stdout": res.stdout,
+            "stderr": res.stderr,
+        }
         return 2, result
     run_id = started["run-id"]
     log(f"run {run_id} started; waiting up to {timeout}s")
@@ -436,7 +526,12 @@ def do_run(app: Path, control: str, out: Path, variant: str, num_rounds: int, mi
         flwr_cli(["stop", str(run_id), CONN_NAME, "--format", "json"], home, timeout=30)
     outcome_path = out / "outcome.json"
     outcome = json.loads(outcome_path.read_text()) if outcome_path.exists() else None
-    ok = (not timed_out) and status == "finished:completed" and bool(outcome) and outcome.get("status") == "ok"
+    ok = (
+        (not timed_out)
+        and status == "finished:completed"
+        and bool(outcome)
+        and outcome.get("status") == "ok"
+    )
     result = {
         "ok": ok,
         "run_id": run_id,
@@ -452,8 +547,17 @@ def do_run(app: Path, control: str, out: Path, variant: str, num_rounds: int, mi
 
 
 def cmd_run(a) -> int:
-    code, result = do_run(Path(a.app), a.superlink_control, Path(a.out), a.variant, a.num_rounds,
-                          a.min_nodes, a.timeout, a.root_certificates, a.run_config or [])
+    code, result = do_run(
+        Path(a.app),
+        a.superlink_control,
+        Path(a.out),
+        a.variant,
+        a.num_rounds,
+        a.min_nodes,
+        a.timeout,
+        a.root_certificates,
+        a.run_config or [],
+    )
     emit(result)
     return code
 
@@ -468,8 +572,18 @@ def cmd_status(a) -> int:
 def cmd_register_node(a) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         home = _home_for(a.superlink_control, a.root_certificates, Path(tmp))
-        res = flwr_cli(["supernode", "register", str(Path(a.public_key).resolve()), CONN_NAME,
-                        "--format", "json"], home, timeout=30)
+        res = flwr_cli(
+            [
+                "supernode",
+                "register",
+                str(Path(a.public_key).resolve()),
+                CONN_NAME,
+                "--format",
+                "json",
+            ],
+            home,
+            timeout=30,
+        )
     try:
         out = parse_json_out(res.stdout)
     except ValueError:
@@ -499,8 +613,13 @@ def cmd_smoke(a) -> int:
     keys: list[dict] = []
     if a.auth:
         tls_dir = work / "certs"
-        res = subprocess.run([sys.executable, str(HERE / "make_certs.py"), "--out", str(tls_dir), "--nodes", "3"],
-                             capture_output=True, text=True, check=True, timeout=60)
+        res = subprocess.run(
+            [sys.executable, str(HERE / "make_certs.py"), "--out", str(tls_dir), "--nodes", "3"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
         keys = json.loads(res.stdout)["nodes"]
     procs: list[subprocess.Popen] = []
     summary: dict = {"work_dir": str(work)}
@@ -514,13 +633,19 @@ def cmd_smoke(a) -> int:
             for key in keys[:2]:
                 with tempfile.TemporaryDirectory() as tmp:
                     home = _home_for(info["control"], ca, Path(tmp))
-                    r = flwr_cli(["supernode", "register", key["public"], CONN_NAME, "--format", "json"],
-                                 home, timeout=30)
-                summary.setdefault("register", []).append({"rc": r.returncode, "out": r.stdout.strip()})
+                    r = flwr_cli(
+                        ["supernode", "register", key["public"], CONN_NAME, "--format", "json"],
+                        home,
+                        timeout=30,
+                    )
+                summary.setdefault("register", []).append(
+                    {"rc": r.returncode, "out": r.stdout.strip()}
+                )
         nodes = []
         for pid in range(2):
-            proc, ninfo = launch_supernode(fleet, pid, 2, work / "nodes", ca,
-                                           keys[pid]["private"] if a.auth else None)
+            proc, ninfo = launch_supernode(
+                fleet, pid, 2, work / "nodes", ca, keys[pid]["private"] if a.auth else None
+            )
             procs.append(proc)
             nodes.append((proc, ninfo))
         for proc, ninfo in nodes:
@@ -528,7 +653,9 @@ def cmd_smoke(a) -> int:
         summary["nodes"] = [n for _, n in nodes]
         if a.auth:
             # A third node whose key was never registered must be refused.
-            proc, ninfo = launch_supernode(fleet, 2, 2, work / "nodes", ca, keys[2]["private"], max_retries=0)
+            proc, ninfo = launch_supernode(
+                fleet, 2, 2, work / "nodes", ca, keys[2]["private"], max_retries=0
+            )
             procs.append(proc)
             try:
                 proc.wait(timeout=60)
@@ -542,11 +669,24 @@ def cmd_smoke(a) -> int:
         summary["runs"] = {}
         code = 0
         for variant in variants:
-            c, result = do_run(Path(a.app), info["control"], work / f"out-{variant}", variant, a.num_rounds,
-                               2, a.timeout, ca, [])
-            summary["runs"][variant] = {k: result.get(k) for k in
-                                        ("ok", "run_id", "flwr_status", "elapsed_s", "out_dir", "error")}
-            summary["runs"][variant]["rounds_completed"] = (result.get("outcome") or {}).get("rounds_completed")
+            c, result = do_run(
+                Path(a.app),
+                info["control"],
+                work / f"out-{variant}",
+                variant,
+                a.num_rounds,
+                2,
+                a.timeout,
+                ca,
+                [],
+            )
+            summary["runs"][variant] = {
+                k: result.get(k)
+                for k in ("ok", "run_id", "flwr_status", "elapsed_s", "out_dir", "error")
+            }
+            summary["runs"][variant]["rounds_completed"] = (result.get("outcome") or {}).get(
+                "rounds_completed"
+            )
             code = code or c
         summary["ok"] = code == 0
         emit(summary)
@@ -558,17 +698,24 @@ def cmd_smoke(a) -> int:
 
 # --------------------------------------------------------------------------- CLI
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     p = sub.add_parser("start-superlink")
     p.add_argument("--state-dir", required=True)
     p.add_argument("--port", type=int, default=0, help="0 = pick a free port")
-    p.add_argument("--tls", metavar="CERTDIR", help="dir from make_certs.py (ca.crt, server.pem, server.key)")
+    p.add_argument(
+        "--tls", metavar="CERTDIR", help="dir from make_certs.py (ca.crt, server.pem, server.key)"
+    )
     p.add_argument("--enable-supernode-auth", action="store_true")
     p.add_argument("--trace", action="store_true", help="also start the recording Fleet proxy")
-    p.add_argument("--grpc-fleet", action="store_true",
-                   help="also serve the gRPC Fleet API on a free port (info: fleet_grpc)")
+    p.add_argument(
+        "--grpc-fleet",
+        action="store_true",
+        help="also serve the gRPC Fleet API on a free port (info: fleet_grpc)",
+    )
     p.add_argument("--max-lifetime", type=float, default=1800)
     p.set_defaults(fn=cmd_start_superlink)
 
@@ -615,7 +762,9 @@ def main() -> int:
     p.add_argument("--app", default=str(DEFAULT_APP))
     p.add_argument("--variant", choices=["current", "legacy", "both"], default="both")
     p.add_argument("--num-rounds", type=int, default=3)
-    p.add_argument("--auth", action="store_true", help="TLS + --enable-supernode-auth + key registration")
+    p.add_argument(
+        "--auth", action="store_true", help="TLS + --enable-supernode-auth + key registration"
+    )
     p.add_argument("--trace", action="store_true", help="route node traffic through trace_proxy.py")
     p.add_argument("--timeout", type=float, default=300, help="per run")
     p.set_defaults(fn=cmd_smoke)

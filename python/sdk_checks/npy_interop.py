@@ -12,6 +12,7 @@ Values are deterministic functions of the flat C-order index so that the Java te
 same array (see NumpyInteropTest#expected). "check" prints one line per case: "name<TAB>ok" or
 "name<TAB>problem", and exits 0 unless the script itself breaks.
 """
+
 import sys
 
 import numpy as np

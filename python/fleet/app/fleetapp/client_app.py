@@ -75,6 +75,10 @@ def evaluate(msg: Message, context: Context) -> Message:
         return Message(compat.evaluateres_to_recorddict(evres), reply_to=msg)
 
     reply = RecordDict(
-        {"metrics": MetricRecord({"eval-loss": 0.5 / (pid + 1), "eval-acc": 0.5 + 0.1 * pid, "num-examples": n})}
+        {
+            "metrics": MetricRecord(
+                {"eval-loss": 0.5 / (pid + 1), "eval-acc": 0.5 + 0.1 * pid, "num-examples": n}
+            )
+        }
     )
     return Message(reply, reply_to=msg)
