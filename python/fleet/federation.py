@@ -5,8 +5,9 @@ Run it with the flwr venv's interpreter (.venv/flwr/bin/python, flwr 1.41.0; or
 .venv/flwr-grpc/bin/python, flwr 1.39.0); it finds the flwr executables next to that
 interpreter. Under flwr < 1.40 the SuperLink's Fleet API is gRPC ("grpc-rere", its default
 carrier, and what that version's SuperNodes speak): start-superlink then always places it on
-a free port and reports it as both "fleet" and "fleet_grpc" (--grpc-fleet is implied). Everything is bounded in time; children are
-killed (with their descendants) when the driver exits, is interrupted or times out.
+a free port and reports it as both "fleet" and "fleet_grpc" (--grpc-fleet is implied).
+Everything is bounded in time; children are killed (with their descendants) when the driver
+exits, is interrupted or times out.
 
 Sub-commands (each prints exactly one JSON object on stdout; logs go to files/stderr):
 
@@ -45,6 +46,7 @@ Sub-commands (each prints exactly one JSON object on stdout; logs go to files/st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -133,30 +135,22 @@ def kill_tree(proc: subprocess.Popen | None, grace: float = 5.0) -> None:
     """SIGTERM a child and everything below it (SuperExec, ServerApp/ClientApp), then SIGKILL."""
     if proc is None:
         return
-    pids = [proc.pid] + descendants(proc.pid)
+    pids = [proc.pid, *descendants(proc.pid)]
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     deadline = time.time() + grace
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
     for pid in pids:
         while time.time() < deadline:
             if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
                 break
             time.sleep(0.1)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def _is_zombie(pid: int) -> bool:
@@ -207,6 +201,7 @@ def flwr_cli(args: list[str], flwr_home: Path, timeout: float) -> subprocess.Com
         [exe("flwr"), *args],
         env=base_env(flwr_home),
         capture_output=True,
+        check=False,
         text=True,
         timeout=timeout,
     )
@@ -283,7 +278,7 @@ def launch_superlink(
     env = base_env(flwr_home)
     grpc_fleet_port = None
     if GRPC_ONLY_FLEET:
-        # flwr 1.39: gRPC is the Fleet carrier (default 0.0.0.0:9092); keep it on loopback, free port
+        # flwr 1.39: gRPC is the Fleet carrier (default 0.0.0.0:9092): on loopback, a free port
         grpc_fleet_port = free_port()
         cmd += ["--fleet-api-address", f"127.0.0.1:{grpc_fleet_port}"]
     elif grpc_fleet:
@@ -294,14 +289,15 @@ def launch_superlink(
         cmd += ["--fleet-api-address", f"127.0.0.1:{grpc_fleet_port}"]
     log_path = state_dir / "superlink.log"
     log(f"starting: {' '.join(cmd)}")
-    proc = subprocess.Popen(
-        cmd,
-        env=env,
-        stdout=open(log_path, "ab"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with open(log_path, "ab") as log_file:  # the child has its own copy of the descriptor
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     procs = [proc]
     try:
         wait_health(port, ca, proc, timeout=60)
@@ -327,22 +323,23 @@ def launch_superlink(
                 raise ValueError("--trace needs a plain-HTTP Fleet API (no --tls, flwr >= 1.40)")
             tport = free_port()
             trace_path = state_dir / "fleet-trace.jsonl"
-            tproc = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(HERE / "trace_proxy.py"),
-                    "--listen",
-                    f"127.0.0.1:{tport}",
-                    "--upstream",
-                    f"127.0.0.1:{port}",
-                    "--out",
-                    str(trace_path),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=open(state_dir / "trace-proxy.log", "ab"),
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            with open(state_dir / "trace-proxy.log", "ab") as log_file:
+                tproc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        str(HERE / "trace_proxy.py"),
+                        "--listen",
+                        f"127.0.0.1:{tport}",
+                        "--upstream",
+                        f"127.0.0.1:{port}",
+                        "--out",
+                        str(trace_path),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=log_file,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             procs.append(tproc)
             wait_health(tport, None, tproc, timeout=20)  # /health is proxied through
             info.update({"fleet_traced": f"127.0.0.1:{tport}", "trace": str(trace_path.resolve())})
@@ -407,14 +404,15 @@ def launch_supernode(
         cmd += ["--auth-supernode-private-key", auth_key]
     log_path = state_dir / f"supernode-{partition_id}.log"
     log(f"starting: {' '.join(cmd)}")
-    proc = subprocess.Popen(
-        cmd,
-        env=base_env(state_dir / f"flwr-home-node{partition_id}"),
-        stdout=open(log_path, "ab"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with open(log_path, "ab") as log_file:  # the child has its own copy of the descriptor
+        proc = subprocess.Popen(
+            cmd,
+            env=base_env(state_dir / f"flwr-home-node{partition_id}"),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     return proc, {
         "pid": proc.pid,
         "partition_id": partition_id,
@@ -657,10 +655,8 @@ def cmd_smoke(a) -> int:
                 fleet, 2, 2, work / "nodes", ca, keys[2]["private"], max_retries=0
             )
             procs.append(proc)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pass
             ninfo["exit_code"] = proc.poll()
             ninfo["node_id"] = wait_node_id(ninfo["log"], proc, timeout=1)
             ninfo["log_tail"] = Path(ninfo["log"]).read_text(errors="replace").splitlines()[-6:]

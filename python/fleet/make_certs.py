@@ -41,7 +41,7 @@ def _write_key_pem(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
 
 
 def make_tls(out: Path, days: int = 7) -> dict[str, str]:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP384R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "flower-java test CA")])
     ca_cert = (

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Recording reverse proxy for the Fleet HTTP API (loopback only).
 
-    python trace_proxy.py --listen 127.0.0.1:PORT --upstream 127.0.0.1:SUPERLINK_PORT --out trace.jsonl
+    python trace_proxy.py --listen 127.0.0.1:PORT --upstream 127.0.0.1:SUPERLINK_PORT
+                          --out trace.jsonl
 
 Point a SuperNode at --listen (``flower-supernode --superlink 127.0.0.1:PORT``). Every
 HTTP exchange is forwarded unchanged and appended to the JSONL file: method, path,
@@ -17,9 +18,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from google.protobuf.json_format import MessageToDict
-
 from flwr.proto import fab_pb2, fleet_pb2, heartbeat_pb2, message_pb2, recorddict_pb2, run_pb2
+from google.protobuf.json_format import MessageToDict
 
 # Object bodies that are protobuf (the others - RecordDict, ArrayRecord, Array - are JSON,
 # ArrayChunk is raw bytes).

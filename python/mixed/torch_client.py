@@ -170,7 +170,7 @@ def set_weights(net, arrays):
     if len(arrays) != len(keys):
         raise ValueError(f"expected {len(keys)} tensors {keys}, got {len(arrays)}")
     state = {}
-    for key, array in zip(keys, arrays):
+    for key, array in zip(keys, arrays, strict=True):
         want = tuple(net.state_dict()[key].shape)
         if tuple(array.shape) != want:
             raise ValueError(f"{key}: expected shape {want}, got {tuple(array.shape)}")

@@ -2,7 +2,7 @@
 
 Usage:
   python npy_interop.py write DIR SPEC   # np.save each case of SPEC into DIR/<name>.npy
-  python npy_interop.py check DIR SPEC   # np.load DIR/<name>.npy and compare with the expected array
+  python npy_interop.py check DIR SPEC   # np.load DIR/<name>.npy, compare with the expected array
 
 SPEC has one case per line: "name dtype shape order byteorder version", where shape is
 comma-separated dims or "-" for 0-d, order is C or F, byteorder is "<", ">" or "=", and version
@@ -62,8 +62,8 @@ def expected(dtype, shape):
 def read_spec(path):
     cases = []
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
+        for raw in f:
+            line = raw.strip()
             if not line:
                 continue
             name, dtype, shape, order, byteorder, version = line.split(" ")

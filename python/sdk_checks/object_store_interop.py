@@ -17,7 +17,6 @@ import os
 import sys
 
 import numpy as np
-
 from flwr.app import Array, ArrayRecord, ConfigRecord, Error, MetricRecord, RecordDict
 from flwr.app.message.message import make_message
 from flwr.app.metadata import Metadata

@@ -10,7 +10,6 @@ The "training" is the deterministic update in fleetapp.model.
 """
 
 import numpy as np
-
 from flwr.app import Array, ArrayRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 from flwr.compat.common import recorddict_compat as compat
@@ -27,7 +26,7 @@ def _partition_id(context: Context) -> int:
 
 
 def _is_legacy(msg: Message, prefix: str) -> bool:
-    return any(key.startswith(prefix) for key in msg.content.keys())
+    return any(key.startswith(prefix) for key in msg.content)
 
 
 @app.train()
