@@ -8,6 +8,6 @@ scripts/setup-python.sh
 mvn -B -q -ntp install -DskipTests -pl flower-java-benchmarks -am
 out=$(mktemp -d)
 java -jar flower-java-benchmarks/target/benchmarks.jar -rf json -rff "$out/jmh.json" "$@"
-.venv/flwr/bin/python benchmarks/anchor.py > "$out/anchor.json"
-.venv/flwr/bin/python benchmarks/report.py "$out/jmh.json" "$out/anchor.json" > BENCHMARKS.md
+.venv/flwr/bin/python python/benchmarks/anchor.py > "$out/anchor.json"
+.venv/flwr/bin/python python/benchmarks/report.py "$out/jmh.json" "$out/anchor.json" > BENCHMARKS.md
 cat BENCHMARKS.md

@@ -79,7 +79,7 @@ for server in $servers; do
       --out "$dir" > "$dir/server.log" 2>&1 &
   fi
   server_pid=$!
-  pids+=($server_pid)
+  pids+=("$server_pid")
   start_clients "$port" "$dir"
   if ! wait "$server_pid"; then
     echo "$server server failed; see $dir/server.log" >&2

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test, the interop tests against real Python Flower included.
-# Installs what the tests need first (each step is skipped when already done):
-# the pinned flwr in .venv/flwr (1.41.0) and .venv/flwr-grpc (1.39.0), and CIFAR-10 in .cache/cifar10.
+# Runs every test, the interop tests against real Python Flower included, after the linters
+# (scripts/lint.sh: ruff over python/, shellcheck over the shell scripts; a finding fails the run).
+# Installs what the tests need first (each step is skipped when already done): ruff and shellcheck
+# in .venv/lint, the pinned flwr in .venv/flwr (1.41.0) and .venv/flwr-grpc (1.39.0), and CIFAR-10
+# in .cache/cifar10.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+scripts/lint.sh
 scripts/setup-python.sh
 scripts/fetch-cifar10.sh
 export DJL_OFFLINE=true OPT_OUT_TRACKING=true DJL_CACHE_DIR="$root/.cache/djl"

@@ -41,7 +41,7 @@ def _write_key_pem(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
 
 
 def make_tls(out: Path, days: int = 7) -> dict[str, str]:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP384R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "flower-java test CA")])
     ca_cert = (
@@ -55,13 +55,21 @@ def make_tls(out: Path, days: int = 7) -> dict[str, str]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True,
-                content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     srv_key = ec.generate_private_key(ec.SECP384R1())
@@ -94,8 +102,15 @@ def make_tls(out: Path, days: int = 7) -> dict[str, str]:
     _write_key_pem(out / "ca.key", ca_key)
     (out / "server.pem").write_bytes(srv_cert.public_bytes(serialization.Encoding.PEM))
     _write_key_pem(out / "server.key", srv_key)
-    return {k: str(out / f) for k, f in
-            (("ca", "ca.crt"), ("ca_key", "ca.key"), ("server_cert", "server.pem"), ("server_key", "server.key"))}
+    return {
+        k: str(out / f)
+        for k, f in (
+            ("ca", "ca.crt"),
+            ("ca_key", "ca.key"),
+            ("server_cert", "server.pem"),
+            ("server_key", "server.key"),
+        )
+    }
 
 
 def make_node_key(out: Path, name: str) -> dict[str, str]:
@@ -111,14 +126,18 @@ def make_node_key(out: Path, name: str) -> dict[str, str]:
     priv.chmod(0o600)
     pub = out / f"{name}.pub"
     pub.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
         + f" {name}\n".encode()
     )
     return {"private": str(priv), "public": str(pub)}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--nodes", type=int, default=2, help="number of SuperNode key pairs")
     ap.add_argument("--days", type=int, default=7)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Recording reverse proxy for the Fleet HTTP API (loopback only).
 
-    python trace_proxy.py --listen 127.0.0.1:PORT --upstream 127.0.0.1:SUPERLINK_PORT --out trace.jsonl
+    python trace_proxy.py --listen 127.0.0.1:PORT --upstream 127.0.0.1:SUPERLINK_PORT
+                          --out trace.jsonl
 
 Point a SuperNode at --listen (``flower-supernode --superlink 127.0.0.1:PORT``). Every
 HTTP exchange is forwarded unchanged and appended to the JSONL file: method, path,
@@ -17,9 +18,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from google.protobuf.json_format import MessageToDict
-
 from flwr.proto import fab_pb2, fleet_pb2, heartbeat_pb2, message_pb2, recorddict_pb2, run_pb2
+from google.protobuf.json_format import MessageToDict
 
 # Object bodies that are protobuf (the others - RecordDict, ArrayRecord, Array - are JSON,
 # ArrayChunk is raw bytes).
@@ -30,11 +30,23 @@ OBJECT_PROTOS = {
 }
 
 FLEET_TYPES = {
-    "/v1/fleet/register-node": (fleet_pb2.RegisterNodeFleetRequest, fleet_pb2.RegisterNodeFleetResponse),
+    "/v1/fleet/register-node": (
+        fleet_pb2.RegisterNodeFleetRequest,
+        fleet_pb2.RegisterNodeFleetResponse,
+    ),
     "/v1/fleet/activate-node": (fleet_pb2.ActivateNodeRequest, fleet_pb2.ActivateNodeResponse),
-    "/v1/fleet/deactivate-node": (fleet_pb2.DeactivateNodeRequest, fleet_pb2.DeactivateNodeResponse),
-    "/v1/fleet/unregister-node": (fleet_pb2.UnregisterNodeFleetRequest, fleet_pb2.UnregisterNodeFleetResponse),
-    "/v1/fleet/send-node-heartbeat": (heartbeat_pb2.SendNodeHeartbeatRequest, heartbeat_pb2.SendNodeHeartbeatResponse),
+    "/v1/fleet/deactivate-node": (
+        fleet_pb2.DeactivateNodeRequest,
+        fleet_pb2.DeactivateNodeResponse,
+    ),
+    "/v1/fleet/unregister-node": (
+        fleet_pb2.UnregisterNodeFleetRequest,
+        fleet_pb2.UnregisterNodeFleetResponse,
+    ),
+    "/v1/fleet/send-node-heartbeat": (
+        heartbeat_pb2.SendNodeHeartbeatRequest,
+        heartbeat_pb2.SendNodeHeartbeatResponse,
+    ),
     "/v1/fleet/pull-messages": (fleet_pb2.PullMessagesRequest, fleet_pb2.PullMessagesResponse),
     "/v1/fleet/push-messages": (fleet_pb2.PushMessagesRequest, fleet_pb2.PushMessagesResponse),
     "/v1/fleet/get-run": (run_pb2.GetRunRequest, run_pb2.GetRunResponse),
@@ -47,7 +59,15 @@ FLEET_TYPES = {
     ),
 }
 
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-connection",
+    "te",
+    "trailer",
+}
 
 
 def _summarise_blob(raw: bytes) -> str:
@@ -60,7 +80,7 @@ def _summarise_blob(raw: bytes) -> str:
             header = None
         if header is not None:
             summary = f"<object header={header!r} total={len(raw)} bytes>"
-            body = raw[nul + 1:]
+            body = raw[nul + 1 :]
             cls = header.split(" ", 1)[0]
             try:
                 if cls in OBJECT_PROTOS:
@@ -100,7 +120,11 @@ def _decode(msg_type, body: bytes):
             elif field.type == field.TYPE_MESSAGE:
                 if field.message_type.GetOptions().map_entry:
                     out[field.name] = {
-                        k: (walk(v) if hasattr(v, "ListFields") else (_summarise_blob(v) if isinstance(v, bytes) else v))
+                        k: (
+                            walk(v)
+                            if hasattr(v, "ListFields")
+                            else (_summarise_blob(v) if isinstance(v, bytes) else v)
+                        )
                         for k, v in value.items()
                     }
                 elif field.label == field.LABEL_REPEATED:
@@ -110,7 +134,11 @@ def _decode(msg_type, body: bytes):
             elif field.label == field.LABEL_REPEATED:
                 out[field.name] = list(value)
             else:
-                out[field.name] = value if not isinstance(value, int) or field.type != field.TYPE_ENUM else field.enum_type.values_by_number[value].name
+                out[field.name] = (
+                    value
+                    if not isinstance(value, int) or field.type != field.TYPE_ENUM
+                    else field.enum_type.values_by_number[value].name
+                )
         return out
 
     return {"_type": msg_type.DESCRIPTOR.full_name, **walk(msg)}
@@ -157,7 +185,9 @@ def make_handler(upstream_host: str, upstream_port: int, out_path: str, lock: th
                 "status": status,
                 "response_headers": dict(rheaders),
                 "response_len": len(rbody),
-                "response": _decode(resp_t, rbody) if status < 400 else rbody[:500].decode("utf-8", "replace"),
+                "response": _decode(resp_t, rbody)
+                if status < 400
+                else rbody[:500].decode("utf-8", "replace"),
             }
             with lock, open(out_path, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(rec, default=str) + "\n")
@@ -169,14 +199,18 @@ def make_handler(upstream_host: str, upstream_port: int, out_path: str, lock: th
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--listen", required=True, help="host:port to listen on")
     ap.add_argument("--upstream", required=True, help="SuperLink host:port (plain HTTP)")
     ap.add_argument("--out", required=True, help="JSONL file to append to")
     args = ap.parse_args()
     lhost, lport = args.listen.rsplit(":", 1)
     uhost, uport = args.upstream.rsplit(":", 1)
-    server = ThreadingHTTPServer((lhost, int(lport)), make_handler(uhost, int(uport), args.out, threading.Lock()))
+    server = ThreadingHTTPServer(
+        (lhost, int(lport)), make_handler(uhost, int(uport), args.out, threading.Lock())
+    )
     server.daemon_threads = True
     print(json.dumps({"listening": f"{lhost}:{server.server_address[1]}"}), flush=True)
     server.serve_forever()

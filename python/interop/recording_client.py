@@ -32,9 +32,7 @@ class RecordingClient(NumPyClient):
     def fit(self, parameters, config):
         self.fit_round += 1
         self._save(f"fit_in_r{self.fit_round}", parameters)
-        updated = [
-            (p + self.rng.standard_normal(p.shape)).astype(p.dtype) for p in parameters
-        ]
+        updated = [(p + self.rng.standard_normal(p.shape)).astype(p.dtype) for p in parameters]
         self._save(f"fit_out_r{self.fit_round}", updated)
         meta = {"round": self.fit_round, "num_examples": self.num_examples}
         (self.out / f"fit_r{self.fit_round}.json").write_text(json.dumps(meta))

@@ -13,11 +13,16 @@ from flwr.client import NumPyClient, start_client
 
 # conv1.weight, conv1.bias, conv2.weight, conv2.bias, fc1..fc3 weight and bias
 STATE_DICT_SHAPES = [
-    (6, 3, 5, 5), (6,),
-    (16, 6, 5, 5), (16,),
-    (120, 400), (120,),
-    (84, 120), (84,),
-    (10, 84), (10,),
+    (6, 3, 5, 5),
+    (6,),
+    (16, 6, 5, 5),
+    (16,),
+    (120, 400),
+    (120,),
+    (84, 120),
+    (84,),
+    (10, 84),
+    (10,),
 ]
 
 
@@ -46,11 +51,13 @@ class StandInClient(NumPyClient):
         self._check(parameters)
         self.fits += 1
         self._save(f"fit_in_r{self.fits}", parameters)
-        updated = [(p + 0.01 * self.rng.standard_normal(p.shape)).astype(np.float32)
-                   for p in parameters]
+        updated = [
+            (p + 0.01 * self.rng.standard_normal(p.shape)).astype(np.float32) for p in parameters
+        ]
         self._save(f"fit_out_r{self.fits}", updated)
         (self.out / f"fit_r{self.fits}.json").write_text(
-            json.dumps({"round": self.fits, "num_examples": self.num_examples}))
+            json.dumps({"round": self.fits, "num_examples": self.num_examples})
+        )
         return updated, self.num_examples, {"train_loss": 1.0}
 
     def evaluate(self, parameters, config):
@@ -68,8 +75,9 @@ def main():
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     client = StandInClient(args.out, args.num_examples, args.seed)
-    start_client(server_address=args.server, client=client.to_client(), insecure=True,
-                 max_wait_time=120)
+    start_client(
+        server_address=args.server, client=client.to_client(), insecure=True, max_wait_time=120
+    )
     print(f"stand-in client finished after {client.fits} fit rounds", flush=True)
 
 

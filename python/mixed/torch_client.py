@@ -55,7 +55,9 @@ def load_split(directory: Path, train: bool, limit=None):
     """Images as uint8 (N, 3, 32, 32) and labels as int64 (N,), in file order."""
     names = [f"data_batch_{i}.png" for i in range(1, 6)] if train else ["test_batch.png"]
     labels = np.asarray(
-        json.loads((directory / ("train_lables.json" if train else "test_lables.json")).read_text()),
+        json.loads(
+            (directory / ("train_lables.json" if train else "test_lables.json")).read_text()
+        ),
         dtype=np.int64,
     )
     parts = []
@@ -65,7 +67,9 @@ def load_split(directory: Path, train: bool, limit=None):
             break
         with Image.open(directory / name) as im:
             if im.mode != "RGB" or im.width != 1024:
-                raise ValueError(f"{directory / name}: expected 1024-wide RGB, got {im.mode} {im.size}")
+                raise ValueError(
+                    f"{directory / name}: expected 1024-wide RGB, got {im.mode} {im.size}"
+                )
             rows = np.asarray(im, dtype=np.uint8)  # (images, 1024 pixels, 3 channels)
         parts.append(rows)
         have += rows.shape[0]
@@ -110,7 +114,7 @@ def iid_partition(n: int, num_partitions: int, partition_id: int, seed: int) -> 
     base, extra = divmod(n, num_partitions)
     start = partition_id * base + min(partition_id, extra)
     size = base + (1 if partition_id < extra else 0)
-    return np.sort(np.asarray(order[start:start + size], dtype=np.int64))
+    return np.sort(np.asarray(order[start : start + size], dtype=np.int64))
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -131,7 +135,7 @@ def train(net, images, labels, epochs, batch_size, lr, seed):
     for _ in range(epochs):
         order = torch.randperm(len(y_all), generator=generator)
         for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             x, y = x_all[idx], y_all[idx]
             optimizer.zero_grad()
             logits = net(x)
@@ -149,8 +153,8 @@ def test(net, images, labels, batch_size=1000):
     net.eval()
     loss_sum, correct = 0.0, 0
     for start in range(0, len(labels), batch_size):
-        x = to_tensor(images[start:start + batch_size])
-        y = torch.from_numpy(labels[start:start + batch_size])
+        x = to_tensor(images[start : start + batch_size])
+        y = torch.from_numpy(labels[start : start + batch_size])
         logits = net(x)
         loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
@@ -166,7 +170,7 @@ def set_weights(net, arrays):
     if len(arrays) != len(keys):
         raise ValueError(f"expected {len(keys)} tensors {keys}, got {len(arrays)}")
     state = {}
-    for key, array in zip(keys, arrays):
+    for key, array in zip(keys, arrays, strict=True):
         want = tuple(net.state_dict()[key].shape)
         if tuple(array.shape) != want:
             raise ValueError(f"{key}: expected shape {want}, got {tuple(array.shape)}")
@@ -200,8 +204,11 @@ def main():
         idx = idx[: args.max_train]
     train_x, train_y = images[idx], labels[idx]
     test_x, test_y = load_split(args.data_dir, train=False, limit=args.max_test)
-    print(f"torch client {args.partition_id}/{args.num_partitions}: {len(train_y)} train, "
-          f"{len(test_y)} test images; torch {torch.__version__}", flush=True)
+    print(
+        f"torch client {args.partition_id}/{args.num_partitions}: {len(train_y)} train, "
+        f"{len(test_y)} test images; torch {torch.__version__}",
+        flush=True,
+    )
     net = Net()
 
     class TorchClient(NumPyClient):
@@ -216,14 +223,19 @@ def main():
             self.fits += 1
             started = time.monotonic()
             loss, accuracy = train(
-                net, train_x, train_y,
+                net,
+                train_x,
+                train_y,
                 int(config.get("local-epochs", args.local_epochs)),
                 int(config.get("batch-size", args.batch_size)),
                 float(config.get("lr", args.lr)),
                 seed=args.seed * 1_000_003 + self.fits,
             )
-            print(f"fit {self.fits}: train loss {loss:.4f}, accuracy {accuracy:.4f} "
-                  f"({time.monotonic() - started:.1f} s)", flush=True)
+            print(
+                f"fit {self.fits}: train loss {loss:.4f}, accuracy {accuracy:.4f} "
+                f"({time.monotonic() - started:.1f} s)",
+                flush=True,
+            )
             return get_weights(net), len(train_y), {"train_loss": loss, "train_accuracy": accuracy}
 
         def evaluate(self, parameters, config):
@@ -233,8 +245,9 @@ def main():
             return loss, len(test_y), {"accuracy": accuracy}
 
     client = TorchClient()
-    start_client(server_address=args.server, client=client.to_client(), insecure=True,
-                 max_wait_time=120)
+    start_client(
+        server_address=args.server, client=client.to_client(), insecure=True, max_wait_time=120
+    )
     print(f"torch client finished after {client.fits} fit rounds", flush=True)
     return 0
 

@@ -10,7 +10,6 @@ The "training" is the deterministic update in fleetapp.model.
 """
 
 import numpy as np
-
 from flwr.app import Array, ArrayRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 from flwr.compat.common import recorddict_compat as compat
@@ -27,7 +26,7 @@ def _partition_id(context: Context) -> int:
 
 
 def _is_legacy(msg: Message, prefix: str) -> bool:
-    return any(key.startswith(prefix) for key in msg.content.keys())
+    return any(key.startswith(prefix) for key in msg.content)
 
 
 @app.train()
@@ -75,6 +74,10 @@ def evaluate(msg: Message, context: Context) -> Message:
         return Message(compat.evaluateres_to_recorddict(evres), reply_to=msg)
 
     reply = RecordDict(
-        {"metrics": MetricRecord({"eval-loss": 0.5 / (pid + 1), "eval-acc": 0.5 + 0.1 * pid, "num-examples": n})}
+        {
+            "metrics": MetricRecord(
+                {"eval-loss": 0.5 / (pid + 1), "eval-acc": 0.5 + 0.1 * pid, "num-examples": n}
+            )
+        }
     )
     return Message(reply, reply_to=msg)

@@ -3,8 +3,7 @@
 from collections.abc import Iterable
 
 import numpy as np
-
-from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MetricRecord
+from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg
 

@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Model layouts the benchmarks use, shared with the Python anchor (benchmarks/anchor.py): the
- * CIFAR-10 CNN of Flower's quickstart (62,006 values) and a ResNet-18-sized flat model (11.7 M).
+ * Model layouts the benchmarks use, shared with the Python anchor (python/benchmarks/anchor.py):
+ * Flower's quickstart CIFAR-10 CNN (62,006 values) and a ResNet-18-sized flat model (11.7 M).
  */
 final class Models {
   private Models() {}

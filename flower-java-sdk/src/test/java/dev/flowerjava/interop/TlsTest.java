@@ -28,7 +28,8 @@ class TlsTest {
   @Timeout(120)
   void clientsTrustingTheServersCaCompleteARoundOverTls(@TempDir Path certs) throws Exception {
     PythonEnv.run(Duration.ofSeconds(60),
-        PythonEnv.resource("make_test_certs.py").toString(), certs.toString()).requireSuccess();
+        PythonEnv.script("python/sdk_checks/make_test_certs.py").toString(), certs.toString())
+        .requireSuccess();
     FlowerServer server = FlowerServer.builder()
         .host("127.0.0.1").port(0).seed(1)
         .tls(certs.resolve("server.pem").toFile(), certs.resolve("server-key.pem").toFile())
@@ -67,7 +68,8 @@ class TlsTest {
   @Timeout(60)
   void aPlaintextClientIsNotServedByATlsServer(@TempDir Path certs) throws Exception {
     PythonEnv.run(Duration.ofSeconds(60),
-        PythonEnv.resource("make_test_certs.py").toString(), certs.toString()).requireSuccess();
+        PythonEnv.script("python/sdk_checks/make_test_certs.py").toString(), certs.toString())
+        .requireSuccess();
     try (FlowerServer server = FlowerServer.builder()
         .host("127.0.0.1").port(0)
         .tls(certs.resolve("server.pem").toFile(), certs.resolve("server-key.pem").toFile())

@@ -6,7 +6,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Deterministic test arrays and hand-made {@code .npy} bytes. The values are the same functions of
- * the flat C-order index as in {@code src/test/resources/npy_interop.py}, so Java and numpy build
+ * the flat C-order index as in {@code python/sdk_checks/npy_interop.py}, so Java and numpy build
  * identical arrays.
  */
 final class NpyTestArrays {

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NumpyInteropTest {
   private static final Duration PYTHON_TIMEOUT = Duration.ofMinutes(3);
-  private static final String SCRIPT = "npy_interop.py";
+  private static final String SCRIPT = "python/sdk_checks/npy_interop.py";
 
   /** One array numpy writes (and, when {@link #plain}, Java writes too). */
   record Case(String name, DType dtype, long[] shape, char order, char byteOrder, String version) {
@@ -109,7 +109,7 @@ class NumpyInteropTest {
 
   @BeforeAll
   static void runNumpy(@TempDir Path tmp) throws IOException {
-    Path script = PythonEnv.resource(SCRIPT);
+    Path script = PythonEnv.script(SCRIPT);
     numpyDir = Files.createDirectory(tmp.resolve("numpy"));
     javaDir = Files.createDirectory(tmp.resolve("java"));
 

@@ -3,14 +3,10 @@ package dev.flowerjava.testing;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
-import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -90,30 +86,18 @@ public final class PythonEnv {
   }
 
   /**
-   * A test resource as a file on disk (copied into a temp file when it is not already one, e.g.
-   * when it lives in a jar).
+   * A Python script of this repository by its path from the repository root (e.g. {@code
+   * python/sdk_checks/npy_interop.py}). Every Python peer lives under {@code python/}.
+   *
+   * @throws AssertionError (failing the test) when the file is not there
    */
-  public static Path resource(String name) {
-    URL url = PythonEnv.class.getClassLoader().getResource(name);
-    if (url == null) {
-      throw new AssertionError("test resource not found on the classpath: " + name);
+  public static Path script(String path) {
+    Path script = repoRoot().resolve(path);
+    if (!Files.isRegularFile(script)) {
+      throw new AssertionError("Python script not found: " + script + " (the repository root "
+          + "comes from system property " + ROOT_PROPERTY + ", which surefire sets)");
     }
-    try {
-      if ("file".equals(url.getProtocol())) {
-        return Paths.get(url.toURI());
-      }
-      String fileName = Paths.get(name).getFileName().toString();
-      Path tmp = Files.createTempFile("flowerjava-", "-" + fileName);
-      tmp.toFile().deleteOnExit();
-      try (InputStream in = url.openStream()) {
-        Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-      }
-      return tmp;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
+    return script;
   }
 
   /** Runs {@code python args...} in the working directory with no extra environment. */

@@ -37,11 +37,11 @@ import org.junit.jupiter.api.io.TempDir;
  * multi-chunk float32 array, a 4-chunk zero array whose middle chunks are identical, int64 and
  * float64 arrays, an array named with quotes, a newline and an emoji, every config value kind, a
  * metric record twice, and an error message) are built here and in {@code
- * fleet/object_store_interop.py}; every object id, every object's bytes and the object tree must
- * agree, and each side must inflate what the other deflated.
+ * python/sdk_checks/object_store_interop.py}; every object id, every object's bytes and the
+ * object tree must agree, and each side must inflate what the other deflated.
  */
 class ObjectStoreInteropTest {
-  private static final String SCRIPT = "fleet/object_store_interop.py";
+  private static final String SCRIPT = "python/sdk_checks/object_store_interop.py";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir static Path pythonDir;
@@ -51,7 +51,7 @@ class ObjectStoreInteropTest {
   static void deflateInPython() throws IOException {
     PythonEnv.run(
             Duration.ofSeconds(180),
-            PythonEnv.resource(SCRIPT).toString(),
+            PythonEnv.script(SCRIPT).toString(),
             "deflate",
             pythonDir.toString())
         .requireSuccess();
@@ -229,7 +229,7 @@ class ObjectStoreInteropTest {
       PythonEnv.ProcessResult r =
           PythonEnv.run(
                   Duration.ofSeconds(180),
-                  PythonEnv.resource(SCRIPT).toString(),
+                  PythonEnv.script(SCRIPT).toString(),
                   "inflate",
                   javaDir.toString(),
                   which)

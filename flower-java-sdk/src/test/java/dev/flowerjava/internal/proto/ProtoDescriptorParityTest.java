@@ -41,7 +41,7 @@ class ProtoDescriptorParityTest {
     String out =
         PythonEnv.run(
                 Duration.ofSeconds(120),
-                PythonEnv.resource("fleet/dump_descriptors.py").toString())
+                PythonEnv.script("python/sdk_checks/dump_descriptors.py").toString())
             .requireSuccess()
             .stdout()
             .trim();

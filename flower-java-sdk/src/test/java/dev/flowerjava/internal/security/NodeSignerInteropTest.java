@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * OpenSSH public key, PKCS#8 and SEC1 PEM).
  */
 class NodeSignerInteropTest {
-  private static final String SCRIPT = "fleet/node_auth_interop.py";
+  private static final String SCRIPT = "python/sdk_checks/node_auth_interop.py";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private static String flip(String b64) {
@@ -64,7 +64,7 @@ class NodeSignerInteropTest {
     Path file = dir.resolve("cases.json");
     JSON.writeValue(file.toFile(), cases);
 
-    String out = PythonEnv.run(Duration.ofSeconds(120), PythonEnv.resource(SCRIPT).toString(),
+    String out = PythonEnv.run(Duration.ofSeconds(120), PythonEnv.script(SCRIPT).toString(),
         "verify", file.toString()).requireSuccess().stdout();
     JsonNode v = JSON.readTree(out);
     assertEquals("accepted", v.get("http").asText());
@@ -80,7 +80,7 @@ class NodeSignerInteropTest {
     NodeKeys keys = NodeKeys.generate();
     keys.writeOpenSshPrivateKey(dir.resolve("java_openssh"), "java-node");
     keys.writeOpenSshPublicKey(dir.resolve("java.pub"), "java-node");
-    String out = PythonEnv.run(Duration.ofSeconds(120), PythonEnv.resource(SCRIPT).toString(),
+    String out = PythonEnv.run(Duration.ofSeconds(120), PythonEnv.script(SCRIPT).toString(),
         "keyfiles", dir.toString()).requireSuccess().stdout();
     JsonNode v = JSON.readTree(out);
     String javaPem = new String(keys.publicKeyPem(), StandardCharsets.US_ASCII);

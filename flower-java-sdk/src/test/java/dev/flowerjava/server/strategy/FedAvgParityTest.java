@@ -81,7 +81,7 @@ class FedAvgParityTest {
     }
 
     List<String> args = new ArrayList<>();
-    args.add(PythonEnv.resource("fedavg_parity.py").toString());
+    args.add(PythonEnv.script("python/sdk_checks/fedavg_parity.py").toString());
     dirs.forEach(d -> args.add(d.toString()));
     PythonEnv.ProcessResult r =
         PythonEnv.run(PYTHON_TIMEOUT, args.toArray(new String[0])).requireSuccess();

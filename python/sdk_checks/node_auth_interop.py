@@ -1,14 +1,14 @@
 """SuperNode authentication checks with the pinned flwr's own code.
 
-  verify <json>        <json> holds HTTP headers a Java NodeSigner made ("headers") and
-                       gRPC values ("grpc": base64 key, timestamp, base64 signature); checks them
-                       as flwr's SuperLink does (superlink/routers/fleet/node_auth.py and
-                       server/superlink/fleet/grpc_rere/node_auth_server_interceptor.py) and
-                       prints one verdict per case as JSON: "accepted" or the reason
-  keyfiles <dir>       loads <dir>/java_openssh (Java-written OpenSSH private key) as
-                       flower-supernode does, <dir>/java.pub as `flwr supernode register` does,
-                       prints both public keys as flwr serializes them; writes a Python key as
-                       <dir>/py_openssh (OpenSSH) and <dir>/py_pkcs8.pem with its public PEM
+verify <json>        <json> holds HTTP headers a Java NodeSigner made ("headers") and
+                     gRPC values ("grpc": base64 key, timestamp, base64 signature); checks them
+                     as flwr's SuperLink does (superlink/routers/fleet/node_auth.py and
+                     server/superlink/fleet/grpc_rere/node_auth_server_interceptor.py) and
+                     prints one verdict per case as JSON: "accepted" or the reason
+keyfiles <dir>       loads <dir>/java_openssh (Java-written OpenSSH private key) as
+                     flower-supernode does, <dir>/java.pub as `flwr supernode register` does,
+                     prints both public keys as flwr serializes them; writes a Python key as
+                     <dir>/py_openssh (OpenSSH) and <dir>/py_pkcs8.pem with its public PEM
 """
 
 import base64
@@ -21,7 +21,6 @@ import sys
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_ssh_private_key
-
 from flwr.common.constant import SYSTEM_TIME_TOLERANCE, TIMESTAMP_TOLERANCE
 from flwr.supercore.date import now
 from flwr.supercore.primitives.asymmetric import (

@@ -4,9 +4,8 @@ imports) as a serialized FileDescriptorSet, base64-encoded, on stdout."""
 import base64
 import sys
 
-from google.protobuf import descriptor_pb2
-
 from flwr.proto import fleet_pb2
+from google.protobuf import descriptor_pb2
 
 
 def closure(fd, out):

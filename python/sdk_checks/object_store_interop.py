@@ -17,7 +17,6 @@ import os
 import sys
 
 import numpy as np
-
 from flwr.app import Array, ArrayRecord, ConfigRecord, Error, MetricRecord, RecordDict
 from flwr.app.message.message import make_message
 from flwr.app.metadata import Metadata
@@ -51,7 +50,7 @@ def content():
             "big": Array((np.arange(1_600_000) % 1000).astype(np.float32) * np.float32(0.25)),
             "zeros": Array(np.zeros(4_000_000, dtype=np.float32)),
             "small": Array(small),
-            'w\u00e9"ird\n\U0001F600 name': Array(np.array([0.5, -1.5], dtype=np.float64)),
+            'w\u00e9"ird\n\U0001f600 name': Array(np.array([0.5, -1.5], dtype=np.float64)),
             "same": Array(small.copy()),
         }
     )
@@ -123,9 +122,18 @@ def deflate(out_dir):
 def describe(msg):
     md = msg.metadata
     out = {
-        "metadata": [md.run_id, md.src_node_id, md.dst_node_id, md.reply_to_message_id,
-                     md.group_id, md.created_at, md.ttl, md.message_type, md.src_task_id,
-                     md.dst_task_id],
+        "metadata": [
+            md.run_id,
+            md.src_node_id,
+            md.dst_node_id,
+            md.reply_to_message_id,
+            md.group_id,
+            md.created_at,
+            md.ttl,
+            md.message_type,
+            md.src_task_id,
+            md.dst_task_id,
+        ],
     }
     if msg.has_error():
         out["error"] = [msg.error.code, msg.error.reason]
@@ -138,9 +146,7 @@ def describe(msg):
                 for k, a in rec.items()
             }
         else:
-            recs[name] = {
-                k: [type(v).__name__, repr(v)] for k, v in rec.items()
-            }
+            recs[name] = {k: [type(v).__name__, repr(v)] for k, v in rec.items()}
         recs[name] = [type(rec).__name__, list(recs[name].items())]
     out["content"] = list(recs.items())
     return out

@@ -4,6 +4,7 @@ timed in the same run. Prints JSON: {"<benchmark>:<model>": milliseconds per ope
 import json
 import statistics
 import time
+from functools import partial
 
 import numpy as np
 from flwr.common import ndarrays_to_parameters, parameters_to_ndarrays
@@ -11,8 +12,16 @@ from flwr.server.strategy.aggregate import aggregate
 
 MODELS = {
     "cifar-cnn": [
-        (6, 3, 5, 5), (6,), (16, 6, 5, 5), (16,), (120, 400), (120,),
-        (84, 120), (84,), (10, 84), (10,),
+        (6, 3, 5, 5),
+        (6,),
+        (16, 6, 5, 5),
+        (16,),
+        (120, 400),
+        (120,),
+        (84, 120),
+        (84,),
+        (10, 84),
+        (10,),
     ],
     "resnet18-sized": [(11_689_512,)],
 }
@@ -43,10 +52,10 @@ def main():
     for name, shapes in MODELS.items():
         arrays = random_model(shapes, 1)
         encoded = ndarrays_to_parameters(arrays)
-        out[f"encodeModel:{name}"] = time_ms(lambda: ndarrays_to_parameters(arrays))
-        out[f"decodeModel:{name}"] = time_ms(lambda: parameters_to_ndarrays(encoded))
+        out[f"encodeModel:{name}"] = time_ms(partial(ndarrays_to_parameters, arrays))
+        out[f"decodeModel:{name}"] = time_ms(partial(parameters_to_ndarrays, encoded))
         updates = [(random_model(shapes, c), 100 + c) for c in range(CLIENTS)]
-        out[f"aggregateRound:{name}"] = time_ms(lambda: aggregate(updates))
+        out[f"aggregateRound:{name}"] = time_ms(partial(aggregate, updates))
     print(json.dumps(out))
 
 

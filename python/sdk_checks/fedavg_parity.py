@@ -12,6 +12,7 @@ and gets, written here:
                        flwr.common.ndarrays_to_parameters, as FedAvg's default in-place path)
   loss.txt             repr() of flwr.server.strategy.aggregate.weighted_loss_avg
 """
+
 import os
 import sys
 

@@ -2,7 +2,7 @@
 
 Usage:
   python npy_interop.py write DIR SPEC   # np.save each case of SPEC into DIR/<name>.npy
-  python npy_interop.py check DIR SPEC   # np.load DIR/<name>.npy and compare with the expected array
+  python npy_interop.py check DIR SPEC   # np.load DIR/<name>.npy, compare with the expected array
 
 SPEC has one case per line: "name dtype shape order byteorder version", where shape is
 comma-separated dims or "-" for 0-d, order is C or F, byteorder is "<", ">" or "=", and version
@@ -12,6 +12,7 @@ Values are deterministic functions of the flat C-order index so that the Java te
 same array (see NumpyInteropTest#expected). "check" prints one line per case: "name<TAB>ok" or
 "name<TAB>problem", and exits 0 unless the script itself breaks.
 """
+
 import sys
 
 import numpy as np
@@ -61,8 +62,8 @@ def expected(dtype, shape):
 def read_spec(path):
     cases = []
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
+        for raw in f:
+            line = raw.strip()
             if not line:
                 continue
             name, dtype, shape, order, byteorder, version = line.split(" ")
