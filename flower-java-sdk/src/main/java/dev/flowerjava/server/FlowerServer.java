@@ -1,8 +1,8 @@
 package dev.flowerjava.server;
 
-import dev.flowerjava.internal.server.Server;
 import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.server.fleet.FleetHttpServer;
+import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.internal.server.grpcbidi.FlowerServiceImpl;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.Strategy;
@@ -142,9 +142,23 @@ public final class FlowerServer implements AutoCloseable {
     return fleetServer.port();
   }
 
-  /** The round loop, for its state (current parameters, clients). */
-  public Server server() {
-    return server;
+  /**
+   * The clients connected now, over every transport.
+   *
+   * @return the server's client manager
+   */
+  public ClientManager clientManager() {
+    return server.clientManager();
+  }
+
+  /**
+   * The current global model: the initial parameters before the first round, the last aggregate
+   * after it.
+   *
+   * @return the global parameters, empty before they are initialized
+   */
+  public Parameters parameters() {
+    return server.parameters();
   }
 
   /**

@@ -214,7 +214,7 @@ class LegacyInteropTest {
         }
       }
       assertEquals(readArrays(out.resolve("client0"), "eval_in_r" + ROUNDS),
-          server.server().parameters().toArrays());
+          server.parameters().toArrays());
     } finally {
       clients.forEach(PythonEnv.PythonProcess::close);
       server.close();

@@ -1,6 +1,5 @@
 package dev.flowerjava.server;
 
-import dev.flowerjava.internal.server.Server;
 import dev.flowerjava.internal.server.ClientDisconnectedException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -123,7 +123,7 @@ public final class CifarServerMain implements Callable<Integer> {
     Map<String, Object> extra = new LinkedHashMap<>();
     extra.put("wall_time_seconds", wallSeconds);
     RunOutputs.writeNpz(dir.resolve("final_model.npz"), CifarNet.PARAMETER_NAMES,
-        server.server().parameters().toArrays());
+        server.parameters().toArrays());
     strategy.best().ifPresentOrElse(best -> {
       extra.put("best_round", best.round());
       extra.put("best_" + METRIC, best.score());

@@ -132,7 +132,7 @@ class MixedFederationTest {
         // the global model after this round: what the Python client trains on next, or the end
         List<NDArray> global = round < ROUNDS
             ? readArrays(out, "fit_in_r" + (round + 1))
-            : server.server().parameters().toArrays();
+            : server.parameters().toArrays();
         assertAllClose(expected, global, "global model after round " + round);
       }
     } finally {

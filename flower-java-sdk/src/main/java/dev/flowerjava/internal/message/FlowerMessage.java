@@ -4,7 +4,7 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * flwr's {@code FlowerMessage}: {@link MessageMetadata} plus either content (a {@link RecordDict}) or an
+ * flwr's {@code Message}: {@link MessageMetadata} plus either content (a {@link RecordDict}) or an
  * {@link MessageError}. Immutable.
  */
 public final class FlowerMessage {

@@ -3,7 +3,7 @@ package dev.flowerjava.internal.message;
 import java.util.Objects;
 
 /**
- * flwr's message {@code MessageMetadata}. Node ids and the run id are uint64 on the wire (read them with
+ * flwr's message {@code Metadata}. Node ids and the run id are uint64 on the wire (read them with
  * {@link Long#toUnsignedString(long)}); times are seconds since the epoch as doubles.
  *
  * @param runId the run

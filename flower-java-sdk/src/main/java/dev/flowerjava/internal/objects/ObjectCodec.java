@@ -28,7 +28,7 @@ import java.util.Set;
  * Deflates {@link FlowerMessage}s into the Fleet API's content-addressed objects and inflates them back,
  * byte-identical to flwr 1.41's {@code InflatableObject}s (see docs/FLEET-API.md).
  *
- * <p>Object bodies: {@code FlowerMessage} = the protobuf {@code FlowerMessage} with metadata (message id
+ * <p>Object bodies: {@code Message} = the protobuf {@code Message} with metadata (message id
  * cleared) and error, never content; {@code RecordDict} and {@code ArrayRecord} = JSON {@code
  * {"name": "<child id>", ...}}; {@code ConfigRecord}/{@code MetricRecord} = their protobuf
  * messages; {@code Array} = JSON {@code {"dtype": ..., "shape": [...], "stype": ...,
@@ -39,7 +39,7 @@ public final class ObjectCodec {
   /** flwr's {@code FLWR_PRIVATE_MAX_ARRAY_CHUNK_SIZE} default: 5 MiB. */
   public static final int DEFAULT_MAX_CHUNK_SIZE = 5_242_880;
 
-  static final String MESSAGE = "FlowerMessage";
+  static final String MESSAGE = "Message";
   static final String RECORD_DICT = "RecordDict";
   static final String ARRAY_RECORD = "ArrayRecord";
   static final String CONFIG_RECORD = "ConfigRecord";
@@ -303,7 +303,7 @@ public final class ObjectCodec {
       try {
         p = dev.flowerjava.internal.proto.fleet.Message.parseFrom(body(id, h));
       } catch (InvalidProtocolBufferException e) {
-        throw new ObjectFormatException(id, "body is not a protobuf FlowerMessage", e);
+        throw new ObjectFormatException(id, "body is not a protobuf Message", e);
       }
       MessageMetadata metadata = MessageMetadata.fromProto(p.getMetadata());
       if (p.hasError()) {
@@ -312,7 +312,7 @@ public final class ObjectCodec {
             metadata, new MessageError(p.getError().getCode(), p.getError().getReason()));
       }
       if (h.childIds().size() != 1) {
-        throw new ObjectFormatException(id, "a FlowerMessage without error has exactly one child"
+        throw new ObjectFormatException(id, "a Message without error has exactly one child"
             + " (its RecordDict), but its head names " + h.childIds());
       }
       return FlowerMessage.ofContent(metadata, recordDict(h.childIds().get(0), id));

@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * ended by one NUL byte that separates it from the body (flwr's {@code add_header_to_object_body},
  * {@code HEAD_VALUE_DIVIDER = " "}, {@code HEAD_BODY_DIVIDER = b"\x00"}).
  *
- * @param type the class name flwr writes ({@code FlowerMessage}, {@code RecordDict}, {@code
+ * @param type the class name flwr writes ({@code Message}, {@code RecordDict}, {@code
  *     ArrayRecord}, {@code ConfigRecord}, {@code MetricRecord}, {@code Array}, {@code ArrayChunk})
  * @param childIds the ids of the children, in order, without repeats
  * @param bodyOffset where the body starts in the content

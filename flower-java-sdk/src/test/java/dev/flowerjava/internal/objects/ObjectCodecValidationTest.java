@@ -83,7 +83,7 @@ class ObjectCodecValidationTest {
     String chunkId = d.objects().get(0).objectId();
     ObjectFormatException e =
         assertThrows(ObjectFormatException.class, () -> CODEC.inflate(chunkId, d.objectMap()));
-    assertEquals("object " + chunkId + ": is a ArrayChunk where FlowerMessage was expected",
+    assertEquals("object " + chunkId + ": is a ArrayChunk where Message was expected",
         e.getMessage());
   }
 

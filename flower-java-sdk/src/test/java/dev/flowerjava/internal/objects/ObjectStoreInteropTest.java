@@ -245,7 +245,7 @@ class ObjectStoreInteropTest {
     DeflatedMessage b = new ObjectCodec().deflate(renamed);
     assertEquals(a.messageId(), b.messageId());
     DeflatedObject last = a.objects().get(a.objects().size() - 1);
-    assertEquals("FlowerMessage", last.type());
+    assertEquals("Message", last.type());
     assertEquals(a.messageId(), last.objectId());
     assertTrue(a.toPushProto().hasContent());
     assertEquals(0, a.toPushProto().getContent().getItemsCount());

@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  *       "getpropertiesres.*"} (the current dialect has no equivalent that carries a status).
  * </ul>
  *
- * One instruction at a time, like every {@link ClientProxy}. MessageMetadata: the run's id, source node
+ * One instruction at a time, like every {@link ClientProxy}. Metadata: the run's id, source node
  * {@value #SERVER_NODE_ID} (flwr's {@code SUPERLINK_NODE_ID}), the node as destination, ttl
  * {@value #DEFAULT_TTL} s (flwr's {@code DEFAULT_TTL}), and as group id the config's {@code
  * "server_round"} (or {@code "server-round"}) when the strategy put one there, else empty as with

@@ -60,7 +60,7 @@ import org.slf4j.LoggerFactory;
  * /v1/fleet/<rpc>} with a protobuf body ({@code application/protobuf}), the protobuf response as
  * the body of a 200, errors as an HTTP status with a JSON body {@code {"detail": ...}}. Active
  * nodes join the given {@link ClientManager} as {@link FleetClientProxy}s, so the usual round
- * loop ({@link dev.flowerjava.internal.server.Server}) trains with them.
+ * loop ({@code dev.flowerjava.server.Server}) trains with them.
  *
  * <p>Every call is authenticated as flwr's SuperLink does it: the headers {@code
  * flwr-public-key} (base64 PEM), {@code flwr-timestamp} and {@code flwr-signature} (base64 DER

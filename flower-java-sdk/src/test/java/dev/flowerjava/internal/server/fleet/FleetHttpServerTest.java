@@ -151,7 +151,7 @@ class FleetHttpServerTest {
   }
 
   private static void waitForNodes(FlowerServer s, int n) throws InterruptedException {
-    assertTrue(s.server().clientManager().waitFor(n, Duration.ofSeconds(30)),
+    assertTrue(s.clientManager().waitFor(n, Duration.ofSeconds(30)),
         n + " nodes did not join");
   }
 
@@ -172,7 +172,7 @@ class FleetHttpServerTest {
     assertEquals(List.of(2, 2, 2), h.fitResults().stream().map(History.Entry::value).toList());
     assertEquals(3, a.returned.size());
     assertEquals(3, b.returned.size());
-    List<NDArray> fin = s.server().parameters().toArrays();
+    List<NDArray> fin = s.parameters().toArrays();
     for (int t = 0; t < fin.size(); t++) {
       float[] got = fin.get(t).toFloatArray();
       float[] wa = a.returned.get(2).get(t).toFloatArray();
@@ -200,7 +200,7 @@ class FleetHttpServerTest {
     History h = s.run();
 
     assertEquals(0, h.totalFailures(), h.summary());
-    float[] got = s.server().parameters().toArrays().get(0).toFloatArray();
+    float[] got = s.parameters().toArrays().get(0).toFloatArray();
     assertEquals(n, got.length);
     for (int i = 0; i < n; i++) {
       if (got[i] != 1.5f) {
@@ -486,12 +486,12 @@ class FleetHttpServerTest {
       rpc.registerNode(RegisterNodeFleetRequest.newBuilder().setPublicKey(pem).build());
       long id = rpc.activateNode(ActivateNodeRequest.newBuilder().setPublicKey(pem)
           .setHeartbeatInterval(0.2).build()).getNodeId();
-      assertEquals(1, s.server().clientManager().numAvailable());
+      assertEquals(1, s.clientManager().numAvailable());
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (s.server().clientManager().numAvailable() > 0 && System.nanoTime() < deadline) {
+      while (s.clientManager().numAvailable() > 0 && System.nanoTime() < deadline) {
         Thread.sleep(20);
       }
-      assertEquals(0, s.server().clientManager().numAvailable());
+      assertEquals(0, s.clientManager().numAvailable());
       FleetRpcException e = assertThrows(FleetRpcException.class, () -> rpc.pullMessages(
           PullMessagesRequest.newBuilder().setNode(Node.newBuilder().setNodeId(id)).build()));
       assertTrue(e.getMessage().contains("HTTP 412: {\"detail\": \"node "

@@ -1,9 +1,5 @@
-package dev.flowerjava.internal.server;
+package dev.flowerjava.server;
 
-import dev.flowerjava.server.ClientManager;
-import dev.flowerjava.server.ClientProxy;
-import dev.flowerjava.server.History;
-import dev.flowerjava.server.ServerConfig;
 import dev.flowerjava.typing.Code;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
@@ -44,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * reply before the round timeout) becomes one failure with one log line; the round goes on with
  * the others.
  */
-public final class Server {
+final class Server {
   private static final Logger log = LoggerFactory.getLogger(Server.class);
 
   private final ClientManager clientManager;
