@@ -158,7 +158,9 @@ public final class NodeKeys {
     }
     sshBytes(b); // public key blob, repeated in the private section
     ByteBuffer p = ByteBuffer.wrap(sshBytes(b));
-    if (p.getInt() != p.getInt()) {
+    int check1 = p.getInt();
+    int check2 = p.getInt();
+    if (check1 != check2) {
       throw new NodeKeyException("check words differ (corrupt or encrypted key)");
     }
     String type = sshString(p);
