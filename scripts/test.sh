@@ -3,7 +3,9 @@
 # (scripts/lint.sh: ruff over python/, shellcheck over the shell scripts; a finding fails the run).
 # Installs what the tests need first (each step is skipped when already done): ruff and shellcheck
 # in .venv/lint, the pinned flwr in .venv/flwr (1.41.0) and .venv/flwr-grpc (1.39.0), and CIFAR-10
-# in .cache/cifar10.
+# in .cache/cifar10. Then the consumer check (scripts/consumer-check.sh): a project outside the
+# reactor builds against the artifacts just built, through flower-java-bom, and joins Python
+# Flower's start_server.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,3 +14,4 @@ scripts/setup-python.sh
 scripts/fetch-cifar10.sh
 export DJL_OFFLINE=true OPT_OUT_TRACKING=true DJL_CACHE_DIR="$root/.cache/djl"
 mvn -B -ntp install "$@"
+scripts/consumer-check.sh

@@ -1,4 +1,4 @@
-package dev.flowerjava.server.cli;
+package dev.flowerjava.cli;
 
 import dev.flowerjava.server.FlowerServer;
 import dev.flowerjava.server.History;
