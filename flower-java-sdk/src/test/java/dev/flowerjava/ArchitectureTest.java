@@ -189,7 +189,7 @@ class ArchitectureTest {
   @Test
   void everyPackageSaysWhatItIs() throws IOException {
     List<String> missing = new ArrayList<>();
-    for (String module : List.of("flower-java-sdk", "flower-java-examples", "flower-java-benchmarks")) {
+    for (String module : List.of("flower-java-sdk", "flower-java-server", "flower-java-examples", "flower-java-benchmarks")) {
       Path src = ROOT.resolve(module).resolve("src/main/java");
       try (Stream<Path> dirs = Files.walk(src)) {
         for (Path dir : dirs.filter(Files::isDirectory).collect(Collectors.toList())) {
