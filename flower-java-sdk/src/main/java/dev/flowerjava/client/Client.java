@@ -17,8 +17,8 @@ import dev.flowerjava.typing.Status;
  * A federated-learning participant at the level of Flower's wire records. Most applications extend
  * {@link NumPyClient} instead, which works with decoded arrays.
  *
- * <p>Every method has a default that answers with the matching {@code *_NOT_IMPLEMENTED} status,
- * as Flower's own {@code Client} does, so a client implements only what it supports. Methods are
+ * <p>Every method has a default that answers with the matching {@code *_NOT_IMPLEMENTED} status, as
+ * Flower's own {@code Client} does, so a client implements only what it supports. Methods are
  * called from one thread at a time.
  */
 public interface Client {

@@ -16,7 +16,8 @@ public record RetryPolicy(Duration initialDelay, Duration maxDelay, Duration max
       new RetryPolicy(Duration.ofMillis(500), Duration.ofSeconds(10), Duration.ofMinutes(5));
 
   /** Fail on the first connection error. */
-  public static final RetryPolicy NONE = new RetryPolicy(Duration.ZERO, Duration.ZERO, Duration.ZERO);
+  public static final RetryPolicy NONE =
+      new RetryPolicy(Duration.ZERO, Duration.ZERO, Duration.ZERO);
 
   public RetryPolicy {
     Objects.requireNonNull(initialDelay, "initialDelay");

@@ -108,7 +108,9 @@ public final class ClientManager {
     if (!waitFor(needed, sampleWait)) {
       log.info(
           "Sampling failed: {} clients connected, {} needed after waiting {} s",
-          numAvailable(), needed, sampleWait.toSeconds());
+          numAvailable(),
+          needed,
+          sampleWait.toSeconds());
       return List.of();
     }
     lock.lock();

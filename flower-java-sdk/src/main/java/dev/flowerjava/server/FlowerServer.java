@@ -2,10 +2,10 @@ package dev.flowerjava.server;
 
 import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.server.fleet.FleetHttpServer;
-import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.internal.server.grpcbidi.FlowerServiceImpl;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.Strategy;
+import dev.flowerjava.typing.Parameters;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.File;
@@ -65,7 +65,8 @@ public final class FlowerServer implements AutoCloseable {
     this.fleetHeartbeatPatience = b.fleetHeartbeatPatience;
     this.fleetHeartbeatCheckPeriod = b.fleetHeartbeatCheckPeriod;
     if (!grpcBidi && fleetHttpPort == null) {
-      throw new IllegalArgumentException("grpcBidi(false) needs fleetHttpPort(...): nothing to serve");
+      throw new IllegalArgumentException(
+          "grpcBidi(false) needs fleetHttpPort(...): nothing to serve");
     }
     if (nodeAuthKeys != null && fleetHttpPort == null) {
       throw new IllegalArgumentException("nodeAuthKeys(...) needs fleetHttpPort(...)");
@@ -95,16 +96,20 @@ public final class FlowerServer implements AutoCloseable {
         b.useTransportSecurity(certChain, privateKey);
       }
       grpcServer = b.build().start();
-      log.info("Flower server (grpc-bidi) listening on {}:{}{}", host, port(),
+      log.info(
+          "Flower server (grpc-bidi) listening on {}:{}{}",
+          host,
+          port(),
           certChain != null ? " with TLS" : " without TLS");
     }
     if (fleetHttpPort != null) {
-      FleetHttpServer.Builder f = FleetHttpServer.builder(server.clientManager())
-          .host(host)
-          .port(fleetHttpPort)
-          .maxBodyBytes(maxMessageSize)
-          .heartbeatPatience(fleetHeartbeatPatience)
-          .heartbeatCheckPeriod(fleetHeartbeatCheckPeriod);
+      FleetHttpServer.Builder f =
+          FleetHttpServer.builder(server.clientManager())
+              .host(host)
+              .port(fleetHttpPort)
+              .maxBodyBytes(maxMessageSize)
+              .heartbeatPatience(fleetHeartbeatPatience)
+              .heartbeatCheckPeriod(fleetHeartbeatCheckPeriod);
       if (nodeAuthKeys != null) {
         f.authKeys(nodeAuthKeys);
       }
@@ -231,8 +236,8 @@ public final class FlowerServer implements AutoCloseable {
     }
 
     /**
-     * Authenticated Fleet API: only nodes with these public keys may join, none may register
-     * itself (see {@link NodeAuthKeys#load}).
+     * Authenticated Fleet API: only nodes with these public keys may join, none may register itself
+     * (see {@link NodeAuthKeys#load}).
      */
     public Builder nodeAuthKeys(NodeAuthKeys keys) {
       this.nodeAuthKeys = Objects.requireNonNull(keys, "keys");

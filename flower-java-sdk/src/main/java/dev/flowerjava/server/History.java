@@ -52,7 +52,10 @@ public final class History {
   }
 
   private static void add(Map<String, List<Entry<Scalar>>> into, int round, ScalarMap metrics) {
-    metrics.asMap().forEach((k, v) -> into.computeIfAbsent(k, x -> new ArrayList<>()).add(new Entry<>(round, v)));
+    metrics
+        .asMap()
+        .forEach(
+            (k, v) -> into.computeIfAbsent(k, x -> new ArrayList<>()).add(new Entry<>(round, v)));
   }
 
   public synchronized List<Entry<Double>> lossesDistributed() {
@@ -140,8 +143,12 @@ public final class History {
           sb.append("\t\t'").append(key).append("': [");
           for (int i = 0; i < entries.size(); i++) {
             Entry<Scalar> e = entries.get(i);
-            sb.append(i == 0 ? "" : ", ").append('(').append(e.round()).append(", ")
-                .append(render(e.value())).append(')');
+            sb.append(i == 0 ? "" : ", ")
+                .append('(')
+                .append(e.round())
+                .append(", ")
+                .append(render(e.value()))
+                .append(')');
           }
           sb.append("]\n");
         });

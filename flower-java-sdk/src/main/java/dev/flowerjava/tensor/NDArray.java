@@ -38,11 +38,19 @@ public final class NDArray {
     Objects.requireNonNull(shape, "shape");
     long[] shapeCopy = shape.clone();
     long count = elementCount(shapeCopy);
-    if (count > Long.MAX_VALUE / dtype.itemSize()
-        || count * dtype.itemSize() != data.length) {
+    if (count > Long.MAX_VALUE / dtype.itemSize() || count * dtype.itemSize() != data.length) {
       throw new IllegalArgumentException(
-          "shape " + Arrays.toString(shapeCopy) + " of " + dtype.numpyName() + " needs "
-              + count + " x " + dtype.itemSize() + " bytes, but " + data.length + " were given");
+          "shape "
+              + Arrays.toString(shapeCopy)
+              + " of "
+              + dtype.numpyName()
+              + " needs "
+              + count
+              + " x "
+              + dtype.itemSize()
+              + " bytes, but "
+              + data.length
+              + " were given");
     }
     return new NDArray(dtype, shapeCopy, data);
   }
@@ -125,7 +133,9 @@ public final class NDArray {
     return data.clone();
   }
 
-  /** The elements as doubles, converted from any numeric or bool dtype (uint64 above 2^63 wraps). */
+  /**
+   * The elements as doubles, converted from any numeric or bool dtype (uint64 above 2^63 wraps).
+   */
   public double[] toDoubleArray() {
     int n = (int) size();
     double[] out = new double[n];

@@ -6,10 +6,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -65,7 +61,6 @@ public final class NpyCodec {
   public static int encodedSize(NDArray array) {
     return Math.addExact(NpyHeader.header(array).length, array.byteSize());
   }
-
 
   // ---------------------------------------------------------------------------------------------
   // decode
@@ -232,5 +227,4 @@ public final class NpyCodec {
         throw new AssertionError(size);
     }
   }
-
 }

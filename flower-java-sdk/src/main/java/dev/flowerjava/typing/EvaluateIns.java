@@ -2,7 +2,9 @@ package dev.flowerjava.typing;
 
 import java.util.Objects;
 
-/** Instruction to evaluate {@code parameters} on local data. Mirrors Flower's {@code EvaluateIns}. */
+/**
+ * Instruction to evaluate {@code parameters} on local data. Mirrors Flower's {@code EvaluateIns}.
+ */
 public record EvaluateIns(Parameters parameters, ScalarMap config) {
   public EvaluateIns {
     Objects.requireNonNull(parameters, "parameters");

@@ -2,7 +2,10 @@ package dev.flowerjava.typing;
 
 import java.util.Objects;
 
-/** Result of local training; {@code numExamples} weights it in aggregation. Mirrors Flower's {@code FitRes}. */
+/**
+ * Result of local training; {@code numExamples} weights it in aggregation. Mirrors Flower's {@code
+ * FitRes}.
+ */
 public record FitRes(Status status, Parameters parameters, long numExamples, ScalarMap metrics) {
   public FitRes {
     Objects.requireNonNull(status, "status");

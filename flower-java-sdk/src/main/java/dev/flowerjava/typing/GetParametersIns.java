@@ -2,7 +2,9 @@ package dev.flowerjava.typing;
 
 import java.util.Objects;
 
-/** Instruction to return the current local parameters. Mirrors Flower's {@code GetParametersIns}. */
+/**
+ * Instruction to return the current local parameters. Mirrors Flower's {@code GetParametersIns}.
+ */
 public record GetParametersIns(ScalarMap config) {
   public GetParametersIns {
     Objects.requireNonNull(config, "config");

@@ -25,7 +25,9 @@ public sealed interface Scalar
     return new SInt64Value(value);
   }
 
-  /** An unsigned 64-bit integer; {@code value} holds the bits (values above 2^63 appear negative). */
+  /**
+   * An unsigned 64-bit integer; {@code value} holds the bits (values above 2^63 appear negative).
+   */
   static Scalar ofUnsigned(long value) {
     return new UInt64Value(value);
   }
@@ -47,7 +49,9 @@ public sealed interface Scalar
     throw new IllegalStateException(this + " is not a number");
   }
 
-  /** The value as a long, for the integer kinds and bool. A double is refused: no silent rounding. */
+  /**
+   * The value as a long, for the integer kinds and bool. A double is refused: no silent rounding.
+   */
   default long asLong() {
     throw new IllegalStateException(this + " is not an integer");
   }

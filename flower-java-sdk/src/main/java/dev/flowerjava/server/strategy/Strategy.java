@@ -1,18 +1,18 @@
 package dev.flowerjava.server.strategy;
 
-import dev.flowerjava.typing.ScalarMap;
-import java.util.Objects;
-import java.util.OptionalDouble;
+import dev.flowerjava.server.ClientManager;
+import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.typing.Parameters;
-import dev.flowerjava.server.ClientManager;
-import dev.flowerjava.server.ClientProxy;
+import dev.flowerjava.typing.ScalarMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalDouble;
 
 /**
  * How the server runs each round, mirroring Flower's {@code Strategy} method for method.
@@ -81,7 +81,9 @@ public interface Strategy {
     return aggregator.finish(all);
   }
 
-  /** The outcome of a fit round: new global parameters (empty keeps the previous ones) and metrics. */
+  /**
+   * The outcome of a fit round: new global parameters (empty keeps the previous ones) and metrics.
+   */
   record AggregatedFit(Optional<Parameters> parameters, ScalarMap metrics) {
     public AggregatedFit {
       Objects.requireNonNull(parameters, "parameters");
