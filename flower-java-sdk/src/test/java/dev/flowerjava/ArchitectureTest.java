@@ -38,8 +38,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The architecture of CONTRIBUTING.md ("Layers" and "Public API"), kept true: each rule here is
- * one sentence of that section, and a change that breaks it fails the build.
+ * The architecture of CONTRIBUTING.md ("Layers" and "Public API"), kept true: each rule here is one
+ * sentence of that section, and a change that breaks it fails the build.
  */
 class ArchitectureTest {
   private static final JavaClasses SDK =
@@ -82,25 +82,30 @@ class ArchitectureTest {
           @Override
           public void check(JavaClass c, ConditionEvents events) {
             List<String> found = new ArrayList<>();
-            c.getRawSuperclass().filter(ArchitectureTest::hidden)
+            c.getRawSuperclass()
+                .filter(ArchitectureTest::hidden)
                 .ifPresent(s -> found.add("extends " + s.getName()));
-            c.getRawInterfaces().stream().filter(ArchitectureTest::hidden)
+            c.getRawInterfaces().stream()
+                .filter(ArchitectureTest::hidden)
                 .forEach(i -> found.add("implements " + i.getName()));
             for (JavaCodeUnit u : c.getCodeUnits()) {
-              if (!visibleMember(u.getModifiers()) || u.getModifiers().contains(JavaModifier.SYNTHETIC)) {
+              if (!visibleMember(u.getModifiers())
+                  || u.getModifiers().contains(JavaModifier.SYNTHETIC)) {
                 continue;
               }
               List<JavaType> types = new ArrayList<>(u.getParameterTypes());
               types.add(u.getReturnType());
               u.getThrowsClause().getTypes().forEach(types::add);
               for (JavaType t : types) {
-                t.getAllInvolvedRawTypes().stream().filter(ArchitectureTest::hidden)
+                t.getAllInvolvedRawTypes().stream()
+                    .filter(ArchitectureTest::hidden)
                     .forEach(h -> found.add(u.getFullName() + " uses " + h.getName()));
               }
             }
             for (JavaField f : c.getFields()) {
               if (visibleMember(f.getModifiers())) {
-                f.getType().getAllInvolvedRawTypes().stream().filter(ArchitectureTest::hidden)
+                f.getType().getAllInvolvedRawTypes().stream()
+                    .filter(ArchitectureTest::hidden)
                     .forEach(h -> found.add(f.getFullName() + " is a " + h.getName()));
               }
             }
@@ -108,8 +113,9 @@ class ArchitectureTest {
           }
         };
     classes()
-        .that(DescribedPredicate.describe("are API types a user can name",
-            (JavaClass c) -> isApi(c) && isVisible(c)))
+        .that(
+            DescribedPredicate.describe(
+                "are API types a user can name", (JavaClass c) -> isApi(c) && isVisible(c)))
         .should(exposesNothingHidden)
         .check(SDK);
   }
@@ -118,22 +124,37 @@ class ArchitectureTest {
   void layersOnlyDependDownwards() {
     layeredArchitecture()
         .consideringOnlyDependenciesInLayers()
-        .layer("Base").definedBy("dev.flowerjava")
-        .layer("Tensor").definedBy("dev.flowerjava.tensor..")
-        .layer("Typing").definedBy("dev.flowerjava.typing..")
-        .layer("Shared internals").definedBy(
-            "dev.flowerjava.internal", "dev.flowerjava.internal.compat..",
-            "dev.flowerjava.internal.message..", "dev.flowerjava.internal.objects..",
-            "dev.flowerjava.internal.serde..", "dev.flowerjava.internal.security..",
+        .layer("Base")
+        .definedBy("dev.flowerjava")
+        .layer("Tensor")
+        .definedBy("dev.flowerjava.tensor..")
+        .layer("Typing")
+        .definedBy("dev.flowerjava.typing..")
+        .layer("Shared internals")
+        .definedBy(
+            "dev.flowerjava.internal",
+            "dev.flowerjava.internal.compat..",
+            "dev.flowerjava.internal.message..",
+            "dev.flowerjava.internal.objects..",
+            "dev.flowerjava.internal.serde..",
+            "dev.flowerjava.internal.security..",
             "dev.flowerjava.internal.proto..")
-        .layer("Client side").definedBy("dev.flowerjava.client..", "dev.flowerjava.internal.client..")
-        .layer("Server side").definedBy("dev.flowerjava.server..", "dev.flowerjava.internal.server..")
-        .whereLayer("Base").mayNotAccessAnyLayer()
-        .whereLayer("Tensor").mayOnlyAccessLayers("Base")
-        .whereLayer("Typing").mayOnlyAccessLayers("Base", "Tensor")
-        .whereLayer("Shared internals").mayOnlyAccessLayers("Base", "Tensor", "Typing")
-        .whereLayer("Client side").mayOnlyAccessLayers("Base", "Tensor", "Typing", "Shared internals")
-        .whereLayer("Server side").mayOnlyAccessLayers("Base", "Tensor", "Typing", "Shared internals")
+        .layer("Client side")
+        .definedBy("dev.flowerjava.client..", "dev.flowerjava.internal.client..")
+        .layer("Server side")
+        .definedBy("dev.flowerjava.server..", "dev.flowerjava.internal.server..")
+        .whereLayer("Base")
+        .mayNotAccessAnyLayer()
+        .whereLayer("Tensor")
+        .mayOnlyAccessLayers("Base")
+        .whereLayer("Typing")
+        .mayOnlyAccessLayers("Base", "Tensor")
+        .whereLayer("Shared internals")
+        .mayOnlyAccessLayers("Base", "Tensor", "Typing")
+        .whereLayer("Client side")
+        .mayOnlyAccessLayers("Base", "Tensor", "Typing", "Shared internals")
+        .whereLayer("Server side")
+        .mayOnlyAccessLayers("Base", "Tensor", "Typing", "Shared internals")
         .check(SDK);
   }
 
@@ -148,13 +169,17 @@ class ArchitectureTest {
           @Override
           public SliceIdentifier getIdentifierOf(JavaClass c) {
             String p = c.getPackageName();
-            if (p.startsWith("dev.flowerjava.client") || p.startsWith("dev.flowerjava.internal.client")) {
+            if (p.startsWith("dev.flowerjava.client")
+                || p.startsWith("dev.flowerjava.internal.client")) {
               return SliceIdentifier.of("client side");
             }
-            if (p.startsWith("dev.flowerjava.server") || p.startsWith("dev.flowerjava.internal.server")) {
+            if (p.startsWith("dev.flowerjava.server")
+                || p.startsWith("dev.flowerjava.internal.server")) {
               return SliceIdentifier.of("server side");
             }
-            return p.startsWith("dev.flowerjava") ? SliceIdentifier.of(p) : SliceIdentifier.ignore();
+            return p.startsWith("dev.flowerjava")
+                ? SliceIdentifier.of(p)
+                : SliceIdentifier.ignore();
           }
 
           @Override
@@ -168,20 +193,36 @@ class ArchitectureTest {
   /** The transports of each side sit side by side, one package per wire protocol. */
   @Test
   void transportsLiveSideBySideNamedForWhatTheyCarry() {
-    classes().that().implement(ClientTransport.class)
-        .should().resideInAnyPackage(
+    classes()
+        .that()
+        .implement(ClientTransport.class)
+        .should()
+        .resideInAnyPackage(
             "dev.flowerjava.internal.client.grpcbidi", "dev.flowerjava.internal.client.fleet")
         .check(SDK);
-    classes().that().implement(ClientProxy.class)
-        .should().resideInAnyPackage(
+    classes()
+        .that()
+        .implement(ClientProxy.class)
+        .should()
+        .resideInAnyPackage(
             "dev.flowerjava.internal.server.grpcbidi", "dev.flowerjava.internal.server.fleet")
         .check(SDK);
     for (String side : List.of("client", "server")) {
       String bidi = "dev.flowerjava.internal." + side + ".grpcbidi..";
       String fleet = "dev.flowerjava.internal." + side + ".fleet..";
-      noClasses().that().resideInAPackage(bidi).should().dependOnClassesThat().resideInAPackage(fleet)
+      noClasses()
+          .that()
+          .resideInAPackage(bidi)
+          .should()
+          .dependOnClassesThat()
+          .resideInAPackage(fleet)
           .check(SDK);
-      noClasses().that().resideInAPackage(fleet).should().dependOnClassesThat().resideInAPackage(bidi)
+      noClasses()
+          .that()
+          .resideInAPackage(fleet)
+          .should()
+          .dependOnClassesThat()
+          .resideInAPackage(bidi)
           .check(SDK);
     }
   }
@@ -189,7 +230,12 @@ class ArchitectureTest {
   @Test
   void everyPackageSaysWhatItIs() throws IOException {
     List<String> missing = new ArrayList<>();
-    for (String module : List.of("flower-java-sdk", "flower-java-server", "flower-java-examples", "flower-java-benchmarks")) {
+    for (String module :
+        List.of(
+            "flower-java-sdk",
+            "flower-java-server",
+            "flower-java-examples",
+            "flower-java-benchmarks")) {
       Path src = ROOT.resolve(module).resolve("src/main/java");
       try (Stream<Path> dirs = Files.walk(src)) {
         for (Path dir : dirs.filter(Files::isDirectory).collect(Collectors.toList())) {
@@ -204,9 +250,12 @@ class ArchitectureTest {
       }
     }
     assertEquals(List.of(), missing, "packages without a package-info.java");
-    try (Stream<Path> files = Files.walk(ROOT.resolve("flower-java-sdk/src/main/java/dev/flowerjava/internal"))) {
-      for (Path info : files.filter(f -> f.endsWith("package-info.java")).collect(Collectors.toList())) {
-        assertTrue(Files.readString(info).startsWith("/** Not API: "),
+    try (Stream<Path> files =
+        Files.walk(ROOT.resolve("flower-java-sdk/src/main/java/dev/flowerjava/internal"))) {
+      for (Path info :
+          files.filter(f -> f.endsWith("package-info.java")).collect(Collectors.toList())) {
+        assertTrue(
+            Files.readString(info).startsWith("/** Not API: "),
             info + " must start with \"/** Not API: \"");
       }
     }
@@ -220,16 +269,20 @@ class ArchitectureTest {
   void theDocumentedPublicApiIsThePublicApi() throws IOException {
     TreeMap<String, Set<String>> actual = new TreeMap<>();
     for (JavaClass c : SDK) {
-      if (isApi(c) && c.getModifiers().contains(JavaModifier.PUBLIC) && c.isTopLevelClass()
+      if (isApi(c)
+          && c.getModifiers().contains(JavaModifier.PUBLIC)
+          && c.isTopLevelClass()
           && !c.getSimpleName().equals("package-info")) {
         actual.computeIfAbsent(c.getPackageName(), k -> new TreeSet<>()).add(c.getSimpleName());
       }
     }
     String doc = Files.readString(ROOT.resolve("CONTRIBUTING.md"));
-    Matcher section = Pattern.compile("(?s)<!-- public-api -->(.*?)<!-- /public-api -->").matcher(doc);
+    Matcher section =
+        Pattern.compile("(?s)<!-- public-api -->(.*?)<!-- /public-api -->").matcher(doc);
     assertTrue(section.find(), "CONTRIBUTING.md has no <!-- public-api --> section");
     TreeMap<String, Set<String>> documented = new TreeMap<>();
-    Matcher line = Pattern.compile("(?m)^- `(dev\\.flowerjava[\\w.]*)`: (.*)$").matcher(section.group(1));
+    Matcher line =
+        Pattern.compile("(?m)^- `(dev\\.flowerjava[\\w.]*)`: (.*)$").matcher(section.group(1));
     while (line.find()) {
       Matcher name = Pattern.compile("`(\\w+)`").matcher(line.group(2));
       Set<String> names = new TreeSet<>();

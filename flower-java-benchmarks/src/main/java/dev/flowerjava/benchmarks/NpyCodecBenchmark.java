@@ -1,7 +1,7 @@
 package dev.flowerjava.benchmarks;
 
-import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.typing.Parameters;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -22,7 +22,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgs = {"-Xmx2g"})
+@Fork(
+    value = 1,
+    jvmArgs = {"-Xmx2g"})
 public class NpyCodecBenchmark {
   @Param({"cifar-cnn", "resnet18-sized"})
   public String model;

@@ -1,2 +1,4 @@
-/** JMH benchmarks of the codec and aggregation, run beside the Python anchor by benchmarks/run.sh. */
+/**
+ * JMH benchmarks of the codec and aggregation, run beside the Python anchor by benchmarks/run.sh.
+ */
 package dev.flowerjava.benchmarks;

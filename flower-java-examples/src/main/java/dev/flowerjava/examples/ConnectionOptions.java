@@ -6,24 +6,30 @@ import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /**
- * How an example client reaches its server, shared by the example CLIs as a picocli mixin: a
- * Python {@code start_server} or the Java server (grpc-bidi), or a {@code flower-superlink} as a
- * SuperNode (Fleet API).
+ * How an example client reaches its server, shared by the example CLIs as a picocli mixin: a Python
+ * {@code start_server} or the Java server (grpc-bidi), or a {@code flower-superlink} as a SuperNode
+ * (Fleet API).
  */
 public final class ConnectionOptions {
-  @Option(names = "--server", defaultValue = "127.0.0.1:8080",
+  @Option(
+      names = "--server",
+      defaultValue = "127.0.0.1:8080",
       description = "host:port of the Flower server or SuperLink (default: ${DEFAULT-VALUE})")
   public String server;
 
-  @Option(names = "--transport", defaultValue = "GRPC_BIDI",
-      description = "GRPC_BIDI (start_server, server.jar), FLEET_HTTP (flower-superlink,"
-          + " flwr >= 1.40) or FLEET_GRPC (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--transport",
+      defaultValue = "GRPC_BIDI",
+      description =
+          "GRPC_BIDI (start_server, server.jar), FLEET_HTTP (flower-superlink,"
+              + " flwr >= 1.40) or FLEET_GRPC (default: ${DEFAULT-VALUE})")
   public Transport transport;
 
   @Option(names = "--root-certificates", description = "PEM CA file: connect with TLS")
   public Path rootCertificates;
 
-  @Option(names = "--node-key",
+  @Option(
+      names = "--node-key",
       description = "Fleet: OpenSSH private key registered with `flwr supernode register`")
   public Path nodeKey;
 

@@ -17,8 +17,8 @@ import dev.flowerjava.typing.Status;
  * A federated-learning participant at the level of Flower's wire records. Most applications extend
  * {@link NumPyClient} instead, which works with decoded arrays.
  *
- * <p>Every method has a default that answers with the matching {@code *_NOT_IMPLEMENTED} status,
- * as Flower's own {@code Client} does, so a client implements only what it supports. Methods are
+ * <p>Every method has a default that answers with the matching {@code *_NOT_IMPLEMENTED} status, as
+ * Flower's own {@code Client} does, so a client implements only what it supports. Methods are
  * called from one thread at a time.
  *
  * <p>A method that throws a {@link RuntimeException} does not answer: the server counts the
@@ -41,8 +41,8 @@ public interface Client {
   }
 
   /**
-   * Returns the local model, as Flower's {@code Client.get_parameters}. The server asks for it
-   * when its strategy has no initial parameters.
+   * Returns the local model, as Flower's {@code Client.get_parameters}. The server asks for it when
+   * its strategy has no initial parameters.
    *
    * @param ins the request; its config is empty when the server asks
    * @return {@link Status#OK} and the current parameters; by default {@link

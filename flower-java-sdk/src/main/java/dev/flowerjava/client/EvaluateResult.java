@@ -7,8 +7,8 @@ import java.util.Objects;
  * What {@link NumPyClient#evaluate} returns: loss, number of examples evaluated, metrics. Flower's
  * {@code NumPyClient.evaluate} returns the same triple.
  *
- * @param loss the loss on the local evaluation data; narrowed to a 32-bit float, as Flower's
- *     {@code EvaluateRes} holds it
+ * @param loss the loss on the local evaluation data; narrowed to a 32-bit float, as Flower's {@code
+ *     EvaluateRes} holds it
  * @param numExamples how many examples were evaluated: the result's weight in the aggregated loss
  *     and metrics. FedAvg counts a result with 0 examples as a failure
  * @param metrics further results, e.g. {@code "accuracy"}; empty when there are none

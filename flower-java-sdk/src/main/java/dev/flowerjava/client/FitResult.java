@@ -1,7 +1,7 @@
 package dev.flowerjava.client;
 
-import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.typing.ScalarMap;
 import java.util.List;
 import java.util.Objects;
 

@@ -2,19 +2,19 @@ package dev.flowerjava.client;
 
 import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.client.ClientTransport;
-import dev.flowerjava.internal.security.NodeSigner;
 import dev.flowerjava.internal.client.fleet.FleetNode;
 import dev.flowerjava.internal.client.fleet.GrpcFleetRpc;
 import dev.flowerjava.internal.client.fleet.HttpFleetRpc;
 import dev.flowerjava.internal.client.grpcbidi.GrpcBidiTransport;
+import dev.flowerjava.internal.security.NodeSigner;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -94,13 +94,13 @@ public final class FlowerClient implements AutoCloseable {
   }
 
   /**
-   * Connects and serves the server's instructions until it ends the session or {@link #close()}
-   * is called. Returns at once if {@link #close()} was called before. A server that asks the
-   * client to reconnect later is waited for and joined again within the same call.
+   * Connects and serves the server's instructions until it ends the session or {@link #close()} is
+   * called. Returns at once if {@link #close()} was called before. A server that asks the client to
+   * reconnect later is waited for and joined again within the same call.
    *
    * @param client answers the server's instructions, from one thread at a time
-   * @throws dev.flowerjava.client.TransportException if the server stays unreachable
-   *     beyond the retry policy's wait, or refuses the client
+   * @throws dev.flowerjava.client.TransportException if the server stays unreachable beyond the
+   *     retry policy's wait, or refuses the client
    * @throws InterruptedException if the calling thread is interrupted; the connection is closed
    */
   public void start(Client client) throws InterruptedException {
@@ -336,11 +336,13 @@ public final class FlowerClient implements AutoCloseable {
      */
     GRPC_BIDI,
     /**
-     * The Fleet API as protobuf over HTTP, as {@code flower-superlink} serves it to SuperNodes since
-     * flwr 1.40 (on its shared port, 8000 by default).
+     * The Fleet API as protobuf over HTTP, as {@code flower-superlink} serves it to SuperNodes
+     * since flwr 1.40 (on its shared port, 8000 by default).
      */
     FLEET_HTTP,
-    /** The Fleet API over gRPC ({@code flwr.proto.Fleet}), as SuperLinks served it up to flwr 1.39. */
+    /**
+     * The Fleet API over gRPC ({@code flwr.proto.Fleet}), as SuperLinks served it up to flwr 1.39.
+     */
     FLEET_GRPC
   }
 }

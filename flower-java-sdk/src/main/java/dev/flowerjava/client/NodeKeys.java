@@ -33,22 +33,39 @@ import java.util.Base64;
 import java.util.Objects;
 
 /**
- * A SuperNode's identity: a P-384 (secp384r1) key pair, as flwr's {@code generate_key_pairs}
- * makes. Loads the private key from an OpenSSH private key file (the only format {@code
- * flower-supernode --auth-supernode-private-key} accepts in flwr 1.41: cryptography's {@code
- * load_ssh_private_key}, unencrypted) or from PEM ({@code BEGIN PRIVATE KEY}, PKCS#8, or {@code
- * BEGIN EC PRIVATE KEY}, SEC1); writes the OpenSSH public key line that {@code flwr supernode
- * register} reads ({@code load_ssh_public_key}), and private keys in OpenSSH or PKCS#8 PEM form.
+ * A SuperNode's identity: a P-384 (secp384r1) key pair, as flwr's {@code generate_key_pairs} makes.
+ * Loads the private key from an OpenSSH private key file (the only format {@code flower-supernode
+ * --auth-supernode-private-key} accepts in flwr 1.41: cryptography's {@code load_ssh_private_key},
+ * unencrypted) or from PEM ({@code BEGIN PRIVATE KEY}, PKCS#8, or {@code BEGIN EC PRIVATE KEY},
+ * SEC1); writes the OpenSSH public key line that {@code flwr supernode register} reads ({@code
+ * load_ssh_public_key}), and private keys in OpenSSH or PKCS#8 PEM form.
  */
 public final class NodeKeys {
   static final String SSH_KEY_TYPE = "ecdsa-sha2-nistp384";
   static final String SSH_CURVE = "nistp384";
   private static final int FIELD_BYTES = 48;
-  private static final byte[] OPENSSH_MAGIC = "openssh-key-v1\0".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] OPENSSH_MAGIC =
+      "openssh-key-v1\0".getBytes(StandardCharsets.US_ASCII);
   // DER of AlgorithmIdentifier { id-ecPublicKey, secp384r1 }
   private static final byte[] EC_P384_ALGORITHM = {
-    0x30, 0x10, 0x06, 0x07, 0x2a, (byte) 0x86, 0x48, (byte) 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05,
-    0x2b, (byte) 0x81, 0x04, 0x00, 0x22
+    0x30,
+    0x10,
+    0x06,
+    0x07,
+    0x2a,
+    (byte) 0x86,
+    0x48,
+    (byte) 0xce,
+    0x3d,
+    0x02,
+    0x01,
+    0x06,
+    0x05,
+    0x2b,
+    (byte) 0x81,
+    0x04,
+    0x00,
+    0x22
   };
 
   private final ECPrivateKey privateKey;
@@ -151,7 +168,8 @@ public final class NodeKeys {
     String kdf = sshString(b);
     sshBytes(b); // kdf options
     if (!cipher.equals("none") || !kdf.equals("none")) {
-      throw new NodeKeyException("encrypted OpenSSH keys (cipher " + cipher + ") are not supported");
+      throw new NodeKeyException(
+          "encrypted OpenSSH keys (cipher " + cipher + ") are not supported");
     }
     if (b.getInt() != 1) {
       throw new NodeKeyException("the file holds more than one key");
@@ -191,9 +209,7 @@ public final class NodeKeys {
   /** The uncompressed public point: 0x04, X, Y (48 bytes each). */
   public byte[] publicPoint() {
     return concat(
-        new byte[] {4},
-        fixed(publicKey.getW().getAffineX()),
-        fixed(publicKey.getW().getAffineY()));
+        new byte[] {4}, fixed(publicKey.getW().getAffineX()), fixed(publicKey.getW().getAffineY()));
   }
 
   /**
@@ -271,14 +287,21 @@ public final class NodeKeys {
       Path dir = file.toAbsolutePath().getParent();
       Path tmp;
       if (secret && FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
-        tmp = Files.createTempFile(dir, ".key-", ".tmp",
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        tmp =
+            Files.createTempFile(
+                dir,
+                ".key-",
+                ".tmp",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       } else {
         tmp = Files.createTempFile(dir, ".key-", ".tmp");
       }
       try {
         Files.write(tmp, bytes);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        Files.move(
+            tmp,
+            file,
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING,
             java.nio.file.StandardCopyOption.ATOMIC_MOVE);
       } finally {
         Files.deleteIfExists(tmp);
@@ -368,9 +391,11 @@ public final class NodeKeys {
   private static byte[] der(int tag, byte[] content) {
     int n = content.length;
     byte[] len =
-        n < 0x80 ? new byte[] {(byte) n}
-            : n < 0x100 ? new byte[] {(byte) 0x81, (byte) n}
-            : new byte[] {(byte) 0x82, (byte) (n >> 8), (byte) n};
+        n < 0x80
+            ? new byte[] {(byte) n}
+            : n < 0x100
+                ? new byte[] {(byte) 0x81, (byte) n}
+                : new byte[] {(byte) 0x82, (byte) (n >> 8), (byte) n};
     return concat(new byte[] {(byte) tag}, len, content);
   }
 
@@ -382,7 +407,9 @@ public final class NodeKeys {
     return out.toByteArray();
   }
 
-  /** d * P on a short-Weierstrass prime curve, affine double-and-add (keys only, not secret-timed). */
+  /**
+   * d * P on a short-Weierstrass prime curve, affine double-and-add (keys only, not secret-timed).
+   */
   private static ECPoint multiply(ECParameterSpec spec, ECPoint point, BigInteger d) {
     ECField field = spec.getCurve().getField();
     BigInteger p = ((ECFieldFp) field).getP();
@@ -414,8 +441,12 @@ public final class NodeKeys {
       if (!y1.equals(y2) || y1.signum() == 0) {
         return ECPoint.POINT_INFINITY;
       }
-      lambda = x1.pow(2).multiply(BigInteger.valueOf(3)).add(a)
-          .multiply(y1.shiftLeft(1).modInverse(p)).mod(p);
+      lambda =
+          x1.pow(2)
+              .multiply(BigInteger.valueOf(3))
+              .add(a)
+              .multiply(y1.shiftLeft(1).modInverse(p))
+              .mod(p);
     } else {
       lambda = y2.subtract(y1).multiply(x2.subtract(x1).modInverse(p)).mod(p);
     }

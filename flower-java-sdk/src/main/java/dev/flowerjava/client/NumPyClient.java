@@ -1,5 +1,6 @@
 package dev.flowerjava.client;
 
+import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;
@@ -11,12 +12,11 @@ import dev.flowerjava.typing.GetPropertiesRes;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
-import dev.flowerjava.tensor.NDArray;
 import java.util.List;
 
 /**
- * The class most applications extend, mirroring Flower's Python {@code NumPyClient}: parameters
- * are lists of {@link NDArray} in a fixed order, config and metrics are {@link ScalarMap}s.
+ * The class most applications extend, mirroring Flower's Python {@code NumPyClient}: parameters are
+ * lists of {@link NDArray} in a fixed order, config and metrics are {@link ScalarMap}s.
  *
  * <p>Override what your client supports; a method left alone is reported to the server with the
  * matching {@code NOT_IMPLEMENTED} status, as in Flower (called directly, it throws {@link
@@ -102,8 +102,8 @@ public abstract class NumPyClient {
   }
 
   /**
-   * Adapts this client to the record-level {@link Client} that transports drive, as Flower's
-   * {@code NumPyClient.to_client}. {@link FlowerClient#start(NumPyClient)} calls it for you.
+   * Adapts this client to the record-level {@link Client} that transports drive, as Flower's {@code
+   * NumPyClient.to_client}. {@link FlowerClient#start(NumPyClient)} calls it for you.
    *
    * @return a new adapter that decodes the server's {@code .npy} tensors for this client, encodes
    *     its arrays in turn, and answers {@code *_NOT_IMPLEMENTED} for the methods this class does
@@ -164,7 +164,8 @@ public abstract class NumPyClient {
       }
       FitResult r = app.fit(ins.parameters().toArrays(), ins.config());
       requireResult(r, "fit", "new FitResult(parameters, numExamples, metrics)");
-      return new FitRes(Status.OK, Parameters.fromArrays(r.parameters()), r.numExamples(), r.metrics());
+      return new FitRes(
+          Status.OK, Parameters.fromArrays(r.parameters()), r.numExamples(), r.metrics());
     }
 
     @Override

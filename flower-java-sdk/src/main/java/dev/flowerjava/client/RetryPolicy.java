@@ -22,7 +22,8 @@ public record RetryPolicy(Duration initialDelay, Duration maxDelay, Duration max
       new RetryPolicy(Duration.ofMillis(500), Duration.ofSeconds(10), Duration.ofMinutes(5));
 
   /** Fail on the first connection error. */
-  public static final RetryPolicy NONE = new RetryPolicy(Duration.ZERO, Duration.ZERO, Duration.ZERO);
+  public static final RetryPolicy NONE =
+      new RetryPolicy(Duration.ZERO, Duration.ZERO, Duration.ZERO);
 
   /**
    * Checks the components. Delays are used at millisecond precision.

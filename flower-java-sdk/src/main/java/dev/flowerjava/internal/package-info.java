@@ -1,2 +1,4 @@
-/** Not API: implementation details of flower-java that may change in any release; shared helpers. */
+/**
+ * Not API: implementation details of flower-java that may change in any release; shared helpers.
+ */
 package dev.flowerjava.internal;

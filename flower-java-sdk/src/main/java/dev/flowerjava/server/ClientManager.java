@@ -14,8 +14,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The clients currently connected, in order of arrival. Sampling draws from a seeded {@link
- * Random}, so a run with the same seed and the same arrival order selects the same clients.
- * Mirrors Flower's {@code SimpleClientManager}; safe to use from any thread.
+ * Random}, so a run with the same seed and the same arrival order selects the same clients. Mirrors
+ * Flower's {@code SimpleClientManager}; safe to use from any thread.
  */
 public final class ClientManager {
   private static final Logger log = LoggerFactory.getLogger(ClientManager.class);
@@ -141,8 +141,8 @@ public final class ClientManager {
    * Flower's {@code ClientManager.sample}.
    *
    * @param numClients how many clients to draw
-   * @param minNumClients how many must be connected before drawing; {@code numClients} is used
-   *     when it is larger
+   * @param minNumClients how many must be connected before drawing; {@code numClients} is used when
+   *     it is larger
    * @return {@code numClients} distinct clients in random order; empty if too few connected within
    *     the manager's sample wait, or if clients left so that fewer than {@code numClients} remain
    * @throws InterruptedException if the waiting thread is interrupted
@@ -152,7 +152,9 @@ public final class ClientManager {
     if (!waitFor(needed, sampleWait)) {
       log.info(
           "Sampling failed: {} clients connected, {} needed after waiting {} s",
-          numAvailable(), needed, sampleWait.toSeconds());
+          numAvailable(),
+          needed,
+          sampleWait.toSeconds());
       return List.of();
     }
     lock.lock();

@@ -30,8 +30,8 @@ public interface ClientProxy {
    * Asks the client for its properties, as Flower's {@code ClientProxy.get_properties}.
    *
    * @param ins the request, with the config that tells the client what is wanted
-   * @return completes with the client's reply (whatever its status), or exceptionally if the
-   *     client left or was disconnected first
+   * @return completes with the client's reply (whatever its status), or exceptionally if the client
+   *     left or was disconnected first
    */
   CompletableFuture<GetPropertiesRes> getProperties(GetPropertiesIns ins);
 
@@ -39,8 +39,8 @@ public interface ClientProxy {
    * Asks the client for its local model, as Flower's {@code ClientProxy.get_parameters}.
    *
    * @param ins the request; the server sends an empty config
-   * @return completes with the client's reply (whatever its status), or exceptionally if the
-   *     client left or was disconnected first
+   * @return completes with the client's reply (whatever its status), or exceptionally if the client
+   *     left or was disconnected first
    */
   CompletableFuture<GetParametersRes> getParameters(GetParametersIns ins);
 
@@ -48,8 +48,8 @@ public interface ClientProxy {
    * Sends the client a training instruction, as Flower's {@code ClientProxy.fit}.
    *
    * @param ins the global parameters to train from and the round's config
-   * @return completes with the client's reply (whatever its status), or exceptionally if the
-   *     client left or was disconnected first
+   * @return completes with the client's reply (whatever its status), or exceptionally if the client
+   *     left or was disconnected first
    */
   CompletableFuture<FitRes> fit(FitIns ins);
 
@@ -57,8 +57,8 @@ public interface ClientProxy {
    * Sends the client an evaluation instruction, as Flower's {@code ClientProxy.evaluate}.
    *
    * @param ins the parameters to evaluate and the round's config
-   * @return completes with the client's reply (whatever its status), or exceptionally if the
-   *     client left or was disconnected first
+   * @return completes with the client's reply (whatever its status), or exceptionally if the client
+   *     left or was disconnected first
    */
   CompletableFuture<EvaluateRes> evaluate(EvaluateIns ins);
 
@@ -66,9 +66,9 @@ public interface ClientProxy {
    * Tells the client to leave and join again after {@code seconds}, or to leave for good when
    * {@code seconds} is 0; does not wait for its acknowledgement.
    *
-   * @param seconds how long the client should stay away before it joins again; 0 to leave for
-   *     good, as the server tells every client at the end of a run. For a Fleet API node the value
-   *     is not used: its proxy is closed either way
+   * @param seconds how long the client should stay away before it joins again; 0 to leave for good,
+   *     as the server tells every client at the end of a run. For a Fleet API node the value is not
+   *     used: its proxy is closed either way
    */
   void reconnect(long seconds);
 

@@ -2,10 +2,10 @@ package dev.flowerjava.server;
 
 import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.server.fleet.FleetHttpServer;
-import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.internal.server.grpcbidi.FlowerServiceImpl;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.Strategy;
+import dev.flowerjava.typing.Parameters;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.File;
@@ -65,7 +65,8 @@ public final class FlowerServer implements AutoCloseable {
     this.fleetHeartbeatPatience = b.fleetHeartbeatPatience;
     this.fleetHeartbeatCheckPeriod = b.fleetHeartbeatCheckPeriod;
     if (!grpcBidi && fleetHttpPort == null) {
-      throw new IllegalArgumentException("grpcBidi(false) needs fleetHttpPort(...): nothing to serve");
+      throw new IllegalArgumentException(
+          "grpcBidi(false) needs fleetHttpPort(...): nothing to serve");
     }
     if (nodeAuthKeys != null && fleetHttpPort == null) {
       throw new IllegalArgumentException("nodeAuthKeys(...) needs fleetHttpPort(...)");
@@ -77,18 +78,18 @@ public final class FlowerServer implements AutoCloseable {
   /**
    * Starts configuring a server.
    *
-   * @return a builder with {@code start_server}'s defaults: grpc-bidi on {@code 0.0.0.0:8080},
-   *     512 MiB messages, {@link FedAvg} with Flower's settings, one round without a timeout, no
-   *     TLS, no Fleet API
+   * @return a builder with {@code start_server}'s defaults: grpc-bidi on {@code 0.0.0.0:8080}, 512
+   *     MiB messages, {@link FedAvg} with Flower's settings, one round without a timeout, no TLS,
+   *     no Fleet API
    */
   public static Builder builder() {
     return new Builder();
   }
 
   /**
-   * Binds the port(s) and starts accepting clients; {@link #run()} calls it if needed. Clients
-   * that connect are registered with {@link #clientManager()}; no round runs yet. Calling it again
-   * does nothing.
+   * Binds the port(s) and starts accepting clients; {@link #run()} calls it if needed. Clients that
+   * connect are registered with {@link #clientManager()}; no round runs yet. Calling it again does
+   * nothing.
    *
    * @return this server, started
    * @throws IOException if a port cannot be bound; nothing is left listening
@@ -109,16 +110,20 @@ public final class FlowerServer implements AutoCloseable {
         b.useTransportSecurity(certChain, privateKey);
       }
       grpcServer = b.build().start();
-      log.info("Flower server (grpc-bidi) listening on {}:{}{}", host, port(),
+      log.info(
+          "Flower server (grpc-bidi) listening on {}:{}{}",
+          host,
+          port(),
           certChain != null ? " with TLS" : " without TLS");
     }
     if (fleetHttpPort != null) {
-      FleetHttpServer.Builder f = FleetHttpServer.builder(server.clientManager())
-          .host(host)
-          .port(fleetHttpPort)
-          .maxBodyBytes(maxMessageSize)
-          .heartbeatPatience(fleetHeartbeatPatience)
-          .heartbeatCheckPeriod(fleetHeartbeatCheckPeriod);
+      FleetHttpServer.Builder f =
+          FleetHttpServer.builder(server.clientManager())
+              .host(host)
+              .port(fleetHttpPort)
+              .maxBodyBytes(maxMessageSize)
+              .heartbeatPatience(fleetHeartbeatPatience)
+              .heartbeatCheckPeriod(fleetHeartbeatCheckPeriod);
       if (nodeAuthKeys != null) {
         f.authKeys(nodeAuthKeys);
       }
@@ -186,9 +191,9 @@ public final class FlowerServer implements AutoCloseable {
   }
 
   /**
-   * Runs all rounds, then tells the clients to leave and stops serving. Blocks until the last
-   * round ends: the server first waits for the strategy's initial parameters (or asks a client),
-   * then each round waits for enough clients as the strategy decides.
+   * Runs all rounds, then tells the clients to leave and stops serving. Blocks until the last round
+   * ends: the server first waits for the strategy's initial parameters (or asks a client), then
+   * each round waits for enough clients as the strategy decides.
    *
    * @return the losses, metrics and failures of every round
    * @throws IOException if the port cannot be bound
@@ -275,8 +280,8 @@ public final class FlowerServer implements AutoCloseable {
     }
 
     /**
-     * Authenticated Fleet API: only nodes with these public keys may join, none may register
-     * itself (see {@link NodeAuthKeys#load}).
+     * Authenticated Fleet API: only nodes with these public keys may join, none may register itself
+     * (see {@link NodeAuthKeys#load}).
      *
      * @param keys the public keys of the nodes allowed to join; needs {@link #fleetHttpPort(int)}
      * @return this builder
@@ -315,8 +320,8 @@ public final class FlowerServer implements AutoCloseable {
     /**
      * The address both protocols listen on (default {@code 0.0.0.0}, all IPv4 interfaces).
      *
-     * @param host a host name or IP address of this machine, e.g. {@code 127.0.0.1} to accept
-     *     only local clients; resolved when the server starts
+     * @param host a host name or IP address of this machine, e.g. {@code 127.0.0.1} to accept only
+     *     local clients; resolved when the server starts
      * @return this builder
      * @throws NullPointerException if {@code host} is null
      */

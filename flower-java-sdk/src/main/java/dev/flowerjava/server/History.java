@@ -61,7 +61,10 @@ public final class History {
   }
 
   private static void add(Map<String, List<Entry<Scalar>>> into, int round, ScalarMap metrics) {
-    metrics.asMap().forEach((k, v) -> into.computeIfAbsent(k, x -> new ArrayList<>()).add(new Entry<>(round, v)));
+    metrics
+        .asMap()
+        .forEach(
+            (k, v) -> into.computeIfAbsent(k, x -> new ArrayList<>()).add(new Entry<>(round, v)));
   }
 
   /**
@@ -77,8 +80,8 @@ public final class History {
   /**
    * The loss of the strategy's server-side evaluation, as Flower's {@code losses_centralized}.
    *
-   * @return one entry per round the strategy evaluated, round 0 being the initial parameters;
-   *     empty when the strategy does not evaluate on the server
+   * @return one entry per round the strategy evaluated, round 0 being the initial parameters; empty
+   *     when the strategy does not evaluate on the server
    */
   public synchronized List<Entry<Double>> lossesCentralized() {
     return List.copyOf(lossesCentralized);
@@ -88,8 +91,8 @@ public final class History {
    * The fit metrics the strategy aggregated each round, as Flower's {@code
    * metrics_distributed_fit}.
    *
-   * @return for each metric name, in order of first appearance, its value per round; empty when
-   *     no round produced metrics
+   * @return for each metric name, in order of first appearance, its value per round; empty when no
+   *     round produced metrics
    */
   public synchronized Map<String, List<Entry<Scalar>>> metricsDistributedFit() {
     return copy(metricsDistributedFit);
@@ -99,8 +102,8 @@ public final class History {
    * The evaluation metrics the strategy aggregated each round, as Flower's {@code
    * metrics_distributed}.
    *
-   * @return for each metric name, in order of first appearance, its value per round; empty when
-   *     no round produced metrics
+   * @return for each metric name, in order of first appearance, its value per round; empty when no
+   *     round produced metrics
    */
   public synchronized Map<String, List<Entry<Scalar>>> metricsDistributed() {
     return copy(metricsDistributed);
@@ -128,8 +131,8 @@ public final class History {
   /**
    * Per round, how many fit results did not count.
    *
-   * @return one entry per round: clients that failed, answered with a status other than OK, sent
-   *     a result the strategy rejected, or did not answer within the round timeout
+   * @return one entry per round: clients that failed, answered with a status other than OK, sent a
+   *     result the strategy rejected, or did not answer within the round timeout
    */
   public synchronized List<Entry<Integer>> fitFailures() {
     return List.copyOf(fitFailures);
@@ -204,8 +207,12 @@ public final class History {
           sb.append("\t\t'").append(key).append("': [");
           for (int i = 0; i < entries.size(); i++) {
             Entry<Scalar> e = entries.get(i);
-            sb.append(i == 0 ? "" : ", ").append('(').append(e.round()).append(", ")
-                .append(render(e.value())).append(')');
+            sb.append(i == 0 ? "" : ", ")
+                .append('(')
+                .append(e.round())
+                .append(", ")
+                .append(render(e.value()))
+                .append(')');
           }
           sb.append("]\n");
         });

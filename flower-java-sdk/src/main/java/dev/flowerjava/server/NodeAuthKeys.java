@@ -1,7 +1,7 @@
 package dev.flowerjava.server;
 
-import dev.flowerjava.internal.security.NodeKeyException;
 import dev.flowerjava.client.NodeKeys;
+import dev.flowerjava.internal.security.NodeKeyException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
@@ -27,9 +27,9 @@ import java.util.stream.Stream;
 /**
  * The SuperNode public keys an operator allows on an authenticated Fleet server: what {@code flwr
  * supernode register <file>} registers with a SuperLink, given up front instead. Each file holds
- * one P-384 public key, either as an OpenSSH line ({@code ecdsa-sha2-nistp384 AAAA... comment},
- * the {@code .pub} file next to the node's OpenSSH private key) or as PEM SubjectPublicKeyInfo
- * ({@code -----BEGIN PUBLIC KEY-----}).
+ * one P-384 public key, either as an OpenSSH line ({@code ecdsa-sha2-nistp384 AAAA... comment}, the
+ * {@code .pub} file next to the node's OpenSSH private key) or as PEM SubjectPublicKeyInfo ({@code
+ * -----BEGIN PUBLIC KEY-----}).
  */
 public final class NodeAuthKeys {
   private static final String SSH_TYPE = "ecdsa-sha2-nistp384";
@@ -67,10 +67,13 @@ public final class NodeAuthKeys {
     List<Path> files = new ArrayList<>();
     if (Files.isDirectory(dirOrFile)) {
       try (Stream<Path> s = Files.list(dirOrFile)) {
-        s.filter(p -> {
-          String n = p.getFileName().toString();
-          return Files.isRegularFile(p) && (n.endsWith(".pub") || n.endsWith(".pem"));
-        }).sorted().forEach(files::add);
+        s.filter(
+                p -> {
+                  String n = p.getFileName().toString();
+                  return Files.isRegularFile(p) && (n.endsWith(".pub") || n.endsWith(".pem"));
+                })
+            .sorted()
+            .forEach(files::add);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot list node keys in " + dirOrFile, e);
       }
@@ -92,8 +95,7 @@ public final class NodeAuthKeys {
       try {
         out.add(new Entry(f.getFileName().toString(), parse(text)));
       } catch (NodeKeyException | IllegalArgumentException e) {
-        throw new IllegalArgumentException(
-            "node public key file " + f + ": " + e.getMessage(), e);
+        throw new IllegalArgumentException("node public key file " + f + ": " + e.getMessage(), e);
       }
     }
     return new NodeAuthKeys(out);
@@ -106,8 +108,8 @@ public final class NodeAuthKeys {
     }
     String[] parts = text.strip().split("\\s+");
     if (parts.length < 2 || !parts[0].equals(SSH_TYPE)) {
-      throw new IllegalArgumentException("not an OpenSSH " + SSH_TYPE
-          + " public key line nor a PEM public key");
+      throw new IllegalArgumentException(
+          "not an OpenSSH " + SSH_TYPE + " public key line nor a PEM public key");
     }
     ByteBuffer b = ByteBuffer.wrap(Base64.getDecoder().decode(parts[1]));
     try {
@@ -115,19 +117,21 @@ public final class NodeAuthKeys {
       String curve = new String(sshString(b), StandardCharsets.US_ASCII);
       byte[] q = sshString(b);
       if (!type.equals(SSH_TYPE) || !curve.equals(SSH_CURVE)) {
-        throw new IllegalArgumentException("key blob is " + type + "/" + curve
-            + ", expected " + SSH_TYPE + "/" + SSH_CURVE);
+        throw new IllegalArgumentException(
+            "key blob is " + type + "/" + curve + ", expected " + SSH_TYPE + "/" + SSH_CURVE);
       }
       if (q.length != 97 || q[0] != 4) {
         throw new IllegalArgumentException("public point is not an uncompressed P-384 point");
       }
-      ECPoint w = new ECPoint(new BigInteger(1, Arrays.copyOfRange(q, 1, 49)),
-          new BigInteger(1, Arrays.copyOfRange(q, 49, 97)));
+      ECPoint w =
+          new ECPoint(
+              new BigInteger(1, Arrays.copyOfRange(q, 1, 49)),
+              new BigInteger(1, Arrays.copyOfRange(q, 49, 97)));
       AlgorithmParameters p = AlgorithmParameters.getInstance("EC");
       p.init(new ECGenParameterSpec("secp384r1"));
       ECParameterSpec spec = p.getParameterSpec(ECParameterSpec.class);
-      return (ECPublicKey) KeyFactory.getInstance("EC").generatePublic(
-          new ECPublicKeySpec(w, spec));
+      return (ECPublicKey)
+          KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(w, spec));
     } catch (java.nio.BufferUnderflowException e) {
       throw new IllegalArgumentException("truncated OpenSSH key blob", e);
     } catch (GeneralSecurityException e) {

@@ -1,5 +1,14 @@
 package dev.flowerjava.server;
 
+import dev.flowerjava.server.strategy.ClientInstruction;
+import dev.flowerjava.server.strategy.EvaluateAggregator;
+import dev.flowerjava.server.strategy.Failure;
+import dev.flowerjava.server.strategy.FitAggregator;
+import dev.flowerjava.server.strategy.InvalidResultException;
+import dev.flowerjava.server.strategy.Strategy;
+import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
+import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
+import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
 import dev.flowerjava.typing.Code;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
@@ -10,15 +19,6 @@ import dev.flowerjava.typing.GetParametersRes;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
-import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
-import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
-import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
-import dev.flowerjava.server.strategy.ClientInstruction;
-import dev.flowerjava.server.strategy.EvaluateAggregator;
-import dev.flowerjava.server.strategy.Failure;
-import dev.flowerjava.server.strategy.FitAggregator;
-import dev.flowerjava.server.strategy.InvalidResultException;
-import dev.flowerjava.server.strategy.Strategy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,8 +37,8 @@ import org.slf4j.LoggerFactory;
  * federated evaluation, all decided by a {@link Strategy}. Reads like Flower's {@code Server.fit}.
  *
  * <p>A client that fails in any way (an error, a non-OK status, a result the strategy rejects, no
- * reply before the round timeout) becomes one failure with one log line; the round goes on with
- * the others.
+ * reply before the round timeout) becomes one failure with one log line; the round goes on with the
+ * others.
  */
 final class Server {
   private static final Logger log = LoggerFactory.getLogger(Server.class);
@@ -68,13 +68,15 @@ final class Server {
     log.info("[INIT]");
     parameters = initialParameters(timeout);
     log.info("Starting evaluation of initial global parameters");
-    strategy.evaluate(0, parameters).ifPresentOrElse(
-        e -> {
-          log.info("initial parameters (loss, other metrics): {}, {}", e.loss(), e.metrics());
-          history.addLossCentralized(0, e.loss());
-          history.addMetricsCentralized(0, e.metrics());
-        },
-        () -> log.info("Evaluation returned no results (`None`)"));
+    strategy
+        .evaluate(0, parameters)
+        .ifPresentOrElse(
+            e -> {
+              log.info("initial parameters (loss, other metrics): {}, {}", e.loss(), e.metrics());
+              history.addLossCentralized(0, e.loss());
+              history.addMetricsCentralized(0, e.metrics());
+            },
+            () -> log.info("Evaluation returned no results (`None`)"));
 
     long start = System.nanoTime();
     for (int round = 1; round <= config.numRounds(); round++) {
@@ -92,7 +94,10 @@ final class Server {
     }
     log.info("");
     log.info("[SUMMARY]");
-    log.info("Run finished {} round(s) in {}s", config.numRounds(), String.format("%.2f", elapsed(start)));
+    log.info(
+        "Run finished {} round(s) in {}s",
+        config.numRounds(),
+        String.format("%.2f", elapsed(start)));
     for (String line : history.summary().split("\n")) {
       if (!line.isEmpty()) {
         log.info("{}", line);
@@ -132,7 +137,9 @@ final class Server {
         } else {
           log.warn(
               "Failed to receive initial parameters from client {} ({}). Empty initial parameters"
-                  + " will be used.", client.cid(), res.status());
+                  + " will be used.",
+              client.cid(),
+              res.status());
         }
         return res.parameters();
       } catch (Exception e) {
@@ -153,11 +160,19 @@ final class Server {
       history.addFitOutcome(round, 0, 0);
       return;
     }
-    log.info("configure_fit: strategy sampled {} clients (out of {})",
-        instructions.size(), clientManager.numAvailable());
+    log.info(
+        "configure_fit: strategy sampled {} clients (out of {})",
+        instructions.size(),
+        clientManager.numAvailable());
     FitAggregator aggregator = strategy.fitAggregator(round, parameters);
     List<Failure> failures =
-        fanOut(round, "fit", instructions, timeout, ClientProxy::fit, FitRes::status,
+        fanOut(
+            round,
+            "fit",
+            instructions,
+            timeout,
+            ClientProxy::fit,
+            FitRes::status,
             (client, res) -> aggregator.accept(client, res));
     int results = instructions.size() - failures.size();
     log.info("aggregate_fit: received {} results and {} failures", results, failures.size());
@@ -176,14 +191,24 @@ final class Server {
       history.addEvaluateFailures(round, 0);
       return;
     }
-    log.info("configure_evaluate: strategy sampled {} clients (out of {})",
-        instructions.size(), clientManager.numAvailable());
+    log.info(
+        "configure_evaluate: strategy sampled {} clients (out of {})",
+        instructions.size(),
+        clientManager.numAvailable());
     EvaluateAggregator aggregator = strategy.evaluateAggregator(round);
     List<Failure> failures =
-        fanOut(round, "evaluate", instructions, timeout, ClientProxy::evaluate,
-            EvaluateRes::status, (client, res) -> aggregator.accept(client, res));
-    log.info("aggregate_evaluate: received {} results and {} failures",
-        instructions.size() - failures.size(), failures.size());
+        fanOut(
+            round,
+            "evaluate",
+            instructions,
+            timeout,
+            ClientProxy::evaluate,
+            EvaluateRes::status,
+            (client, res) -> aggregator.accept(client, res));
+    log.info(
+        "aggregate_evaluate: received {} results and {} failures",
+        instructions.size() - failures.size(),
+        failures.size());
     AggregatedEvaluate aggregated = aggregator.finish(failures);
     aggregated.loss().ifPresent(loss -> history.addLossDistributed(round, loss));
     history.addMetricsDistributed(round, aggregated.metrics());
@@ -197,8 +222,8 @@ final class Server {
 
   /**
    * Sends every instruction, folds each OK reply into {@code accept} as it arrives (serialized),
-   * and returns every reply that did not count. Replies arriving after the deadline are ignored
-   * and their clients disconnected, so a late answer can never be matched to a later instruction.
+   * and returns every reply that did not count. Replies arriving after the deadline are ignored and
+   * their clients disconnected, so a late answer can never be matched to a later instruction.
    */
   private <I, R> List<Failure> fanOut(
       int round,
@@ -260,8 +285,10 @@ final class Server {
       remaining.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
     List<ClientProxy> late = new ArrayList<>();
-    String reason = timeout == null ? null
-        : "no reply within the round timeout of " + formatSeconds(timeout) + " s";
+    String reason =
+        timeout == null
+            ? null
+            : "no reply within the round timeout of " + formatSeconds(timeout) + " s";
     List<Failure> all;
     synchronized (foldLock) {
       closed[0] = true;
@@ -289,7 +316,8 @@ final class Server {
 
   private static String rootMessage(Throwable t) {
     Throwable c = t;
-    while ((c instanceof CompletionException || c instanceof java.util.concurrent.ExecutionException)
+    while ((c instanceof CompletionException
+            || c instanceof java.util.concurrent.ExecutionException)
         && c.getCause() != null) {
       c = c.getCause();
     }

@@ -46,11 +46,19 @@ public final class NDArray {
     Objects.requireNonNull(shape, "shape");
     long[] shapeCopy = shape.clone();
     long count = elementCount(shapeCopy);
-    if (count > Long.MAX_VALUE / dtype.itemSize()
-        || count * dtype.itemSize() != data.length) {
+    if (count > Long.MAX_VALUE / dtype.itemSize() || count * dtype.itemSize() != data.length) {
       throw new IllegalArgumentException(
-          "shape " + Arrays.toString(shapeCopy) + " of " + dtype.numpyName() + " needs "
-              + count + " x " + dtype.itemSize() + " bytes, but " + data.length + " were given");
+          "shape "
+              + Arrays.toString(shapeCopy)
+              + " of "
+              + dtype.numpyName()
+              + " needs "
+              + count
+              + " x "
+              + dtype.itemSize()
+              + " bytes, but "
+              + data.length
+              + " were given");
     }
     return new NDArray(dtype, shapeCopy, data);
   }

@@ -6,10 +6,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -65,8 +61,8 @@ public final class NpyCodec {
    * Writes the {@code .npy} bytes of {@code array} to {@code out} (which is not closed).
    *
    * @param array the array to serialize
-   * @param out where to write the bytes, {@link #encodedSize(NDArray)} of them; neither flushed
-   *     nor closed
+   * @param out where to write the bytes, {@link #encodedSize(NDArray)} of them; neither flushed nor
+   *     closed
    * @throws IOException if {@code out} fails; part of the bytes may have been written
    */
   public static void encode(NDArray array, OutputStream out) throws IOException {
@@ -84,7 +80,6 @@ public final class NpyCodec {
   public static int encodedSize(NDArray array) {
     return Math.addExact(NpyHeader.header(array).length, array.byteSize());
   }
-
 
   // ---------------------------------------------------------------------------------------------
   // decode
@@ -263,5 +258,4 @@ public final class NpyCodec {
         throw new AssertionError(size);
     }
   }
-
 }

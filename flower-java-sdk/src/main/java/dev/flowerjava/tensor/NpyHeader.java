@@ -13,10 +13,13 @@ import java.util.Arrays;
  */
 final class NpyHeader {
   static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
+
   /** numpy aligns the start of the data to this many bytes. */
   private static final int ARRAY_ALIGN = 64;
+
   /** numpy leaves room after the dict for the growth axis to reach this many digits. */
   private static final int GROWTH_AXIS_MAX_DIGITS = 21;
+
   /** numpy's NPY_MAXDIMS; also bounds what a hostile header can make the parser allocate. */
   static final int MAX_DIMS = 64;
 
@@ -130,7 +133,8 @@ final class NpyHeader {
     for (int i = 0; i < MAGIC.length; i++) {
       if (b[off + i] != MAGIC[i]) {
         throw new NpyFormatException(
-            "not an npy array: bad magic " + hex(b, off, MAGIC.length)
+            "not an npy array: bad magic "
+                + hex(b, off, MAGIC.length)
                 + ", expected 93 4e 55 4d 50 59 (\\x93NUMPY)");
       }
     }
@@ -141,15 +145,19 @@ final class NpyHeader {
     int minor = b[off + 7] & 0xff;
     if (minor != 0 || major < 1 || major > 3) {
       throw new NpyFormatException(
-          "unsupported npy format version " + major + "." + minor
-              + " (supported: 1.0, 2.0, 3.0)");
+          "unsupported npy format version " + major + "." + minor + " (supported: 1.0, 2.0, 3.0)");
     }
     int lengthFieldSize = major == 1 ? 2 : 4;
     int prefixLen = 8 + lengthFieldSize;
     if (len < prefixLen) {
       throw new NpyFormatException(
-          "truncated npy header: the " + lengthFieldSize + "-byte header length of format "
-              + major + ".0 is cut off after " + (len - 8) + " bytes");
+          "truncated npy header: the "
+              + lengthFieldSize
+              + "-byte header length of format "
+              + major
+              + ".0 is cut off after "
+              + (len - 8)
+              + " bytes");
     }
     long headerLen = (b[off + 8] & 0xff) | (b[off + 9] & 0xff) << 8;
     if (lengthFieldSize == 4) {
@@ -157,8 +165,11 @@ final class NpyHeader {
     }
     if (headerLen > len - prefixLen) {
       throw new NpyFormatException(
-          "truncated npy header: it declares " + headerLen + " header bytes, but only "
-              + (len - prefixLen) + " follow");
+          "truncated npy header: it declares "
+              + headerLen
+              + " header bytes, but only "
+              + (len - prefixLen)
+              + " follow");
     }
     int hlen = (int) headerLen;
     String text;
@@ -195,7 +206,10 @@ final class NpyHeader {
           bytes = Math.multiplyExact(bytes, d);
         } catch (ArithmeticException e) {
           throw new NpyFormatException(
-              "npy header declares shape " + tupleRepr(shape) + " of " + descr
+              "npy header declares shape "
+                  + tupleRepr(shape)
+                  + " of "
+                  + descr
                   + ", whose byte count overflows 64 bits");
         }
       }
@@ -208,8 +222,16 @@ final class NpyHeader {
     if (bytes != present) {
       String extra = bytes < present ? " (" + (present - bytes) + " trailing bytes)" : "";
       throw new NpyFormatException(
-          "npy header declares shape " + tupleRepr(shape) + " of " + descr + " = " + bytes
-              + " data bytes, but " + present + " follow" + extra);
+          "npy header declares shape "
+              + tupleRepr(shape)
+              + " of "
+              + descr
+              + " = "
+              + bytes
+              + " data bytes, but "
+              + present
+              + " follow"
+              + extra);
     }
     return new Header(dtype, bigEndian, dict.fortranOrder, shape, dataOffset, bytes);
   }
@@ -227,7 +249,9 @@ final class NpyHeader {
     }
     if (s.isEmpty() || first != '<' && first != '>' && first != '|' && first != '=') {
       throw new NpyFormatException(
-          "npy dtype '" + descr + "' is not supported: expected a byte order (<, >, | or =) "
+          "npy dtype '"
+              + descr
+              + "' is not supported: expected a byte order (<, >, | or =) "
               + "followed by one of b1 i1 u1 i2 u2 i4 u4 i8 u8 f2 f4 f8");
     }
     switch (s) {
@@ -258,11 +282,12 @@ final class NpyHeader {
         return DType.FLOAT64;
       default:
         throw new NpyFormatException(
-            "npy dtype '" + descr + "' is not supported (supported: bool, int8..int64, "
+            "npy dtype '"
+                + descr
+                + "' is not supported (supported: bool, int8..int64, "
                 + "uint8..uint64, float16, float32, float64)");
     }
   }
-
 
   private static String hex(byte[] b, int off, int n) {
     StringBuilder sb = new StringBuilder();
@@ -295,8 +320,8 @@ final class NpyHeader {
    * Parses the subset of Python literal syntax numpy headers use: a dict with exactly the keys
    * {@code 'descr'} (a string), {@code 'fortran_order'} (True/False) and {@code 'shape'} (a tuple
    * of at most 64 non-negative ints), in any order, with optional trailing comma and any
-   * whitespace.
-   * It never builds values it does not need, so a hostile header cannot make it allocate much.
+   * whitespace. It never builds values it does not need, so a hostile header cannot make it
+   * allocate much.
    */
   static final class HeaderParser {
     private final String s;
@@ -333,8 +358,12 @@ final class NpyHeader {
             shape = parseShape();
             break;
           default:
-            throw malformed("unexpected key '" + key + "' (expected only 'descr', "
-                + "'fortran_order' and 'shape')", keyAt);
+            throw malformed(
+                "unexpected key '"
+                    + key
+                    + "' (expected only 'descr', "
+                    + "'fortran_order' and 'shape')",
+                keyAt);
         }
         skipSpace();
         if (peek() == ',') {
@@ -370,7 +399,9 @@ final class NpyHeader {
     private String parseDescr() {
       if (peek() == '[') {
         throw new NpyFormatException(
-            "structured dtype " + snippet(pos) + " is not supported (only plain numeric and bool "
+            "structured dtype "
+                + snippet(pos)
+                + " is not supported (only plain numeric and bool "
                 + "dtypes are)");
       }
       String descr = parseString("a dtype string as the value of 'descr'");
@@ -405,7 +436,8 @@ final class NpyHeader {
       while (peek() != ')') {
         if (n == MAX_DIMS) {
           throw new NpyFormatException(
-              "npy header declares a shape with more than " + MAX_DIMS
+              "npy header declares a shape with more than "
+                  + MAX_DIMS
                   + " dimensions (numpy's limit)");
         }
         dims[n++] = parseInt();
@@ -421,7 +453,9 @@ final class NpyHeader {
       pos++;
       if (n == 1 && !sawComma) {
         throw malformed(
-            "'shape' " + s.substring(start, pos) + " is an int, not a tuple (a 1-d shape is "
+            "'shape' "
+                + s.substring(start, pos)
+                + " is an int, not a tuple (a 1-d shape is "
                 + "written (n,))",
             start);
       }
@@ -466,7 +500,8 @@ final class NpyHeader {
       }
       if (overflow) {
         throw new NpyFormatException(
-            "npy header declares dimension " + snippet(start)
+            "npy header declares dimension "
+                + snippet(start)
                 + " in 'shape', which does not fit 64 bits");
       }
       return negative ? -value : value;
@@ -557,8 +592,9 @@ final class NpyHeader {
       String where =
           at < 0
               ? ""
-              : at >= s.length() ? " at the end of the header" : " at offset " + at + " near "
-                  + snippet(at);
+              : at >= s.length()
+                  ? " at the end of the header"
+                  : " at offset " + at + " near " + snippet(at);
       return new NpyFormatException("malformed npy header: " + problem + where);
     }
   }

@@ -1,8 +1,8 @@
 package dev.flowerjava.typing;
 
 /**
- * Outcome of a client operation, carried in a {@link Status}: Flower's client status codes
- * ({@code flwr.common.Code}), numbers included.
+ * Outcome of a client operation, carried in a {@link Status}: Flower's client status codes ({@code
+ * flwr.common.Code}), numbers included.
  */
 public enum Code {
   /** The operation succeeded and its result holds real values. */

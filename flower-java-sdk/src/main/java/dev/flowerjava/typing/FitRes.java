@@ -6,8 +6,8 @@ import java.util.Objects;
  * Fit response from a client: the model after local training. Mirrors Flower's {@code FitRes}.
  *
  * @param status {@link Status#OK}, or why the client did not train
- * @param parameters the locally updated model, with the same tensors in the same order as the
- *     model it was sent; empty when the status is not OK
+ * @param parameters the locally updated model, with the same tensors in the same order as the model
+ *     it was sent; empty when the status is not OK
  * @param numExamples how many training examples were used: this result's weight in FedAvg
  * @param metrics training results (e.g. {@code "train_loss"}); empty when there are none
  */

@@ -108,6 +108,12 @@ public record Parameters(List<byte[]> tensors, String tensorType) {
 
   @Override
   public String toString() {
-    return "Parameters(" + tensors.size() + " tensors, " + byteSize() + " bytes, " + tensorType + ")";
+    return "Parameters("
+        + tensors.size()
+        + " tensors, "
+        + byteSize()
+        + " bytes, "
+        + tensorType
+        + ")";
   }
 }

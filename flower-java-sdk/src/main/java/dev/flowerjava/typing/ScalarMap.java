@@ -7,8 +7,8 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * An immutable string-to-{@link Scalar} map: Flower's {@code Config}, {@code Metrics} and
- * {@code Properties} all have this shape. Typed getters fail with a message naming the key.
+ * An immutable string-to-{@link Scalar} map: Flower's {@code Config}, {@code Metrics} and {@code
+ * Properties} all have this shape. Typed getters fail with a message naming the key.
  */
 public final class ScalarMap {
   private static final ScalarMap EMPTY = new ScalarMap(Map.of());

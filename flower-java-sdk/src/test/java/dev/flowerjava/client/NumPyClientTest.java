@@ -3,6 +3,7 @@ package dev.flowerjava.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.typing.Code;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.FitIns;
@@ -11,7 +12,6 @@ import dev.flowerjava.typing.GetParametersIns;
 import dev.flowerjava.typing.GetPropertiesIns;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
-import dev.flowerjava.tensor.NDArray;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -22,7 +22,9 @@ class NumPyClientTest {
     public FitResult fit(List<NDArray> parameters, ScalarMap config) {
       float[] v = parameters.get(0).toFloatArray();
       v[0] += config.getDouble("step", 1.0);
-      return new FitResult(List.of(NDArray.ofFloats(v)), 7,
+      return new FitResult(
+          List.of(NDArray.ofFloats(v)),
+          7,
           ScalarMap.builder().put("seen", config.getLong("round", -1)).build());
     }
   }
@@ -30,20 +32,25 @@ class NumPyClientTest {
   @Test
   void methodsNotOverriddenAnswerWithFlowersNotImplementedCodes() {
     Client client = new FitOnly().toClient();
-    assertEquals(Code.GET_PROPERTIES_NOT_IMPLEMENTED,
+    assertEquals(
+        Code.GET_PROPERTIES_NOT_IMPLEMENTED,
         client.getProperties(new GetPropertiesIns(ScalarMap.empty())).status().code());
-    assertEquals(Code.GET_PARAMETERS_NOT_IMPLEMENTED,
+    assertEquals(
+        Code.GET_PARAMETERS_NOT_IMPLEMENTED,
         client.getParameters(new GetParametersIns(ScalarMap.empty())).status().code());
-    assertEquals(Code.EVALUATE_NOT_IMPLEMENTED,
+    assertEquals(
+        Code.EVALUATE_NOT_IMPLEMENTED,
         client.evaluate(new EvaluateIns(Parameters.empty(), ScalarMap.empty())).status().code());
   }
 
   @Test
   void fitDecodesParametersPassesConfigAndEncodesTheResult() {
     Client client = new FitOnly().toClient();
-    FitRes res = client.fit(new FitIns(
-        Parameters.fromArrays(List.of(NDArray.ofFloats(new float[] {1f, 2f}))),
-        ScalarMap.builder().put("step", 0.5).put("round", 3L).build()));
+    FitRes res =
+        client.fit(
+            new FitIns(
+                Parameters.fromArrays(List.of(NDArray.ofFloats(new float[] {1f, 2f}))),
+                ScalarMap.builder().put("step", 0.5).put("round", 3L).build()));
     assertEquals(Code.OK, res.status().code());
     assertEquals(7, res.numExamples());
     assertEquals(3L, res.metrics().getLong("seen", 0));
@@ -52,16 +59,21 @@ class NumPyClientTest {
 
   @Test
   void aFitThatReturnsNullIsReportedWithTheExpectedShapeOfTheResult() {
-    NumPyClient broken = new NumPyClient() {
-      @Override
-      public FitResult fit(List<NDArray> parameters, ScalarMap config) {
-        return null;
-      }
-    };
-    IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> broken.toClient().fit(new FitIns(Parameters.empty(), ScalarMap.empty())));
-    assertEquals("NumPyClient.fit returned null; it must return "
-        + "new FitResult(parameters, numExamples, metrics)", e.getMessage());
+    NumPyClient broken =
+        new NumPyClient() {
+          @Override
+          public FitResult fit(List<NDArray> parameters, ScalarMap config) {
+            return null;
+          }
+        };
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> broken.toClient().fit(new FitIns(Parameters.empty(), ScalarMap.empty())));
+    assertEquals(
+        "NumPyClient.fit returned null; it must return "
+            + "new FitResult(parameters, numExamples, metrics)",
+        e.getMessage());
   }
 
   @Test

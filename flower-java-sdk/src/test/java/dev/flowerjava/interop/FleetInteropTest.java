@@ -10,13 +10,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flowerjava.client.EvaluateResult;
 import dev.flowerjava.client.FitResult;
 import dev.flowerjava.client.FlowerClient;
-import dev.flowerjava.client.NumPyClient;
 import dev.flowerjava.client.FlowerClient.Transport;
+import dev.flowerjava.client.NumPyClient;
 import dev.flowerjava.client.RetryPolicy;
-import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
 import dev.flowerjava.testing.PythonEnv;
+import dev.flowerjava.typing.ScalarMap;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,11 +33,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Java SuperNodes in a real {@code flower-superlink} (flwr 1.41.0, Fleet API over HTTP), driven
- * by a real ServerApp started with {@code flwr run}: once with flwr's current FedAvg, once with a
- * legacy FedAvg behind flwr's compat workflow. The gRPC carrier is checked against 1.41 (behind
- * its internal switch) and against flwr 1.39.0, where gRPC is the SuperLink's default Fleet
- * carrier. The harness is python/fleet/federation.py.
+ * Java SuperNodes in a real {@code flower-superlink} (flwr 1.41.0, Fleet API over HTTP), driven by
+ * a real ServerApp started with {@code flwr run}: once with flwr's current FedAvg, once with a
+ * legacy FedAvg behind flwr's compat workflow. The gRPC carrier is checked against 1.41 (behind its
+ * internal switch) and against flwr 1.39.0, where gRPC is the SuperLink's default Fleet carrier.
+ * The harness is python/fleet/federation.py.
  */
 class FleetInteropTest {
   private static final Path FLEET = PythonEnv.repoRoot().resolve("python/fleet");
@@ -70,8 +70,8 @@ class FleetInteropTest {
 
     @Override
     public EvaluateResult evaluate(List<NDArray> parameters, ScalarMap config) {
-      return new EvaluateResult(0.25, numExamples,
-          ScalarMap.builder().put("accuracy", 0.75).build());
+      return new EvaluateResult(
+          0.25, numExamples, ScalarMap.builder().put("accuracy", 0.75).build());
     }
   }
 
@@ -106,38 +106,65 @@ class FleetInteropTest {
   @Test
   @Timeout(420)
   void javaNodesCompleteThreeRoundsOverGrpcAgainstFlwr139(@TempDir Path work) throws Exception {
-    runFederation(PythonEnv.pythonGrpc(), "1.39", work, "current", List.of("w", "b"),
-        Transport.FLEET_GRPC, ROUNDS);
+    runFederation(
+        PythonEnv.pythonGrpc(),
+        "1.39",
+        work,
+        "current",
+        List.of("w", "b"),
+        Transport.FLEET_GRPC,
+        ROUNDS);
   }
 
   /** 1.5 M float32 values (6 MB of .npy) span two 5 MiB object chunks, in both directions. */
   @Test
   @Timeout(420)
   void aModelLargerThanOneChunkTravelsBothWaysOverHttp(@TempDir Path work) throws Exception {
-    runFederation(work, "current", List.of("w", "b", "big"), Transport.FLEET_HTTP, 1,
-        "big-values=1500000");
+    runFederation(
+        work, "current", List.of("w", "b", "big"), Transport.FLEET_HTTP, 1, "big-values=1500000");
   }
 
-  private void runFederation(Path work, String variant, List<String> arrayNames,
-      Transport transport, int rounds, String... runConfig) throws Exception {
-    runFederation(PythonEnv.python(), "1.41", work, variant, arrayNames, transport, rounds,
-        runConfig);
+  private void runFederation(
+      Path work,
+      String variant,
+      List<String> arrayNames,
+      Transport transport,
+      int rounds,
+      String... runConfig)
+      throws Exception {
+    runFederation(
+        PythonEnv.python(), "1.41", work, variant, arrayNames, transport, rounds, runConfig);
   }
 
   /**
-   * Runs a federation of two Java nodes with the flwr installed next to {@code python}, which
-   * must be version {@code flwrVersion} (major.minor, as the driver reports it).
+   * Runs a federation of two Java nodes with the flwr installed next to {@code python}, which must
+   * be version {@code flwrVersion} (major.minor, as the driver reports it).
    */
-  private void runFederation(Path python, String flwrVersion, Path work, String variant,
-      List<String> arrayNames, Transport transport, int rounds, String... runConfig)
+  private void runFederation(
+      Path python,
+      String flwrVersion,
+      Path work,
+      String variant,
+      List<String> arrayNames,
+      Transport transport,
+      int rounds,
+      String... runConfig)
       throws Exception {
     Path state = work.resolve("superlink");
     ExecutorService pool = Executors.newCachedThreadPool();
     List<FlowerClient> clients = new ArrayList<>();
-    try (PythonEnv.PythonProcess superlink = PythonEnv.startWith(python, null, Map.of(),
-        FLEET.resolve("federation.py").toString(), "start-superlink",
-        "--state-dir", state.toString(), "--max-lifetime", "600",
-        transport == Transport.FLEET_GRPC ? "--grpc-fleet" : "--port=0")) {
+    try (PythonEnv.PythonProcess superlink =
+        PythonEnv.startWith(
+            python,
+            null,
+            Map.of(),
+            FLEET.resolve("federation.py").toString(),
+            "start-superlink",
+            "--state-dir",
+            state.toString(),
+            "--max-lifetime",
+            "600",
+            transport == Transport.FLEET_GRPC ? "--grpc-fleet" : "--port=0")) {
       JsonNode info = awaitJson(state.resolve("superlink.json"), superlink, Duration.ofSeconds(90));
       assertEquals(flwrVersion, info.path("flwr_version").asText(), "the SuperLink's flwr");
       String fleet = info.get(transport == Transport.FLEET_GRPC ? "fleet_grpc" : "fleet").asText();
@@ -147,32 +174,54 @@ class FleetInteropTest {
         RecordingNode a = new RecordingNode(11, 20);
         RecordingNode b = new RecordingNode(12, 60);
         for (RecordingNode node : List.of(a, b)) {
-          FlowerClient client = FlowerClient.builder()
-              .serverAddress(fleet).insecure()
-              .transport(transport)
-              .pollInterval(Duration.ofMillis(500))
-              .retryPolicy(RetryPolicy.withMaxWait(Duration.ofSeconds(60)))
-              .build();
+          FlowerClient client =
+              FlowerClient.builder()
+                  .serverAddress(fleet)
+                  .insecure()
+                  .transport(transport)
+                  .pollInterval(Duration.ofMillis(500))
+                  .retryPolicy(RetryPolicy.withMaxWait(Duration.ofSeconds(60)))
+                  .build();
           clients.add(client);
-          pool.submit(() -> {
-            client.start(node);
-            return null;
-          });
+          pool.submit(
+              () -> {
+                client.start(node);
+                return null;
+              });
         }
 
         Path out = work.resolve("out");
-        List<String> args = new ArrayList<>(List.of(
-            FLEET.resolve("federation.py").toString(), "run",
-            "--superlink-control", control, "--out", out.toString(), "--variant", variant,
-            "--num-rounds", String.valueOf(rounds), "--min-nodes", "2", "--timeout", "300"));
+        List<String> args =
+            new ArrayList<>(
+                List.of(
+                    FLEET.resolve("federation.py").toString(),
+                    "run",
+                    "--superlink-control",
+                    control,
+                    "--out",
+                    out.toString(),
+                    "--variant",
+                    variant,
+                    "--num-rounds",
+                    String.valueOf(rounds),
+                    "--min-nodes",
+                    "2",
+                    "--timeout",
+                    "300"));
         for (String entry : runConfig) {
           args.add("--run-config");
           args.add(entry);
         }
-        PythonEnv.ProcessResult run = PythonEnv.runWith(python, Duration.ofSeconds(360), null,
-            Map.of(), args.toArray(new String[0]));
-        assertTrue(run.succeeded(), () -> "the run did not complete:\n" + run.describe()
-            + "\nsuperlink log: " + superlink.stderrSoFar());
+        PythonEnv.ProcessResult run =
+            PythonEnv.runWith(
+                python, Duration.ofSeconds(360), null, Map.of(), args.toArray(new String[0]));
+        assertTrue(
+            run.succeeded(),
+            () ->
+                "the run did not complete:\n"
+                    + run.describe()
+                    + "\nsuperlink log: "
+                    + superlink.stderrSoFar());
 
         JsonNode outcome = new ObjectMapper().readTree(out.resolve("outcome.json").toFile());
         assertEquals("ok", outcome.get("status").asText(), outcome::toString);
@@ -180,8 +229,11 @@ class FleetInteropTest {
         JsonNode failures = outcome.get("failures_per_round");
         for (int round = 1; round <= rounds; round++) {
           JsonNode f = failures.get(String.valueOf(round));
-          int count = f == null ? 0 : f.path("train").path("count").asInt(0)
-              + f.path("evaluate").path("count").asInt(0);
+          int count =
+              f == null
+                  ? 0
+                  : f.path("train").path("count").asInt(0)
+                      + f.path("evaluate").path("count").asInt(0);
           assertEquals(0, count, "failures in round " + round + ": " + f);
         }
 
@@ -200,9 +252,13 @@ class FleetInteropTest {
           float[] got = actual.toFloatArray();
           assertArrayEquals(lastA.get(t).shape(), actual.shape(), arrayNames.get(t));
           for (int i = 0; i < x.length; i++) {
-            double expected = ((double) x[i] * a.numExamples + (double) y[i] * b.numExamples)
-                / (a.numExamples + b.numExamples);
-            assertEquals(expected, got[i], 1e-6 * Math.max(1, Math.abs(expected)),
+            double expected =
+                ((double) x[i] * a.numExamples + (double) y[i] * b.numExamples)
+                    / (a.numExamples + b.numExamples);
+            assertEquals(
+                expected,
+                got[i],
+                1e-6 * Math.max(1, Math.abs(expected)),
                 arrayNames.get(t) + "[" + i + "]");
           }
         }
@@ -226,12 +282,12 @@ class FleetInteropTest {
         return node;
       }
       if (!process.isAlive()) {
-        throw new AssertionError("the SuperLink driver exited:\n" + process.stdoutSoFar()
-            + process.stderrSoFar());
+        throw new AssertionError(
+            "the SuperLink driver exited:\n" + process.stdoutSoFar() + process.stderrSoFar());
       }
       Thread.sleep(200);
     }
-    throw new AssertionError("no " + file + " after " + timeout.toSeconds() + " s:\n"
-        + process.stderrSoFar());
+    throw new AssertionError(
+        "no " + file + " after " + timeout.toSeconds() + " s:\n" + process.stderrSoFar());
   }
 }

@@ -11,7 +11,6 @@ import dev.flowerjava.client.FitResult;
 import dev.flowerjava.client.FlowerClient;
 import dev.flowerjava.client.NumPyClient;
 import dev.flowerjava.client.RetryPolicy;
-import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.server.FlowerServer;
 import dev.flowerjava.server.History;
 import dev.flowerjava.server.ServerConfig;
@@ -20,6 +19,7 @@ import dev.flowerjava.server.strategy.MetricsAggregation;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
 import dev.flowerjava.testing.PythonEnv;
+import dev.flowerjava.typing.ScalarMap;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -83,13 +83,16 @@ class LegacyInteropTest {
         updated.add(NDArray.ofFloats(v, p.shape()));
       }
       returned.add(updated);
-      return new FitResult(updated, numExamples, ScalarMap.builder().put("train_loss", 0.5).build());
+      return new FitResult(
+          updated, numExamples, ScalarMap.builder().put("train_loss", 0.5).build());
     }
 
     @Override
     public EvaluateResult evaluate(List<NDArray> parameters, ScalarMap config) {
       evaluations++;
-      return new EvaluateResult(1.0 / (evaluations + 1), numExamples,
+      return new EvaluateResult(
+          1.0 / (evaluations + 1),
+          numExamples,
           ScalarMap.builder().put("accuracy", 0.25 * evaluations).build());
     }
 
@@ -107,23 +110,32 @@ class LegacyInteropTest {
   void javaClientsCompleteThreeRoundsOnPythonStartServer(@TempDir Path out) throws Exception {
     int port = freePort();
     try (PythonEnv.PythonProcess server =
-        PythonEnv.start(null, Map.of(), SCRIPTS.resolve("legacy_server.py").toString(),
-            "--port", String.valueOf(port), "--rounds", String.valueOf(ROUNDS),
-            "--out", out.toString())) {
+        PythonEnv.start(
+            null,
+            Map.of(),
+            SCRIPTS.resolve("legacy_server.py").toString(),
+            "--port",
+            String.valueOf(port),
+            "--rounds",
+            String.valueOf(ROUNDS),
+            "--out",
+            out.toString())) {
       // The clients start before the Python server is up: the retry policy must carry them.
       RecordingJavaClient a = new RecordingJavaClient(1, 30);
       RecordingJavaClient b = new RecordingJavaClient(2, 90);
       List<Future<?>> clients = new ArrayList<>();
       for (RecordingJavaClient c : List.of(a, b)) {
-        clients.add(pool.submit(() -> {
-          FlowerClient.builder()
-              .serverAddress("127.0.0.1:" + port)
-              .insecure()
-              .retryPolicy(RetryPolicy.withMaxWait(Duration.ofSeconds(60)))
-              .build()
-              .start(c);
-          return null;
-        }));
+        clients.add(
+            pool.submit(
+                () -> {
+                  FlowerClient.builder()
+                      .serverAddress("127.0.0.1:" + port)
+                      .insecure()
+                      .retryPolicy(RetryPolicy.withMaxWait(Duration.ofSeconds(60)))
+                      .build()
+                      .start(c);
+                  return null;
+                }));
       }
       PythonEnv.ProcessResult result = server.await(Duration.ofSeconds(200));
       assertTrue(result.succeeded(), () -> "Python server failed:\n" + result.describe());
@@ -137,16 +149,16 @@ class LegacyInteropTest {
         String r = String.valueOf(round);
         assertEquals(2, summary.get("fit_results").get(r).asInt(), "fit results in round " + r);
         assertEquals(0, summary.get("fit_failures").get(r).asInt(), "fit failures in round " + r);
-        assertEquals(0, summary.get("evaluate_failures").get(r).asInt(),
-            "evaluate failures in round " + r);
+        assertEquals(
+            0, summary.get("evaluate_failures").get(r).asInt(), "evaluate failures in round " + r);
       }
       assertEquals(ROUNDS, a.returned.size());
       assertEquals(ROUNDS, b.returned.size());
 
       // Flower's final model is the num_examples-weighted mean of the Java clients' last updates.
       List<NDArray> expected =
-          weightedMean(a.returned.get(ROUNDS - 1), a.numExamples, b.returned.get(ROUNDS - 1),
-              b.numExamples);
+          weightedMean(
+              a.returned.get(ROUNDS - 1), a.numExamples, b.returned.get(ROUNDS - 1), b.numExamples);
       assertEquals(expected.size(), summary.get("num_final_tensors").asInt());
       for (int i = 0; i < expected.size(); i++) {
         NDArray actual = NpyCodec.decode(Files.readAllBytes(out.resolve("final_" + i + ".npy")));
@@ -163,9 +175,10 @@ class LegacyInteropTest {
             .host("127.0.0.1")
             .port(0)
             .seed(7)
-            .strategy(FedAvg.builder()
-                .evaluateMetricsAggregation(MetricsAggregation.weightedAverage())
-                .build())
+            .strategy(
+                FedAvg.builder()
+                    .evaluateMetricsAggregation(MetricsAggregation.weightedAverage())
+                    .build())
             .config(ServerConfig.ofRounds(ROUNDS).withRoundTimeout(Duration.ofSeconds(120)))
             .build()
             .start();
@@ -173,11 +186,17 @@ class LegacyInteropTest {
     List<PythonEnv.PythonProcess> clients = new ArrayList<>();
     try {
       for (int cid = 0; cid < 2; cid++) {
-        clients.add(PythonEnv.start(null, Map.of(),
-            SCRIPTS.resolve("recording_client.py").toString(),
-            "--server", "127.0.0.1:" + server.port(),
-            "--cid", String.valueOf(cid),
-            "--out", out.resolve("client" + cid).toString()));
+        clients.add(
+            PythonEnv.start(
+                null,
+                Map.of(),
+                SCRIPTS.resolve("recording_client.py").toString(),
+                "--server",
+                "127.0.0.1:" + server.port(),
+                "--cid",
+                String.valueOf(cid),
+                "--out",
+                out.resolve("client" + cid).toString()));
       }
       History history = run.get(200, TimeUnit.SECONDS);
       for (PythonEnv.PythonProcess c : clients) {
@@ -195,14 +214,18 @@ class LegacyInteropTest {
 
       for (int round = 1; round <= ROUNDS; round++) {
         // what the Java server aggregated from the two Python updates ...
-        List<NDArray> expected = weightedMean(
-            readArrays(out.resolve("client0"), "fit_out_r" + round), numExamples(out, 0, round),
-            readArrays(out.resolve("client1"), "fit_out_r" + round), numExamples(out, 1, round));
+        List<NDArray> expected =
+            weightedMean(
+                readArrays(out.resolve("client0"), "fit_out_r" + round), numExamples(out, 0, round),
+                readArrays(out.resolve("client1"), "fit_out_r" + round),
+                    numExamples(out, 1, round));
         for (int cid = 0; cid < 2; cid++) {
           // ... is what each Python client was then given to evaluate ...
           List<NDArray> evaluated = readArrays(out.resolve("client" + cid), "eval_in_r" + round);
           for (int i = 0; i < expected.size(); i++) {
-            assertClose(expected.get(i), evaluated.get(i),
+            assertClose(
+                expected.get(i),
+                evaluated.get(i),
                 "client " + cid + " round " + round + " tensor " + i);
           }
           // ... and, unchanged, the starting point of its next round
@@ -213,8 +236,8 @@ class LegacyInteropTest {
           }
         }
       }
-      assertEquals(readArrays(out.resolve("client0"), "eval_in_r" + ROUNDS),
-          server.parameters().toArrays());
+      assertEquals(
+          readArrays(out.resolve("client0"), "eval_in_r" + ROUNDS), server.parameters().toArrays());
     } finally {
       clients.forEach(PythonEnv.PythonProcess::close);
       server.close();
@@ -222,8 +245,9 @@ class LegacyInteropTest {
   }
 
   private static long numExamples(Path out, int cid, int round) throws IOException {
-    JsonNode meta = new ObjectMapper()
-        .readTree(out.resolve("client" + cid).resolve("fit_r" + round + ".json").toFile());
+    JsonNode meta =
+        new ObjectMapper()
+            .readTree(out.resolve("client" + cid).resolve("fit_r" + round + ".json").toFile());
     return meta.get("num_examples").asLong();
   }
 
@@ -237,8 +261,7 @@ class LegacyInteropTest {
   }
 
   /** An independent two-client weighted mean, computed here rather than by the SDK. */
-  private static List<NDArray> weightedMean(
-      List<NDArray> x, long nx, List<NDArray> y, long ny) {
+  private static List<NDArray> weightedMean(List<NDArray> x, long nx, List<NDArray> y, long ny) {
     assertEquals(x.size(), y.size());
     List<NDArray> out = new ArrayList<>();
     for (int t = 0; t < x.size(); t++) {

@@ -27,33 +27,45 @@ class TlsTest {
   @Test
   @Timeout(120)
   void clientsTrustingTheServersCaCompleteARoundOverTls(@TempDir Path certs) throws Exception {
-    PythonEnv.run(Duration.ofSeconds(60),
-        PythonEnv.script("python/sdk_checks/make_test_certs.py").toString(), certs.toString())
+    PythonEnv.run(
+            Duration.ofSeconds(60),
+            PythonEnv.script("python/sdk_checks/make_test_certs.py").toString(),
+            certs.toString())
         .requireSuccess();
-    FlowerServer server = FlowerServer.builder()
-        .host("127.0.0.1").port(0).seed(1)
-        .tls(certs.resolve("server.pem").toFile(), certs.resolve("server-key.pem").toFile())
-        .strategy(FedAvg.builder().build())
-        .config(ServerConfig.ofRounds(1).withRoundTimeout(Duration.ofSeconds(60)))
-        .build().start();
+    FlowerServer server =
+        FlowerServer.builder()
+            .host("127.0.0.1")
+            .port(0)
+            .seed(1)
+            .tls(certs.resolve("server.pem").toFile(), certs.resolve("server-key.pem").toFile())
+            .strategy(FedAvg.builder().build())
+            .config(ServerConfig.ofRounds(1).withRoundTimeout(Duration.ofSeconds(60)))
+            .build()
+            .start();
     try {
-      CompletableFuture<History> run = CompletableFuture.supplyAsync(() -> {
-        try {
-          return server.run();
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      CompletableFuture<History> run =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return server.run();
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              });
       for (int i = 0; i < 2; i++) {
         RecordingJavaClient c = new RecordingJavaClient(i, 10);
-        CompletableFuture.runAsync(() -> {
-          try {
-            FlowerClient.builder().serverAddress("localhost:" + server.port())
-                .rootCertificates(certs.resolve("ca.pem")).build().start(c);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-        });
+        CompletableFuture.runAsync(
+            () -> {
+              try {
+                FlowerClient.builder()
+                    .serverAddress("localhost:" + server.port())
+                    .rootCertificates(certs.resolve("ca.pem"))
+                    .build()
+                    .start(c);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
       }
       History history = run.get(90, TimeUnit.SECONDS);
       assertEquals(0, history.totalFailures());
@@ -67,18 +79,30 @@ class TlsTest {
   @Test
   @Timeout(60)
   void aPlaintextClientIsNotServedByATlsServer(@TempDir Path certs) throws Exception {
-    PythonEnv.run(Duration.ofSeconds(60),
-        PythonEnv.script("python/sdk_checks/make_test_certs.py").toString(), certs.toString())
+    PythonEnv.run(
+            Duration.ofSeconds(60),
+            PythonEnv.script("python/sdk_checks/make_test_certs.py").toString(),
+            certs.toString())
         .requireSuccess();
-    try (FlowerServer server = FlowerServer.builder()
-        .host("127.0.0.1").port(0)
-        .tls(certs.resolve("server.pem").toFile(), certs.resolve("server-key.pem").toFile())
-        .build().start()) {
-      TransportException e = assertThrows(TransportException.class, () ->
-          FlowerClient.builder().serverAddress("127.0.0.1:" + server.port()).insecure()
-              .retryPolicy(new RetryPolicy(Duration.ofMillis(10), Duration.ofMillis(50),
-                  Duration.ofMillis(500)))
-              .build().start(new RecordingJavaClient(1, 1)));
+    try (FlowerServer server =
+        FlowerServer.builder()
+            .host("127.0.0.1")
+            .port(0)
+            .tls(certs.resolve("server.pem").toFile(), certs.resolve("server-key.pem").toFile())
+            .build()
+            .start()) {
+      TransportException e =
+          assertThrows(
+              TransportException.class,
+              () ->
+                  FlowerClient.builder()
+                      .serverAddress("127.0.0.1:" + server.port())
+                      .insecure()
+                      .retryPolicy(
+                          new RetryPolicy(
+                              Duration.ofMillis(10), Duration.ofMillis(50), Duration.ofMillis(500)))
+                      .build()
+                      .start(new RecordingJavaClient(1, 1)));
       assertTrue(e.getMessage().contains("127.0.0.1:" + server.port()), e.getMessage());
     }
   }

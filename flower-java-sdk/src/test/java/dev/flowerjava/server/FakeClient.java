@@ -19,8 +19,8 @@ import java.util.function.Function;
 
 /**
  * A scripted {@link ClientProxy} without a network: each call answers with what its function
- * returns for the instruction. Records calls and disconnects; a disconnect unregisters it from
- * its manager (as the gRPC proxy does) when one is given.
+ * returns for the instruction. Records calls and disconnects; a disconnect unregisters it from its
+ * manager (as the gRPC proxy does) when one is given.
  */
 public final class FakeClient implements ClientProxy {
   private final String cid;
@@ -68,15 +68,17 @@ public final class FakeClient implements ClientProxy {
   /** Answers every fit with OK, {@code parameters} and {@code numExamples}. */
   public FakeClient fitsWith(Parameters parameters, long numExamples) {
     return onFit(
-        ins -> CompletableFuture.completedFuture(
-            new FitRes(Status.OK, parameters, numExamples, ScalarMap.empty())));
+        ins ->
+            CompletableFuture.completedFuture(
+                new FitRes(Status.OK, parameters, numExamples, ScalarMap.empty())));
   }
 
   /** Answers every evaluate with OK, {@code loss} and {@code numExamples}. */
   public FakeClient evaluatesWith(float loss, long numExamples) {
     return onEvaluate(
-        ins -> CompletableFuture.completedFuture(
-            new EvaluateRes(Status.OK, loss, numExamples, ScalarMap.empty())));
+        ins ->
+            CompletableFuture.completedFuture(
+                new EvaluateRes(Status.OK, loss, numExamples, ScalarMap.empty())));
   }
 
   @Override

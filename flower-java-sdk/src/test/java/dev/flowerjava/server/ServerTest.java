@@ -1,12 +1,22 @@
 package dev.flowerjava.server;
 
-import dev.flowerjava.internal.server.ClientDisconnectedException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flowerjava.internal.server.ClientDisconnectedException;
+import dev.flowerjava.server.strategy.ClientInstruction;
+import dev.flowerjava.server.strategy.EvaluateAggregator;
+import dev.flowerjava.server.strategy.Failure;
+import dev.flowerjava.server.strategy.FedAvg;
+import dev.flowerjava.server.strategy.FitAggregator;
+import dev.flowerjava.server.strategy.Strategy;
+import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
+import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
+import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
+import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.typing.Code;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
@@ -16,16 +26,6 @@ import dev.flowerjava.typing.GetParametersRes;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
-import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
-import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
-import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
-import dev.flowerjava.server.strategy.ClientInstruction;
-import dev.flowerjava.server.strategy.EvaluateAggregator;
-import dev.flowerjava.server.strategy.Failure;
-import dev.flowerjava.server.strategy.FedAvg;
-import dev.flowerjava.server.strategy.FitAggregator;
-import dev.flowerjava.server.strategy.Strategy;
-import dev.flowerjava.tensor.NDArray;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -143,29 +143,50 @@ class ServerTest {
   void eachBrokenClientIsOneFailureAndTheAggregateIsTheMeanOfTheGoodOnes() throws Exception {
     new FakeClient("a-good").registerWith(cm).fitsWith(GOOD_A, 10).evaluatesWith(1.0f, 10);
     new FakeClient("b-good").registerWith(cm).fitsWith(GOOD_B, 30).evaluatesWith(3.0f, 30);
-    new FakeClient("c-status").registerWith(cm)
-        .onFit(ins -> CompletableFuture.completedFuture(
-            new FitRes(new Status(Code.FIT_NOT_IMPLEMENTED, "no training here"), Parameters.empty(),
-                0, ScalarMap.empty())))
-        .onEvaluate(ins -> CompletableFuture.completedFuture(
-            new EvaluateRes(new Status(Code.EVALUATE_NOT_IMPLEMENTED, "no eval"), 0f, 0,
-                ScalarMap.empty())));
-    new FakeClient("d-malformed").registerWith(cm)
-        .fitsWith(new Parameters(List.of(new byte[] {(byte) 0x93, 'N', 'U', 'M'}, new byte[0]),
-            Parameters.NUMPY_TENSOR_TYPE), 10)
+    new FakeClient("c-status")
+        .registerWith(cm)
+        .onFit(
+            ins ->
+                CompletableFuture.completedFuture(
+                    new FitRes(
+                        new Status(Code.FIT_NOT_IMPLEMENTED, "no training here"),
+                        Parameters.empty(),
+                        0,
+                        ScalarMap.empty())))
+        .onEvaluate(
+            ins ->
+                CompletableFuture.completedFuture(
+                    new EvaluateRes(
+                        new Status(Code.EVALUATE_NOT_IMPLEMENTED, "no eval"),
+                        0f,
+                        0,
+                        ScalarMap.empty())));
+    new FakeClient("d-malformed")
+        .registerWith(cm)
+        .fitsWith(
+            new Parameters(
+                List.of(new byte[] {(byte) 0x93, 'N', 'U', 'M'}, new byte[0]),
+                Parameters.NUMPY_TENSOR_TYPE),
+            10)
         .evaluatesWith(Float.NaN, 10);
-    new FakeClient("e-shape").registerWith(cm)
+    new FakeClient("e-shape")
+        .registerWith(cm)
         .fitsWith(params(new float[] {1f, 1f, 1f}, new float[] {1f}), 10)
         .evaluatesWith(1f, 0);
-    new FakeClient("f-nan").registerWith(cm)
+    new FakeClient("f-nan")
+        .registerWith(cm)
         .fitsWith(params(new float[] {1f, 1f}, new float[] {Float.NaN}), 10)
         .evaluatesWith(1f, 10);
-    new FakeClient("g-gone").registerWith(cm)
-        .onFit(ins -> CompletableFuture.failedFuture(
-            new ClientDisconnectedException("g-gone", "stream cancelled")))
-        .onEvaluate(ins -> {
-          throw new IllegalStateException("evaluate blew up on send");
-        });
+    new FakeClient("g-gone")
+        .registerWith(cm)
+        .onFit(
+            ins ->
+                CompletableFuture.failedFuture(
+                    new ClientDisconnectedException("g-gone", "stream cancelled")))
+        .onEvaluate(
+            ins -> {
+              throw new IllegalStateException("evaluate blew up on send");
+            });
     Recording strategy =
         new Recording(
             FedAvg.builder()
@@ -187,10 +208,12 @@ class ServerTest {
     assertEquals(List.of(2.2, 2.2, 2.2), values(h.lossesDistributed()));
 
     List<Failure> fit = strategy.fitFailures.get(0);
-    assertEquals(List.of("c-status", "d-malformed", "e-shape", "f-nan", "g-gone"),
+    assertEquals(
+        List.of("c-status", "d-malformed", "e-shape", "f-nan", "g-gone"),
         fit.stream().map(Failure::cid).collect(Collectors.toList()));
     assertEquals("status FIT_NOT_IMPLEMENTED: no training here", fit.get(0).reason());
-    assertTrue(fit.get(1).reason().startsWith("rejected: undecodable parameters: tensor 0 of 2: "),
+    assertTrue(
+        fit.get(1).reason().startsWith("rejected: undecodable parameters: tensor 0 of 2: "),
         fit.get(1).reason());
     assertEquals("rejected: tensor 0 has shape [3], expected [2]", fit.get(2).reason());
     assertEquals("rejected: tensor 1 holds NaN at flat index 0", fit.get(3).reason());
@@ -207,10 +230,14 @@ class ServerTest {
 
   @Test
   void aRoundWithOnlyFailuresKeepsTheModelAndTheLoopGoesOn() throws Exception {
-    FakeClient a = new FakeClient("a").registerWith(cm)
-        .fitsWith(params(new float[] {Float.POSITIVE_INFINITY, 0f}, new float[] {0f}), 5);
-    FakeClient b = new FakeClient("b").registerWith(cm)
-        .onFit(ins -> CompletableFuture.failedFuture(new RuntimeException("boom")));
+    FakeClient a =
+        new FakeClient("a")
+            .registerWith(cm)
+            .fitsWith(params(new float[] {Float.POSITIVE_INFINITY, 0f}, new float[] {0f}), 5);
+    FakeClient b =
+        new FakeClient("b")
+            .registerWith(cm)
+            .onFit(ins -> CompletableFuture.failedFuture(new RuntimeException("boom")));
     Server server =
         new Server(cm, FedAvg.builder().initialParameters(INITIAL).fractionEvaluate(0).build());
 
@@ -256,8 +283,12 @@ class ServerTest {
     assertTrue(seconds >= 1 && seconds < 10, "waited for the timeout once: " + seconds + " s");
 
     // a reply after the deadline is ignored: it cannot change the aggregate or the history
-    never.complete(new FitRes(Status.OK, params(new float[] {100f, 100f}, new float[] {100f}), 1000,
-        ScalarMap.empty()));
+    never.complete(
+        new FitRes(
+            Status.OK,
+            params(new float[] {100f, 100f}, new float[] {100f}),
+            1000,
+            ScalarMap.empty()));
     assertParameters(MEAN_AB, server.parameters());
     assertEquals(List.of(1, 0), values(h.fitFailures()));
   }
@@ -268,14 +299,17 @@ class ServerTest {
     List<Parameters> sentInRound1 = new CopyOnWriteArrayList<>();
     for (int i = 0; i < 4; i++) {
       Parameters own = params(new float[] {i, i}, new float[] {i});
-      FakeClient c = new FakeClient("c" + i).registerWith(cm)
-          .onGetParameters(ins -> CompletableFuture.completedFuture(
-              new GetParametersRes(Status.OK, own)))
-          .onFit(ins -> {
-            sentInRound1.add(ins.parameters());
-            return CompletableFuture.completedFuture(
-                new FitRes(Status.OK, ins.parameters(), 1, ScalarMap.empty()));
-          });
+      FakeClient c =
+          new FakeClient("c" + i)
+              .registerWith(cm)
+              .onGetParameters(
+                  ins -> CompletableFuture.completedFuture(new GetParametersRes(Status.OK, own)))
+              .onFit(
+                  ins -> {
+                    sentInRound1.add(ins.parameters());
+                    return CompletableFuture.completedFuture(
+                        new FitRes(Status.OK, ins.parameters(), 1, ScalarMap.empty()));
+                  });
       clients.add(c);
     }
     Server server = new Server(cm, FedAvg.builder().fractionEvaluate(0).build());
@@ -296,18 +330,24 @@ class ServerTest {
 
   @Test
   void aClientThatFailsToGiveInitialParametersIsDisconnectedAndAnotherIsAsked() throws Exception {
-    FakeClient fine = new FakeClient("fine")
-        .onGetParameters(ins -> CompletableFuture.completedFuture(
-            new GetParametersRes(Status.OK, GOOD_A)))
-        .fitsWith(GOOD_A, 1);
+    FakeClient fine =
+        new FakeClient("fine")
+            .onGetParameters(
+                ins -> CompletableFuture.completedFuture(new GetParametersRes(Status.OK, GOOD_A)))
+            .fitsWith(GOOD_A, 1);
     // alone when asked, so it is asked first; the fine client joins while it fails
-    FakeClient broken = new FakeClient("broken").registerWith(cm)
-        .onGetParameters(ins -> {
-          fine.registerWith(cm);
-          return CompletableFuture.failedFuture(new RuntimeException("crash"));
-        });
-    Server server = new Server(cm,
-        FedAvg.builder().minFitClients(1).minAvailableClients(1).fractionEvaluate(0).build());
+    FakeClient broken =
+        new FakeClient("broken")
+            .registerWith(cm)
+            .onGetParameters(
+                ins -> {
+                  fine.registerWith(cm);
+                  return CompletableFuture.failedFuture(new RuntimeException("crash"));
+                });
+    Server server =
+        new Server(
+            cm,
+            FedAvg.builder().minFitClients(1).minAvailableClients(1).fractionEvaluate(0).build());
 
     server.fit(ServerConfig.ofRounds(1));
 
@@ -321,17 +361,25 @@ class ServerTest {
   @Test
   void aClientThatCannotGiveInitialParametersMeansEmptyOnesLikeFlower() throws Exception {
     Map<String, Integer> fitsSeen = new java.util.concurrent.ConcurrentHashMap<>();
-    FakeClient only = new FakeClient("only").registerWith(cm)
-        .onGetParameters(ins -> CompletableFuture.completedFuture(
-            new GetParametersRes(
-                new Status(Code.GET_PARAMETERS_NOT_IMPLEMENTED, "no"), Parameters.empty())))
-        .onFit(ins -> {
-          fitsSeen.merge("tensors=" + ins.parameters().size(), 1, Integer::sum);
-          return CompletableFuture.completedFuture(
-              new FitRes(Status.OK, GOOD_B, 3, ScalarMap.empty()));
-        });
-    Server server = new Server(cm,
-        FedAvg.builder().minFitClients(1).minAvailableClients(1).fractionEvaluate(0).build());
+    FakeClient only =
+        new FakeClient("only")
+            .registerWith(cm)
+            .onGetParameters(
+                ins ->
+                    CompletableFuture.completedFuture(
+                        new GetParametersRes(
+                            new Status(Code.GET_PARAMETERS_NOT_IMPLEMENTED, "no"),
+                            Parameters.empty())))
+            .onFit(
+                ins -> {
+                  fitsSeen.merge("tensors=" + ins.parameters().size(), 1, Integer::sum);
+                  return CompletableFuture.completedFuture(
+                      new FitRes(Status.OK, GOOD_B, 3, ScalarMap.empty()));
+                });
+    Server server =
+        new Server(
+            cm,
+            FedAvg.builder().minFitClients(1).minAvailableClients(1).fractionEvaluate(0).build());
 
     server.fit(ServerConfig.ofRounds(2));
 

@@ -52,19 +52,21 @@ class NpyCodecTest {
     assertEquals(118, header.length());
     assertEquals(dict + " ".repeat(118 - dict.length() - 1) + "\n", header);
     assertArrayEquals(
-        new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 118, 0},
-        Arrays.copyOf(npy, 10));
+        new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 118, 0}, Arrays.copyOf(npy, 10));
     assertEquals(128 + 6 * 3 * 5 * 5 * 4, npy.length);
   }
 
   @Test
   void encodesTupleReprsLikePython() {
-    assertTrue(headerText(NpyCodec.encode(expected(DType.INT8))).startsWith(
-        "{'descr': '|i1', 'fortran_order': False, 'shape': (), }"));
-    assertTrue(headerText(NpyCodec.encode(expected(DType.BOOL, 5))).startsWith(
-        "{'descr': '|b1', 'fortran_order': False, 'shape': (5,), }"));
-    assertTrue(headerText(NpyCodec.encode(expected(DType.UINT8, 2, 0, 3))).startsWith(
-        "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 0, 3), }"));
+    assertTrue(
+        headerText(NpyCodec.encode(expected(DType.INT8)))
+            .startsWith("{'descr': '|i1', 'fortran_order': False, 'shape': (), }"));
+    assertTrue(
+        headerText(NpyCodec.encode(expected(DType.BOOL, 5)))
+            .startsWith("{'descr': '|b1', 'fortran_order': False, 'shape': (5,), }"));
+    assertTrue(
+        headerText(NpyCodec.encode(expected(DType.UINT8, 2, 0, 3)))
+            .startsWith("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 0, 3), }"));
   }
 
   @Test
@@ -233,11 +235,16 @@ class NpyCodecTest {
 
   @Test
   void acceptsHeaderWithoutTrailingNewline() {
-    byte[] text = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}"
-        .getBytes(StandardCharsets.US_ASCII);
+    byte[] text =
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}"
+            .getBytes(StandardCharsets.US_ASCII);
     byte[] npy = new byte[10 + text.length + 4];
-    System.arraycopy(NpyTestArrays.npy("{'descr': '<f4', 'fortran_order': False, 'shape': ()}",
-        new byte[0]), 0, npy, 0, 8);
+    System.arraycopy(
+        NpyTestArrays.npy("{'descr': '<f4', 'fortran_order': False, 'shape': ()}", new byte[0]),
+        0,
+        npy,
+        0,
+        8);
     npy[8] = (byte) text.length;
     System.arraycopy(text, 0, npy, 10, text.length);
     System.arraycopy(f4(2.5f), 0, npy, 10 + text.length, 4);
@@ -278,7 +285,10 @@ class NpyCodecTest {
   void rejectsTruncatedHeader() {
     byte[] npy = NpyCodec.encode(expected(DType.INT8, 3));
     rejects(Arrays.copyOf(npy, 9), "truncated npy header", "header length");
-    rejects(Arrays.copyOf(npy, 40), "truncated npy header", "declares 118 header bytes",
+    rejects(
+        Arrays.copyOf(npy, 40),
+        "truncated npy header",
+        "declares 118 header bytes",
         "only 30 follow");
     byte[] v2 = npy(2, dict("<f4", false, "(1,)"), f4(1));
     rejects(Arrays.copyOf(v2, 11), "truncated npy header", "4-byte header length");
@@ -298,23 +308,23 @@ class NpyCodecTest {
   void rejectsTrailingData() {
     byte[] npy = npy(dict("<f4", false, "(3, 4)"), new byte[56]);
     rejects(npy, "shape (3, 4) of <f4 = 48 data bytes, but 56 follow (8 trailing bytes)");
-    rejects(npy(dict("|b1", false, "()"), new byte[0]), "shape () of |b1 = 1 data bytes",
-        "0 follow");
-    rejects(npy(dict("<i8", false, "(0,)"), new byte[8]), "(0,) of <i8 = 0 data bytes",
-        "8 follow");
+    rejects(
+        npy(dict("|b1", false, "()"), new byte[0]), "shape () of |b1 = 1 data bytes", "0 follow");
+    rejects(npy(dict("<i8", false, "(0,)"), new byte[8]), "(0,) of <i8 = 0 data bytes", "8 follow");
   }
 
   @Test
   void rejectsObjectDtype() {
-    rejects(npy(dict("|O", false, "(2,)"), new byte[16]),
+    rejects(
+        npy(dict("|O", false, "(2,)"), new byte[16]),
         "object dtype '|O' is not supported (pickled data is never read)");
     rejects(npy(dict("<O8", false, "(2,)"), new byte[16]), "object dtype '<O8'");
   }
 
   @Test
   void rejectsUnknownDtypes() {
-    for (String descr : new String[] {"<U5", "|S3", "<c8", "<f16", "<M8[ns]", "|V4", "<i3",
-        "f4", "float32", "<"}) {
+    for (String descr :
+        new String[] {"<U5", "|S3", "<c8", "<f16", "<M8[ns]", "|V4", "<i3", "f4", "float32", "<"}) {
       rejects(npy(dict(descr, false, "(1,)"), new byte[4]), "'" + descr + "'", "not supported");
     }
   }
@@ -333,10 +343,14 @@ class NpyCodecTest {
       {"{'descr': '<f4', 'fortran_order': False}", "lacks the key 'shape'"},
       {"{'descr': '<f4', 'shape': (1,)}", "lacks the key 'fortran_order'"},
       {"{'fortran_order': False, 'shape': (1,)}", "lacks the key 'descr'"},
-      {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}",
-        "unexpected key 'extra'"},
-      {"{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}",
-        "duplicate key 'descr'"},
+      {
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 1}",
+        "unexpected key 'extra'"
+      },
+      {
+        "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,)}",
+        "duplicate key 'descr'"
+      },
       {"{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}", "True or False"},
       {"{'descr': '<f4', 'fortran_order': Falsey, 'shape': (1,)}", "True or False"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': [1]}", "'shape' must be a tuple"},
@@ -366,18 +380,23 @@ class NpyCodecTest {
 
   @Test
   void rejectsNegativeDimension() {
-    rejects(npy(dict("<f4", false, "(3, -4)"), new byte[0]),
-        "negative dimension -4 in shape (3, -4)");
+    rejects(
+        npy(dict("<f4", false, "(3, -4)"), new byte[0]), "negative dimension -4 in shape (3, -4)");
   }
 
   @Test
   void rejectsAbsurdSizesBeforeAllocating() {
-    rejects(npy(dict("<f8", false, "(1099511627776, 1099511627776)"), new byte[8]),
-        "(1099511627776, 1099511627776) of <f8", "overflows 64 bits");
+    rejects(
+        npy(dict("<f8", false, "(1099511627776, 1099511627776)"), new byte[8]),
+        "(1099511627776, 1099511627776) of <f8",
+        "overflows 64 bits");
     rejects(npy(dict("<f8", false, "(4611686018427387904,)"), new byte[8]), "overflows");
-    rejects(npy(dict("<f8", false, "(99999999999999999999,)"), new byte[8]),
-        "99999999999999999999", "does not fit 64 bits");
-    rejects(npy(dict("<f8", false, "(2147483648,)"), new byte[8]),
+    rejects(
+        npy(dict("<f8", false, "(99999999999999999999,)"), new byte[8]),
+        "99999999999999999999",
+        "does not fit 64 bits");
+    rejects(
+        npy(dict("<f8", false, "(2147483648,)"), new byte[8]),
         "= 17179869184 data bytes, but 8 follow");
     // numpy also refuses shapes whose non-zero dims overflow even when another dim is 0
     rejects(npy(dict("<f8", false, "(0, 4611686018427387904, 4)"), new byte[0]), "overflows");
@@ -391,8 +410,8 @@ class NpyCodecTest {
 
   @Test
   void exceptionIsAFlowerException() {
-    NpyFormatException e = assertThrows(NpyFormatException.class,
-        () -> NpyCodec.decode(new byte[3]));
+    NpyFormatException e =
+        assertThrows(NpyFormatException.class, () -> NpyCodec.decode(new byte[3]));
     assertTrue(e instanceof dev.flowerjava.FlowerException);
   }
 }

@@ -64,11 +64,17 @@ class NpyRoundTripPropertyTest {
           a,
           NpyCodec.decode(NpyTestArrays.npy(NpyTestArrays.dict(le, true, shapeRepr), f)),
           ctx + " fortran");
-      assertEquals(a, NpyCodec.decode(NpyTestArrays.npy(
-          NpyTestArrays.dict(be, false, shapeRepr), NpyTestArrays.swapBytes(c, size))),
+      assertEquals(
+          a,
+          NpyCodec.decode(
+              NpyTestArrays.npy(
+                  NpyTestArrays.dict(be, false, shapeRepr), NpyTestArrays.swapBytes(c, size))),
           ctx + " big-endian");
-      assertEquals(a, NpyCodec.decode(NpyTestArrays.npy(
-          NpyTestArrays.dict(be, true, shapeRepr), NpyTestArrays.swapBytes(f, size))),
+      assertEquals(
+          a,
+          NpyCodec.decode(
+              NpyTestArrays.npy(
+                  NpyTestArrays.dict(be, true, shapeRepr), NpyTestArrays.swapBytes(f, size))),
           ctx + " big-endian fortran");
     }
   }
@@ -81,8 +87,8 @@ class NpyRoundTripPropertyTest {
       byte[] npy = NpyCodec.encode(a);
       for (int len = 0; len < npy.length; len++) {
         byte[] cut = Arrays.copyOf(npy, len);
-        assertThrows(NpyFormatException.class, () -> NpyCodec.decode(cut),
-            "iteration " + len + " of " + a);
+        assertThrows(
+            NpyFormatException.class, () -> NpyCodec.decode(cut), "iteration " + len + " of " + a);
       }
     }
   }

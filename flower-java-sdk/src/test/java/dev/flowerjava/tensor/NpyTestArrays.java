@@ -119,8 +119,13 @@ final class NpyTestArrays {
   }
 
   static String dict(String descr, boolean fortran, String shape) {
-    return "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False")
-        + ", 'shape': " + shape + ", }";
+    return "{'descr': '"
+        + descr
+        + "', 'fortran_order': "
+        + (fortran ? "True" : "False")
+        + ", 'shape': "
+        + shape
+        + ", }";
   }
 
   /** Reference (slow, obviously correct) C-order to Fortran-order reordering of element bytes. */

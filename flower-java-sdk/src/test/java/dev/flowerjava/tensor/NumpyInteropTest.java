@@ -54,8 +54,16 @@ class NumpyInteropTest {
 
     @Override
     public String toString() {
-      return name + " " + dtype.numpyName() + NpyTestArrays.tuple(shape) + " order=" + order
-          + " byteorder=" + byteOrder + " version=" + version;
+      return name
+          + " "
+          + dtype.numpyName()
+          + NpyTestArrays.tuple(shape)
+          + " order="
+          + order
+          + " byteorder="
+          + byteOrder
+          + " version="
+          + version;
     }
   }
 
@@ -89,8 +97,10 @@ class NumpyInteropTest {
       cases.add(new Case("align_ndim" + ndim, DType.INT8, s, 'C', '=', "default"));
     }
     // numpy's growth padding depends on the digits of the first dimension
-    for (long[] s : new long[][] {{123456789012345L, 0}, {0, 123456789012345L},
-        {1000000000000000000L, 0}, {12, 0}, {123, 0}}) {
+    for (long[] s :
+        new long[][] {
+          {123456789012345L, 0}, {0, 123456789012345L}, {1000000000000000000L, 0}, {12, 0}, {123, 0}
+        }) {
       cases.add(new Case("growth_" + tag(s), DType.INT8, s, 'C', '=', "default"));
     }
     for (String v : new String[] {"1", "2", "3"}) {
@@ -126,7 +136,10 @@ class NumpyInteropTest {
     Files.write(plainSpec, plain.stream().map(Case::specLine).collect(Collectors.toList()));
     PythonEnv.ProcessResult check =
         PythonEnv.run(
-                PYTHON_TIMEOUT, script.toString(), "check", javaDir.toString(),
+                PYTHON_TIMEOUT,
+                script.toString(),
+                "check",
+                javaDir.toString(),
                 plainSpec.toString())
             .requireSuccess();
     numpyVerdicts = new HashMap<>();
@@ -140,8 +153,8 @@ class NumpyInteropTest {
 
   @Test
   void theTableCoversTheAcceptanceDtypesAndShapes() {
-    for (String t : new String[] {"float32", "float64", "int8", "int16", "int32", "int64",
-        "uint8", "bool"}) {
+    for (String t :
+        new String[] {"float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"}) {
       for (String s : new String[] {"scalar", "7", "6x3x5x5", "0", "2x0x3"}) {
         String name = "c_" + t + "_" + s;
         assertTrue(CASES.stream().anyMatch(c -> c.name().equals(name) && c.plain()), name);
@@ -153,32 +166,54 @@ class NumpyInteropTest {
   Stream<DynamicTest> javaWritesExactlyTheBytesNumpyWrites() {
     return CASES.stream()
         .filter(Case::plain)
-        .map(c -> DynamicTest.dynamicTest(c.toString(), () -> {
-          byte[] numpy = Files.readAllBytes(numpyDir.resolve(c.name() + ".npy"));
-          byte[] java = NpyCodec.encode(c.expected());
-          if (!Arrays.equals(numpy, java)) {
-            fail("bytes differ (numpy " + numpy.length + " bytes, Java " + java.length
-                + ")\nnumpy: " + preamble(numpy) + "\njava:  " + preamble(java));
-          }
-        }));
+        .map(
+            c ->
+                DynamicTest.dynamicTest(
+                    c.toString(),
+                    () -> {
+                      byte[] numpy = Files.readAllBytes(numpyDir.resolve(c.name() + ".npy"));
+                      byte[] java = NpyCodec.encode(c.expected());
+                      if (!Arrays.equals(numpy, java)) {
+                        fail(
+                            "bytes differ (numpy "
+                                + numpy.length
+                                + " bytes, Java "
+                                + java.length
+                                + ")\nnumpy: "
+                                + preamble(numpy)
+                                + "\njava:  "
+                                + preamble(java));
+                      }
+                    }));
   }
 
   @TestFactory
   Stream<DynamicTest> javaReadsWhatNumpyWrote() {
     return CASES.stream()
-        .map(c -> DynamicTest.dynamicTest(c.toString(), () -> {
-          byte[] numpy = Files.readAllBytes(numpyDir.resolve(c.name() + ".npy"));
-          assertEquals(c.expected(), NpyCodec.decode(numpy), "header " + preamble(numpy));
-        }));
+        .map(
+            c ->
+                DynamicTest.dynamicTest(
+                    c.toString(),
+                    () -> {
+                      byte[] numpy = Files.readAllBytes(numpyDir.resolve(c.name() + ".npy"));
+                      assertEquals(
+                          c.expected(), NpyCodec.decode(numpy), "header " + preamble(numpy));
+                    }));
   }
 
   @TestFactory
   Stream<DynamicTest> numpyReadsWhatJavaWrote() {
     return CASES.stream()
         .filter(Case::plain)
-        .map(c -> DynamicTest.dynamicTest(c.toString(), () ->
-            assertEquals("ok", numpyVerdicts.get(c.name()),
-                "np.load of the Java-written " + c.name() + ".npy")));
+        .map(
+            c ->
+                DynamicTest.dynamicTest(
+                    c.toString(),
+                    () ->
+                        assertEquals(
+                            "ok",
+                            numpyVerdicts.get(c.name()),
+                            "np.load of the Java-written " + c.name() + ".npy")));
   }
 
   @Test

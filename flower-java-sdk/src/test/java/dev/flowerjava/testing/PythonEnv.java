@@ -26,11 +26,13 @@ import java.util.concurrent.TimeUnit;
 public final class PythonEnv {
   /** System property holding the interpreter path (set in flower-java-sdk/pom.xml). */
   public static final String PYTHON_PROPERTY = "flowerjava.python";
+
   /**
    * System property holding the interpreter of the older flwr (1.39, Fleet API over gRPC by
    * default) that the gRPC Fleet interop test runs against (set in flower-java-sdk/pom.xml).
    */
   public static final String PYTHON_GRPC_PROPERTY = "flowerjava.python.grpc";
+
   /** System property holding the repository root (set in flower-java-sdk/pom.xml). */
   public static final String ROOT_PROPERTY = "flowerjava.root";
 
@@ -63,15 +65,25 @@ public final class PythonEnv {
     String configured = System.getProperty(property);
     if (configured == null || configured.isBlank()) {
       throw new AssertionError(
-          "system property " + property + " is not set (surefire sets it in "
+          "system property "
+              + property
+              + " is not set (surefire sets it in "
               + "flower-java-sdk/pom.xml; run the tests through Maven, or pass -D"
-              + property + "=<repo>/" + venv + "/bin/python); " + SETUP_HINT);
+              + property
+              + "=<repo>/"
+              + venv
+              + "/bin/python); "
+              + SETUP_HINT);
     }
     Path python = Paths.get(configured);
     if (!Files.isRegularFile(python) || !Files.isExecutable(python)) {
       throw new AssertionError(
-          "the Python interpreter " + python + " (system property " + property
-              + ") does not exist or is not executable; " + SETUP_HINT);
+          "the Python interpreter "
+              + python
+              + " (system property "
+              + property
+              + ") does not exist or is not executable; "
+              + SETUP_HINT);
     }
     return python;
   }
@@ -94,8 +106,13 @@ public final class PythonEnv {
   public static Path script(String path) {
     Path script = repoRoot().resolve(path);
     if (!Files.isRegularFile(script)) {
-      throw new AssertionError("Python script not found: " + script + " (the repository root "
-          + "comes from system property " + ROOT_PROPERTY + ", which surefire sets)");
+      throw new AssertionError(
+          "Python script not found: "
+              + script
+              + " (the repository root "
+              + "comes from system property "
+              + ROOT_PROPERTY
+              + ", which surefire sets)");
     }
     return script;
   }
@@ -107,8 +124,8 @@ public final class PythonEnv {
 
   /**
    * Runs {@code python args...} and waits for it, capturing stdout and stderr (UTF-8). The
-   * environment is inherited plus {@code PYTHONUNBUFFERED=1} plus {@code extraEnv}. A process
-   * still running at {@code timeout} is killed (with its descendants) and reported as timed out.
+   * environment is inherited plus {@code PYTHONUNBUFFERED=1} plus {@code extraEnv}. A process still
+   * running at {@code timeout} is killed (with its descendants) and reported as timed out.
    *
    * @param workDir the working directory, or {@code null} for the current one
    */
@@ -118,8 +135,8 @@ public final class PythonEnv {
   }
 
   /** Like {@link #run(Duration, Path, Map, String...)} with the given interpreter. */
-  public static ProcessResult runWith(Path python,
-      Duration timeout, Path workDir, Map<String, String> extraEnv, String... args) {
+  public static ProcessResult runWith(
+      Path python, Duration timeout, Path workDir, Map<String, String> extraEnv, String... args) {
     Objects.requireNonNull(timeout, "timeout");
     List<String> command = command(python, args);
     PythonProcess p = start(workDir, extraEnv, command);
@@ -346,8 +363,13 @@ public final class PythonEnv {
     /** The command, how it ended and its output, for failure messages. */
     public String describe() {
       String how = timedOut ? "was killed after its " + timeout + " timeout" : "exited " + exitCode;
-      return String.join(" ", command) + " " + how + "\n--- stdout ---\n" + stdout
-          + "\n--- stderr ---\n" + stderr;
+      return String.join(" ", command)
+          + " "
+          + how
+          + "\n--- stdout ---\n"
+          + stdout
+          + "\n--- stderr ---\n"
+          + stderr;
     }
 
     @Override

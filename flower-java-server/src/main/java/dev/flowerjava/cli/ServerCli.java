@@ -2,8 +2,8 @@ package dev.flowerjava.cli;
 
 import dev.flowerjava.server.FlowerServer;
 import dev.flowerjava.server.History;
-import dev.flowerjava.server.ServerConfig;
 import dev.flowerjava.server.NodeAuthKeys;
+import dev.flowerjava.server.ServerConfig;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.MetricsAggregation;
 import java.io.File;
@@ -19,47 +19,84 @@ import picocli.CommandLine.Option;
     name = "server.jar",
     mixinStandardHelpOptions = true,
     version = "flower-java server 0.1.0",
-    description = "Runs a federated-learning server with FedAvg that Flower clients"
-        + " (Python start_client, flower-java) can join.",
+    description =
+        "Runs a federated-learning server with FedAvg that Flower clients"
+            + " (Python start_client, flower-java) can join.",
     sortOptions = false)
 public final class ServerCli implements Callable<Integer> {
 
-  @Option(names = "--rounds", defaultValue = "3", description = "Rounds to run (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--rounds",
+      defaultValue = "3",
+      description = "Rounds to run (default: ${DEFAULT-VALUE}).")
   int rounds;
 
-  @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--host",
+      defaultValue = "0.0.0.0",
+      description = "Address to bind (default: ${DEFAULT-VALUE}).")
   String host;
 
-  @Option(names = "--port", defaultValue = "8080", description = "Port to bind (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--port",
+      defaultValue = "8080",
+      description = "Port to bind (default: ${DEFAULT-VALUE}).")
   int port;
 
-  @Option(names = "--min-clients", defaultValue = "2",
-      description = "Clients that must be connected before a round starts (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--min-clients",
+      defaultValue = "2",
+      description =
+          "Clients that must be connected before a round starts (default: ${DEFAULT-VALUE}).")
   int minAvailableClients;
 
-  @Option(names = "--min-fit-clients", defaultValue = "2", description = "Minimum clients that train per round (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--min-fit-clients",
+      defaultValue = "2",
+      description = "Minimum clients that train per round (default: ${DEFAULT-VALUE}).")
   int minFitClients;
 
-  @Option(names = "--min-evaluate-clients", defaultValue = "2", description = "Minimum clients that evaluate per round (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--min-evaluate-clients",
+      defaultValue = "2",
+      description = "Minimum clients that evaluate per round (default: ${DEFAULT-VALUE}).")
   int minEvaluateClients;
 
-  @Option(names = "--fraction-fit", defaultValue = "1.0", description = "Share of clients that train per round (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--fraction-fit",
+      defaultValue = "1.0",
+      description = "Share of clients that train per round (default: ${DEFAULT-VALUE}).")
   double fractionFit;
 
-  @Option(names = "--fraction-evaluate", defaultValue = "1.0", description = "Share of clients that evaluate per round; 0 disables (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--fraction-evaluate",
+      defaultValue = "1.0",
+      description =
+          "Share of clients that evaluate per round; 0 disables (default: ${DEFAULT-VALUE}).")
   double fractionEvaluate;
 
-  @Option(names = "--round-timeout", description = "Seconds a round waits for replies; late clients count as failures (default: no limit).")
+  @Option(
+      names = "--round-timeout",
+      description =
+          "Seconds a round waits for replies; late clients count as failures (default: no limit).")
   Double roundTimeoutSeconds;
 
-  @Option(names = "--no-accept-failures", negatable = false,
+  @Option(
+      names = "--no-accept-failures",
+      negatable = false,
       description = "Keep the previous model when any client of a round fails.")
   boolean rejectFailures;
 
-  @Option(names = "--seed", defaultValue = "42", description = "Seed of client sampling (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      defaultValue = "42",
+      description = "Seed of client sampling (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--max-message-size", defaultValue = "536870912", description = "Largest message in bytes (default: ${DEFAULT-VALUE}, as flwr).")
+  @Option(
+      names = "--max-message-size",
+      defaultValue = "536870912",
+      description = "Largest message in bytes (default: ${DEFAULT-VALUE}, as flwr).")
   int maxMessageSize;
 
   @Option(names = "--tls-cert", description = "PEM certificate chain; with --tls-key, serves TLS.")
@@ -68,23 +105,32 @@ public final class ServerCli implements Callable<Integer> {
   @Option(names = "--tls-key", description = "PEM private key of --tls-cert.")
   File tlsKey;
 
-  @Option(names = "--fleet-http-port",
-      description = "Also serve the Fleet API over HTTP on this port, for SuperNodes (flower-java"
-          + " nodes with Transport.FLEET_HTTP); HTTPS with --tls-cert/--tls-key.")
+  @Option(
+      names = "--fleet-http-port",
+      description =
+          "Also serve the Fleet API over HTTP on this port, for SuperNodes (flower-java"
+              + " nodes with Transport.FLEET_HTTP); HTTPS with --tls-cert/--tls-key.")
   Integer fleetHttpPort;
 
-  @Option(names = "--node-auth-keys",
-      description = "Directory of *.pub (OpenSSH ecdsa-sha2-nistp384) or *.pem public keys, or one"
-          + " such file: only these nodes may join the Fleet API; self-registration is refused.")
+  @Option(
+      names = "--node-auth-keys",
+      description =
+          "Directory of *.pub (OpenSSH ecdsa-sha2-nistp384) or *.pem public keys, or one"
+              + " such file: only these nodes may join the Fleet API; self-registration is refused.")
   Path nodeAuthKeys;
 
-  @Option(names = "--no-grpc-bidi", negatable = false,
+  @Option(
+      names = "--no-grpc-bidi",
+      negatable = false,
       description = "Serve only the Fleet API (needs --fleet-http-port).")
   boolean noGrpcBidi;
 
-  @Option(names = "--heartbeat-patience", defaultValue = "2",
-      description = "Announced heartbeat intervals a Fleet node may miss before it is dropped"
-          + " (default: ${DEFAULT-VALUE}, as flwr).")
+  @Option(
+      names = "--heartbeat-patience",
+      defaultValue = "2",
+      description =
+          "Announced heartbeat intervals a Fleet node may miss before it is dropped"
+              + " (default: ${DEFAULT-VALUE}, as flwr).")
   double heartbeatPatience;
 
   @Override

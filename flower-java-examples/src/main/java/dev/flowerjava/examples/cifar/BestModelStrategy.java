@@ -1,19 +1,19 @@
 package dev.flowerjava.examples.cifar;
 
+import dev.flowerjava.server.ClientManager;
+import dev.flowerjava.server.ClientProxy;
+import dev.flowerjava.server.strategy.ClientInstruction;
+import dev.flowerjava.server.strategy.EvaluateAggregator;
+import dev.flowerjava.server.strategy.Failure;
+import dev.flowerjava.server.strategy.FitAggregator;
+import dev.flowerjava.server.strategy.Strategy;
+import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
+import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.Scalar;
-import dev.flowerjava.server.ClientManager;
-import dev.flowerjava.server.ClientProxy;
-import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
-import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
-import dev.flowerjava.server.strategy.ClientInstruction;
-import dev.flowerjava.server.strategy.EvaluateAggregator;
-import dev.flowerjava.server.strategy.FitAggregator;
-import dev.flowerjava.server.strategy.Failure;
-import dev.flowerjava.server.strategy.Strategy;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Wraps a strategy and keeps the global model that scored the best aggregated (distributed)
  * evaluation metric so far, by default {@code accuracy}. It remembers the parameters each round
- * sends out for evaluation and, when that round's aggregated metric beats the best, keeps them.
- * It also logs each round's distributed loss and metric.
+ * sends out for evaluation and, when that round's aggregated metric beats the best, keeps them. It
+ * also logs each round's distributed loss and metric.
  */
 public final class BestModelStrategy implements Strategy {
   private static final Logger log = LoggerFactory.getLogger(BestModelStrategy.class);
@@ -93,8 +93,8 @@ public final class BestModelStrategy implements Strategy {
 
   private void consider(int round, Parameters candidate, AggregatedEvaluate result) {
     Scalar s = result.metrics().get(metric);
-    String loss = result.loss().isPresent()
-        ? String.format("%.4f", result.loss().getAsDouble()) : "none";
+    String loss =
+        result.loss().isPresent() ? String.format("%.4f", result.loss().getAsDouble()) : "none";
     if (s == null || candidate == null) {
       log.info("round {}: distributed loss {}, no '{}' reported", round, loss, metric);
       return;
@@ -105,7 +105,11 @@ public final class BestModelStrategy implements Strategy {
     if (improved) {
       best = new Best(round, score, candidate);
     }
-    log.info("round {}: distributed loss {}, {} {} ({})", round, loss, metric,
+    log.info(
+        "round {}: distributed loss {}, {} {} ({})",
+        round,
+        loss,
+        metric,
         String.format("%.4f", score),
         improved ? "new best" : "best remains round " + previous.round());
   }

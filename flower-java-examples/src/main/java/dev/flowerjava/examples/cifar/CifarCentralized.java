@@ -31,12 +31,16 @@ public final class CifarCentralized {
     long start = System.nanoTime();
     try (CifarNet net = CifarNet.create(SEED)) {
       CifarTrainer trainer = new CifarTrainer(net);
-      trainer.train(trainSet, EPOCHS, BATCH_SIZE, LEARNING_RATE, MOMENTUM, SEED,
-          new RunningLoss(2000));
+      trainer.train(
+          trainSet, EPOCHS, BATCH_SIZE, LEARNING_RATE, MOMENTUM, SEED, new RunningLoss(2000));
       System.out.println("Finished Training");
       EvalResult r = trainer.test(testSet, 1000); // the test batch size only changes the speed
-      System.out.printf(Locale.ROOT, "test accuracy on %d images: %.2f %% (loss %.3f)%n",
-          r.examples(), 100 * r.accuracy(), r.loss());
+      System.out.printf(
+          Locale.ROOT,
+          "test accuracy on %d images: %.2f %% (loss %.3f)%n",
+          r.examples(),
+          100 * r.accuracy(),
+          r.loss());
     }
     System.out.printf(Locale.ROOT, "wall time: %.1f s%n", (System.nanoTime() - start) / 1e9);
   }

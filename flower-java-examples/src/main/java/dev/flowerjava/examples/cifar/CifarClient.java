@@ -3,8 +3,8 @@ package dev.flowerjava.examples.cifar;
 import dev.flowerjava.client.EvaluateResult;
 import dev.flowerjava.client.FitResult;
 import dev.flowerjava.client.NumPyClient;
-import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.typing.ScalarMap;
 import java.util.List;
 import java.util.Objects;
 
@@ -17,14 +17,14 @@ public final class CifarClient extends NumPyClient {
   /** Local training defaults, used where the server's fit config is silent. */
   public record Settings(int localEpochs, int batchSize, double lr, long seed, boolean progress) {
     public static Settings defaults() {
-      return new Settings(1, CifarTrainer.DEFAULT_BATCH_SIZE, CifarTrainer.DEFAULT_LEARNING_RATE,
-          0, false);
+      return new Settings(
+          1, CifarTrainer.DEFAULT_BATCH_SIZE, CifarTrainer.DEFAULT_LEARNING_RATE, 0, false);
     }
   }
 
   /**
-   * DJL's PyTorch engine allows one gradient collector per process, so clients sharing a JVM (as
-   * in tests) take turns training.
+   * DJL's PyTorch engine allows one gradient collector per process, so clients sharing a JVM (as in
+   * tests) take turns training.
    */
   private static final Object TRAINING = new Object();
 
@@ -68,8 +68,9 @@ public final class CifarClient extends NumPyClient {
     CifarTrainer.TrainResult r;
     try {
       synchronized (TRAINING) {
-        r = trainer.train(train, epochs, batchSize, lr, CifarTrainer.DEFAULT_MOMENTUM, seed,
-            progress);
+        r =
+            trainer.train(
+                train, epochs, batchSize, lr, CifarTrainer.DEFAULT_MOMENTUM, seed, progress);
       }
     } finally {
       if (progress != null) {
@@ -86,7 +87,7 @@ public final class CifarClient extends NumPyClient {
     setParameters(parameters);
     int batchSize = (int) config.getLong("batch-size", settings.batchSize());
     CifarTrainer.EvalResult r = trainer.test(test, batchSize);
-    return new EvaluateResult(r.loss(), r.examples(),
-        ScalarMap.builder().put("accuracy", r.accuracy()).build());
+    return new EvaluateResult(
+        r.loss(), r.examples(), ScalarMap.builder().put("accuracy", r.accuracy()).build());
   }
 }

@@ -17,10 +17,13 @@ public final class CifarDataset implements LabeledImages {
   public static final int CHANNELS = 3;
   public static final int HEIGHT = 32;
   public static final int WIDTH = 32;
+
   /** Samples in one channel plane: 32 * 32. */
   public static final int PLANE_SIZE = HEIGHT * WIDTH;
+
   /** Samples in one image: 3 * 32 * 32 = 3072. */
   public static final int IMAGE_SIZE = CHANNELS * PLANE_SIZE;
+
   public static final int NUM_CLASSES = 10;
 
   private final byte[] pixels;
@@ -35,12 +38,17 @@ public final class CifarDataset implements LabeledImages {
     Objects.requireNonNull(labels, "labels");
     if ((long) labels.length * IMAGE_SIZE != pixels.length) {
       throw new IllegalArgumentException(
-          "pixels has " + pixels.length + " bytes; " + labels.length + " images need "
+          "pixels has "
+              + pixels.length
+              + " bytes; "
+              + labels.length
+              + " images need "
               + (long) labels.length * IMAGE_SIZE);
     }
     for (int i = 0; i < labels.length; i++) {
       if (labels[i] < 0 || labels[i] >= NUM_CLASSES) {
-        throw new IllegalArgumentException("label " + labels[i] + " of image " + i + " is not in 0..9");
+        throw new IllegalArgumentException(
+            "label " + labels[i] + " of image " + i + " is not in 0..9");
       }
     }
     this.pixels = pixels;
@@ -64,7 +72,9 @@ public final class CifarDataset implements LabeledImages {
     return labels.clone();
   }
 
-  /** Unsigned 8-bit sample of image {@code index}, channel {@code c} (0=R, 1=G, 2=B), pixel (x, y). */
+  /**
+   * Unsigned 8-bit sample of image {@code index}, channel {@code c} (0=R, 1=G, 2=B), pixel (x, y).
+   */
   public int sample(int index, int c, int y, int x) {
     return pixels[index * IMAGE_SIZE + c * PLANE_SIZE + y * WIDTH + x] & 0xFF;
   }
@@ -125,14 +135,16 @@ public final class CifarDataset implements LabeledImages {
     return new CifarDataset(p, l);
   }
 
-  /** The images of partition {@code partitionId} under {@code partitioner}, e.g. one client's share. */
+  /**
+   * The images of partition {@code partitionId} under {@code partitioner}, e.g. one client's share.
+   */
   public CifarDataset partition(Partitioner partitioner, int partitionId) {
     return subset(partitioner.partition(labels, partitionId));
   }
 
   /**
-   * Writes images {@code indices[from] .. indices[from + count - 1]} into {@code out[0 ..
-   * count * 3072)}, each CHW, normalised by {@code norm}. Allocates nothing.
+   * Writes images {@code indices[from] .. indices[from + count - 1]} into {@code out[0 .. count *
+   * 3072)}, each CHW, normalised by {@code norm}. Allocates nothing.
    *
    * @throws IllegalArgumentException if {@code out} is shorter than {@code count * 3072}
    */
@@ -140,7 +152,12 @@ public final class CifarDataset implements LabeledImages {
     checkRange(indices, from, count);
     if (out.length < (long) count * IMAGE_SIZE) {
       throw new IllegalArgumentException(
-          "out holds " + out.length + " floats; " + count + " images need " + (long) count * IMAGE_SIZE);
+          "out holds "
+              + out.length
+              + " floats; "
+              + count
+              + " images need "
+              + (long) count * IMAGE_SIZE);
     }
     float[] t0 = norm.table(0);
     float[] t1 = norm.table(1);
@@ -165,12 +182,16 @@ public final class CifarDataset implements LabeledImages {
     }
   }
 
-  /** {@link #fillImages(int[], int, int, float[], PixelNormalization)} for all of {@code indices}. */
+  /**
+   * {@link #fillImages(int[], int, int, float[], PixelNormalization)} for all of {@code indices}.
+   */
   public void fillImages(int[] indices, float[] out, PixelNormalization norm) {
     fillImages(indices, 0, indices.length, out, norm);
   }
 
-  /** Writes the labels of images {@code indices[from .. from + count)} into {@code out[0 .. count)}. */
+  /**
+   * Writes the labels of images {@code indices[from .. from + count)} into {@code out[0 .. count)}.
+   */
   public void fillLabels(int[] indices, int from, int count, int[] out) {
     checkRange(indices, from, count);
     if (out.length < count) {
@@ -181,7 +202,9 @@ public final class CifarDataset implements LabeledImages {
     }
   }
 
-  /** As {@link #fillLabels(int[], int, int, int[])}, as floats (for engines that want float labels). */
+  /**
+   * As {@link #fillLabels(int[], int, int, int[])}, as floats (for engines that want float labels).
+   */
   public void fillLabels(int[] indices, int from, int count, float[] out) {
     checkRange(indices, from, count);
     if (out.length < count) {
@@ -202,7 +225,14 @@ public final class CifarDataset implements LabeledImages {
   private static void checkRange(int[] indices, int from, int count) {
     if (from < 0 || count < 0 || from > indices.length - count) {
       throw new IndexOutOfBoundsException(
-          "range [" + from + ", " + from + "+" + count + ") outside indices of length " + indices.length);
+          "range ["
+              + from
+              + ", "
+              + from
+              + "+"
+              + count
+              + ") outside indices of length "
+              + indices.length);
     }
   }
 

@@ -37,13 +37,14 @@ import java.util.SplittableRandom;
  *
  * <h2>Parameter contract</h2>
  *
- * {@link #getParameters()} and {@link #setParameters(List)} exchange exactly PyTorch's
- * {@code state_dict()} of that module: ten float32 tensors in the order and shapes of {@link
+ * {@link #getParameters()} and {@link #setParameters(List)} exchange exactly PyTorch's {@code
+ * state_dict()} of that module: ten float32 tensors in the order and shapes of {@link
  * #PARAMETER_NAMES} / {@link #parameterShape(int)}, 62,006 values, C order. DJL names its
  * parameters positionally (e.g. {@code 01Conv2d_weight}, {@code 08Linear_bias}); they are mapped to
- * the PyTorch names <em>by position</em> in {@code block.getParameters()}, which lists the layers in
- * sequence and each layer's weight before its bias. The shapes are checked against the table when
- * the model is built, so a change in DJL's ordering fails loudly instead of scrambling weights.
+ * the PyTorch names <em>by position</em> in {@code block.getParameters()}, which lists the layers
+ * in sequence and each layer's weight before its bias. The shapes are checked against the table
+ * when the model is built, so a change in DJL's ordering fails loudly instead of scrambling
+ * weights.
  *
  * <h2>Initialisation</h2>
  *
@@ -149,8 +150,14 @@ public final class CifarNet implements AutoCloseable {
     }
     if (djl.size() != SHAPES.length) {
       throw new IllegalStateException(
-          "DJL block has " + djl.size() + " parameters, expected " + SHAPES.length
-              + " (" + PARAMETER_NAMES + "); DJL's parameters: " + djlNames(djl));
+          "DJL block has "
+              + djl.size()
+              + " parameters, expected "
+              + SHAPES.length
+              + " ("
+              + PARAMETER_NAMES
+              + "); DJL's parameters: "
+              + djlNames(djl));
     }
     List<Parameter> mapped = new ArrayList<>(SHAPES.length);
     for (int i = 0; i < SHAPES.length; i++) {
@@ -158,9 +165,18 @@ public final class CifarNet implements AutoCloseable {
       long[] actual = p.getValue().getArray().getShape().getShape();
       if (!Arrays.equals(actual, SHAPES[i])) {
         throw new IllegalStateException(
-            "DJL parameter #" + i + " '" + p.getKey() + "' has shape " + Arrays.toString(actual)
-                + " but is mapped to PyTorch's " + PARAMETER_NAMES.get(i) + " of shape "
-                + Arrays.toString(SHAPES[i]) + "; DJL's parameters: " + djlNames(djl));
+            "DJL parameter #"
+                + i
+                + " '"
+                + p.getKey()
+                + "' has shape "
+                + Arrays.toString(actual)
+                + " but is mapped to PyTorch's "
+                + PARAMETER_NAMES.get(i)
+                + " of shape "
+                + Arrays.toString(SHAPES[i])
+                + "; DJL's parameters: "
+                + djlNames(djl));
       }
       mapped.add(p.getValue());
     }
@@ -211,7 +227,11 @@ public final class CifarNet implements AutoCloseable {
     Objects.requireNonNull(values, "values");
     if (values.size() != SHAPES.length) {
       throw new IllegalArgumentException(
-          "expected " + SHAPES.length + " parameter tensors " + PARAMETER_NAMES + ", got "
+          "expected "
+              + SHAPES.length
+              + " parameter tensors "
+              + PARAMETER_NAMES
+              + ", got "
               + values.size());
     }
     for (int i = 0; i < SHAPES.length; i++) {
@@ -226,8 +246,14 @@ public final class CifarNet implements AutoCloseable {
       }
       if (!Arrays.equals(v.shape(), SHAPES[i])) {
         throw new IllegalArgumentException(
-            "parameter " + i + " (" + name + ") must have shape " + Arrays.toString(SHAPES[i])
-                + ", got " + Arrays.toString(v.shape()));
+            "parameter "
+                + i
+                + " ("
+                + name
+                + ") must have shape "
+                + Arrays.toString(SHAPES[i])
+                + ", got "
+                + Arrays.toString(v.shape()));
       }
     }
     for (int i = 0; i < SHAPES.length; i++) {

@@ -1,12 +1,12 @@
 package dev.flowerjava.examples.cifar;
 
-import dev.flowerjava.typing.Parameters;
-import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.server.FlowerServer;
 import dev.flowerjava.server.History;
 import dev.flowerjava.server.ServerConfig;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.MetricsAggregation;
+import dev.flowerjava.typing.Parameters;
+import dev.flowerjava.typing.ScalarMap;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
@@ -27,47 +27,75 @@ import picocli.CommandLine.Option;
  * history.json}, {@code history.png}, {@code final_model.npz} and {@code best_model.npz} (the
  * global model with the best distributed accuracy) into the output directory.
  */
-@Command(name = "cifar-server", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+    name = "cifar-server",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
     description = "Runs FedAvg on the CIFAR-10 CNN and writes history and models to --out.")
 public final class CifarServerMain implements Callable<Integer> {
   static final String METRIC = "accuracy";
 
-  @Option(names = "--rounds", defaultValue = "3", description = "Rounds (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--rounds",
+      defaultValue = "3",
+      description = "Rounds (default: ${DEFAULT-VALUE})")
   int rounds;
 
-  @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--host",
+      defaultValue = "0.0.0.0",
+      description = "Address to bind (default: ${DEFAULT-VALUE})")
   String host;
 
-  @Option(names = "--port", defaultValue = "8080", description = "Port to bind (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--port",
+      defaultValue = "8080",
+      description = "Port to bind (default: ${DEFAULT-VALUE})")
   int port;
 
-  @Option(names = "--fleet-http-port",
-      description = "Also serve the Fleet API over HTTP on this port, for SuperNodes"
-          + " (clients with --transport FLEET_HTTP)")
+  @Option(
+      names = "--fleet-http-port",
+      description =
+          "Also serve the Fleet API over HTTP on this port, for SuperNodes"
+              + " (clients with --transport FLEET_HTTP)")
   Integer fleetHttpPort;
 
-  @Option(names = "--min-clients", defaultValue = "2",
-      description = "Clients to wait for, and to train and evaluate each round (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--min-clients",
+      defaultValue = "2",
+      description =
+          "Clients to wait for, and to train and evaluate each round (default: ${DEFAULT-VALUE})")
   int minClients;
 
-  @Option(names = "--round-timeout", description = "Seconds a round waits for replies (default: no limit)")
+  @Option(
+      names = "--round-timeout",
+      description = "Seconds a round waits for replies (default: no limit)")
   Double roundTimeoutSeconds;
 
-  @Option(names = "--seed", defaultValue = "42",
+  @Option(
+      names = "--seed",
+      defaultValue = "42",
       description = "Seed of the initial model and of client sampling (default: ${DEFAULT-VALUE})")
   long seed;
 
   // Xavier by default: with lr 0.001 and PyTorch's smaller init the first rounds sit on the
   // ln(10) loss plateau (measured 20/25/31 % accuracy after rounds 1-3, against 36/43/47 %)
-  @Option(names = "--init", defaultValue = "XAVIER",
-      description = "Initial global model: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}, "
-          + "DJL's default init; PYTORCH is nn.Conv2d/nn.Linear's)")
+  @Option(
+      names = "--init",
+      defaultValue = "XAVIER",
+      description =
+          "Initial global model: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}, "
+              + "DJL's default init; PYTORCH is nn.Conv2d/nn.Linear's)")
   InitialModels.Init init;
 
-  @Option(names = "--local-epochs", description = "Send 'local-epochs' to the clients (default: theirs)")
+  @Option(
+      names = "--local-epochs",
+      description = "Send 'local-epochs' to the clients (default: theirs)")
   Integer localEpochs;
 
-  @Option(names = "--batch-size", description = "Send 'batch-size' to the clients (default: theirs)")
+  @Option(
+      names = "--batch-size",
+      description = "Send 'batch-size' to the clients (default: theirs)")
   Integer batchSize;
 
   @Option(names = "--lr", description = "Send 'lr' to the clients (default: theirs)")
@@ -79,8 +107,13 @@ public final class CifarServerMain implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Logger log = LoggerFactory.getLogger(CifarServerMain.class);
-    Path dir = out != null ? out : Paths.get("runs",
-        "cifar-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    Path dir =
+        out != null
+            ? out
+            : Paths.get(
+                "runs",
+                "cifar-"
+                    + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     ScalarMap.Builder fitConfig = ScalarMap.builder();
     if (localEpochs != null) {
       fitConfig.put("local-epochs", (long) localEpochs);
@@ -92,27 +125,33 @@ public final class CifarServerMain implements Callable<Integer> {
       fitConfig.put("lr", (double) lr);
     }
     ScalarMap config = fitConfig.build();
-    FedAvg fedAvg = FedAvg.builder()
-        .fractionFit(1.0)
-        .fractionEvaluate(1.0)
-        .minFitClients(minClients)
-        .minEvaluateClients(minClients)
-        .minAvailableClients(minClients)
-        // the server draws the initial model itself: no client is asked, none needs to go first
-        .initialParameters(Parameters.fromArrays(InitialModels.draw(init, seed)))
-        .onFitConfig(round -> config)
-        .fitMetricsAggregation(MetricsAggregation.weightedAverage())
-        .evaluateMetricsAggregation(MetricsAggregation.weightedAverage())
-        .build();
+    FedAvg fedAvg =
+        FedAvg.builder()
+            .fractionFit(1.0)
+            .fractionEvaluate(1.0)
+            .minFitClients(minClients)
+            .minEvaluateClients(minClients)
+            .minAvailableClients(minClients)
+            // the server draws the initial model itself: no client is asked, none needs to go first
+            .initialParameters(Parameters.fromArrays(InitialModels.draw(init, seed)))
+            .onFitConfig(round -> config)
+            .fitMetricsAggregation(MetricsAggregation.weightedAverage())
+            .evaluateMetricsAggregation(MetricsAggregation.weightedAverage())
+            .build();
     BestModelStrategy strategy = new BestModelStrategy(fedAvg, METRIC);
     ServerConfig serverConfig = ServerConfig.ofRounds(rounds);
     if (roundTimeoutSeconds != null) {
-      serverConfig = serverConfig.withRoundTimeout(
-          Duration.ofMillis((long) (roundTimeoutSeconds * 1000)));
+      serverConfig =
+          serverConfig.withRoundTimeout(Duration.ofMillis((long) (roundTimeoutSeconds * 1000)));
     }
     long start = System.nanoTime();
-    FlowerServer.Builder builder = FlowerServer.builder().host(host).port(port).seed(seed)
-        .strategy(strategy).config(serverConfig);
+    FlowerServer.Builder builder =
+        FlowerServer.builder()
+            .host(host)
+            .port(port)
+            .seed(seed)
+            .strategy(strategy)
+            .config(serverConfig);
     if (fleetHttpPort != null) {
       builder.fleetHttpPort(fleetHttpPort);
     }
@@ -122,22 +161,33 @@ public final class CifarServerMain implements Callable<Integer> {
 
     Map<String, Object> extra = new LinkedHashMap<>();
     extra.put("wall_time_seconds", wallSeconds);
-    RunOutputs.writeNpz(dir.resolve("final_model.npz"), CifarNet.PARAMETER_NAMES,
-        server.parameters().toArrays());
-    strategy.best().ifPresentOrElse(best -> {
-      extra.put("best_round", best.round());
-      extra.put("best_" + METRIC, best.score());
-      log.info("best model: round {} with distributed {} {}", best.round(), METRIC,
-          String.format("%.4f", best.score()));
-    }, () -> log.warn("no round reported '{}': best_model.npz not written", METRIC));
+    RunOutputs.writeNpz(
+        dir.resolve("final_model.npz"), CifarNet.PARAMETER_NAMES, server.parameters().toArrays());
+    strategy
+        .best()
+        .ifPresentOrElse(
+            best -> {
+              extra.put("best_round", best.round());
+              extra.put("best_" + METRIC, best.score());
+              log.info(
+                  "best model: round {} with distributed {} {}",
+                  best.round(),
+                  METRIC,
+                  String.format("%.4f", best.score()));
+            },
+            () -> log.warn("no round reported '{}': best_model.npz not written", METRIC));
     if (strategy.best().isPresent()) {
-      RunOutputs.writeNpz(dir.resolve("best_model.npz"), CifarNet.PARAMETER_NAMES,
+      RunOutputs.writeNpz(
+          dir.resolve("best_model.npz"),
+          CifarNet.PARAMETER_NAMES,
           strategy.best().get().parameters().toArrays());
     }
     RunOutputs.writeHistoryJson(dir.resolve("history.json"), rounds, history, extra);
     RunOutputs.writeHistoryPng(dir.resolve("history.png"), history, METRIC);
-    log.info("wall time {} s (from server start); outputs in {}",
-        String.format("%.1f", wallSeconds), dir.toAbsolutePath());
+    log.info(
+        "wall time {} s (from server start); outputs in {}",
+        String.format("%.1f", wallSeconds),
+        dir.toAbsolutePath());
     return history.totalFailures() == 0 ? 0 : 3;
   }
 
@@ -148,8 +198,10 @@ public final class CifarServerMain implements Callable<Integer> {
     setIfAbsent("org.slf4j.simpleLogger.showLogName", "false");
     setIfAbsent("org.slf4j.simpleLogger.showDateTime", "true");
     setIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss");
-    System.exit(new CommandLine(new CifarServerMain()).setCaseInsensitiveEnumValuesAllowed(true)
-        .execute(args));
+    System.exit(
+        new CommandLine(new CifarServerMain())
+            .setCaseInsensitiveEnumValuesAllowed(true)
+            .execute(args));
   }
 
   private static void setIfAbsent(String key, String value) {

@@ -23,9 +23,9 @@ import java.util.Random;
  * Each {@link #train} call starts a new optimizer, so momentum does not carry over between calls
  * (federated rounds), as in the quickstart.
  *
- * <p>Memory stays flat: every batch runs in its own {@link NDManager} that is closed when the
- * batch is done; the input batch is written into one direct buffer per call that the engine reads
- * in place (DJL would otherwise copy each batch into a new direct buffer only the garbage collector
+ * <p>Memory stays flat: every batch runs in its own {@link NDManager} that is closed when the batch
+ * is done; the input batch is written into one direct buffer per call that the engine reads in
+ * place (DJL would otherwise copy each batch into a new direct buffer only the garbage collector
  * frees); the momentum buffers are freed at the end of each call.
  *
  * <p>Not thread-safe, like the {@link CifarNet} it trains.
@@ -42,8 +42,8 @@ public final class CifarTrainer {
 
     /**
      * Called after every batch, before {@link #onBatch}, with the batch's mean cross-entropy
-     * (computed before the optimizer step), e.g. to print a running loss. {@code epoch} and
-     * {@code batch} count from 0; {@code batch} restarts every epoch. Does nothing by default.
+     * (computed before the optimizer step), e.g. to print a running loss. {@code epoch} and {@code
+     * batch} count from 0; {@code batch} restarts every epoch. Does nothing by default.
      */
     default void onBatchLoss(int epoch, int batch, double loss) {}
   }
@@ -64,7 +64,9 @@ public final class CifarTrainer {
     this.net = Objects.requireNonNull(net, "net");
   }
 
-  /** {@link #train(LabeledImages, int, int, float, float, long, ProgressListener)} without progress. */
+  /**
+   * {@link #train(LabeledImages, int, int, float, float, long, ProgressListener)} without progress.
+   */
   public TrainResult train(
       LabeledImages data, int epochs, int batchSize, float lr, float momentum, long seed) {
     return train(data, epochs, batchSize, lr, momentum, seed, null);
@@ -88,8 +90,12 @@ public final class CifarTrainer {
     int n = data.size();
     if (n <= 0 || epochs <= 0 || batchSize <= 0) {
       throw new IllegalArgumentException(
-          "need data, epochs > 0 and batchSize > 0; got size=" + n + " epochs=" + epochs
-              + " batchSize=" + batchSize);
+          "need data, epochs > 0 and batchSize > 0; got size="
+              + n
+              + " epochs="
+              + epochs
+              + " batchSize="
+              + batchSize);
     }
     int batchesPerEpoch = (n + batchSize - 1) / batchSize;
     int totalBatches = Math.multiplyExact(batchesPerEpoch, epochs);

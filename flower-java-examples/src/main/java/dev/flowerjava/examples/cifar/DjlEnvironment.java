@@ -16,11 +16,11 @@ import java.nio.file.Paths;
  *       comes from the {@code pytorch-native-cpu} jar on the class path and is unpacked into the
  *       cache directory on first start (about 432 MB).
  *   <li>{@code OPT_OUT_TRACKING=true}: no usage reporting (offline mode implies it too).
- *   <li>{@code DJL_CACHE_DIR} and {@code ENGINE_CACHE_DIR}: {@code <repo>/.cache/djl}, where
- *       {@code <repo>} is the nearest directory at or above the working directory that holds
- *       {@code .git}, else the working directory; {@code .cache/} is git-ignored.
- *   <li>{@code ai.djl.pytorch.num_threads}: the number of available processors;
- *       {@code ai.djl.pytorch.num_interop_threads}: 1.
+ *   <li>{@code DJL_CACHE_DIR} and {@code ENGINE_CACHE_DIR}: {@code <repo>/.cache/djl}, where {@code
+ *       <repo>} is the nearest directory at or above the working directory that holds {@code .git},
+ *       else the working directory; {@code .cache/} is git-ignored.
+ *   <li>{@code ai.djl.pytorch.num_threads}: the number of available processors; {@code
+ *       ai.djl.pytorch.num_interop_threads}: 1.
  * </ul>
  */
 public final class DjlEnvironment {
@@ -45,8 +45,7 @@ public final class DjlEnvironment {
     }
     // DJL falls back from ENGINE_CACHE_DIR to DJL_CACHE_DIR; pin it so libtorch lands there too
     setIfAbsent(ENGINE_CACHE_DIR, ENGINE_CACHE_DIR, cache);
-    setIfAbsent(
-        NUM_THREADS, null, Integer.toString(Runtime.getRuntime().availableProcessors()));
+    setIfAbsent(NUM_THREADS, null, Integer.toString(Runtime.getRuntime().availableProcessors()));
     setIfAbsent(NUM_INTEROP_THREADS, null, "1");
   }
 

@@ -31,14 +31,15 @@ final class EpochProgress implements CifarTrainer.ProgressListener, AutoCloseabl
     if (e != epoch) {
       close();
       epoch = e;
-      bar = new ProgressBarBuilder()
-          .setTaskName("epoch " + (e + 1) + "/" + epochs)
-          .setInitialMax(batchesPerEpoch)
-          .setUnit(" batches", 1)
-          .setStyle(ProgressBarStyle.ASCII)
-          .setConsumer(new ConsoleProgressBarConsumer(System.err))
-          .setUpdateIntervalMillis(500)
-          .build();
+      bar =
+          new ProgressBarBuilder()
+              .setTaskName("epoch " + (e + 1) + "/" + epochs)
+              .setInitialMax(batchesPerEpoch)
+              .setUnit(" batches", 1)
+              .setStyle(ProgressBarStyle.ASCII)
+              .setConsumer(new ConsoleProgressBarConsumer(System.err))
+              .setUpdateIntervalMillis(500)
+              .build();
     }
     bar.stepTo(done - (long) e * batchesPerEpoch);
   }

@@ -8,9 +8,9 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * SGD with momentum, the update of {@code torch.optim.SGD(lr, momentum)} through the engine's
- * fused {@code sgdUpdate} (as DJL's own {@code Sgd} does), but with its momentum buffers in a
- * manager this object owns. DJL's {@code Sgd} attaches them to the parameters' manager, so a fresh
+ * SGD with momentum, the update of {@code torch.optim.SGD(lr, momentum)} through the engine's fused
+ * {@code sgdUpdate} (as DJL's own {@code Sgd} does), but with its momentum buffers in a manager
+ * this object owns. DJL's {@code Sgd} attaches them to the parameters' manager, so a fresh
  * optimizer per training call would leak one copy of the model per call; this one frees them on
  * {@link #close()}.
  */

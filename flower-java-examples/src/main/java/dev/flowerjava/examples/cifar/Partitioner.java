@@ -10,14 +10,15 @@ import java.util.Random;
  * index lands in exactly one partition, and each partition's indices come back in ascending order.
  *
  * <ul>
- *   <li>{@link #iid(int, long)}: a seeded shuffle cut into near-equal parts (sizes differ by at most 1).
+ *   <li>{@link #iid(int, long)}: a seeded shuffle cut into near-equal parts (sizes differ by at
+ *       most 1).
  *   <li>{@link #dirichlet(int, double, long)}: label skew. For each class, its indices are shuffled
  *       and cut in the proportions of a draw from a symmetric Dirichlet(alpha) over the partitions;
  *       small alpha gives each client few classes, large alpha approaches IID.
  * </ul>
  *
- * <p>Randomness comes from {@link java.util.Random}, whose algorithms are fixed by its specification,
- * so a seed gives the same partitions on every JVM.
+ * <p>Randomness comes from {@link java.util.Random}, whose algorithms are fixed by its
+ * specification, so a seed gives the same partitions on every JVM.
  */
 public final class Partitioner {
 
@@ -26,8 +27,10 @@ public final class Partitioner {
 
   private final int numPartitions;
   private final long seed;
+
   /** NaN for IID. */
   private final double alpha;
+
   private final int minPartitionSize;
 
   private Partitioner(int numPartitions, long seed, double alpha, int minPartitionSize) {
@@ -52,10 +55,11 @@ public final class Partitioner {
 
   /**
    * Dirichlet(alpha) label skew, redrawing (up to {@value #MAX_DIRICHLET_ATTEMPTS} times, each draw
-   * continuing the same seeded stream) until every partition holds at least {@code minPartitionSize}
-   * indices.
+   * continuing the same seeded stream) until every partition holds at least {@code
+   * minPartitionSize} indices.
    */
-  public static Partitioner dirichlet(int numPartitions, double alpha, long seed, int minPartitionSize) {
+  public static Partitioner dirichlet(
+      int numPartitions, double alpha, long seed, int minPartitionSize) {
     if (!(alpha > 0) || Double.isInfinite(alpha)) {
       throw new IllegalArgumentException("alpha must be positive and finite, got " + alpha);
     }
@@ -91,8 +95,14 @@ public final class Partitioner {
   public String toString() {
     return Double.isNaN(alpha)
         ? "Partitioner[iid, " + numPartitions + " partitions, seed " + seed + "]"
-        : "Partitioner[dirichlet alpha=" + alpha + ", " + numPartitions + " partitions, seed " + seed
-            + (minPartitionSize > 0 ? ", min size " + minPartitionSize : "") + "]";
+        : "Partitioner[dirichlet alpha="
+            + alpha
+            + ", "
+            + numPartitions
+            + " partitions, seed "
+            + seed
+            + (minPartitionSize > 0 ? ", min size " + minPartitionSize : "")
+            + "]";
   }
 
   private int[][] iidParts(int n) {
@@ -139,7 +149,10 @@ public final class Partitioner {
         int start = 0;
         for (int k = 0; k < numPartitions; k++) {
           cumulative += proportions[k];
-          int end = k == numPartitions - 1 ? idx.length : (int) Math.min(idx.length, Math.round(cumulative * idx.length));
+          int end =
+              k == numPartitions - 1
+                  ? idx.length
+                  : (int) Math.min(idx.length, Math.round(cumulative * idx.length));
           end = Math.max(end, start);
           pieces.get(k).add(Arrays.copyOfRange(idx, start, end));
           sizes[k] += end - start;
@@ -161,9 +174,19 @@ public final class Partitioner {
       }
       if (attempt == MAX_DIRICHLET_ATTEMPTS) {
         throw new IllegalStateException(
-            "no Dirichlet(alpha=" + alpha + ") draw in " + MAX_DIRICHLET_ATTEMPTS + " attempts gave all "
-                + numPartitions + " partitions at least " + minPartitionSize + " of " + labels.length
-                + " indices (smallest " + smallest + "); raise alpha or lower minPartitionSize");
+            "no Dirichlet(alpha="
+                + alpha
+                + ") draw in "
+                + MAX_DIRICHLET_ATTEMPTS
+                + " attempts gave all "
+                + numPartitions
+                + " partitions at least "
+                + minPartitionSize
+                + " of "
+                + labels.length
+                + " indices (smallest "
+                + smallest
+                + "); raise alpha or lower minPartitionSize");
       }
     }
   }

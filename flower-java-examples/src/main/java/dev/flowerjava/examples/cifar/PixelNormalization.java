@@ -6,9 +6,9 @@ import java.util.Arrays;
  * Maps a stored 8-bit pixel value to the float the model sees, per channel, through a 256-entry
  * lookup table (so filling a batch costs one table read per value).
  *
- * <p>{@link #UNIT} is PyTorch's {@code ToTensor()}: {@code v / 255}, in [0, 1].
- * {@link #QUICKSTART} is the Flower PyTorch quickstart's {@code ToTensor()} followed by
- * {@code Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))}: {@code (v / 255 - 0.5) / 0.5}, in [-1, 1].
+ * <p>{@link #UNIT} is PyTorch's {@code ToTensor()}: {@code v / 255}, in [0, 1]. {@link #QUICKSTART}
+ * is the Flower PyTorch quickstart's {@code ToTensor()} followed by {@code Normalize((0.5, 0.5,
+ * 0.5), (0.5, 0.5, 0.5))}: {@code (v / 255 - 0.5) / 0.5}, in [-1, 1].
  */
 public final class PixelNormalization {
 
@@ -21,6 +21,7 @@ public final class PixelNormalization {
       meanStd("quickstart", new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f});
 
   private final String name;
+
   /** tables[channel][value]. */
   private final float[][] tables;
 
@@ -30,8 +31,8 @@ public final class PixelNormalization {
   }
 
   /**
-   * {@code (v / 255 - mean[c]) / std[c]} for channel c, computed in float like PyTorch's
-   * {@code ToTensor()} then {@code Normalize(mean, std)}.
+   * {@code (v / 255 - mean[c]) / std[c]} for channel c, computed in float like PyTorch's {@code
+   * ToTensor()} then {@code Normalize(mean, std)}.
    */
   public static PixelNormalization meanStd(float[] mean, float[] std) {
     return meanStd("mean=" + Arrays.toString(mean) + ",std=" + Arrays.toString(std), mean, std);
@@ -53,7 +54,10 @@ public final class PixelNormalization {
     return new PixelNormalization(name, tables);
   }
 
-  /** The normalised value of an 8-bit sample {@code value} (0..255) in {@code channel} (0=R, 1=G, 2=B). */
+  /**
+   * The normalised value of an 8-bit sample {@code value} (0..255) in {@code channel} (0=R, 1=G,
+   * 2=B).
+   */
   public float apply(int channel, int value) {
     return tables[channel][value];
   }

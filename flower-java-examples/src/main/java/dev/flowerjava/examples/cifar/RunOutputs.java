@@ -2,10 +2,10 @@ package dev.flowerjava.examples.cifar;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.flowerjava.typing.Scalar;
 import dev.flowerjava.server.History;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
+import dev.flowerjava.typing.Scalar;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -30,8 +30,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
  * Writes what a CIFAR run produced: {@code history.json}, {@code history.png} and {@code .npz}
- * models. Every file is written to a temporary sibling and then moved into place, so a reader
- * (or a crash) never sees a half-written file.
+ * models. Every file is written to a temporary sibling and then moved into place, so a reader (or a
+ * crash) never sees a half-written file.
  */
 public final class RunOutputs {
   private static final ObjectMapper JSON =
@@ -50,8 +50,8 @@ public final class RunOutputs {
         content.write(out);
       }
       try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE,
-            StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+            tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
       }
@@ -76,15 +76,17 @@ public final class RunOutputs {
       throw new IllegalArgumentException(
           "names (" + names.size() + ") and arrays (" + arrays.size() + ") differ in count");
     }
-    writeAtomically(target, out -> {
-      ZipOutputStream zip = new ZipOutputStream(out);
-      for (int i = 0; i < names.size(); i++) {
-        zip.putNextEntry(new ZipEntry(names.get(i) + ".npy"));
-        NpyCodec.encode(arrays.get(i), zip);
-        zip.closeEntry();
-      }
-      zip.finish();
-    });
+    writeAtomically(
+        target,
+        out -> {
+          ZipOutputStream zip = new ZipOutputStream(out);
+          for (int i = 0; i < names.size(); i++) {
+            zip.putNextEntry(new ZipEntry(names.get(i) + ".npy"));
+            NpyCodec.encode(arrays.get(i), zip);
+            zip.closeEntry();
+          }
+          zip.finish();
+        });
   }
 
   /** The run as JSON: per-round losses, metrics and failures, plus {@code extra} fields. */
@@ -115,13 +117,14 @@ public final class RunOutputs {
 
   private static Map<String, Object> metrics(Map<String, List<History.Entry<Scalar>>> m) {
     Map<String, Object> out = new LinkedHashMap<>();
-    m.forEach((key, entries) -> {
-      List<List<Object>> rows = new ArrayList<>();
-      for (History.Entry<Scalar> e : entries) {
-        rows.add(List.of(e.round(), jsonValue(e.value())));
-      }
-      out.put(key, rows);
-    });
+    m.forEach(
+        (key, entries) -> {
+          List<List<Object>> rows = new ArrayList<>();
+          for (History.Entry<Scalar> e : entries) {
+            rows.add(List.of(e.round(), jsonValue(e.value())));
+          }
+          out.put(key, rows);
+        });
     return out;
   }
 
@@ -153,22 +156,33 @@ public final class RunOutputs {
     addSeries(acc, metric, x, y);
     BufferedImage left = BitmapEncoder.getBufferedImage(loss);
     BufferedImage right = BitmapEncoder.getBufferedImage(acc);
-    BufferedImage both = new BufferedImage(left.getWidth() + right.getWidth(),
-        Math.max(left.getHeight(), right.getHeight()), BufferedImage.TYPE_INT_RGB);
+    BufferedImage both =
+        new BufferedImage(
+            left.getWidth() + right.getWidth(),
+            Math.max(left.getHeight(), right.getHeight()),
+            BufferedImage.TYPE_INT_RGB);
     var g = both.createGraphics();
     g.drawImage(left, 0, 0, null);
     g.drawImage(right, left.getWidth(), 0, null);
     g.dispose();
-    writeAtomically(target, out -> {
-      if (!ImageIO.write(both, "png", out)) {
-        throw new IOException("no PNG writer available");
-      }
-    });
+    writeAtomically(
+        target,
+        out -> {
+          if (!ImageIO.write(both, "png", out)) {
+            throw new IOException("no PNG writer available");
+          }
+        });
   }
 
   private static XYChart chart(String title, String yTitle) {
-    XYChart c = new XYChartBuilder().width(560).height(400).title(title)
-        .xAxisTitle("round").yAxisTitle(yTitle).build();
+    XYChart c =
+        new XYChartBuilder()
+            .width(560)
+            .height(400)
+            .title(title)
+            .xAxisTitle("round")
+            .yAxisTitle(yTitle)
+            .build();
     c.getStyler().setLegendVisible(false);
     c.getStyler().setXAxisDecimalPattern("0");
     c.getStyler().setYAxisDecimalPattern("0.000");

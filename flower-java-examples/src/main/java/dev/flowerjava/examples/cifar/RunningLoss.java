@@ -4,7 +4,7 @@ import java.util.Locale;
 
 /**
  * Prints the mean training loss of the last {@code every} steps of an epoch in the format of
- * PyTorch's CIFAR-10 tutorial, e.g. {@code [1,  2000] loss: 2.213}. The sum restarts with every
+ * PyTorch's CIFAR-10 tutorial, e.g. {@code [1, 2000] loss: 2.213}. The sum restarts with every
  * epoch, as in the tutorial.
  */
 final class RunningLoss implements CifarTrainer.ProgressListener {

@@ -3,8 +3,8 @@ package dev.flowerjava.examples.quickstart;
 import dev.flowerjava.client.EvaluateResult;
 import dev.flowerjava.client.FitResult;
 import dev.flowerjava.client.NumPyClient;
-import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.typing.ScalarMap;
 import java.util.List;
 import java.util.Random;
 
@@ -53,13 +53,15 @@ public final class LinearRegressionClient extends NumPyClient {
 
   @Override
   public List<NDArray> getParameters(ScalarMap config) {
-    return List.of(NDArray.ofFloats(weights.clone(), FEATURES), NDArray.ofFloats(new float[] {bias}, 1));
+    return List.of(
+        NDArray.ofFloats(weights.clone(), FEATURES), NDArray.ofFloats(new float[] {bias}, 1));
   }
 
   @Override
   public void setParameters(List<NDArray> parameters) {
     if (parameters.size() != 2) {
-      throw new IllegalArgumentException("expected [weights, bias], got " + parameters.size() + " arrays");
+      throw new IllegalArgumentException(
+          "expected [weights, bias], got " + parameters.size() + " arrays");
     }
     weights = parameters.get(0).toFloatArray();
     bias = parameters.get(1).toFloatArray()[0];
@@ -79,7 +81,9 @@ public final class LinearRegressionClient extends NumPyClient {
         bias -= (float) (lr * err);
       }
     }
-    return new FitResult(getParameters(config), trainX.length,
+    return new FitResult(
+        getParameters(config),
+        trainX.length,
         ScalarMap.builder().put("train_mse", mse(trainX, trainY)).build());
   }
 

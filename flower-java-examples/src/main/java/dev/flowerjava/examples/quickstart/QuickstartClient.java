@@ -9,17 +9,22 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Joins a Flower server (Java or Python) or a SuperLink with a {@link LinearRegressionClient}. */
-@Command(name = "quickstart-client", mixinStandardHelpOptions = true,
+@Command(
+    name = "quickstart-client",
+    mixinStandardHelpOptions = true,
     description = "Joins a Flower server with a linear-regression client on synthetic data.")
 public final class QuickstartClient implements Callable<Integer> {
-  @Mixin
-  ConnectionOptions connection;
+  @Mixin ConnectionOptions connection;
 
-  @Option(names = "--examples", defaultValue = "500",
+  @Option(
+      names = "--examples",
+      defaultValue = "500",
       description = "Training rows (default: ${DEFAULT-VALUE})")
   int examples;
 
-  @Option(names = "--seed", defaultValue = "1",
+  @Option(
+      names = "--seed",
+      defaultValue = "1",
       description = "Seed of this client's data (default: ${DEFAULT-VALUE})")
   long seed;
 
@@ -34,7 +39,9 @@ public final class QuickstartClient implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new QuickstartClient()).setCaseInsensitiveEnumValuesAllowed(true)
-        .execute(args));
+    System.exit(
+        new CommandLine(new QuickstartClient())
+            .setCaseInsensitiveEnumValuesAllowed(true)
+            .execute(args));
   }
 }

@@ -4,22 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.flowerjava.typing.EvaluateIns;
-import dev.flowerjava.typing.EvaluateRes;
-import dev.flowerjava.typing.FitIns;
-import dev.flowerjava.typing.Parameters;
-import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
-import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
-import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
-import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
 import dev.flowerjava.server.strategy.ClientInstruction;
 import dev.flowerjava.server.strategy.EvaluateAggregator;
 import dev.flowerjava.server.strategy.Failure;
 import dev.flowerjava.server.strategy.FitAggregator;
 import dev.flowerjava.server.strategy.Strategy;
+import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
+import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
+import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
 import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.typing.EvaluateIns;
+import dev.flowerjava.typing.EvaluateRes;
+import dev.flowerjava.typing.FitIns;
+import dev.flowerjava.typing.Parameters;
+import dev.flowerjava.typing.ScalarMap;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -74,7 +74,8 @@ class BestModelStrategyTest {
 
         @Override
         public AggregatedEvaluate finish(List<Failure> failures) {
-          return new AggregatedEvaluate(OptionalDouble.of(1 - accuracy),
+          return new AggregatedEvaluate(
+              OptionalDouble.of(1 - accuracy),
               ScalarMap.builder().put("accuracy", accuracy).build());
         }
       };
@@ -108,20 +109,21 @@ class BestModelStrategyTest {
 
   @Test
   void aRoundWithoutTheMetricLeavesTheBestAlone() throws Exception {
-    Strategy noMetric = new Scripted(0.7) {
-      @Override
-      public EvaluateAggregator evaluateAggregator(int r) {
-        return new EvaluateAggregator() {
+    Strategy noMetric =
+        new Scripted(0.7) {
           @Override
-          public void accept(ClientProxy client, EvaluateRes result) {}
+          public EvaluateAggregator evaluateAggregator(int r) {
+            return new EvaluateAggregator() {
+              @Override
+              public void accept(ClientProxy client, EvaluateRes result) {}
 
-          @Override
-          public AggregatedEvaluate finish(List<Failure> failures) {
-            return AggregatedEvaluate.none();
+              @Override
+              public AggregatedEvaluate finish(List<Failure> failures) {
+                return AggregatedEvaluate.none();
+              }
+            };
           }
         };
-      }
-    };
     BestModelStrategy s = new BestModelStrategy(noMetric, "accuracy");
     s.configureEvaluate(1, model(1), null);
     s.evaluateAggregator(1).finish(List.of());

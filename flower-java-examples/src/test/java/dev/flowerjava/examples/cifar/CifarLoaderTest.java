@@ -26,6 +26,7 @@ class CifarLoaderTest {
 
   /** Images per generated train file (10 in all) and in the test file. */
   private static final int[] TRAIN_ROWS = {3, 2, 2, 1, 2};
+
   private static final int TEST_ROWS = 4;
   private static final int[] TRAIN_LABELS = {3, 1, 4, 1, 5, 9, 2, 6, 0, 7};
   private static final int[] TEST_LABELS = {8, 0, 9, 5};
@@ -36,8 +37,8 @@ class CifarLoaderTest {
   @TempDir Path dir;
 
   /**
-   * The generated value of image {@code img} (global index within its split; test images offset
-   * by 100), channel c, pixel (x, y). Channels, x and y all move it differently, so any mix-up of
+   * The generated value of image {@code img} (global index within its split; test images offset by
+   * 100), channel c, pixel (x, y). Channels, x and y all move it differently, so any mix-up of
    * R/G/B order, of x with y, or of images shows.
    */
   static int value(int img, int c, int y, int x) {
@@ -61,7 +62,10 @@ class CifarLoaderTest {
   }
 
   private static void writeJson(Path file, int[] labels) throws IOException {
-    String json = Arrays.stream(labels).mapToObj(Integer::toString).collect(Collectors.joining(",", "[", "]"));
+    String json =
+        Arrays.stream(labels)
+            .mapToObj(Integer::toString)
+            .collect(Collectors.joining(",", "[", "]"));
     Files.writeString(file, json, StandardCharsets.UTF_8);
   }
 
@@ -114,8 +118,18 @@ class CifarLoaderTest {
             int want = value(firstImage + i, c, y, x);
             if (ds.sample(i, c, y, x) != want) {
               throw new AssertionError(
-                  "image " + i + " channel " + c + " (x=" + x + ", y=" + y + "): got "
-                      + ds.sample(i, c, y, x) + ", want " + want);
+                  "image "
+                      + i
+                      + " channel "
+                      + c
+                      + " (x="
+                      + x
+                      + ", y="
+                      + y
+                      + "): got "
+                      + ds.sample(i, c, y, x)
+                      + ", want "
+                      + want);
             }
           }
         }
@@ -214,8 +228,12 @@ class CifarLoaderTest {
     ds.fillLabels(order, 2, 2, flabels);
     assertArrayEquals(new float[] {TRAIN_LABELS[4], TRAIN_LABELS[5]}, flabels);
 
-    assertThrows(IllegalArgumentException.class, () -> ds.fillImages(order, 0, 2, new float[3072], PixelNormalization.UNIT));
-    assertThrows(IndexOutOfBoundsException.class, () -> ds.fillImages(order, 3, 2, out, PixelNormalization.UNIT));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> ds.fillImages(order, 0, 2, new float[3072], PixelNormalization.UNIT));
+    assertThrows(
+        IndexOutOfBoundsException.class,
+        () -> ds.fillImages(order, 3, 2, out, PixelNormalization.UNIT));
     assertThrows(IndexOutOfBoundsException.class, () -> ds.subset(new int[] {10}));
   }
 
@@ -226,21 +244,31 @@ class CifarLoaderTest {
     assertEquals(-1f, PixelNormalization.QUICKSTART.apply(1, 0));
     assertEquals(1f, PixelNormalization.QUICKSTART.apply(1, 255));
     PixelNormalization custom =
-        PixelNormalization.meanStd(new float[] {0.4914f, 0.4822f, 0.4465f}, new float[] {0.247f, 0.243f, 0.261f});
+        PixelNormalization.meanStd(
+            new float[] {0.4914f, 0.4822f, 0.4465f}, new float[] {0.247f, 0.243f, 0.261f});
     assertEquals((128 / 255f - 0.4822f) / 0.243f, custom.apply(1, 128));
-    assertThrows(IllegalArgumentException.class, () -> PixelNormalization.meanStd(new float[] {0, 0}, new float[] {1, 1}));
-    assertThrows(IllegalArgumentException.class, () -> PixelNormalization.meanStd(new float[3], new float[] {1, 0, 1}));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> PixelNormalization.meanStd(new float[] {0, 0}, new float[] {1, 1}));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> PixelNormalization.meanStd(new float[3], new float[] {1, 0, 1}));
   }
 
   // ------------------------------------------------------------------ error cases
 
-  /** Asserts the loader fails naming {@code fileName}, saying {@code problem}, and giving the remedy. */
-  private static CifarDataException assertFails(Path dir, Split split, String fileName, String problem) {
+  /**
+   * Asserts the loader fails naming {@code fileName}, saying {@code problem}, and giving the
+   * remedy.
+   */
+  private static CifarDataException assertFails(
+      Path dir, Split split, String fileName, String problem) {
     CifarDataException e = assertThrows(CifarDataException.class, () -> Cifar10.load(dir, split));
     String m = e.getMessage();
     assertTrue(m.contains(fileName), () -> "message should name " + fileName + ": " + m);
     assertTrue(m.contains(problem), () -> "message should say '" + problem + "': " + m);
-    assertTrue(m.contains("scripts/fetch-cifar10.sh"), () -> "message should say what to run: " + m);
+    assertTrue(
+        m.contains("scripts/fetch-cifar10.sh"), () -> "message should say what to run: " + m);
     assertEquals(fileName, e.file().getFileName().toString());
     return e;
   }
@@ -288,19 +316,40 @@ class CifarLoaderTest {
 
   @Test
   void pngOfWrongWidth() throws IOException {
-    pngLayoutWith(d -> unchecked(() -> ImageIO.write(new BufferedImage(1000, 2, BufferedImage.TYPE_INT_RGB), "png", d.resolve("data_batch_2.png").toFile())));
+    pngLayoutWith(
+        d ->
+            unchecked(
+                () ->
+                    ImageIO.write(
+                        new BufferedImage(1000, 2, BufferedImage.TYPE_INT_RGB),
+                        "png",
+                        d.resolve("data_batch_2.png").toFile())));
     assertFails(dir, Split.TRAIN, "data_batch_2.png", "1000 x 2");
   }
 
   @Test
   void grayscalePng() throws IOException {
-    pngLayoutWith(d -> unchecked(() -> ImageIO.write(new BufferedImage(1024, 4, BufferedImage.TYPE_BYTE_GRAY), "png", d.resolve("test_batch.png").toFile())));
+    pngLayoutWith(
+        d ->
+            unchecked(
+                () ->
+                    ImageIO.write(
+                        new BufferedImage(1024, 4, BufferedImage.TYPE_BYTE_GRAY),
+                        "png",
+                        d.resolve("test_batch.png").toFile())));
     assertFails(dir, Split.TEST, "test_batch.png", "1 channels per pixel");
   }
 
   @Test
   void pngWithAlphaChannel() throws IOException {
-    pngLayoutWith(d -> unchecked(() -> ImageIO.write(new BufferedImage(1024, 4, BufferedImage.TYPE_INT_ARGB), "png", d.resolve("test_batch.png").toFile())));
+    pngLayoutWith(
+        d ->
+            unchecked(
+                () ->
+                    ImageIO.write(
+                        new BufferedImage(1024, 4, BufferedImage.TYPE_INT_ARGB),
+                        "png",
+                        d.resolve("test_batch.png").toFile())));
     assertFails(dir, Split.TEST, "test_batch.png", "4 channels per pixel");
   }
 
@@ -312,53 +361,68 @@ class CifarLoaderTest {
 
   @Test
   void truncatedPngHeader() throws IOException {
-    pngLayoutWith(d -> unchecked(() -> {
-      byte[] all = Files.readAllBytes(d.resolve("data_batch_5.png"));
-      Files.write(d.resolve("data_batch_5.png"), Arrays.copyOf(all, 20));
-    }));
+    pngLayoutWith(
+        d ->
+            unchecked(
+                () -> {
+                  byte[] all = Files.readAllBytes(d.resolve("data_batch_5.png"));
+                  Files.write(d.resolve("data_batch_5.png"), Arrays.copyOf(all, 20));
+                }));
     assertFails(dir, Split.TRAIN, "data_batch_5.png", "truncated or corrupt");
   }
 
   @Test
   void fileThatIsNotAnImage() throws IOException {
-    pngLayoutWith(d -> unchecked(() -> Files.writeString(d.resolve("test_batch.png"), "<html>404</html>")));
+    pngLayoutWith(
+        d -> unchecked(() -> Files.writeString(d.resolve("test_batch.png"), "<html>404</html>")));
     assertFails(dir, Split.TEST, "test_batch.png", "not a readable PNG");
   }
 
   @Test
   void labelCountMismatch() throws IOException {
-    pngLayoutWith(d -> unchecked(() -> writeJson(d.resolve("train_lables.json"), Arrays.copyOf(TRAIN_LABELS, 9))));
+    pngLayoutWith(
+        d ->
+            unchecked(
+                () -> writeJson(d.resolve("train_lables.json"), Arrays.copyOf(TRAIN_LABELS, 9))));
     CifarDataException e = assertFails(dir, Split.TRAIN, "train_lables.json", "holds 9 labels");
     assertTrue(e.getMessage().contains("hold 10 images"), e.getMessage());
   }
 
   @Test
   void labelOutOfRange() throws IOException {
-    pngLayoutWith(d -> unchecked(() -> writeJson(d.resolve("test_lables.json"), new int[] {1, 2, 10, 3})));
+    pngLayoutWith(
+        d -> unchecked(() -> writeJson(d.resolve("test_lables.json"), new int[] {1, 2, 10, 3})));
     assertFails(dir, Split.TEST, "test_lables.json", "entry 2 is label 10, not in 0..9");
   }
 
   @Test
   void negativeLabel() throws IOException {
-    pngLayoutWith(d -> unchecked(() -> writeJson(d.resolve("test_lables.json"), new int[] {-1, 2, 1, 3})));
+    pngLayoutWith(
+        d -> unchecked(() -> writeJson(d.resolve("test_lables.json"), new int[] {-1, 2, 1, 3})));
     assertFails(dir, Split.TEST, "test_lables.json", "entry 0 is label -1");
   }
 
   @Test
   void nonIntegerLabel() throws IOException {
-    pngLayoutWith(d -> unchecked(() -> Files.writeString(d.resolve("test_lables.json"), "[1, 2.5, \"3\", 4]")));
+    pngLayoutWith(
+        d ->
+            unchecked(
+                () -> Files.writeString(d.resolve("test_lables.json"), "[1, 2.5, \"3\", 4]")));
     assertFails(dir, Split.TEST, "test_lables.json", "entry 1 is 2.5, not an integer label");
   }
 
   @Test
   void labelsNotAnArray() throws IOException {
-    pngLayoutWith(d -> unchecked(() -> Files.writeString(d.resolve("test_lables.json"), "{\"labels\": [1]}")));
+    pngLayoutWith(
+        d ->
+            unchecked(() -> Files.writeString(d.resolve("test_lables.json"), "{\"labels\": [1]}")));
     assertFails(dir, Split.TEST, "test_lables.json", "not a JSON array");
   }
 
   @Test
   void labelsTruncatedJson() throws IOException {
-    pngLayoutWith(d -> unchecked(() -> Files.writeString(d.resolve("train_lables.json"), "[3,1,4,1,5,")));
+    pngLayoutWith(
+        d -> unchecked(() -> Files.writeString(d.resolve("train_lables.json"), "[3,1,4,1,5,")));
     assertFails(dir, Split.TRAIN, "train_lables.json", "not valid JSON");
   }
 
@@ -372,7 +436,12 @@ class CifarLoaderTest {
   void binarySizeNotAMultipleOfTheRecord() throws IOException {
     writeBinLayout(dir);
     truncate(dir.resolve("data_batch_4.bin"), 0.5);
-    CifarDataException e = assertFails(dir, Split.TRAIN, "data_batch_4.bin", "not a positive multiple of the 3073-byte record");
+    CifarDataException e =
+        assertFails(
+            dir,
+            Split.TRAIN,
+            "data_batch_4.bin",
+            "not a positive multiple of the 3073-byte record");
     assertTrue(e.getMessage().contains("is 1536 bytes"), e.getMessage());
   }
 
@@ -404,13 +473,17 @@ class CifarLoaderTest {
   void defaultDirectoryIsTheRepositoryCache() {
     Path d = Cifar10.defaultDirectory();
     assertTrue(d.endsWith(Path.of(".cache", "cifar10")), d.toString());
-    assertTrue(Files.isRegularFile(d.getParent().getParent().resolve("scripts/fetch-cifar10.sh")), d.toString());
+    assertTrue(
+        Files.isRegularFile(d.getParent().getParent().resolve("scripts/fetch-cifar10.sh")),
+        d.toString());
   }
 
   @Test
   void datasetConstructorRejectsInconsistentArrays() {
-    assertThrows(IllegalArgumentException.class, () -> new CifarDataset(new byte[3071], new int[1]));
-    assertThrows(IllegalArgumentException.class, () -> new CifarDataset(new byte[3072], new int[] {10}));
+    assertThrows(
+        IllegalArgumentException.class, () -> new CifarDataset(new byte[3071], new int[1]));
+    assertThrows(
+        IllegalArgumentException.class, () -> new CifarDataset(new byte[3072], new int[] {10}));
     int[] counts = new CifarDataset(new byte[3 * 3072], new int[] {4, 4, 0}).classCounts();
     assertArrayEquals(IntStream.of(1, 0, 0, 0, 2, 0, 0, 0, 0, 0).toArray(), counts);
   }

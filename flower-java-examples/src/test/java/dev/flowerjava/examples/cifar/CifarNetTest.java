@@ -22,8 +22,16 @@ class CifarNetTest {
   void parametersFollowPytorchStateDict() {
     assertEquals(
         List.of(
-            "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias",
-            "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"),
+            "conv1.weight",
+            "conv1.bias",
+            "conv2.weight",
+            "conv2.bias",
+            "fc1.weight",
+            "fc1.bias",
+            "fc2.weight",
+            "fc2.bias",
+            "fc3.weight",
+            "fc3.bias"),
         CifarNet.PARAMETER_NAMES);
     long[][] expected = {
       {6, 3, 5, 5}, {6}, {16, 6, 5, 5}, {16}, {120, 400}, {120}, {84, 120}, {84}, {10, 84}, {10}
@@ -88,8 +96,7 @@ class CifarNetTest {
       List<NDArray> good = net.getParameters();
 
       IllegalArgumentException count =
-          assertThrows(
-              IllegalArgumentException.class, () -> net.setParameters(good.subList(0, 9)));
+          assertThrows(IllegalArgumentException.class, () -> net.setParameters(good.subList(0, 9)));
       assertTrue(count.getMessage().contains("expected 10"), count.getMessage());
 
       List<NDArray> transposed = new ArrayList<>(good);

@@ -12,10 +12,10 @@ import dev.flowerjava.client.FitResult;
 import dev.flowerjava.client.FlowerClient;
 import dev.flowerjava.client.NumPyClient;
 import dev.flowerjava.client.RetryPolicy;
-import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
 import dev.flowerjava.testing.PythonEnv;
+import dev.flowerjava.typing.ScalarMap;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -84,30 +84,51 @@ class CifarPythonServerInteropTest {
   void javaCifarClientsTrainTwoRoundsOnPythonStartServer(@TempDir Path out) throws Exception {
     Path data = Cifar10.defaultDirectory();
     if (!Files.isDirectory(data)) {
-      fail("CIFAR-10 is not in " + data + "; run scripts/fetch-cifar10.sh from the repository root");
+      fail(
+          "CIFAR-10 is not in " + data + "; run scripts/fetch-cifar10.sh from the repository root");
     }
     Partitioner iid = Partitioner.iid(2, 42);
     CifarDataset train = Cifar10.load(data, Cifar10.Split.TRAIN, 2 * TRAIN_PER_CLIENT);
     CifarDataset test = Cifar10.load(data, Cifar10.Split.TEST, 2 * TEST_PER_CLIENT);
     int port = freePort();
-    try (PythonEnv.PythonProcess server = PythonEnv.start(null, Map.of(),
-            PythonEnv.repoRoot().resolve("python/interop/cifar_server.py").toString(),
-            "--host", "127.0.0.1", "--port", String.valueOf(port),
-            "--rounds", String.valueOf(ROUNDS), "--out", out.toString());
+    try (PythonEnv.PythonProcess server =
+            PythonEnv.start(
+                null,
+                Map.of(),
+                PythonEnv.repoRoot().resolve("python/interop/cifar_server.py").toString(),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                String.valueOf(port),
+                "--rounds",
+                String.valueOf(ROUNDS),
+                "--out",
+                out.toString());
         CifarNet netA = CifarNet.create(1);
         CifarNet netB = CifarNet.create(2)) {
       List<Recording> clients = new ArrayList<>();
       List<Future<?>> running = new ArrayList<>();
       CifarNet[] nets = {netA, netB};
       for (int id = 0; id < 2; id++) {
-        Recording c = new Recording(new CifarClient(nets[id], train.partition(iid, id),
-            test.partition(iid, id), new CifarClient.Settings(1, 32, 0.001, id, false)));
+        Recording c =
+            new Recording(
+                new CifarClient(
+                    nets[id],
+                    train.partition(iid, id),
+                    test.partition(iid, id),
+                    new CifarClient.Settings(1, 32, 0.001, id, false)));
         clients.add(c);
-        running.add(pool.submit(() -> {
-          FlowerClient.builder().serverAddress("127.0.0.1:" + port).insecure()
-              .retryPolicy(RetryPolicy.withMaxWait(Duration.ofSeconds(90))).build().start(c);
-          return null;
-        }));
+        running.add(
+            pool.submit(
+                () -> {
+                  FlowerClient.builder()
+                      .serverAddress("127.0.0.1:" + port)
+                      .insecure()
+                      .retryPolicy(RetryPolicy.withMaxWait(Duration.ofSeconds(90)))
+                      .build()
+                      .start(c);
+                  return null;
+                }));
       }
       PythonEnv.ProcessResult result = server.await(Duration.ofSeconds(500));
       assertTrue(result.succeeded(), () -> "Python server failed:\n" + result.describe());
@@ -121,8 +142,8 @@ class CifarPythonServerInteropTest {
       for (int round = 1; round <= ROUNDS; round++) {
         String r = String.valueOf(round);
         assertEquals(0, summary.get("fit_failures").get(r).asInt(), "fit failures, round " + r);
-        assertEquals(0, summary.get("evaluate_failures").get(r).asInt(),
-            "evaluate failures, round " + r);
+        assertEquals(
+            0, summary.get("evaluate_failures").get(r).asInt(), "evaluate failures, round " + r);
       }
       for (Recording c : clients) {
         assertEquals(ROUNDS, c.fits.size(), "fit calls of a Java client");
@@ -139,8 +160,13 @@ class CifarPythonServerInteropTest {
         NDArray actual = NpyCodec.decode(Files.readAllBytes(out.resolve("final_" + i + ".npy")));
         assertArrayEquals(CifarNet.parameterShape(i), actual.shape(), "shape of " + name);
         values += actual.size();
-        assertWeightedMean(name, a.parameters().get(i), a.numExamples(),
-            b.parameters().get(i), b.numExamples(), actual);
+        assertWeightedMean(
+            name,
+            a.parameters().get(i),
+            a.numExamples(),
+            b.parameters().get(i),
+            b.numExamples(),
+            actual);
       }
       assertEquals(62_006, values, "values over all tensors");
     }
@@ -164,8 +190,23 @@ class CifarPythonServerInteropTest {
       double scale = (Math.abs(xs[k]) * (double) nx + Math.abs(ys[k]) * (double) ny) / total;
       double tolerance = 1e-6 * Math.max(scale, 1e-12);
       if (Math.abs(got[k] - expected) > tolerance) {
-        fail(name + "[" + k + "] is " + got[k] + ", expected " + expected + " (from " + xs[k]
-            + " x " + nx + " and " + ys[k] + " x " + ny + ")");
+        fail(
+            name
+                + "["
+                + k
+                + "] is "
+                + got[k]
+                + ", expected "
+                + expected
+                + " (from "
+                + xs[k]
+                + " x "
+                + nx
+                + " and "
+                + ys[k]
+                + " x "
+                + ny
+                + ")");
       }
     }
   }

@@ -71,7 +71,11 @@ class CifarRealDataTest {
   @Test
   void trainChannelMeans() {
     double[] mean = train.channelMeans();
-    System.out.println("train channel means " + Arrays.toString(mean) + ", test " + Arrays.toString(test.channelMeans()));
+    System.out.println(
+        "train channel means "
+            + Arrays.toString(mean)
+            + ", test "
+            + Arrays.toString(test.channelMeans()));
     assertEquals(0.4914, mean[0], 1e-3, "R");
     assertEquals(0.4822, mean[1], 1e-3, "G");
     assertEquals(0.4465, mean[2], 1e-3, "B");
@@ -111,6 +115,7 @@ class CifarRealDataTest {
     }
     assertEquals(-1f, min);
     assertEquals(1f, max);
-    assertTrue(t1 - t0 < 1_000_000_000L, "filling a 256-image batch took " + (t1 - t0) / 1e6 + " ms");
+    assertTrue(
+        t1 - t0 < 1_000_000_000L, "filling a 256-image batch took " + (t1 - t0) / 1e6 + " ms");
   }
 }

@@ -47,32 +47,62 @@ class CifarServerMainTest {
   void oneRoundOnATinySubsetWritesHistoryPlotAndModels(@TempDir Path out) throws Exception {
     Path data = Cifar10.defaultDirectory();
     if (!Files.isDirectory(data)) {
-      fail("CIFAR-10 is not in " + data + "; run scripts/fetch-cifar10.sh from the repository root");
+      fail(
+          "CIFAR-10 is not in " + data + "; run scripts/fetch-cifar10.sh from the repository root");
     }
     System.setProperty("java.awt.headless", "true");
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    Future<Integer> server = pool.submit(() -> new CommandLine(new CifarServerMain()).execute(
-        "--rounds", "1", "--host", "127.0.0.1", "--port", String.valueOf(port),
-        "--out", out.toString()));
+    Future<Integer> server =
+        pool.submit(
+            () ->
+                new CommandLine(new CifarServerMain())
+                    .execute(
+                        "--rounds",
+                        "1",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        String.valueOf(port),
+                        "--out",
+                        out.toString()));
     // Clients run as their own JVMs, as in scripts/demo.sh: DJL's engine is one per process.
     Path root = PythonEnv.repoRoot();
-    String classpath = "flower-java-examples/target/classes" + java.io.File.pathSeparator
-        + Files.readString(root.resolve("flower-java-examples/target/classpath.txt")).strip();
+    String classpath =
+        "flower-java-examples/target/classes"
+            + java.io.File.pathSeparator
+            + Files.readString(root.resolve("flower-java-examples/target/classpath.txt")).strip();
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<Process> clients = new ArrayList<>();
     try {
       for (int id = 0; id < 2; id++) {
-        clients.add(new ProcessBuilder(java, "-XX:MaxDirectMemorySize=256m", "-cp", classpath,
-            CifarClientMain.class.getName(), "--server", "127.0.0.1:" + port,
-            "--partition-id", String.valueOf(id), "--num-partitions", "2",
-            "--max-train", "256", "--max-test", "128", "--threads", "1", "--progress", "never")
-            .directory(root.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(out.resolve("client" + id + ".log").toFile())
-            .start());
+        clients.add(
+            new ProcessBuilder(
+                    java,
+                    "-XX:MaxDirectMemorySize=256m",
+                    "-cp",
+                    classpath,
+                    CifarClientMain.class.getName(),
+                    "--server",
+                    "127.0.0.1:" + port,
+                    "--partition-id",
+                    String.valueOf(id),
+                    "--num-partitions",
+                    "2",
+                    "--max-train",
+                    "256",
+                    "--max-test",
+                    "128",
+                    "--threads",
+                    "1",
+                    "--progress",
+                    "never")
+                .directory(root.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(out.resolve("client" + id + ".log").toFile())
+                .start());
       }
       assertEquals(0, server.get(500, TimeUnit.SECONDS), "server exit code");
       for (int id = 0; id < 2; id++) {
@@ -104,12 +134,18 @@ class CifarServerMainTest {
     assertArrayEquals(PNG_MAGIC, magic, "history.png starts with the PNG signature");
 
     for (String npz : List.of("final_model.npz", "best_model.npz")) {
-      String printed = PythonEnv.run(Duration.ofSeconds(60), "-c",
-          "import sys, numpy as np\n"
-              + "d = np.load(sys.argv[1])\n"
-              + "print(';'.join(k + '=' + 'x'.join(map(str, v.shape)) + ':' + str(v.dtype)"
-              + " for k, v in d.items()))",
-          out.resolve(npz).toString()).requireSuccess().stdout().strip();
+      String printed =
+          PythonEnv.run(
+                  Duration.ofSeconds(60),
+                  "-c",
+                  "import sys, numpy as np\n"
+                      + "d = np.load(sys.argv[1])\n"
+                      + "print(';'.join(k + '=' + 'x'.join(map(str, v.shape)) + ':' + str(v.dtype)"
+                      + " for k, v in d.items()))",
+                  out.resolve(npz).toString())
+              .requireSuccess()
+              .stdout()
+              .strip();
       List<String> expected = new ArrayList<>();
       for (int i = 0; i < CifarNet.PARAMETER_NAMES.size(); i++) {
         StringBuilder shape = new StringBuilder();
@@ -121,7 +157,8 @@ class CifarServerMainTest {
       assertEquals(String.join(";", expected), printed, npz + " as numpy sees it");
     }
     try (var files = Files.list(out)) {
-      assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")),
+      assertTrue(
+          files.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")),
           "no temporary files left");
     }
   }

@@ -30,7 +30,12 @@ class CifarTrainerTest {
       // leave the 2.30 plateau, so this uses 0.02 (momentum 0.9 as in the quickstart)
       CifarTrainer.TrainResult r =
           trainer.train(
-              train, 15, 32, 0.02f, CifarTrainer.DEFAULT_MOMENTUM, 9,
+              train,
+              15,
+              32,
+              0.02f,
+              CifarTrainer.DEFAULT_MOMENTUM,
+              9,
               (done, total) -> {
                 assertEquals(300, total);
                 progress.add(done);
@@ -42,8 +47,7 @@ class CifarTrainerTest {
 
       CifarTrainer.EvalResult after = trainer.test(held, 64);
       assertTrue(
-          after.loss() < 0.5 * before.loss(),
-          "loss " + before.loss() + " -> " + after.loss());
+          after.loss() < 0.5 * before.loss(), "loss " + before.loss() + " -> " + after.loss());
       assertTrue(after.accuracy() > 0.9, "held-out accuracy " + after.accuracy());
     }
   }

@@ -31,14 +31,16 @@ class InitialModelsTest {
       for (float x : v) {
         max = Math.max(max, Math.abs(x));
       }
-      assertTrue(max <= bound && max > 0.9 * bound,
+      assertTrue(
+          max <= bound && max > 0.9 * bound,
           CifarNet.PARAMETER_NAMES.get(i) + ": max |w| " + max + ", bound " + bound);
     }
   }
 
   @Test
   void theSameSeedGivesTheSameModel() {
-    assertEquals(InitialModels.draw(InitialModels.Init.XAVIER, 3),
+    assertEquals(
+        InitialModels.draw(InitialModels.Init.XAVIER, 3),
         InitialModels.draw(InitialModels.Init.XAVIER, 3));
     assertEquals(InitialModels.draw(InitialModels.Init.PYTORCH, 3), CifarNet.pytorchStyleInit(3));
   }

@@ -11,7 +11,6 @@ import dev.flowerjava.client.FitResult;
 import dev.flowerjava.client.FlowerClient;
 import dev.flowerjava.client.NumPyClient;
 import dev.flowerjava.client.RetryPolicy;
-import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.server.FlowerServer;
 import dev.flowerjava.server.History;
 import dev.flowerjava.server.ServerConfig;
@@ -19,6 +18,7 @@ import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
 import dev.flowerjava.testing.PythonEnv;
+import dev.flowerjava.typing.ScalarMap;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -104,12 +104,15 @@ class MixedFederationTest {
   @Test
   @Timeout(300)
   void javaDjlAndPythonClientsAverageOnTheJavaServer(@TempDir Path out) throws Exception {
-    FlowerServer server = FlowerServer.builder()
-        .host("127.0.0.1").port(0).seed(3)
-        .strategy(FedAvg.builder().build())
-        .config(ServerConfig.ofRounds(ROUNDS).withRoundTimeout(Duration.ofSeconds(120)))
-        .build()
-        .start();
+    FlowerServer server =
+        FlowerServer.builder()
+            .host("127.0.0.1")
+            .port(0)
+            .seed(3)
+            .strategy(FedAvg.builder().build())
+            .config(ServerConfig.ofRounds(ROUNDS).withRoundTimeout(Duration.ofSeconds(120)))
+            .build()
+            .start();
     Future<History> run = pool.submit(server::run);
     try (CifarNet net = CifarNet.create(11);
         PythonEnv.PythonProcess python = startPythonClient(server.port(), out)) {
@@ -127,12 +130,16 @@ class MixedFederationTest {
       }
       assertEquals(ROUNDS, java.fits.size());
       for (int round = 1; round <= ROUNDS; round++) {
-        List<NDArray> expected = weightedMean(java.fits.get(round - 1),
-            readArrays(out, "fit_out_r" + round), numExamples(out, round));
+        List<NDArray> expected =
+            weightedMean(
+                java.fits.get(round - 1),
+                readArrays(out, "fit_out_r" + round),
+                numExamples(out, round));
         // the global model after this round: what the Python client trains on next, or the end
-        List<NDArray> global = round < ROUNDS
-            ? readArrays(out, "fit_in_r" + (round + 1))
-            : server.parameters().toArrays();
+        List<NDArray> global =
+            round < ROUNDS
+                ? readArrays(out, "fit_in_r" + (round + 1))
+                : server.parameters().toArrays();
         assertAllClose(expected, global, "global model after round " + round);
       }
     } finally {
@@ -146,9 +153,17 @@ class MixedFederationTest {
     int port = freePort();
     Path serverOut = out.resolve("server");
     Path clientOut = out.resolve("client");
-    try (PythonEnv.PythonProcess server = PythonEnv.start(null, Map.of(),
-            INTEROP.resolve("legacy_server.py").toString(), "--port", String.valueOf(port),
-            "--rounds", String.valueOf(ROUNDS), "--out", serverOut.toString());
+    try (PythonEnv.PythonProcess server =
+            PythonEnv.start(
+                null,
+                Map.of(),
+                INTEROP.resolve("legacy_server.py").toString(),
+                "--port",
+                String.valueOf(port),
+                "--rounds",
+                String.valueOf(ROUNDS),
+                "--out",
+                serverOut.toString());
         CifarNet net = CifarNet.create(12);
         PythonEnv.PythonProcess python = startPythonClient(port, clientOut)) {
       RecordingCifarClient java = new RecordingCifarClient(net);
@@ -164,33 +179,49 @@ class MixedFederationTest {
         String r = String.valueOf(round);
         assertEquals(2, summary.get("fit_results").get(r).asInt(), "fit results, round " + r);
         assertEquals(0, summary.get("fit_failures").get(r).asInt(), "fit failures, round " + r);
-        assertEquals(0, summary.get("evaluate_failures").get(r).asInt(),
-            "evaluate failures, round " + r);
+        assertEquals(
+            0, summary.get("evaluate_failures").get(r).asInt(), "evaluate failures, round " + r);
       }
       assertEquals(ROUNDS, java.fits.size());
-      List<NDArray> expected = weightedMean(java.fits.get(ROUNDS - 1),
-          readArrays(clientOut, "fit_out_r" + ROUNDS), numExamples(clientOut, ROUNDS));
+      List<NDArray> expected =
+          weightedMean(
+              java.fits.get(ROUNDS - 1),
+              readArrays(clientOut, "fit_out_r" + ROUNDS),
+              numExamples(clientOut, ROUNDS));
       assertAllClose(expected, readArrays(serverOut, "final"), "flwr's final global model");
     }
   }
 
   private static PythonEnv.PythonProcess startPythonClient(int port, Path out) {
-    return PythonEnv.start(null, Map.of(), MIXED.resolve("numpy_client.py").toString(),
-        "--server", "127.0.0.1:" + port, "--out", out.toString(),
-        "--num-examples", String.valueOf(PYTHON_EXAMPLES));
+    return PythonEnv.start(
+        null,
+        Map.of(),
+        MIXED.resolve("numpy_client.py").toString(),
+        "--server",
+        "127.0.0.1:" + port,
+        "--out",
+        out.toString(),
+        "--num-examples",
+        String.valueOf(PYTHON_EXAMPLES));
   }
 
   private static Void joinQuietly(int port, NumPyClient client) throws InterruptedException {
-    try (FlowerClient c = FlowerClient.builder().serverAddress("127.0.0.1:" + port).insecure()
-        .retryPolicy(RetryPolicy.withMaxWait(Duration.ofSeconds(60))).build()) {
+    try (FlowerClient c =
+        FlowerClient.builder()
+            .serverAddress("127.0.0.1:" + port)
+            .insecure()
+            .retryPolicy(RetryPolicy.withMaxWait(Duration.ofSeconds(60)))
+            .build()) {
       c.start(client);
     }
     return null;
   }
 
   private static long numExamples(Path dir, int round) throws IOException {
-    return new ObjectMapper().readTree(dir.resolve("fit_r" + round + ".json").toFile())
-        .get("num_examples").asLong();
+    return new ObjectMapper()
+        .readTree(dir.resolve("fit_r" + round + ".json").toFile())
+        .get("num_examples")
+        .asLong();
   }
 
   private static List<NDArray> readArrays(Path dir, String prefix) throws IOException {
@@ -230,7 +261,10 @@ class MixedFederationTest {
       assertArrayEquals(expected.get(t).shape(), actual.get(t).shape(), what + " tensor " + t);
       for (int i = 0; i < e.length; i++) {
         // float32 sums in a different order (Java streams, numpy) differ in the last bits
-        assertEquals(e[i], a[i], 1e-6 + 1e-5 * Math.abs(e[i]),
+        assertEquals(
+            e[i],
+            a[i],
+            1e-6 + 1e-5 * Math.abs(e[i]),
             what + ": " + CifarNet.PARAMETER_NAMES.get(t) + "[" + i + "]");
       }
     }

@@ -63,7 +63,9 @@ class PartitionerTest {
   @Test
   void iidIsShuffledNotContiguous() {
     int[] first = Partitioner.iid(4, 1).partition(LABELS, 0);
-    assertTrue(first[first.length - 1] - first[0] > LABELS.length / 2, "partition should span the dataset");
+    assertTrue(
+        first[first.length - 1] - first[0] > LABELS.length / 2,
+        "partition should span the dataset");
   }
 
   @Test
@@ -76,7 +78,11 @@ class PartitionerTest {
     for (Partitioner[] pair :
         new Partitioner[][] {
           {Partitioner.iid(8, 42), Partitioner.iid(8, 42), Partitioner.iid(8, 43)},
-          {Partitioner.dirichlet(8, 0.5, 42), Partitioner.dirichlet(8, 0.5, 42), Partitioner.dirichlet(8, 0.5, 43)}
+          {
+            Partitioner.dirichlet(8, 0.5, 42),
+            Partitioner.dirichlet(8, 0.5, 42),
+            Partitioner.dirichlet(8, 0.5, 43)
+          }
         }) {
       int[][] a = pair[0].partitionAll(LABELS);
       int[][] b = pair[1].partitionAll(LABELS);
@@ -108,7 +114,9 @@ class PartitionerTest {
       }
     }
     for (int a = 1; a < alphas.length; a++) {
-      assertTrue(skews[a] > skews[a - 1], "skew by alpha " + Arrays.toString(alphas) + ": " + Arrays.toString(skews));
+      assertTrue(
+          skews[a] > skews[a - 1],
+          "skew by alpha " + Arrays.toString(alphas) + ": " + Arrays.toString(skews));
     }
     assertTrue(skews[0] < 0.05, Arrays.toString(skews));
     assertTrue(skews[alphas.length - 1] > 0.6, Arrays.toString(skews));
@@ -120,7 +128,9 @@ class PartitionerTest {
     assertDisjointCover(parts, LABELS.length);
     assertTrue(Arrays.stream(parts).allMatch(p -> p.length >= 50));
     IllegalStateException e =
-        assertThrows(IllegalStateException.class, () -> Partitioner.dirichlet(10, 0.5, 3, LABELS.length).partitionAll(LABELS));
+        assertThrows(
+            IllegalStateException.class,
+            () -> Partitioner.dirichlet(10, 0.5, 3, LABELS.length).partitionAll(LABELS));
     assertTrue(e.getMessage().contains("raise alpha"), e.getMessage());
   }
 
@@ -144,7 +154,8 @@ class PartitionerTest {
       for (int k = 0; k < 4; k++) {
         assertEquals(0.25, sum[k] / draws, 0.01, "alpha " + alpha);
       }
-      assertEquals(alpha, gammaSum / draws, 0.05 * Math.max(1, alpha), "Gamma mean, shape " + alpha);
+      assertEquals(
+          alpha, gammaSum / draws, 0.05 * Math.max(1, alpha), "Gamma mean, shape " + alpha);
     }
     // tiny alpha must not underflow into NaN
     double[] p = new double[10];
@@ -162,9 +173,9 @@ class PartitionerTest {
   }
 
   /**
-   * Size-weighted mean total-variation distance between each partition's label distribution and
-   * the whole dataset's: 0 for a perfectly mixed split, approaching 0.9 when each partition holds
-   * one class of ten.
+   * Size-weighted mean total-variation distance between each partition's label distribution and the
+   * whole dataset's: 0 for a perfectly mixed split, approaching 0.9 when each partition holds one
+   * class of ten.
    */
   private static double skew(int[][] parts) {
     double[] global = new double[10];

@@ -19,14 +19,16 @@ class RunningLossTest {
 
   @Test
   void printsTheMeanOfEachWindowAndRestartsEveryEpoch() {
-    String printed = capture(() -> {
-      RunningLoss r = new RunningLoss(2);
-      r.onBatchLoss(0, 0, 1.0);
-      r.onBatchLoss(0, 1, 3.0); // window mean 2.0
-      r.onBatchLoss(0, 2, 100.0); // the epoch's leftover, dropped at the next epoch
-      r.onBatchLoss(1, 0, 0.5);
-      r.onBatchLoss(1, 1, 1.5); // window mean 1.0
-    });
+    String printed =
+        capture(
+            () -> {
+              RunningLoss r = new RunningLoss(2);
+              r.onBatchLoss(0, 0, 1.0);
+              r.onBatchLoss(0, 1, 3.0); // window mean 2.0
+              r.onBatchLoss(0, 2, 100.0); // the epoch's leftover, dropped at the next epoch
+              r.onBatchLoss(1, 0, 0.5);
+              r.onBatchLoss(1, 1, 1.5); // window mean 1.0
+            });
     assertEquals("[1,     2] loss: 2.000\n[2,     2] loss: 1.000\n", printed.replace("\r\n", "\n"));
   }
 
@@ -37,22 +39,39 @@ class RunningLossTest {
     double[] sum = new double[1];
     CifarTrainer.TrainResult result;
     try (CifarNet net = CifarNet.create(1)) {
-      result = new CifarTrainer(net).train(data, 2, 32, 0.01f, 0.9f, 5,
-          new CifarTrainer.ProgressListener() {
-            @Override
-            public void onBatchLoss(int epoch, int batch, double loss) {
-              calls.add("loss " + epoch + "/" + batch);
-              sum[0] += loss * (batch == 0 ? 32 : 13);
-            }
+      result =
+          new CifarTrainer(net)
+              .train(
+                  data,
+                  2,
+                  32,
+                  0.01f,
+                  0.9f,
+                  5,
+                  new CifarTrainer.ProgressListener() {
+                    @Override
+                    public void onBatchLoss(int epoch, int batch, double loss) {
+                      calls.add("loss " + epoch + "/" + batch);
+                      sum[0] += loss * (batch == 0 ? 32 : 13);
+                    }
 
-            @Override
-            public void onBatch(int done, int total) {
-              calls.add("done " + done + "/" + total);
-            }
-          });
+                    @Override
+                    public void onBatch(int done, int total) {
+                      calls.add("done " + done + "/" + total);
+                    }
+                  });
     }
-    assertEquals(List.of("loss 0/0", "done 1/4", "loss 0/1", "done 2/4",
-        "loss 1/0", "done 3/4", "loss 1/1", "done 4/4"), calls);
+    assertEquals(
+        List.of(
+            "loss 0/0",
+            "done 1/4",
+            "loss 0/1",
+            "done 2/4",
+            "loss 1/0",
+            "done 3/4",
+            "loss 1/1",
+            "done 4/4"),
+        calls);
     // the per-batch losses are the ones the call's mean loss is made of
     assertEquals(result.loss(), sum[0] / 90, 1e-5);
   }

@@ -4,7 +4,8 @@ import java.util.SplittableRandom;
 
 /**
  * A tiny linearly separable stand-in for CIFAR-10: image {@code i} of class {@code c} has noise in
- * [-0.5, 0.5] everywhere plus a bright (+1) square at a position and in a channel given by its class.
+ * [-0.5, 0.5] everywhere plus a bright (+1) square at a position and in a channel given by its
+ * class.
  */
 final class SyntheticImages implements LabeledImages {
   private final float[] pixels;

@@ -1,7 +1,7 @@
 package dev.flowerjava.internal.client;
 
-import dev.flowerjava.client.TransportException;
 import dev.flowerjava.client.Client;
+import dev.flowerjava.client.TransportException;
 
 /**
  * Carries a {@link Client}'s conversation with a server. The legacy bidirectional gRPC stream is

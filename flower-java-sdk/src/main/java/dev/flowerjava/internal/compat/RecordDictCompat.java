@@ -31,9 +31,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one translator between the legacy messages ({@link FitIns}, {@link FitRes}, ...) and
- * Flower's records, in symmetric pairs ({@code xToRecordDict} / {@code recordDictToX}). The Java
- * SuperNode uses one half of each pair, the Java Fleet server the other; tests round-trip both.
+ * The one translator between the legacy messages ({@link FitIns}, {@link FitRes}, ...) and Flower's
+ * records, in symmetric pairs ({@code xToRecordDict} / {@code recordDictToX}). The Java SuperNode
+ * uses one half of each pair, the Java Fleet server the other; tests round-trip both.
  *
  * <p>Two dialects travel in a {@link RecordDict}:
  *
@@ -41,8 +41,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link Dialect#CURRENT}: flwr's current strategies ({@code flwr.serverapp.strategy}). An
  *       instruction holds one ArrayRecord ({@code "arrays"}) and one ConfigRecord ({@code
  *       "config"}); a reply holds an ArrayRecord under the instruction's names and a MetricRecord
- *       {@code "metrics"} carrying {@value #NUM_EXAMPLES} (and the loss as {@value #EVAL_LOSS}).
- *       It has no status: a result that is not OK cannot be expressed and is refused.
+ *       {@code "metrics"} carrying {@value #NUM_EXAMPLES} (and the loss as {@value #EVAL_LOSS}). It
+ *       has no status: a result that is not OK cannot be expressed and is refused.
  *   <li>{@link Dialect#LEGACY}: flwr's compat layer for legacy strategies, one record per field,
  *       named {@code "<message>.<field>"} ({@code "fitins.parameters"}, {@code "fitres.status"},
  *       ...).
@@ -364,8 +364,8 @@ public final class RecordDictCompat {
   }
 
   /**
-   * Metrics as a MetricRecord, followed by {@code extra}. Only numbers fit in a MetricRecord;
-   * every other metric is left out with a warning that names it.
+   * Metrics as a MetricRecord, followed by {@code extra}. Only numbers fit in a MetricRecord; every
+   * other metric is left out with a warning that names it.
    */
   public static MetricRecord metricRecordOf(ScalarMap metrics, Map<String, ?> extra) {
     Map<String, Object> out = new LinkedHashMap<>();
@@ -463,7 +463,10 @@ public final class RecordDictCompat {
     for (int i = 0; i < parameters.size(); i++) {
       arrays.put(String.valueOf(i), Array.of(NpyCodec.decode(parameters.tensors().get(i))));
     }
-    return RecordDict.builder().put(ARRAYS, arrays.build()).put(CONFIG, configRecordOf(config)).build();
+    return RecordDict.builder()
+        .put(ARRAYS, arrays.build())
+        .put(CONFIG, configRecordOf(config))
+        .build();
   }
 
   private static ConfigRecord statusRecordOf(Status status) {
@@ -490,7 +493,8 @@ public final class RecordDictCompat {
 
   private static void requireOk(Status status, String what) {
     if (!status.isOk()) {
-      throw new IllegalStateException(what + " answered " + status.code() + ": " + status.message());
+      throw new IllegalStateException(
+          what + " answered " + status.code() + ": " + status.message());
     }
   }
 
@@ -540,7 +544,13 @@ public final class RecordDictCompat {
     R r = optional(content, name, type);
     if (r == null) {
       throw new IllegalArgumentException(
-          "lacks the " + type.getSimpleName() + " '" + name + "' (records: " + content.keySet() + ")");
+          "lacks the "
+              + type.getSimpleName()
+              + " '"
+              + name
+              + "' (records: "
+              + content.keySet()
+              + ")");
     }
     return r;
   }

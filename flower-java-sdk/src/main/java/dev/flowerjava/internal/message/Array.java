@@ -36,10 +36,7 @@ public record Array(String dtype, List<Integer> shape, String stype, ByteString 
       shape.add(Math.toIntExact(d));
     }
     return new Array(
-        array.dtype().numpyName(),
-        shape,
-        STYPE_NUMPY,
-        ByteString.copyFrom(NpyCodec.encode(array)));
+        array.dtype().numpyName(), shape, STYPE_NUMPY, ByteString.copyFrom(NpyCodec.encode(array)));
   }
 
   /**

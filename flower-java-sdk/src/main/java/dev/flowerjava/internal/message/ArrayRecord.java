@@ -75,7 +75,9 @@ public final class ArrayRecord implements Record {
       return this;
     }
 
-    /** Adds {@code Array.of(array)}: the .npy image of the array, as flwr's {@code Array(ndarray)}. */
+    /**
+     * Adds {@code Array.of(array)}: the .npy image of the array, as flwr's {@code Array(ndarray)}.
+     */
     public Builder put(String key, NDArray array) {
       return put(key, Array.of(array));
     }

@@ -6,9 +6,9 @@ import java.util.Map;
 /**
  * flwr's {@code ConfigRecord}: an ordered map from names to values, immutable. A value is int
  * ({@code Long}, or {@code BigInteger} above {@code Long.MAX_VALUE}), float ({@code Double}), str,
- * bytes ({@code ByteString} or {@code byte[]}), bool, or a list of one of them;
- * see {@link RecordValues} for how Java types map to Python ones. {@code Integer} and
- * {@code Float} are widened on the way in.
+ * bytes ({@code ByteString} or {@code byte[]}), bool, or a list of one of them; see {@link
+ * RecordValues} for how Java types map to Python ones. {@code Integer} and {@code Float} are
+ * widened on the way in.
  */
 public final class ConfigRecord extends ValueRecord implements Record {
   private ConfigRecord(Map<String, Object> values) {

@@ -41,8 +41,17 @@ public record MessageMetadata(
   /** This metadata with another message id. */
   public MessageMetadata withMessageId(String id) {
     return new MessageMetadata(
-        runId, id, srcNodeId, dstNodeId, replyToMessageId, groupId, ttl, messageType, createdAt,
-        srcTaskId, dstTaskId);
+        runId,
+        id,
+        srcNodeId,
+        dstNodeId,
+        replyToMessageId,
+        groupId,
+        ttl,
+        messageType,
+        createdAt,
+        srcTaskId,
+        dstTaskId);
   }
 
   /** To the protobuf form. */

@@ -6,9 +6,8 @@ import java.util.Map;
 /**
  * flwr's {@code MetricRecord}: an ordered map from names to numbers, immutable. A value is int
  * ({@code Long}, or {@code BigInteger} above {@code Long.MAX_VALUE}), float ({@code Double}), or a
- * list of one of them;
- * see {@link RecordValues} for how Java types map to Python ones. {@code Integer} and
- * {@code Float} are widened on the way in.
+ * list of one of them; see {@link RecordValues} for how Java types map to Python ones. {@code
+ * Integer} and {@code Float} are widened on the way in.
  */
 public final class MetricRecord extends ValueRecord implements Record {
   private MetricRecord(Map<String, Object> values) {

@@ -15,15 +15,16 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * The values of config and metric records, normalized to one Java type per Python type so that
- * they serialize exactly as flwr's {@code record_value_dict_to_proto} does.
+ * The values of config and metric records, normalized to one Java type per Python type so that they
+ * serialize exactly as flwr's {@code record_value_dict_to_proto} does.
  *
  * <p>Python int becomes {@link Long}, or {@link BigInteger} when it exceeds {@code Long.MAX_VALUE}
  * (flwr then uses the {@code uint64} field); float becomes {@link Double}; str {@link String};
  * bytes {@link ByteString}; bool {@link Boolean}. A list is an unmodifiable {@link List} of one of
- * these; an integer list holds {@code Long}s unless one element exceeds {@code Long.MAX_VALUE}, then
- * all are {@code BigInteger}s (flwr's {@code UintList}). flwr encodes an empty list as the first
- * allowed type's list: {@code BoolList} in a config record, {@code DoubleList} in a metric record.
+ * these; an integer list holds {@code Long}s unless one element exceeds {@code Long.MAX_VALUE},
+ * then all are {@code BigInteger}s (flwr's {@code UintList}). flwr encodes an empty list as the
+ * first allowed type's list: {@code BoolList} in a config record, {@code DoubleList} in a metric
+ * record.
  */
 public final class RecordValues {
   public static final BigInteger UINT64_MAX = BigInteger.ONE.shiftLeft(64).subtract(BigInteger.ONE);
@@ -47,8 +48,14 @@ public final class RecordValues {
   }
 
   private static String badType(String key, Object value, boolean config) {
-    return "value of '" + key + "' has type " + value.getClass().getName() + "; a "
-        + (config ? "config record takes int, float, str, bytes, bool" : "metric record takes int, float")
+    return "value of '"
+        + key
+        + "' has type "
+        + value.getClass().getName()
+        + "; a "
+        + (config
+            ? "config record takes int, float, str, bytes, bool"
+            : "metric record takes int, float")
         + " or a list of one of them";
   }
 
@@ -95,7 +102,12 @@ public final class RecordValues {
         kind = k;
       } else if (kind != k) {
         throw new IllegalArgumentException(
-            "list '" + key + "' mixes " + kind.getSimpleName() + " and " + k.getSimpleName()
+            "list '"
+                + key
+                + "' mixes "
+                + kind.getSimpleName()
+                + " and "
+                + k.getSimpleName()
                 + "; all elements of a list must have the same type");
       }
       big |= n instanceof BigInteger;
@@ -106,7 +118,9 @@ public final class RecordValues {
       for (Object o : out) {
         if (((BigInteger) o).signum() < 0) {
           throw new IllegalArgumentException(
-              "list '" + key + "' holds a value above int64 and a negative value; flwr's"
+              "list '"
+                  + key
+                  + "' holds a value above int64 and a negative value; flwr's"
                   + " UintList cannot hold both");
         }
       }
@@ -194,31 +208,51 @@ public final class RecordValues {
 
   public static Object fromConfigProto(String key, ConfigRecordValue v) {
     switch (v.getValueCase()) {
-      case DOUBLE: return v.getDouble();
-      case SINT64: return v.getSint64();
-      case UINT64: return unsigned(v.getUint64());
-      case BOOL: return v.getBool();
-      case STRING: return v.getString();
-      case BYTES: return v.getBytes();
-      case DOUBLE_LIST: return List.copyOf(v.getDoubleList().getValsList());
-      case SINT_LIST: return List.copyOf(v.getSintList().getValsList());
-      case UINT_LIST: return unsignedList(v.getUintList().getValsList());
-      case BOOL_LIST: return List.copyOf(v.getBoolList().getValsList());
-      case STRING_LIST: return List.copyOf(v.getStringList().getValsList());
-      case BYTES_LIST: return List.copyOf(v.getBytesList().getValsList());
-      default: throw new IllegalArgumentException("config value '" + key + "' has no value set");
+      case DOUBLE:
+        return v.getDouble();
+      case SINT64:
+        return v.getSint64();
+      case UINT64:
+        return unsigned(v.getUint64());
+      case BOOL:
+        return v.getBool();
+      case STRING:
+        return v.getString();
+      case BYTES:
+        return v.getBytes();
+      case DOUBLE_LIST:
+        return List.copyOf(v.getDoubleList().getValsList());
+      case SINT_LIST:
+        return List.copyOf(v.getSintList().getValsList());
+      case UINT_LIST:
+        return unsignedList(v.getUintList().getValsList());
+      case BOOL_LIST:
+        return List.copyOf(v.getBoolList().getValsList());
+      case STRING_LIST:
+        return List.copyOf(v.getStringList().getValsList());
+      case BYTES_LIST:
+        return List.copyOf(v.getBytesList().getValsList());
+      default:
+        throw new IllegalArgumentException("config value '" + key + "' has no value set");
     }
   }
 
   public static Object fromMetricProto(String key, MetricRecordValue v) {
     switch (v.getValueCase()) {
-      case DOUBLE: return v.getDouble();
-      case SINT64: return v.getSint64();
-      case UINT64: return unsigned(v.getUint64());
-      case DOUBLE_LIST: return List.copyOf(v.getDoubleList().getValsList());
-      case SINT_LIST: return List.copyOf(v.getSintList().getValsList());
-      case UINT_LIST: return unsignedList(v.getUintList().getValsList());
-      default: throw new IllegalArgumentException("metric value '" + key + "' has no value set");
+      case DOUBLE:
+        return v.getDouble();
+      case SINT64:
+        return v.getSint64();
+      case UINT64:
+        return unsigned(v.getUint64());
+      case DOUBLE_LIST:
+        return List.copyOf(v.getDoubleList().getValsList());
+      case SINT_LIST:
+        return List.copyOf(v.getSintList().getValsList());
+      case UINT_LIST:
+        return unsignedList(v.getUintList().getValsList());
+      default:
+        throw new IllegalArgumentException("metric value '" + key + "' has no value set");
     }
   }
 

@@ -7,8 +7,8 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * What {@link ConfigRecord} and {@link MetricRecord} share: an immutable, ordered map from names
- * to normalized values (see {@link RecordValues}). They differ only in the values they take.
+ * What {@link ConfigRecord} and {@link MetricRecord} share: an immutable, ordered map from names to
+ * normalized values (see {@link RecordValues}). They differ only in the values they take.
  */
 public abstract sealed class ValueRecord permits ConfigRecord, MetricRecord {
   private final Map<String, Object> values;

@@ -1,7 +1,6 @@
 package dev.flowerjava.internal.objects;
 
 import dev.flowerjava.internal.message.FlowerMessage;
-import dev.flowerjava.internal.message.RecordDict;
 import dev.flowerjava.internal.proto.fleet.ObjectTree;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -9,8 +8,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A {@link FlowerMessage} deflated for the object store: its id, every object it consists of and the
- * {@link ObjectTree} that the Fleet API's {@code PushMessages}/{@code PullMessages} carry.
+ * A {@link FlowerMessage} deflated for the object store: its id, every object it consists of and
+ * the {@link ObjectTree} that the Fleet API's {@code PushMessages}/{@code PullMessages} carry.
  */
 public final class DeflatedMessage {
   private final String messageId;
@@ -19,7 +18,10 @@ public final class DeflatedMessage {
   private final FlowerMessage message;
 
   DeflatedMessage(
-      String messageId, List<DeflatedObject> objects, ObjectTree objectTree, FlowerMessage message) {
+      String messageId,
+      List<DeflatedObject> objects,
+      ObjectTree objectTree,
+      FlowerMessage message) {
     this.messageId = messageId;
     this.objects = Collections.unmodifiableList(objects);
     this.objectTree = objectTree;
@@ -57,13 +59,14 @@ public final class DeflatedMessage {
   }
 
   /**
-   * The message as {@code PushMessagesRequest.messages_list} carries it: metadata (with the
-   * message id) and, as flwr's {@code remove_content_from_message} leaves it, an empty RecordDict
-   * instead of the content (the content travels as objects), or the error.
+   * The message as {@code PushMessagesRequest.messages_list} carries it: metadata (with the message
+   * id) and, as flwr's {@code remove_content_from_message} leaves it, an empty RecordDict instead
+   * of the content (the content travels as objects), or the error.
    */
   public dev.flowerjava.internal.proto.fleet.Message toPushProto() {
     dev.flowerjava.internal.proto.fleet.Message.Builder b =
-        dev.flowerjava.internal.proto.fleet.Message.newBuilder().setMetadata(message.metadata().toProto());
+        dev.flowerjava.internal.proto.fleet.Message.newBuilder()
+            .setMetadata(message.metadata().toProto());
     message.error().ifPresent(e -> b.setError(ObjectCodec.errorProto(e)));
     if (message.hasContent()) {
       b.setContent(dev.flowerjava.internal.proto.fleet.RecordDict.getDefaultInstance());

@@ -3,8 +3,8 @@ package dev.flowerjava.internal.objects;
 import java.util.Objects;
 
 /**
- * One object of the Fleet API's object store: its id (the lowercase hex SHA-256 of {@code
- * content}) and its bytes, {@code "<Type> <child ids, comma-joined> <body length>" NUL body}.
+ * One object of the Fleet API's object store: its id (the lowercase hex SHA-256 of {@code content})
+ * and its bytes, {@code "<Type> <child ids, comma-joined> <body length>" NUL body}.
  *
  * @param objectId the id
  * @param content the deflated bytes; not copied, callers must not modify them

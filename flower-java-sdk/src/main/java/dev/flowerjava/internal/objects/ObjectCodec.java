@@ -1,5 +1,7 @@
 package dev.flowerjava.internal.objects;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.flowerjava.internal.message.Array;
 import dev.flowerjava.internal.message.ArrayRecord;
 import dev.flowerjava.internal.message.ConfigRecord;
@@ -10,8 +12,6 @@ import dev.flowerjava.internal.message.MetricRecord;
 import dev.flowerjava.internal.message.Record;
 import dev.flowerjava.internal.message.RecordDict;
 import dev.flowerjava.internal.message.RecordValues;
-import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.flowerjava.internal.proto.fleet.ObjectTree;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -25,15 +25,16 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Deflates {@link FlowerMessage}s into the Fleet API's content-addressed objects and inflates them back,
- * byte-identical to flwr 1.41's {@code InflatableObject}s (see docs/FLEET-API.md).
+ * Deflates {@link FlowerMessage}s into the Fleet API's content-addressed objects and inflates them
+ * back, byte-identical to flwr 1.41's {@code InflatableObject}s (see docs/FLEET-API.md).
  *
  * <p>Object bodies: {@code Message} = the protobuf {@code Message} with metadata (message id
  * cleared) and error, never content; {@code RecordDict} and {@code ArrayRecord} = JSON {@code
  * {"name": "<child id>", ...}}; {@code ConfigRecord}/{@code MetricRecord} = their protobuf
  * messages; {@code Array} = JSON {@code {"dtype": ..., "shape": [...], "stype": ...,
  * "arraychunk_ids": [...]}} where the ids are indexes into the head's (de-duplicated) children;
- * {@code ArrayChunk} = a slice of at most {@link #DEFAULT_MAX_CHUNK_SIZE} bytes of the array's data.
+ * {@code ArrayChunk} = a slice of at most {@link #DEFAULT_MAX_CHUNK_SIZE} bytes of the array's
+ * data.
  */
 public final class ObjectCodec {
   /** flwr's {@code FLWR_PRIVATE_MAX_ARRAY_CHUNK_SIZE} default: 5 MiB. */
@@ -134,19 +135,20 @@ public final class ObjectCodec {
         dev.flowerjava.internal.proto.fleet.Message.newBuilder()
             .setMetadata(m.metadata().withMessageId("").toProto());
     m.error().ifPresent(e -> body.setError(errorProto(e)));
-    List<Node> children =
-        m.content().map(c -> List.of(deflateRecordDict(c))).orElse(List.of());
+    List<Node> children = m.content().map(c -> List.of(deflateRecordDict(c))).orElse(List.of());
     return node(MESSAGE, children, body.build().toByteArray());
   }
 
   private Node deflateRecordDict(RecordDict d) {
     Map<String, String> refs = new LinkedHashMap<>();
     List<Node> children = new ArrayList<>();
-    d.asMap().forEach((name, record) -> {
-      Node n = deflateRecord(record);
-      refs.put(name, n.id());
-      children.add(n);
-    });
+    d.asMap()
+        .forEach(
+            (name, record) -> {
+              Node n = deflateRecord(record);
+              refs.put(name, n.id());
+              children.add(n);
+            });
     return node(RECORD_DICT, distinct(children), json(PyJson.stringMap(refs)));
   }
 
@@ -154,29 +156,37 @@ public final class ObjectCodec {
     if (r instanceof ArrayRecord a) {
       Map<String, String> refs = new LinkedHashMap<>();
       List<Node> children = new ArrayList<>();
-      a.asMap().forEach((name, array) -> {
-        Node n = deflateArray(array);
-        refs.put(name, n.id());
-        children.add(n);
-      });
+      a.asMap()
+          .forEach(
+              (name, array) -> {
+                Node n = deflateArray(array);
+                refs.put(name, n.id());
+                children.add(n);
+              });
       return node(ARRAY_RECORD, distinct(children), json(PyJson.stringMap(refs)));
     }
     if (r instanceof ConfigRecord c) {
       dev.flowerjava.internal.proto.fleet.ConfigRecord.Builder b =
           dev.flowerjava.internal.proto.fleet.ConfigRecord.newBuilder();
-      c.asMap().forEach((k, v) -> b.addItems(
-          dev.flowerjava.internal.proto.fleet.ConfigRecord.Item.newBuilder()
-              .setKey(k)
-              .setValue(RecordValues.toConfigProto(v))));
+      c.asMap()
+          .forEach(
+              (k, v) ->
+                  b.addItems(
+                      dev.flowerjava.internal.proto.fleet.ConfigRecord.Item.newBuilder()
+                          .setKey(k)
+                          .setValue(RecordValues.toConfigProto(v))));
       return node(CONFIG_RECORD, List.of(), b.build().toByteArray());
     }
     MetricRecord m = (MetricRecord) r;
     dev.flowerjava.internal.proto.fleet.MetricRecord.Builder b =
         dev.flowerjava.internal.proto.fleet.MetricRecord.newBuilder();
-    m.asMap().forEach((k, v) -> b.addItems(
-        dev.flowerjava.internal.proto.fleet.MetricRecord.Item.newBuilder()
-            .setKey(k)
-            .setValue(RecordValues.toMetricProto(v))));
+    m.asMap()
+        .forEach(
+            (k, v) ->
+                b.addItems(
+                    dev.flowerjava.internal.proto.fleet.MetricRecord.Item.newBuilder()
+                        .setKey(k)
+                        .setValue(RecordValues.toMetricProto(v))));
     return node(METRIC_RECORD, List.of(), b.build().toByteArray());
   }
 
@@ -213,9 +223,9 @@ public final class ObjectCodec {
 
   /**
    * Rebuilds the message whose object id is {@code messageId} from {@code objects} (id to bytes,
-   * e.g. pulled with PullObject). Every object used is checked: its bytes must hash to its id,
-   * its head must be well formed and of the expected type, and its children must be present.
-   * The message's metadata gets {@code messageId} as its message id, as flwr does.
+   * e.g. pulled with PullObject). Every object used is checked: its bytes must hash to its id, its
+   * head must be well formed and of the expected type, and its children must be present. The
+   * message's metadata gets {@code messageId} as its message id, as flwr does.
    *
    * @throws ObjectFormatException naming the offending object's id
    */
@@ -238,8 +248,8 @@ public final class ObjectCodec {
     String id = tree.getObjectId();
     byte[] content = objects.get(id);
     if (content == null) {
-      throw new ObjectFormatException(id, "named in the object tree but not among the "
-          + objects.size() + " objects given");
+      throw new ObjectFormatException(
+          id, "named in the object tree but not among the " + objects.size() + " objects given");
     }
     List<String> treeChildren = new ArrayList<>();
     tree.getChildrenList().forEach(c -> treeChildren.add(c.getObjectId()));
@@ -247,8 +257,12 @@ public final class ObjectCodec {
     // The SuperLink's tree may list children in another order than the head does (seen with
     // flwr 1.41: RecordDict children sorted differently); the head is what the id covers.
     if (!new java.util.HashSet<>(treeChildren).equals(new java.util.HashSet<>(headChildren))) {
-      throw new ObjectFormatException(id, "the object tree names children " + treeChildren
-          + " but the object's head names " + headChildren);
+      throw new ObjectFormatException(
+          id,
+          "the object tree names children "
+              + treeChildren
+              + " but the object's head names "
+              + headChildren);
     }
     tree.getChildrenList().forEach(c -> checkTree(c, objects));
   }
@@ -266,9 +280,12 @@ public final class ObjectCodec {
     private ObjectHeader open(String id, String parentId, String... types) {
       byte[] content = objects.get(id);
       if (content == null) {
-        throw new ObjectFormatException(id, (parentId == null ? "the root object"
-            : "child of " + parentId) + " is missing (not among the " + objects.size()
-            + " objects given)");
+        throw new ObjectFormatException(
+            id,
+            (parentId == null ? "the root object" : "child of " + parentId)
+                + " is missing (not among the "
+                + objects.size()
+                + " objects given)");
       }
       String actual = objectId(content);
       if (!actual.equals(id)) {
@@ -276,9 +293,14 @@ public final class ObjectCodec {
       }
       ObjectHeader h = ObjectHeader.parse(id, content);
       if (!List.of(types).contains(h.type())) {
-        throw new ObjectFormatException(id, "is a " + h.type() + " where "
-            + String.join(" or ", types) + " was expected"
-            + (parentId == null ? "" : " (child of " + parentId + ")"));
+        throw new ObjectFormatException(
+            id,
+            "is a "
+                + h.type()
+                + " where "
+                + String.join(" or ", types)
+                + " was expected"
+                + (parentId == null ? "" : " (child of " + parentId + ")"));
       }
       return h;
     }
@@ -292,8 +314,8 @@ public final class ObjectCodec {
 
     private static void noChildren(String id, ObjectHeader h) {
       if (!h.childIds().isEmpty()) {
-        throw new ObjectFormatException(id, "a " + h.type() + " has no children, but its head"
-            + " names " + h.childIds());
+        throw new ObjectFormatException(
+            id, "a " + h.type() + " has no children, but its head" + " names " + h.childIds());
       }
     }
 
@@ -312,8 +334,11 @@ public final class ObjectCodec {
             metadata, new MessageError(p.getError().getCode(), p.getError().getReason()));
       }
       if (h.childIds().size() != 1) {
-        throw new ObjectFormatException(id, "a Message without error has exactly one child"
-            + " (its RecordDict), but its head names " + h.childIds());
+        throw new ObjectFormatException(
+            id,
+            "a Message without error has exactly one child"
+                + " (its RecordDict), but its head names "
+                + h.childIds());
       }
       return FlowerMessage.ofContent(metadata, recordDict(h.childIds().get(0), id));
     }
@@ -336,8 +361,12 @@ public final class ObjectCodec {
         refs.put((String) e.getKey(), ref);
       }
       if (!new HashSet<>(refs.values()).equals(new HashSet<>(h.childIds()))) {
-        throw new ObjectFormatException(id, "body refers to " + new HashSet<>(refs.values())
-            + " but the head names children " + h.childIds());
+        throw new ObjectFormatException(
+            id,
+            "body refers to "
+                + new HashSet<>(refs.values())
+                + " but the head names children "
+                + h.childIds());
       }
       return refs;
     }
@@ -367,7 +396,8 @@ public final class ObjectCodec {
           try {
             ConfigRecord.Builder b = ConfigRecord.builder();
             for (dev.flowerjava.internal.proto.fleet.ConfigRecord.Item item :
-                dev.flowerjava.internal.proto.fleet.ConfigRecord.parseFrom(body(id, h)).getItemsList()) {
+                dev.flowerjava.internal.proto.fleet.ConfigRecord.parseFrom(body(id, h))
+                    .getItemsList()) {
               b.put(item.getKey(), RecordValues.fromConfigProto(item.getKey(), item.getValue()));
             }
             r = b.build();
@@ -380,7 +410,8 @@ public final class ObjectCodec {
           try {
             MetricRecord.Builder b = MetricRecord.builder();
             for (dev.flowerjava.internal.proto.fleet.MetricRecord.Item item :
-                dev.flowerjava.internal.proto.fleet.MetricRecord.parseFrom(body(id, h)).getItemsList()) {
+                dev.flowerjava.internal.proto.fleet.MetricRecord.parseFrom(body(id, h))
+                    .getItemsList()) {
               b.put(item.getKey(), RecordValues.fromMetricProto(item.getKey(), item.getValue()));
             }
             r = b.build();
@@ -410,8 +441,8 @@ public final class ObjectCodec {
           || !(meta.get("stype") instanceof String stype)
           || !(meta.get("shape") instanceof List<?> shapeList)
           || !(meta.get("arraychunk_ids") instanceof List<?> indexList)) {
-        throw new ObjectFormatException(id, "Array body lacks dtype, shape, stype or"
-            + " arraychunk_ids");
+        throw new ObjectFormatException(
+            id, "Array body lacks dtype, shape, stype or" + " arraychunk_ids");
       }
       List<Integer> shape = new ArrayList<>();
       for (Object d : shapeList) {
@@ -425,8 +456,8 @@ public final class ObjectCodec {
       ByteString.Output data = ByteString.newOutput();
       for (Object o : indexList) {
         if (!(o instanceof Long l) || l < 0 || l >= children.size()) {
-          throw new ObjectFormatException(id, "chunk index " + o + " is out of range for "
-              + children.size() + " children");
+          throw new ObjectFormatException(
+              id, "chunk index " + o + " is out of range for " + children.size() + " children");
         }
         String chunkId = children.get(l.intValue());
         used.add(chunkId);
@@ -435,8 +466,8 @@ public final class ObjectCodec {
         data.write(objects.get(chunkId), ch.bodyOffset(), ch.bodyLength());
       }
       if (!used.equals(new HashSet<>(children))) {
-        throw new ObjectFormatException(id, "head names chunks " + children
-            + " but the body uses " + used);
+        throw new ObjectFormatException(
+            id, "head names chunks " + children + " but the body uses " + used);
       }
       Array a = new Array(dtype, shape, stype, data.toByteString());
       done.put(id, a);

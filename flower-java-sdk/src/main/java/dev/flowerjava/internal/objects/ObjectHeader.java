@@ -1,11 +1,5 @@
 package dev.flowerjava.internal.objects;
 
-import dev.flowerjava.internal.message.Array;
-import dev.flowerjava.internal.message.ArrayRecord;
-import dev.flowerjava.internal.message.ConfigRecord;
-import dev.flowerjava.internal.message.FlowerMessage;
-import dev.flowerjava.internal.message.MetricRecord;
-import dev.flowerjava.internal.message.RecordDict;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
@@ -16,8 +10,8 @@ import java.util.regex.Pattern;
  * ended by one NUL byte that separates it from the body (flwr's {@code add_header_to_object_body},
  * {@code HEAD_VALUE_DIVIDER = " "}, {@code HEAD_BODY_DIVIDER = b"\x00"}).
  *
- * @param type the class name flwr writes ({@code Message}, {@code RecordDict}, {@code
- *     ArrayRecord}, {@code ConfigRecord}, {@code MetricRecord}, {@code Array}, {@code ArrayChunk})
+ * @param type the class name flwr writes ({@code Message}, {@code RecordDict}, {@code ArrayRecord},
+ *     {@code ConfigRecord}, {@code MetricRecord}, {@code Array}, {@code ArrayChunk})
  * @param childIds the ids of the children, in order, without repeats
  * @param bodyOffset where the body starts in the content
  * @param bodyLength the body length the head declares (checked against the content)
@@ -58,20 +52,22 @@ public record ObjectHeader(String type, List<String> childIds, int bodyOffset, i
     String[] parts = head.split(" ", -1);
     if (parts.length != 3) {
       throw new ObjectFormatException(
-          objectId, "head '" + abbreviate(head) + "' does not have the form '<type> <children> <length>'");
+          objectId,
+          "head '" + abbreviate(head) + "' does not have the form '<type> <children> <length>'");
     }
-    List<String> children =
-        parts[1].isEmpty() ? List.of() : Arrays.asList(parts[1].split(",", -1));
+    List<String> children = parts[1].isEmpty() ? List.of() : Arrays.asList(parts[1].split(",", -1));
     for (String child : children) {
       if (!isObjectId(child)) {
-        throw new ObjectFormatException(objectId, "child id '" + abbreviate(child) + "' is not an object id");
+        throw new ObjectFormatException(
+            objectId, "child id '" + abbreviate(child) + "' is not an object id");
       }
     }
     int declared;
     try {
       declared = Integer.parseInt(parts[2]);
     } catch (NumberFormatException e) {
-      throw new ObjectFormatException(objectId, "body length '" + abbreviate(parts[2]) + "' is not a number");
+      throw new ObjectFormatException(
+          objectId, "body length '" + abbreviate(parts[2]) + "' is not a number");
     }
     int actual = content.length - nul - 1;
     if (declared != actual) {

@@ -1,2 +1,5 @@
-/** Not API: Flower's content-addressed object format: messages deflated into objects with ids, and inflated back. */
+/**
+ * Not API: Flower's content-addressed object format: messages deflated into objects with ids, and
+ * inflated back.
+ */
 package dev.flowerjava.internal.objects;

@@ -17,12 +17,13 @@ import java.util.Objects;
 
 /**
  * Signs a SuperNode's Fleet API calls as flwr 1.41 does: with every call the node sends its public
- * key (PEM SubjectPublicKeyInfo), the current time as Python's {@code datetime.now(UTC).isoformat()}
- * writes it, and an ECDSA-SHA256 signature (DER) over that timestamp string's ASCII bytes.
+ * key (PEM SubjectPublicKeyInfo), the current time as Python's {@code
+ * datetime.now(UTC).isoformat()} writes it, and an ECDSA-SHA256 signature (DER) over that timestamp
+ * string's ASCII bytes.
  *
- * <p>Over HTTP ({@code flwr.supernode.node_auth_http_interceptor}) the key and signature are
- * base64 text in the headers {@value #HTTP_PUBLIC_KEY_HEADER} and {@value #HTTP_SIGNATURE_HEADER},
- * the timestamp plain in {@value #TIMESTAMP_HEADER}. Over gRPC ({@code
+ * <p>Over HTTP ({@code flwr.supernode.node_auth_http_interceptor}) the key and signature are base64
+ * text in the headers {@value #HTTP_PUBLIC_KEY_HEADER} and {@value #HTTP_SIGNATURE_HEADER}, the
+ * timestamp plain in {@value #TIMESTAMP_HEADER}. Over gRPC ({@code
  * flwr.server.superlink.fleet.grpc_rere.node_auth_server_interceptor}) they are the binary metadata
  * {@value #GRPC_PUBLIC_KEY_KEY} and {@value #GRPC_SIGNATURE_KEY} plus {@value #TIMESTAMP_HEADER}.
  * The SuperLink accepts timestamps from 5 s in the future to 305 s in the past.
@@ -66,11 +67,14 @@ public final class NodeSigner {
     /** The gRPC metadata: binary key and signature ({@code -bin} keys), text timestamp. */
     public io.grpc.Metadata grpcMetadata() {
       io.grpc.Metadata m = new io.grpc.Metadata();
-      m.put(io.grpc.Metadata.Key.of(GRPC_PUBLIC_KEY_KEY, io.grpc.Metadata.BINARY_BYTE_MARSHALLER),
+      m.put(
+          io.grpc.Metadata.Key.of(GRPC_PUBLIC_KEY_KEY, io.grpc.Metadata.BINARY_BYTE_MARSHALLER),
           publicKeyPem);
-      m.put(io.grpc.Metadata.Key.of(TIMESTAMP_HEADER, io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+      m.put(
+          io.grpc.Metadata.Key.of(TIMESTAMP_HEADER, io.grpc.Metadata.ASCII_STRING_MARSHALLER),
           timestamp);
-      m.put(io.grpc.Metadata.Key.of(GRPC_SIGNATURE_KEY, io.grpc.Metadata.BINARY_BYTE_MARSHALLER),
+      m.put(
+          io.grpc.Metadata.Key.of(GRPC_SIGNATURE_KEY, io.grpc.Metadata.BINARY_BYTE_MARSHALLER),
           signature);
       return m;
     }

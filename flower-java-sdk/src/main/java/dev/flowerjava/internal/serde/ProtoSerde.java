@@ -1,6 +1,8 @@
 package dev.flowerjava.internal.serde;
 
 import com.google.protobuf.ByteString;
+import dev.flowerjava.internal.proto.ClientMessage;
+import dev.flowerjava.internal.proto.ServerMessage;
 import dev.flowerjava.typing.Code;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
@@ -14,8 +16,6 @@ import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.Scalar;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
-import dev.flowerjava.internal.proto.ClientMessage;
-import dev.flowerjava.internal.proto.ServerMessage;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,7 +34,8 @@ public final class ProtoSerde {
   // ---- Scalar and maps
 
   public static dev.flowerjava.internal.proto.Scalar toProto(Scalar s) {
-    dev.flowerjava.internal.proto.Scalar.Builder b = dev.flowerjava.internal.proto.Scalar.newBuilder();
+    dev.flowerjava.internal.proto.Scalar.Builder b =
+        dev.flowerjava.internal.proto.Scalar.newBuilder();
     if (s instanceof Scalar.DoubleValue) {
       b.setDouble(((Scalar.DoubleValue) s).value());
     } else if (s instanceof Scalar.UInt64Value) {

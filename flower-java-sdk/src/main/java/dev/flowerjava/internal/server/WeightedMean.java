@@ -1,6 +1,5 @@
 package dev.flowerjava.internal.server;
 
-import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.InvalidResultException;
 import dev.flowerjava.tensor.DType;
 import dev.flowerjava.tensor.NDArray;
@@ -14,8 +13,8 @@ import java.util.List;
 
 /**
  * A streaming example-weighted mean of model updates: each update is checked against the expected
- * layout and folded into running double-precision sums, so memory is O(model) however many
- * clients report. Not thread-safe.
+ * layout and folded into running double-precision sums, so memory is O(model) however many clients
+ * report. Not thread-safe.
  *
  * <p>The result equals Flower's {@code aggregate}: {@code sum_i(n_i * w_i) / sum_i(n_i)}, per
  * tensor, cast back to each tensor's dtype (integers rounded to nearest).
@@ -46,7 +45,8 @@ public final class WeightedMean {
    */
   public void add(List<NDArray> update, long numExamples) {
     if (numExamples <= 0) {
-      throw new InvalidResultException("num_examples must be > 0 to be weighted, got " + numExamples);
+      throw new InvalidResultException(
+          "num_examples must be > 0 to be weighted, got " + numExamples);
     }
     if (shapes == null) {
       if (update.isEmpty()) {
@@ -90,7 +90,9 @@ public final class WeightedMean {
     return out;
   }
 
-  /** Fixes the layout only when every tensor is acceptable, so a rejected update changes nothing. */
+  /**
+   * Fixes the layout only when every tensor is acceptable, so a rejected update changes nothing.
+   */
   private void fixLayout(List<NDArray> layout) {
     List<long[]> newShapes = new ArrayList<>(layout.size());
     List<DType> newDtypes = new ArrayList<>(layout.size());
@@ -121,12 +123,20 @@ public final class WeightedMean {
       NDArray a = update.get(t);
       if (!Arrays.equals(a.shape(), shapes.get(t))) {
         throw new InvalidResultException(
-            "tensor " + t + " has shape " + Arrays.toString(a.shape()) + ", expected "
+            "tensor "
+                + t
+                + " has shape "
+                + Arrays.toString(a.shape())
+                + ", expected "
                 + Arrays.toString(shapes.get(t)));
       }
       if (a.dtype() != dtypes.get(t)) {
         throw new InvalidResultException(
-            "tensor " + t + " has dtype " + a.dtype().numpyName() + ", expected "
+            "tensor "
+                + t
+                + " has dtype "
+                + a.dtype().numpyName()
+                + ", expected "
                 + dtypes.get(t).numpyName());
       }
     }
@@ -158,26 +168,29 @@ public final class WeightedMean {
   private static void fold(NDArray a, double[] sum, long weight) {
     double w = weight;
     switch (a.dtype()) {
-      case FLOAT32: {
-        FloatBuffer b = a.data().asFloatBuffer();
-        for (int i = 0; i < sum.length; i++) {
-          sum[i] += b.get(i) * w;
+      case FLOAT32:
+        {
+          FloatBuffer b = a.data().asFloatBuffer();
+          for (int i = 0; i < sum.length; i++) {
+            sum[i] += b.get(i) * w;
+          }
+          return;
         }
-        return;
-      }
-      case FLOAT64: {
-        DoubleBuffer b = a.data().asDoubleBuffer();
-        for (int i = 0; i < sum.length; i++) {
-          sum[i] += b.get(i) * w;
+      case FLOAT64:
+        {
+          DoubleBuffer b = a.data().asDoubleBuffer();
+          for (int i = 0; i < sum.length; i++) {
+            sum[i] += b.get(i) * w;
+          }
+          return;
         }
-        return;
-      }
-      default: {
-        double[] values = a.toDoubleArray();
-        for (int i = 0; i < sum.length; i++) {
-          sum[i] += values[i] * w;
+      default:
+        {
+          double[] values = a.toDoubleArray();
+          for (int i = 0; i < sum.length; i++) {
+            sum[i] += values[i] * w;
+          }
         }
-      }
     }
   }
 
@@ -186,41 +199,44 @@ public final class WeightedMean {
     switch (dtype) {
       // NDArray.of rather than ofFloats/ofDoubles: those read an empty shape as 1-d, which would
       // turn a 0-d tensor into shape (1,)
-      case FLOAT32: {
-        ByteBuffer out = ByteBuffer.allocate(sum.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        for (double s : sum) {
-          out.putFloat((float) (s / t));
-        }
-        return NDArray.of(dtype, shape, out.array());
-      }
-      case FLOAT64: {
-        ByteBuffer out = ByteBuffer.allocate(sum.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-        for (double s : sum) {
-          out.putDouble(s / t);
-        }
-        return NDArray.of(dtype, shape, out.array());
-      }
-      default: {
-        ByteBuffer out =
-            ByteBuffer.allocate(sum.length * dtype.itemSize()).order(ByteOrder.LITTLE_ENDIAN);
-        for (double s : sum) {
-          long r = Math.round(s / t);
-          switch (dtype.itemSize()) {
-            case 1:
-              out.put((byte) r);
-              break;
-            case 2:
-              out.putShort((short) r);
-              break;
-            case 4:
-              out.putInt((int) r);
-              break;
-            default:
-              out.putLong(r);
+      case FLOAT32:
+        {
+          ByteBuffer out = ByteBuffer.allocate(sum.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+          for (double s : sum) {
+            out.putFloat((float) (s / t));
           }
+          return NDArray.of(dtype, shape, out.array());
         }
-        return NDArray.of(dtype, shape, out.array());
-      }
+      case FLOAT64:
+        {
+          ByteBuffer out = ByteBuffer.allocate(sum.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+          for (double s : sum) {
+            out.putDouble(s / t);
+          }
+          return NDArray.of(dtype, shape, out.array());
+        }
+      default:
+        {
+          ByteBuffer out =
+              ByteBuffer.allocate(sum.length * dtype.itemSize()).order(ByteOrder.LITTLE_ENDIAN);
+          for (double s : sum) {
+            long r = Math.round(s / t);
+            switch (dtype.itemSize()) {
+              case 1:
+                out.put((byte) r);
+                break;
+              case 2:
+                out.putShort((short) r);
+                break;
+              case 4:
+                out.putInt((int) r);
+                break;
+              default:
+                out.putLong(r);
+            }
+          }
+          return NDArray.of(dtype, shape, out.array());
+        }
     }
   }
 }

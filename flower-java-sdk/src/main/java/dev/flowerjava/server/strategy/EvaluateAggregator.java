@@ -1,8 +1,8 @@
 package dev.flowerjava.server.strategy;
 
+import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
 import dev.flowerjava.typing.EvaluateRes;
-import dev.flowerjava.server.ClientProxy;
 import java.util.List;
 
 /**

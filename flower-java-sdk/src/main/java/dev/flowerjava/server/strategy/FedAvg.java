@@ -1,19 +1,19 @@
 package dev.flowerjava.server.strategy;
 
-import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
+import dev.flowerjava.internal.server.WeightedMean;
+import dev.flowerjava.server.ClientManager;
+import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
 import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
-import dev.flowerjava.internal.server.WeightedMean;
+import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
+import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.tensor.NpyFormatException;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
-import dev.flowerjava.server.ClientManager;
-import dev.flowerjava.server.ClientProxy;
-import dev.flowerjava.tensor.NDArray;
-import dev.flowerjava.tensor.NpyFormatException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Federated Averaging (McMahan et al., 2017) with Flower's knobs and defaults: train and evaluate
- * on every available client (fractions 1.0), at least two of each, accept failures, average
- * updates weighted by {@code num_examples}.
+ * on every available client (fractions 1.0), at least two of each, accept failures, average updates
+ * weighted by {@code num_examples}.
  *
  * <pre>{@code
  * Strategy fedAvg = FedAvg.builder().minAvailableClients(2).fractionEvaluate(0.5).build();
@@ -66,7 +66,9 @@ public final class FedAvg implements Strategy {
       log.warn(
           "min_available_clients ({}) is below min_fit_clients ({}) or min_evaluate_clients ({}):"
               + " rounds will wait for more clients than the server waits for at start",
-          minAvailableClients, minFitClients, minEvaluateClients);
+          minAvailableClients,
+          minFitClients,
+          minEvaluateClients);
     }
   }
 
@@ -74,8 +76,8 @@ public final class FedAvg implements Strategy {
    * Starts configuring a FedAvg.
    *
    * @return a builder with Flower's defaults: fractions 1.0, at least 2 clients for training,
-   *     evaluation and availability, failures accepted, no initial parameters, no config
-   *     functions, no server-side evaluation and no metrics aggregation
+   *     evaluation and availability, failures accepted, no initial parameters, no config functions,
+   *     no server-side evaluation and no metrics aggregation
    */
   public static Builder builder() {
     return new Builder();
@@ -128,8 +130,7 @@ public final class FedAvg implements Strategy {
 
   @Override
   public FitAggregator fitAggregator(int serverRound, Parameters current) {
-    List<NDArray> reference =
-        current == null || current.isEmpty() ? null : current.toArrays();
+    List<NDArray> reference = current == null || current.isEmpty() ? null : current.toArrays();
     WeightedMean mean = new WeightedMean(reference);
     List<MetricsAggregation.Weighted> metrics = new ArrayList<>();
     return new FitAggregator() {
@@ -151,7 +152,8 @@ public final class FedAvg implements Strategy {
           return AggregatedFit.none();
         }
         if (!acceptFailures && !failures.isEmpty()) {
-          log.warn("aggregate_fit: {} failures and accept_failures is off: keeping the model",
+          log.warn(
+              "aggregate_fit: {} failures and accept_failures is off: keeping the model",
               failures.size());
           return AggregatedFit.none();
         }
@@ -258,8 +260,8 @@ public final class FedAvg implements Strategy {
     /**
      * Share of available clients that train each round (default 1.0).
      *
-     * @param v a fraction in [0, 1]; the sample never falls below {@link #minFitClients(int)},
-     *     even at 0
+     * @param v a fraction in [0, 1]; the sample never falls below {@link #minFitClients(int)}, even
+     *     at 0
      * @return this builder
      * @throws IllegalArgumentException if {@code v} is outside [0, 1] or NaN
      */
@@ -321,8 +323,8 @@ public final class FedAvg implements Strategy {
     /**
      * Whether a round with failures still aggregates its successes (default true).
      *
-     * @param v false to keep the previous model, and record no federated loss, in any round where
-     *     a client failed
+     * @param v false to keep the previous model, and record no federated loss, in any round where a
+     *     client failed
      * @return this builder
      */
     public Builder acceptFailures(boolean v) {

@@ -1,8 +1,8 @@
 package dev.flowerjava.server.strategy;
 
+import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
 import dev.flowerjava.typing.FitRes;
-import dev.flowerjava.server.ClientProxy;
 import java.util.List;
 
 /**

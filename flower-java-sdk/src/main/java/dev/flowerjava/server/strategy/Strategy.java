@@ -1,18 +1,18 @@
 package dev.flowerjava.server.strategy;
 
-import dev.flowerjava.typing.ScalarMap;
-import java.util.Objects;
-import java.util.OptionalDouble;
+import dev.flowerjava.server.ClientManager;
+import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.typing.Parameters;
-import dev.flowerjava.server.ClientManager;
-import dev.flowerjava.server.ClientProxy;
+import dev.flowerjava.typing.ScalarMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalDouble;
 
 /**
  * How the server runs each round, mirroring Flower's {@code Strategy} method for method.
@@ -170,8 +170,8 @@ public interface Strategy {
    * The outcome of a federated evaluation round: the aggregated loss, if any, and metrics. Flower's
    * {@code aggregate_evaluate} returns the same pair.
    *
-   * @param loss the aggregated loss, e.g. FedAvg's example-weighted mean; empty records no loss
-   *     for the round
+   * @param loss the aggregated loss, e.g. FedAvg's example-weighted mean; empty records no loss for
+   *     the round
    * @param metrics the aggregated evaluation metrics; empty when there are none
    */
   record AggregatedEvaluate(OptionalDouble loss, ScalarMap metrics) {

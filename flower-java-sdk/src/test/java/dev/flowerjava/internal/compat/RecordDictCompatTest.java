@@ -26,9 +26,9 @@ import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.Test;
 
 /** Each pair of RecordDictCompat is the other's inverse, in both dialects. */
 class RecordDictCompatTest {
@@ -72,7 +72,8 @@ class RecordDictCompatTest {
   @ParameterizedTest
   @EnumSource(Dialect.class)
   void fitRes_roundTrips(Dialect dialect) {
-    RecordDict instruction = RecordDictCompat.fitInsToRecordDict(new FitIns(PARAMS, CONFIG), dialect);
+    RecordDict instruction =
+        RecordDictCompat.fitInsToRecordDict(new FitIns(PARAMS, CONFIG), dialect);
     FitRes res = new FitRes(Status.OK, PARAMS, 640, METRICS);
     RecordDict rd = RecordDictCompat.fitResToRecordDict(res, dialect, instruction);
     FitRes back = RecordDictCompat.recordDictToFitRes(rd);
@@ -111,8 +112,11 @@ class RecordDictCompatTest {
             IllegalStateException.class,
             () ->
                 RecordDictCompat.fitResToRecordDict(
-                    new FitRes(Status.OK, one, 1, ScalarMap.empty()), Dialect.CURRENT, instruction));
-    assertEquals("client returned 1 arrays for an instruction that sent 2 ([0, 1])", e.getMessage());
+                    new FitRes(Status.OK, one, 1, ScalarMap.empty()),
+                    Dialect.CURRENT,
+                    instruction));
+    assertEquals(
+        "client returned 1 arrays for an instruction that sent 2 ([0, 1])", e.getMessage());
   }
 
   @Test
@@ -120,7 +124,8 @@ class RecordDictCompatTest {
     RecordDict instruction =
         RecordDictCompat.fitInsToRecordDict(new FitIns(PARAMS, CONFIG), Dialect.CURRENT);
     FitRes failed =
-        new FitRes(new Status(Code.FIT_NOT_IMPLEMENTED, "no"), Parameters.empty(), 0, ScalarMap.empty());
+        new FitRes(
+            new Status(Code.FIT_NOT_IMPLEMENTED, "no"), Parameters.empty(), 0, ScalarMap.empty());
     IllegalStateException e =
         assertThrows(
             IllegalStateException.class,
@@ -131,10 +136,12 @@ class RecordDictCompatTest {
   @Test
   void legacyFitRes_keepsTheStatus() {
     FitRes failed =
-        new FitRes(new Status(Code.FIT_NOT_IMPLEMENTED, "no"), Parameters.empty(), 0, ScalarMap.empty());
+        new FitRes(
+            new Status(Code.FIT_NOT_IMPLEMENTED, "no"), Parameters.empty(), 0, ScalarMap.empty());
     RecordDict rd = RecordDictCompat.fitResToRecordDict(failed, Dialect.LEGACY, null);
     assertEquals(
-        new Status(Code.FIT_NOT_IMPLEMENTED, "no"), RecordDictCompat.recordDictToFitRes(rd).status());
+        new Status(Code.FIT_NOT_IMPLEMENTED, "no"),
+        RecordDictCompat.recordDictToFitRes(rd).status());
   }
 
   @ParameterizedTest
@@ -148,7 +155,8 @@ class RecordDictCompatTest {
 
     EvaluateRes res = new EvaluateRes(Status.OK, 0.25f, 99, METRICS);
     EvaluateRes back =
-        RecordDictCompat.recordDictToEvaluateRes(RecordDictCompat.evaluateResToRecordDict(res, dialect));
+        RecordDictCompat.recordDictToEvaluateRes(
+            RecordDictCompat.evaluateResToRecordDict(res, dialect));
     assertEquals(res, back);
   }
 

@@ -1,14 +1,14 @@
 package dev.flowerjava.internal.objects;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
 import dev.flowerjava.internal.message.ArrayRecord;
 import dev.flowerjava.internal.message.ConfigRecord;
 import dev.flowerjava.internal.message.FlowerMessage;
 import dev.flowerjava.internal.message.MessageMetadata;
 import dev.flowerjava.internal.message.MetricRecord;
 import dev.flowerjava.internal.message.RecordDict;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-
 import dev.flowerjava.tensor.NDArray;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -41,7 +41,10 @@ class ObjectCodecValidationTest {
         assertThrows(ObjectFormatException.class, () -> CODEC.inflate(d.messageId(), objects));
     assertEquals(chunk.objectId(), e.objectId());
     assertEquals(
-        "object " + chunk.objectId() + ": its bytes hash to " + ObjectCodec.objectId(bad)
+        "object "
+            + chunk.objectId()
+            + ": its bytes hash to "
+            + ObjectCodec.objectId(bad)
             + ", not to its id",
         e.getMessage());
   }
@@ -50,21 +53,29 @@ class ObjectCodecValidationTest {
   void aMissingChildIsRefusedNamingItAndItsParent() {
     DeflatedMessage d = deflated();
     Map<String, byte[]> objects = d.objectMap();
-    DeflatedObject config = d.objects().stream()
-        .filter(o -> o.type().equals("ConfigRecord")).findFirst().orElseThrow();
+    DeflatedObject config =
+        d.objects().stream().filter(o -> o.type().equals("ConfigRecord")).findFirst().orElseThrow();
     objects.remove(config.objectId());
     String recordDict = d.objectTree().getChildren(0).getObjectId();
     ObjectFormatException e =
         assertThrows(ObjectFormatException.class, () -> CODEC.inflate(d.objectTree(), objects));
     assertEquals(config.objectId(), e.objectId());
     assertEquals(
-        "object " + config.objectId() + ": named in the object tree but not among the "
-            + objects.size() + " objects given",
+        "object "
+            + config.objectId()
+            + ": named in the object tree but not among the "
+            + objects.size()
+            + " objects given",
         e.getMessage());
     e = assertThrows(ObjectFormatException.class, () -> CODEC.inflate(d.messageId(), objects));
     assertEquals(
-        "object " + config.objectId() + ": child of " + recordDict + " is missing (not among the "
-            + objects.size() + " objects given)",
+        "object "
+            + config.objectId()
+            + ": child of "
+            + recordDict
+            + " is missing (not among the "
+            + objects.size()
+            + " objects given)",
         e.getMessage());
   }
 
@@ -83,8 +94,8 @@ class ObjectCodecValidationTest {
     String chunkId = d.objects().get(0).objectId();
     ObjectFormatException e =
         assertThrows(ObjectFormatException.class, () -> CODEC.inflate(chunkId, d.objectMap()));
-    assertEquals("object " + chunkId + ": is a ArrayChunk where Message was expected",
-        e.getMessage());
+    assertEquals(
+        "object " + chunkId + ": is a ArrayChunk where Message was expected", e.getMessage());
   }
 
   @Test
@@ -96,13 +107,18 @@ class ObjectCodecValidationTest {
 
   @Test
   void configValuesOfOtherTypesAreRefused() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> MetricRecord.builder().put("ok", true));
-    assertEquals("value of 'ok' has type java.lang.Boolean; a metric record takes int, float or a"
-        + " list of one of them", e.getMessage());
-    e = assertThrows(IllegalArgumentException.class,
-        () -> ConfigRecord.builder().put("l", List.of(1L, "a")));
-    assertEquals("list 'l' mixes Long and String; all elements of a list must have the same type",
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> MetricRecord.builder().put("ok", true));
+    assertEquals(
+        "value of 'ok' has type java.lang.Boolean; a metric record takes int, float or a"
+            + " list of one of them",
+        e.getMessage());
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> ConfigRecord.builder().put("l", List.of(1L, "a")));
+    assertEquals(
+        "list 'l' mixes Long and String; all elements of a list must have the same type",
         e.getMessage());
   }
 }

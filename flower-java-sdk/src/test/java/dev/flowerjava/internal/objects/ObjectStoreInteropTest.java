@@ -1,6 +1,11 @@
 package dev.flowerjava.internal.objects;
 
-import dev.flowerjava.internal.message.Array;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flowerjava.internal.message.ArrayRecord;
 import dev.flowerjava.internal.message.ConfigRecord;
 import dev.flowerjava.internal.message.FlowerMessage;
@@ -8,12 +13,6 @@ import dev.flowerjava.internal.message.MessageError;
 import dev.flowerjava.internal.message.MessageMetadata;
 import dev.flowerjava.internal.message.MetricRecord;
 import dev.flowerjava.internal.message.RecordDict;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flowerjava.internal.proto.fleet.ObjectTree;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.testing.PythonEnv;
@@ -37,8 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  * multi-chunk float32 array, a 4-chunk zero array whose middle chunks are identical, int64 and
  * float64 arrays, an array named with quotes, a newline and an emoji, every config value kind, a
  * metric record twice, and an error message) are built here and in {@code
- * python/sdk_checks/object_store_interop.py}; every object id, every object's bytes and the
- * object tree must agree, and each side must inflate what the other deflated.
+ * python/sdk_checks/object_store_interop.py}; every object id, every object's bytes and the object
+ * tree must agree, and each side must inflate what the other deflated.
  */
 class ObjectStoreInteropTest {
   private static final String SCRIPT = "python/sdk_checks/object_store_interop.py";
@@ -60,7 +59,16 @@ class ObjectStoreInteropTest {
 
   static MessageMetadata metadata() {
     return new MessageMetadata(
-        42, "", 1, -2L /* 2**64 - 2 */, "", "round-1", 3600.0, "train", 1700000000.123456, null,
+        42,
+        "",
+        1,
+        -2L /* 2**64 - 2 */,
+        "",
+        "round-1",
+        3600.0,
+        "train",
+        1700000000.123456,
+        null,
         7L);
   }
 

@@ -28,9 +28,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Our {@code proto/flwr/proto/*.proto} against the pinned flwr's own descriptors: every file the
- * Fleet service needs (fleet.proto and its imports, transport.proto included), every message,
- * field (name, number, label, type, type name, oneof, proto3 optional), map entry, enum value and
- * RPC. Any drift fails the build with a list of every difference.
+ * Fleet service needs (fleet.proto and its imports, transport.proto included), every message, field
+ * (name, number, label, type, type name, oneof, proto3 optional), map entry, enum value and RPC.
+ * Any drift fails the build with a list of every difference.
  */
 class ProtoDescriptorParityTest {
   private static Map<String, FileDescriptorProto> flwr;
@@ -91,14 +91,14 @@ class ProtoDescriptorParityTest {
         fleet.toBuilder()
             .setMessageType(
                 0,
-                first.toBuilder()
-                    .setField(0, first.getField(0).toBuilder().setNumber(99).build()))
+                first.toBuilder().setField(0, first.getField(0).toBuilder().setNumber(99).build()))
             .build();
     List<String> diffs = new ArrayList<>();
     compareFile(fleet, changed, diffs);
     assertEquals(
-        List.of("flwr/proto/fleet.proto: message RegisterNodeFleetRequest: field public_key:"
-            + " flwr has #1 optional bytes , ours #99 optional bytes "),
+        List.of(
+            "flwr/proto/fleet.proto: message RegisterNodeFleetRequest: field public_key:"
+                + " flwr has #1 optional bytes , ours #99 optional bytes "),
         diffs);
   }
 
@@ -131,8 +131,14 @@ class ProtoDescriptorParityTest {
   }
 
   private static String rpc(MethodDescriptorProto m) {
-    return m.getName() + "(" + (m.getClientStreaming() ? "stream " : "") + m.getInputType()
-        + ") returns (" + (m.getServerStreaming() ? "stream " : "") + m.getOutputType() + ")";
+    return m.getName()
+        + "("
+        + (m.getClientStreaming() ? "stream " : "")
+        + m.getInputType()
+        + ") returns ("
+        + (m.getServerStreaming() ? "stream " : "")
+        + m.getOutputType()
+        + ")";
   }
 
   private static void compareMessages(
@@ -158,8 +164,14 @@ class ProtoDescriptorParityTest {
       for (FieldDescriptorProto f : t.getFieldList()) {
         FieldDescriptorProto g = fields.get(f.getName());
         if (g != null && !field(t, f).equals(field(m, g))) {
-          diffs.add(at + ": field " + f.getName() + ": flwr has " + field(t, f) + ", ours "
-              + field(m, g));
+          diffs.add(
+              at
+                  + ": field "
+                  + f.getName()
+                  + ": flwr has "
+                  + field(t, f)
+                  + ", ours "
+                  + field(m, g));
         }
       }
       compareMessages(at, t.getNestedTypeList(), m.getNestedTypeList(), diffs);
@@ -170,8 +182,15 @@ class ProtoDescriptorParityTest {
   private static String field(DescriptorProto owner, FieldDescriptorProto f) {
     String oneof =
         f.hasOneofIndex() ? " in oneof " + owner.getOneofDecl(f.getOneofIndex()).getName() : "";
-    return "#" + f.getNumber() + " " + f.getLabel().name().substring(6).toLowerCase() + " "
-        + f.getType().name().substring(5).toLowerCase() + " " + f.getTypeName() + oneof
+    return "#"
+        + f.getNumber()
+        + " "
+        + f.getLabel().name().substring(6).toLowerCase()
+        + " "
+        + f.getType().name().substring(5).toLowerCase()
+        + " "
+        + f.getTypeName()
+        + oneof
         + (f.getProto3Optional() ? " proto3_optional" : "");
   }
 

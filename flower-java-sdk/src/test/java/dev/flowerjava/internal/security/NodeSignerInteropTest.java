@@ -1,6 +1,5 @@
 package dev.flowerjava.internal.security;
 
-import dev.flowerjava.client.NodeKeys;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.flowerjava.client.NodeKeys;
 import dev.flowerjava.testing.PythonEnv;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,9 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Node authentication against the pinned flwr: the SuperLink's own checks accept what {@link
- * NodeSigner} sends and refuse tampered or stale values; key files travel both ways between
- * Java and cryptography (flower-supernode's OpenSSH private key, flwr supernode register's
- * OpenSSH public key, PKCS#8 and SEC1 PEM).
+ * NodeSigner} sends and refuse tampered or stale values; key files travel both ways between Java
+ * and cryptography (flower-supernode's OpenSSH private key, flwr supernode register's OpenSSH
+ * public key, PKCS#8 and SEC1 PEM).
  */
 class NodeSignerInteropTest {
   private static final String SCRIPT = "python/sdk_checks/node_auth_interop.py";
@@ -56,16 +55,25 @@ class NodeSignerInteropTest {
     badTs.put("flwr-timestamp", NodeSigner.timestamp(Instant.now().minusSeconds(1)));
     cases.putObject("other timestamp").set("headers", JSON.valueToTree(badTs));
     Map<String, String> otherKey = new java.util.LinkedHashMap<>(h);
-    otherKey.put("flwr-public-key", Base64.getEncoder()
-        .encodeToString(NodeKeys.generate().publicKeyPem()));
+    otherKey.put(
+        "flwr-public-key", Base64.getEncoder().encodeToString(NodeKeys.generate().publicKeyPem()));
     cases.putObject("other key").set("headers", JSON.valueToTree(otherKey));
-    cases.putObject("stale").set("headers", JSON.valueToTree(
-        signer.sign(Instant.now().minusSeconds(400)).httpHeaders()));
+    cases
+        .putObject("stale")
+        .set(
+            "headers",
+            JSON.valueToTree(signer.sign(Instant.now().minusSeconds(400)).httpHeaders()));
     Path file = dir.resolve("cases.json");
     JSON.writeValue(file.toFile(), cases);
 
-    String out = PythonEnv.run(Duration.ofSeconds(120), PythonEnv.script(SCRIPT).toString(),
-        "verify", file.toString()).requireSuccess().stdout();
+    String out =
+        PythonEnv.run(
+                Duration.ofSeconds(120),
+                PythonEnv.script(SCRIPT).toString(),
+                "verify",
+                file.toString())
+            .requireSuccess()
+            .stdout();
     JsonNode v = JSON.readTree(out);
     assertEquals("accepted", v.get("http").asText());
     assertEquals("accepted", v.get("grpc").asText());
@@ -80,8 +88,14 @@ class NodeSignerInteropTest {
     NodeKeys keys = NodeKeys.generate();
     keys.writeOpenSshPrivateKey(dir.resolve("java_openssh"), "java-node");
     keys.writeOpenSshPublicKey(dir.resolve("java.pub"), "java-node");
-    String out = PythonEnv.run(Duration.ofSeconds(120), PythonEnv.script(SCRIPT).toString(),
-        "keyfiles", dir.toString()).requireSuccess().stdout();
+    String out =
+        PythonEnv.run(
+                Duration.ofSeconds(120),
+                PythonEnv.script(SCRIPT).toString(),
+                "keyfiles",
+                dir.toString())
+            .requireSuccess()
+            .stdout();
     JsonNode v = JSON.readTree(out);
     String javaPem = new String(keys.publicKeyPem(), StandardCharsets.US_ASCII);
     assertEquals(javaPem, v.get("java_private_public_pem").asText(), "flower-supernode's view");
@@ -98,10 +112,11 @@ class NodeSignerInteropTest {
 
   @Test
   void timestampsAreWrittenAsPythonsIsoformat() {
-    assertEquals("2025-01-02T03:04:05.000120+00:00",
+    assertEquals(
+        "2025-01-02T03:04:05.000120+00:00",
         NodeSigner.timestamp(Instant.parse("2025-01-02T03:04:05.000120999Z")));
-    assertEquals("2025-01-02T03:04:05+00:00",
-        NodeSigner.timestamp(Instant.parse("2025-01-02T03:04:05Z")));
+    assertEquals(
+        "2025-01-02T03:04:05+00:00", NodeSigner.timestamp(Instant.parse("2025-01-02T03:04:05Z")));
   }
 
   @Test

@@ -1,11 +1,10 @@
 package dev.flowerjava.internal.server;
 
-import dev.flowerjava.server.strategy.FedAvg;
-import dev.flowerjava.server.strategy.InvalidResultException;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.flowerjava.server.strategy.InvalidResultException;
 import dev.flowerjava.tensor.DType;
 import dev.flowerjava.tensor.NDArray;
 import java.nio.ByteBuffer;
@@ -205,11 +204,13 @@ class WeightedMeanTest {
     mean.add(List.of(f32(2f, 4f), f32(1f)), 3);
 
     // each of these fails on its last tensor, after earlier tensors passed their checks
-    assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(9f, 9f), f32(Float.NaN)), 5));
+    assertThrows(
+        InvalidResultException.class, () -> mean.add(List.of(f32(9f, 9f), f32(Float.NaN)), 5));
     assertThrows(
         InvalidResultException.class,
         () -> mean.add(List.of(f32(9f, 9f), NDArray.ofDoubles(new double[] {1})), 5));
-    assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(9f, 9f), f32(1f, 2f)), 5));
+    assertThrows(
+        InvalidResultException.class, () -> mean.add(List.of(f32(9f, 9f), f32(1f, 2f)), 5));
     assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(9f, 9f)), 5));
 
     assertEquals(1, mean.count());

@@ -1,21 +1,21 @@
 package dev.flowerjava.server.strategy;
 
-import dev.flowerjava.internal.server.WeightedMean;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.flowerjava.typing.EvaluateRes;
-import dev.flowerjava.typing.FitRes;
-import dev.flowerjava.typing.Parameters;
-import dev.flowerjava.typing.ScalarMap;
-import dev.flowerjava.typing.Status;
+import dev.flowerjava.internal.server.WeightedMean;
 import dev.flowerjava.server.FakeClient;
 import dev.flowerjava.tensor.DType;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
 import dev.flowerjava.testing.PythonEnv;
+import dev.flowerjava.typing.EvaluateRes;
+import dev.flowerjava.typing.FitRes;
+import dev.flowerjava.typing.Parameters;
+import dev.flowerjava.typing.ScalarMap;
+import dev.flowerjava.typing.Status;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -72,7 +72,8 @@ class FedAvgParityTest {
         // Double.toString of the float's exact double value: Python parses the same double back
         lines.add(d.numExamples() + " " + Double.toString(d.loss()));
         for (int t = 0; t < d.tensors().size(); t++) {
-          Files.write(dir.resolve("c" + c + "_t" + t + ".npy"), NpyCodec.encode(d.tensors().get(t)));
+          Files.write(
+              dir.resolve("c" + c + "_t" + t + ".npy"), NpyCodec.encode(d.tensors().get(t)));
         }
       }
       Files.write(dir.resolve("clients.txt"), lines, StandardCharsets.UTF_8);
@@ -130,7 +131,9 @@ class FedAvgParityTest {
     return clients;
   }
 
-  /** A float32 array of any shape, 0-d included ({@code NDArray.ofFloats} reads no shape as 1-d). */
+  /**
+   * A float32 array of any shape, 0-d included ({@code NDArray.ofFloats} reads no shape as 1-d).
+   */
   private static NDArray float32(float[] v, long[] shape) {
     ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
     b.asFloatBuffer().put(v);
@@ -145,7 +148,8 @@ class FedAvgParityTest {
     return out;
   }
 
-  private static void assertClose(Trial trial, String what, List<NDArray> flwr, List<NDArray> java) {
+  private static void assertClose(
+      Trial trial, String what, List<NDArray> flwr, List<NDArray> java) {
     assertEquals(flwr.size(), java.size(), "seed " + trial.seed() + ": tensor count");
     for (int t = 0; t < flwr.size(); t++) {
       String where = "seed " + trial.seed() + ", " + what + ", tensor " + t;
@@ -161,8 +165,16 @@ class FedAvgParityTest {
         double bound = TOLERANCE * Math.max(Math.abs(e[i]), scale[i]);
         assertTrue(
             Math.abs(a[i] - e[i]) <= bound,
-            where + ", flat index " + i + ": Java " + a[i] + " vs flwr " + e[i]
-                + " (allowed difference " + bound + ")");
+            where
+                + ", flat index "
+                + i
+                + ": Java "
+                + a[i]
+                + " vs flwr "
+                + e[i]
+                + " (allowed difference "
+                + bound
+                + ")");
       }
     }
   }
@@ -226,7 +238,9 @@ class FedAvgParityTest {
       }
       double java = agg.finish(List.of()).loss().orElseThrow();
       assertEquals(
-          trial.flwrLoss(), java, 1e-12 * Math.abs(trial.flwrLoss()),
+          trial.flwrLoss(),
+          java,
+          1e-12 * Math.abs(trial.flwrLoss()),
           "seed " + trial.seed() + ": weighted_loss_avg");
     }
   }
@@ -262,7 +276,8 @@ class FedAvgParityTest {
 
     AssertionError e =
         assertThrows(
-            AssertionError.class, () -> assertClose(trial, "nudged", trial.flwrAggregate(), nudged));
+            AssertionError.class,
+            () -> assertClose(trial, "nudged", trial.flwrAggregate(), nudged));
 
     assertTrue(e.getMessage().contains("tensor 0, flat index 0"), e.getMessage());
   }

@@ -1,8 +1,5 @@
 package dev.flowerjava.server.strategy;
 
-import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
-import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
-import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,6 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flowerjava.server.ClientManager;
+import dev.flowerjava.server.ClientProxy;
+import dev.flowerjava.server.FakeClient;
+import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
+import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
+import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
+import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;
@@ -18,10 +22,6 @@ import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.Scalar;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
-import dev.flowerjava.server.ClientManager;
-import dev.flowerjava.server.ClientProxy;
-import dev.flowerjava.server.FakeClient;
-import dev.flowerjava.tensor.NDArray;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -140,8 +140,11 @@ class FedAvgTest {
     InvalidResultException e =
         assertThrows(
             InvalidResultException.class,
-            () -> agg.accept(
-                A, fitRes(params(new float[] {1f, 1f}, new float[] {1f, 1f}), 1, ScalarMap.empty())));
+            () ->
+                agg.accept(
+                    A,
+                    fitRes(
+                        params(new float[] {1f, 1f}, new float[] {1f, 1f}), 1, ScalarMap.empty())));
 
     assertEquals("tensor 1 has shape [2], expected [1]", e.getMessage());
   }
@@ -149,14 +152,14 @@ class FedAvgTest {
   @Test
   void fitAggregatorRejectsUndecodableTensorBytesNamingTheTensor() {
     FitAggregator agg = FedAvg.builder().build().fitAggregator(1, Parameters.empty());
-    byte[] good = Parameters.fromArrays(List.of(NDArray.ofFloats(new float[] {1f}))).tensors().get(0);
+    byte[] good =
+        Parameters.fromArrays(List.of(NDArray.ofFloats(new float[] {1f}))).tensors().get(0);
     Parameters bad =
         new Parameters(List.of(good, new byte[] {1, 2, 3}), Parameters.NUMPY_TENSOR_TYPE);
 
     InvalidResultException e =
         assertThrows(
-            InvalidResultException.class,
-            () -> agg.accept(A, fitRes(bad, 1, ScalarMap.empty())));
+            InvalidResultException.class, () -> agg.accept(A, fitRes(bad, 1, ScalarMap.empty())));
 
     assertTrue(
         e.getMessage().startsWith("undecodable parameters: tensor 1 of 2: "), e.getMessage());
@@ -164,10 +167,14 @@ class FedAvgTest {
 
   @Test
   void fitAggregatorWithOnlyRejectedUpdatesKeepsTheModel() {
-    FitAggregator agg = FedAvg.builder().build().fitAggregator(1, params(new float[] {0f}, new float[] {0f}));
+    FitAggregator agg =
+        FedAvg.builder().build().fitAggregator(1, params(new float[] {0f}, new float[] {0f}));
     assertThrows(
         InvalidResultException.class,
-        () -> agg.accept(A, fitRes(params(new float[] {Float.NaN}, new float[] {0f}), 1, ScalarMap.empty())));
+        () ->
+            agg.accept(
+                A,
+                fitRes(params(new float[] {Float.NaN}, new float[] {0f}), 1, ScalarMap.empty())));
 
     AggregatedFit out = agg.finish(List.of(new Failure("a", "rejected")));
 
@@ -210,7 +217,8 @@ class FedAvgTest {
 
   @Test
   void fitMetricsAreAggregatedWithTheConfiguredFunction() {
-    FedAvg fedAvg = FedAvg.builder().fitMetricsAggregation(MetricsAggregation.weightedAverage()).build();
+    FedAvg fedAvg =
+        FedAvg.builder().fitMetricsAggregation(MetricsAggregation.weightedAverage()).build();
     FitAggregator agg = fedAvg.fitAggregator(1, Parameters.empty());
     Parameters p = params(new float[] {1f}, new float[] {1f});
     agg.accept(A, fitRes(p, 1, ScalarMap.builder().put("acc", 0.2).put("name", "x").build()));
@@ -275,15 +283,19 @@ class FedAvgTest {
     AggregatedFit strict =
         fedAvg.aggregateFit(
             1,
-            List.of(Map.entry(A, fitRes(good, 1, ScalarMap.empty())),
+            List.of(
+                Map.entry(A, fitRes(good, 1, ScalarMap.empty())),
                 Map.entry(B, fitRes(wrong, 1, ScalarMap.empty()))),
             List.of());
     AggregatedFit lenient =
-        FedAvg.builder().build().aggregateFit(
-            1,
-            List.of(Map.entry(A, fitRes(good, 1, ScalarMap.empty())),
-                Map.entry(B, fitRes(wrong, 1, ScalarMap.empty()))),
-            List.of());
+        FedAvg.builder()
+            .build()
+            .aggregateFit(
+                1,
+                List.of(
+                    Map.entry(A, fitRes(good, 1, ScalarMap.empty())),
+                    Map.entry(B, fitRes(wrong, 1, ScalarMap.empty()))),
+                List.of());
 
     assertEquals(Optional.empty(), strict.parameters(), "the rejected result is a failure");
     assertTrue(lenient.parameters().isPresent());
@@ -292,8 +304,10 @@ class FedAvgTest {
   @Test
   void theListBasedAggregateEvaluateIsTheWeightedLoss() {
     AggregatedEvaluate out =
-        FedAvg.builder().build().aggregateEvaluate(
-            1, List.of(Map.entry(A, evalRes(2f, 1)), Map.entry(B, evalRes(4f, 3))), List.of());
+        FedAvg.builder()
+            .build()
+            .aggregateEvaluate(
+                1, List.of(Map.entry(A, evalRes(2f, 1)), Map.entry(B, evalRes(4f, 3))), List.of());
 
     assertEquals(3.5, out.loss().orElseThrow(), 1e-12);
   }
@@ -302,7 +316,8 @@ class FedAvgTest {
   void initialParametersComeFromTheBuilder() {
     Parameters p = params(new float[] {1f}, new float[] {2f});
 
-    assertEquals(Optional.of(p), FedAvg.builder().initialParameters(p).build().initializeParameters(null));
+    assertEquals(
+        Optional.of(p), FedAvg.builder().initialParameters(p).build().initializeParameters(null));
     assertEquals(Optional.empty(), FedAvg.builder().build().initializeParameters(null));
   }
 
@@ -312,11 +327,12 @@ class FedAvgTest {
     List<Integer> rounds = new ArrayList<>();
     FedAvg fedAvg =
         FedAvg.builder()
-            .evaluateFn((round, arrays) -> {
-              rounds.add(round);
-              seen.set(arrays);
-              return Optional.of(new CentralizedEvaluation(0.25, ScalarMap.empty()));
-            })
+            .evaluateFn(
+                (round, arrays) -> {
+                  rounds.add(round);
+                  seen.set(arrays);
+                  return Optional.of(new CentralizedEvaluation(0.25, ScalarMap.empty()));
+                })
             .build();
 
     Optional<CentralizedEvaluation> out =

@@ -12,8 +12,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns a Fleet API instruction into a {@link Client} call and the client's answer into the reply
- * a ServerApp expects. Two dialects arrive:
+ * Turns a Fleet API instruction into a {@link Client} call and the client's answer into the reply a
+ * ServerApp expects. Two dialects arrive:
  *
  * <ul>
  *   <li>Current strategies ({@code flwr.serverapp.strategy}): one ArrayRecord (usually {@code
@@ -32,6 +32,7 @@ public final class FleetMessageHandler {
 
   /** flwr's {@code ErrorCode.CLIENT_APP_RAISED_EXCEPTION}. */
   public static final long CLIENT_RAISED_EXCEPTION = 2;
+
   /** flwr's {@code ErrorCode.UNKNOWN}. */
   public static final long UNKNOWN_ERROR = 0;
 
@@ -46,36 +47,53 @@ public final class FleetMessageHandler {
     MessageMetadata reply = replyMetadata(instruction.metadata(), nodeId);
     try {
       RecordDict content =
-          instruction.content().orElseThrow(
-              () -> new IllegalArgumentException("instruction carries no content"));
+          instruction
+              .content()
+              .orElseThrow(() -> new IllegalArgumentException("instruction carries no content"));
       String type = instruction.metadata().messageType();
       String base = type.contains(".") ? type.substring(0, type.indexOf('.')) : type;
       switch (base) {
         case "train":
-          return FlowerMessage.ofContent(reply, RecordDictCompat.fitResToRecordDict(
-              client.fit(RecordDictCompat.recordDictToFitIns(content)),
-              RecordDictCompat.dialectOf(content, "fitins"), content));
+          return FlowerMessage.ofContent(
+              reply,
+              RecordDictCompat.fitResToRecordDict(
+                  client.fit(RecordDictCompat.recordDictToFitIns(content)),
+                  RecordDictCompat.dialectOf(content, "fitins"),
+                  content));
         case "evaluate":
-          return FlowerMessage.ofContent(reply, RecordDictCompat.evaluateResToRecordDict(
-              client.evaluate(RecordDictCompat.recordDictToEvaluateIns(content)),
-              RecordDictCompat.dialectOf(content, "evaluateins")));
+          return FlowerMessage.ofContent(
+              reply,
+              RecordDictCompat.evaluateResToRecordDict(
+                  client.evaluate(RecordDictCompat.recordDictToEvaluateIns(content)),
+                  RecordDictCompat.dialectOf(content, "evaluateins")));
         case "get_parameters":
-          return FlowerMessage.ofContent(reply, RecordDictCompat.getParametersResToRecordDict(
-              client.getParameters(RecordDictCompat.recordDictToGetParametersIns(content))));
+          return FlowerMessage.ofContent(
+              reply,
+              RecordDictCompat.getParametersResToRecordDict(
+                  client.getParameters(RecordDictCompat.recordDictToGetParametersIns(content))));
         case "get_properties":
         case "query":
-          return FlowerMessage.ofContent(reply, RecordDictCompat.getPropertiesResToRecordDict(
-              client.getProperties(RecordDictCompat.recordDictToGetPropertiesIns(content)),
-              base.equals("query") ? Dialect.CURRENT : Dialect.LEGACY));
+          return FlowerMessage.ofContent(
+              reply,
+              RecordDictCompat.getPropertiesResToRecordDict(
+                  client.getProperties(RecordDictCompat.recordDictToGetPropertiesIns(content)),
+                  base.equals("query") ? Dialect.CURRENT : Dialect.LEGACY));
         default:
-          return FlowerMessage.ofError(reply, new MessageError(UNKNOWN_ERROR,
-              "flower-java node does not handle message type '" + type + "'"));
+          return FlowerMessage.ofError(
+              reply,
+              new MessageError(
+                  UNKNOWN_ERROR, "flower-java node does not handle message type '" + type + "'"));
       }
     } catch (RuntimeException e) {
-      log.error("Client failed on {} message {}", instruction.metadata().messageType(),
-          instruction.metadata().messageId(), e);
-      return FlowerMessage.ofError(reply, new MessageError(CLIENT_RAISED_EXCEPTION,
-          e.getClass().getName() + ": " + e.getMessage()));
+      log.error(
+          "Client failed on {} message {}",
+          instruction.metadata().messageType(),
+          instruction.metadata().messageId(),
+          e);
+      return FlowerMessage.ofError(
+          reply,
+          new MessageError(
+              CLIENT_RAISED_EXCEPTION, e.getClass().getName() + ": " + e.getMessage()));
     }
   }
 
@@ -99,5 +117,4 @@ public final class FleetMessageHandler {
         in.dstTaskId(),
         in.srcTaskId());
   }
-
 }

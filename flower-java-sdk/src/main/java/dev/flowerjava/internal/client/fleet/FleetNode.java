@@ -2,12 +2,11 @@ package dev.flowerjava.internal.client.fleet;
 
 import com.google.protobuf.ByteString;
 import dev.flowerjava.client.Client;
-import dev.flowerjava.internal.client.ClientTransport;
 import dev.flowerjava.client.RetryPolicy;
 import dev.flowerjava.client.TransportException;
-import dev.flowerjava.internal.objects.DeflatedMessage;
-import dev.flowerjava.internal.objects.DeflatedObject;
+import dev.flowerjava.internal.client.ClientTransport;
 import dev.flowerjava.internal.message.FlowerMessage;
+import dev.flowerjava.internal.objects.DeflatedMessage;
 import dev.flowerjava.internal.objects.ObjectCodec;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeRequest;
 import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
@@ -53,6 +52,7 @@ public final class FleetNode implements ClientTransport {
 
   /** What flwr's SuperNode announces; the SuperLink expects a heartbeat well within it. */
   static final double HEARTBEAT_INTERVAL_SECONDS = 30;
+
   /** Times in a row a dropped node activates again before it gives up. */
   static final int MAX_REJOINS = 3;
 
@@ -65,17 +65,23 @@ public final class FleetNode implements ClientTransport {
   private final ObjectCodec codec = new ObjectCodec();
   private volatile boolean closing;
   private volatile long nodeId;
+
   /** Released when {@link #run} has left the SuperLink (or never joined). */
   private final CountDownLatch left = new CountDownLatch(1);
+
   private volatile boolean started;
 
   /**
    * @param publicKeyPem the node's public key as PEM SubjectPublicKeyInfo, as its calls are signed
-   * @param selfRegister whether to call RegisterNode first (false when the key was registered
-   *     with {@code flwr supernode register})
+   * @param selfRegister whether to call RegisterNode first (false when the key was registered with
+   *     {@code flwr supernode register})
    */
-  public FleetNode(FleetRpc rpc, byte[] publicKeyPem, boolean selfRegister,
-      RetryPolicy retryPolicy, Duration pollInterval) {
+  public FleetNode(
+      FleetRpc rpc,
+      byte[] publicKeyPem,
+      boolean selfRegister,
+      RetryPolicy retryPolicy,
+      Duration pollInterval) {
     this.rpc = Objects.requireNonNull(rpc, "rpc");
     this.publicKeyPem = publicKeyPem.clone();
     this.selfRegister = selfRegister;
@@ -100,19 +106,23 @@ public final class FleetNode implements ClientTransport {
       left.countDown();
       throw e;
     }
-    ScheduledExecutorService heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "fleet-heartbeat-" + Long.toUnsignedString(nodeId));
-      t.setDaemon(true);
-      return t;
-    });
+    ScheduledExecutorService heartbeat =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "fleet-heartbeat-" + Long.toUnsignedString(nodeId));
+              t.setDaemon(true);
+              return t;
+            });
     long every = (long) (HEARTBEAT_INTERVAL_SECONDS * 800); // 0.8 of the interval, in ms
     heartbeat.scheduleAtFixedRate(() -> sendHeartbeat(node()), every, every, TimeUnit.MILLISECONDS);
     int rejoins = 0;
     try {
       while (!closing) {
         try {
-          PullMessagesResponse pulled = withRetry("PullMessages",
-              () -> rpc.pullMessages(PullMessagesRequest.newBuilder().setNode(node()).build()));
+          PullMessagesResponse pulled =
+              withRetry(
+                  "PullMessages",
+                  () -> rpc.pullMessages(PullMessagesRequest.newBuilder().setNode(node()).build()));
           if (pulled.getMessagesListCount() == 0) {
             sleep(pollInterval);
             continue;
@@ -129,8 +139,10 @@ public final class FleetNode implements ClientTransport {
           if (!isRefusal(e) || closing || ++rejoins > MAX_REJOINS) {
             throw e;
           }
-          log.warn("SuperLink dropped node {} ({}); activating it again",
-              Long.toUnsignedString(nodeId), e.getMessage());
+          log.warn(
+              "SuperLink dropped node {} ({}); activating it again",
+              Long.toUnsignedString(nodeId),
+              e.getMessage());
           reactivate();
         }
       }
@@ -154,19 +166,36 @@ public final class FleetNode implements ClientTransport {
   /** ActivateNode again with the same key; registration, where there was one, still stands. */
   private void reactivate() throws InterruptedException {
     ByteString key = ByteString.copyFrom(publicKeyPem);
-    nodeId = withRetry("ActivateNode", () -> rpc.activateNode(ActivateNodeRequest.newBuilder()
-        .setPublicKey(key).setHeartbeatInterval(HEARTBEAT_INTERVAL_SECONDS).build())).getNodeId();
+    nodeId =
+        withRetry(
+                "ActivateNode",
+                () ->
+                    rpc.activateNode(
+                        ActivateNodeRequest.newBuilder()
+                            .setPublicKey(key)
+                            .setHeartbeatInterval(HEARTBEAT_INTERVAL_SECONDS)
+                            .build()))
+            .getNodeId();
     log.info("Joined {} again as node {}", rpc.target(), Long.toUnsignedString(nodeId));
   }
 
   private void activate() throws InterruptedException {
     ByteString key = ByteString.copyFrom(publicKeyPem);
     if (selfRegister) {
-      withRetry("RegisterNode",
+      withRetry(
+          "RegisterNode",
           () -> rpc.registerNode(RegisterNodeFleetRequest.newBuilder().setPublicKey(key).build()));
     }
-    nodeId = withRetry("ActivateNode", () -> rpc.activateNode(ActivateNodeRequest.newBuilder()
-        .setPublicKey(key).setHeartbeatInterval(HEARTBEAT_INTERVAL_SECONDS).build())).getNodeId();
+    nodeId =
+        withRetry(
+                "ActivateNode",
+                () ->
+                    rpc.activateNode(
+                        ActivateNodeRequest.newBuilder()
+                            .setPublicKey(key)
+                            .setHeartbeatInterval(HEARTBEAT_INTERVAL_SECONDS)
+                            .build()))
+            .getNodeId();
     log.info("Joined {} as node {}", rpc.target(), Long.toUnsignedString(nodeId));
   }
 
@@ -180,40 +209,71 @@ public final class FleetNode implements ClientTransport {
       }
     }
     FlowerMessage instruction = codec.inflate(tree, objects);
-    withRetry("ConfirmMessageReceived", () -> rpc.confirmMessageReceived(
-        ConfirmMessageReceivedRequest.newBuilder().setNode(node).setRunId(runId)
-            .setMessageObjectId(tree.getObjectId()).build()));
-    log.info("Received {} message {} of run {}", instruction.metadata().messageType(),
-        tree.getObjectId(), Long.toUnsignedString(runId));
+    withRetry(
+        "ConfirmMessageReceived",
+        () ->
+            rpc.confirmMessageReceived(
+                ConfirmMessageReceivedRequest.newBuilder()
+                    .setNode(node)
+                    .setRunId(runId)
+                    .setMessageObjectId(tree.getObjectId())
+                    .build()));
+    log.info(
+        "Received {} message {} of run {}",
+        instruction.metadata().messageType(),
+        tree.getObjectId(),
+        Long.toUnsignedString(runId));
 
     long start = System.nanoTime();
     FlowerMessage reply = handler.handle(instruction, nodeId);
     double runtime = (System.nanoTime() - start) / 1e9;
 
     DeflatedMessage deflated = codec.deflate(reply);
-    PushMessagesResponse pushed = withRetry("PushMessages", () -> rpc.pushMessages(
-        PushMessagesRequest.newBuilder().setNode(node)
-            .addMessagesList(deflated.toPushProto())
-            .addMessageObjectTrees(deflated.objectTree())
-            .addClientappRuntimeList(runtime).build()));
+    PushMessagesResponse pushed =
+        withRetry(
+            "PushMessages",
+            () ->
+                rpc.pushMessages(
+                    PushMessagesRequest.newBuilder()
+                        .setNode(node)
+                        .addMessagesList(deflated.toPushProto())
+                        .addMessageObjectTrees(deflated.objectTree())
+                        .addClientappRuntimeList(runtime)
+                        .build()));
     Map<String, byte[]> available = deflated.objectMap();
     for (String id : pushed.getObjectsToPushList()) {
       byte[] content = available.get(id);
       if (content == null) {
-        throw new TransportException("SuperLink asked for object " + id
-            + ", which is not part of reply " + deflated.messageId());
+        throw new TransportException(
+            "SuperLink asked for object "
+                + id
+                + ", which is not part of reply "
+                + deflated.messageId());
       }
-      boolean stored = withRetry("PushObject", () -> rpc.pushObject(PushObjectRequest.newBuilder()
-          .setNode(node).setRunId(runId).setObjectId(id)
-          .setObjectContent(com.google.protobuf.UnsafeByteOperations.unsafeWrap(content))
-          .setSessionId(pushed.getSessionId()).build())).getStored();
+      boolean stored =
+          withRetry(
+                  "PushObject",
+                  () ->
+                      rpc.pushObject(
+                          PushObjectRequest.newBuilder()
+                              .setNode(node)
+                              .setRunId(runId)
+                              .setObjectId(id)
+                              .setObjectContent(
+                                  com.google.protobuf.UnsafeByteOperations.unsafeWrap(content))
+                              .setSessionId(pushed.getSessionId())
+                              .build()))
+              .getStored();
       if (!stored) {
-        throw new TransportException("SuperLink did not store object " + id + " of reply "
-            + deflated.messageId());
+        throw new TransportException(
+            "SuperLink did not store object " + id + " of reply " + deflated.messageId());
       }
     }
-    log.info("Replied to {} with {} ({} objects pushed)", tree.getObjectId(),
-        reply.hasError() ? "an error" : "content", pushed.getObjectsToPushCount());
+    log.info(
+        "Replied to {} with {} ({} objects pushed)",
+        tree.getObjectId(),
+        reply.hasError() ? "an error" : "content",
+        pushed.getObjectsToPushCount());
   }
 
   private static List<String> ids(ObjectTree tree, List<String> out) {
@@ -228,8 +288,16 @@ public final class FleetNode implements ClientTransport {
   private byte[] pullObject(Node node, long runId, String id) throws InterruptedException {
     long deadline = System.nanoTime() + objectWait.toNanos();
     for (int attempt = 0; ; attempt++) {
-      PullObjectResponse r = withRetry("PullObject", () -> rpc.pullObject(PullObjectRequest
-          .newBuilder().setNode(node).setRunId(runId).setObjectId(id).build()));
+      PullObjectResponse r =
+          withRetry(
+              "PullObject",
+              () ->
+                  rpc.pullObject(
+                      PullObjectRequest.newBuilder()
+                          .setNode(node)
+                          .setRunId(runId)
+                          .setObjectId(id)
+                          .build()));
       if (!r.getObjectFound()) {
         throw new TransportException("SuperLink does not know object " + id + " of run " + runId);
       }
@@ -237,8 +305,14 @@ public final class FleetNode implements ClientTransport {
         return r.getObjectContent().toByteArray();
       }
       if (System.nanoTime() > deadline) {
-        throw new TransportException("object " + id + " of run " + runId
-            + " did not become available within " + objectWait.toSeconds() + " s");
+        throw new TransportException(
+            "object "
+                + id
+                + " of run "
+                + runId
+                + " did not become available within "
+                + objectWait.toSeconds()
+                + " s");
       }
       sleep(Duration.ofMillis(Math.min(1000, 50L << Math.min(attempt, 4))));
     }
@@ -246,11 +320,16 @@ public final class FleetNode implements ClientTransport {
 
   private void sendHeartbeat(Node node) {
     try {
-      boolean ok = rpc.sendNodeHeartbeat(SendNodeHeartbeatRequest.newBuilder().setNode(node)
-          .setHeartbeatInterval(HEARTBEAT_INTERVAL_SECONDS).build()).getSuccess();
+      boolean ok =
+          rpc.sendNodeHeartbeat(
+                  SendNodeHeartbeatRequest.newBuilder()
+                      .setNode(node)
+                      .setHeartbeatInterval(HEARTBEAT_INTERVAL_SECONDS)
+                      .build())
+              .getSuccess();
       if (!ok) {
-        log.error("SuperLink no longer recognizes node {}",
-            Long.toUnsignedString(node.getNodeId()));
+        log.error(
+            "SuperLink no longer recognizes node {}", Long.toUnsignedString(node.getNodeId()));
       }
     } catch (RuntimeException e) {
       // never let an exception escape: it would silently cancel all later heartbeats
@@ -285,7 +364,8 @@ public final class FleetNode implements ClientTransport {
           throw new TransportException("SuperLink refused this node: " + e.getMessage(), e);
         }
         Duration waited = Duration.ofNanos(System.nanoTime() - start);
-        if (e.kind() != FleetRpcException.Kind.UNAVAILABLE || closing
+        if (e.kind() != FleetRpcException.Kind.UNAVAILABLE
+            || closing
             || waited.compareTo(retryPolicy.maxWait()) >= 0) {
           throw e;
         }
@@ -308,8 +388,8 @@ public final class FleetNode implements ClientTransport {
   }
 
   /**
-   * Leaves after the current instruction: {@link #run} deactivates the node, and this waits (up
-   * to 10 s) until it has, so a shutdown hook that calls it still says goodbye.
+   * Leaves after the current instruction: {@link #run} deactivates the node, and this waits (up to
+   * 10 s) until it has, so a shutdown hook that calls it still says goodbye.
    */
   @Override
   public void close() {

@@ -26,8 +26,8 @@ import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetResponse;
 /**
  * The Fleet API calls a SuperNode makes, independent of the carrier: protobuf over HTTP ({@link
  * HttpFleetRpc}, what flwr 1.40+ SuperNodes use) or gRPC ({@link GrpcFleetRpc}: SuperNodes up to
- * flwr 1.39; later SuperLinks serve it only behind an internal switch).
- * Every call is signed by the carrier. Failures are {@link FleetRpcException}s.
+ * flwr 1.39; later SuperLinks serve it only behind an internal switch). Every call is signed by the
+ * carrier. Failures are {@link FleetRpcException}s.
  */
 public interface FleetRpc extends AutoCloseable {
 

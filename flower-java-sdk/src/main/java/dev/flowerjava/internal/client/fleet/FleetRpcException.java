@@ -3,8 +3,8 @@ package dev.flowerjava.internal.client.fleet;
 import dev.flowerjava.client.TransportException;
 
 /**
- * A Fleet API call failed. {@link #kind()} says whether trying again can help: the SuperLink may
- * be restarting ({@code UNAVAILABLE}), or it refused this node ({@code REFUSED}), or the call was
+ * A Fleet API call failed. {@link #kind()} says whether trying again can help: the SuperLink may be
+ * restarting ({@code UNAVAILABLE}), or it refused this node ({@code REFUSED}), or the call was
  * wrong ({@code FAILED}).
  */
 public class FleetRpcException extends TransportException {

@@ -1,6 +1,5 @@
 package dev.flowerjava.internal.client.fleet;
 
-import dev.flowerjava.internal.security.NodeSigner;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeRequest;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeResponse;
 import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
@@ -24,6 +23,7 @@ import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
 import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatResponse;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetResponse;
+import dev.flowerjava.internal.security.NodeSigner;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
@@ -41,8 +41,8 @@ import java.util.function.Supplier;
 /**
  * The Fleet API over gRPC ({@code flwr.proto.Fleet}), as flwr SuperNodes spoke it up to 1.39
  * ({@code grpc-rere}); flwr 1.40 to 1.42 SuperLinks still serve it behind the internal switch
- * {@code FLWR_INTERNAL_GRPC_FLEET_API=1}. Identity travels in the metadata {@code flwr-public-key-bin}
- * and {@code flwr-signature-bin} (binary) and {@code flwr-timestamp}.
+ * {@code FLWR_INTERNAL_GRPC_FLEET_API=1}. Identity travels in the metadata {@code
+ * flwr-public-key-bin} and {@code flwr-signature-bin} (binary) and {@code flwr-timestamp}.
  */
 public final class GrpcFleetRpc implements FleetRpc {
   private final ManagedChannel channel;
@@ -87,16 +87,20 @@ public final class GrpcFleetRpc implements FleetRpc {
     } catch (StatusRuntimeException e) {
       Status.Code code = e.getStatus().getCode();
       FleetRpcException.Kind kind =
-          code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED
+          code == Status.Code.UNAVAILABLE
+                  || code == Status.Code.DEADLINE_EXCEEDED
                   || code == Status.Code.RESOURCE_EXHAUSTED
               ? FleetRpcException.Kind.UNAVAILABLE
-              : code == Status.Code.UNAUTHENTICATED || code == Status.Code.PERMISSION_DENIED
+              : code == Status.Code.UNAUTHENTICATED
+                      || code == Status.Code.PERMISSION_DENIED
                       || code == Status.Code.NOT_FOUND
                   ? FleetRpcException.Kind.REFUSED
                   : FleetRpcException.Kind.FAILED;
       String description = e.getStatus().getDescription();
-      throw new FleetRpcException(kind,
-          rpc + " to " + target + ": " + code + (description == null ? "" : ": " + description), e);
+      throw new FleetRpcException(
+          kind,
+          rpc + " to " + target + ": " + code + (description == null ? "" : ": " + description),
+          e);
     }
   }
 

@@ -3,7 +3,6 @@ package dev.flowerjava.internal.client.fleet;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
-import dev.flowerjava.internal.security.NodeSigner;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeRequest;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeResponse;
 import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
@@ -26,6 +25,7 @@ import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
 import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatResponse;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetResponse;
+import dev.flowerjava.internal.security.NodeSigner;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -92,8 +92,8 @@ public final class HttpFleetRpc implements FleetRpc {
       response = http.send(httpRequest, HttpResponse.BodyHandlers.ofByteArray());
     } catch (IOException e) {
       // connection refused or reset, timeouts: the SuperLink may not be up (yet, or again)
-      throw new FleetRpcException(FleetRpcException.Kind.UNAVAILABLE,
-          path + " to " + baseUrl + ": " + describe(e), e);
+      throw new FleetRpcException(
+          FleetRpcException.Kind.UNAVAILABLE, path + " to " + baseUrl + ": " + describe(e), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new FleetRpcException(FleetRpcException.Kind.FAILED, path + " interrupted", e);
@@ -111,14 +111,16 @@ public final class HttpFleetRpc implements FleetRpc {
               : status == 502 || status == 503 || status == 504 || status == 429
                   ? FleetRpcException.Kind.UNAVAILABLE
                   : FleetRpcException.Kind.FAILED;
-      throw new FleetRpcException(kind,
-          path + " to " + baseUrl + " answered HTTP " + status + ": " + body.strip(), null);
+      throw new FleetRpcException(
+          kind, path + " to " + baseUrl + " answered HTTP " + status + ": " + body.strip(), null);
     }
     try {
       return parser.parseFrom(response.body());
     } catch (InvalidProtocolBufferException e) {
-      throw new FleetRpcException(FleetRpcException.Kind.FAILED,
-          path + " to " + baseUrl + " answered a body that is not the expected protobuf", e);
+      throw new FleetRpcException(
+          FleetRpcException.Kind.FAILED,
+          path + " to " + baseUrl + " answered a body that is not the expected protobuf",
+          e);
     }
   }
 
@@ -178,8 +180,8 @@ public final class HttpFleetRpc implements FleetRpc {
 
   @Override
   public ConfirmMessageReceivedResponse confirmMessageReceived(ConfirmMessageReceivedRequest r) {
-    return call("confirm-message-received", r, ConfirmMessageReceivedResponse.parser(),
-        CALL_TIMEOUT);
+    return call(
+        "confirm-message-received", r, ConfirmMessageReceivedResponse.parser(), CALL_TIMEOUT);
   }
 
   @Override

@@ -1,9 +1,9 @@
 package dev.flowerjava.internal.client.grpcbidi;
 
+import dev.flowerjava.client.Client;
 import dev.flowerjava.client.RetryPolicy;
 import dev.flowerjava.client.TransportException;
 import dev.flowerjava.internal.client.ClientTransport;
-import dev.flowerjava.client.Client;
 import dev.flowerjava.internal.proto.ClientMessage;
 import dev.flowerjava.internal.proto.FlowerServiceGrpc;
 import dev.flowerjava.internal.proto.Reason;
@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * <p>Sessions: a {@code ReconnectIns} with {@code seconds > 0} makes the client acknowledge, wait
  * that long and join again; with {@code seconds == 0} the client acknowledges and the run ends. A
  * stream that cannot be opened or breaks is retried under the {@link RetryPolicy}. An exception
- * thrown by the application ends the stream with an error, so the server counts a failure for
- * that client instead of waiting, and the client joins again.
+ * thrown by the application ends the stream with an error, so the server counts a failure for that
+ * client instead of waiting, and the client joins again.
  */
 public final class GrpcBidiTransport implements ClientTransport {
   private static final Logger log = LoggerFactory.getLogger(GrpcBidiTransport.class);
@@ -90,9 +90,15 @@ public final class GrpcBidiTransport implements ClientTransport {
       Duration waited = Duration.ofNanos(System.nanoTime() - retryingSinceNanos);
       if (end.fatal || waited.compareTo(retryPolicy.maxWait()) >= 0) {
         throw new TransportException(
-            (end.fatal ? "server " + target + " refused the connection: " : "gave up on "
-                    + target + " after " + (failedAttempts + 1) + " attempts in "
-                    + String.format("%.1f", waited.toMillis() / 1000.0) + " s: ")
+            (end.fatal
+                    ? "server " + target + " refused the connection: "
+                    : "gave up on "
+                        + target
+                        + " after "
+                        + (failedAttempts + 1)
+                        + " attempts in "
+                        + String.format("%.1f", waited.toMillis() / 1000.0)
+                        + " s: ")
                 + end.describe(),
             end.cause);
       }
@@ -174,12 +180,11 @@ public final class GrpcBidiTransport implements ClientTransport {
       try {
         reply = LegacyMessageHandler.handle(client, message);
       } catch (RuntimeException e) {
-        log.error("Client failed on {}; ending the stream so the server counts a failure",
-            message.getMsgCase(), e);
-        out.onError(
-            Status.INTERNAL
-                .withDescription("client failed: " + e)
-                .asRuntimeException());
+        log.error(
+            "Client failed on {}; ending the stream so the server counts a failure",
+            message.getMsgCase(),
+            e);
+        out.onError(Status.INTERNAL.withDescription("client failed: " + e).asRuntimeException());
         return SessionEnd.failed(e, true);
       }
       out.onNext(reply);

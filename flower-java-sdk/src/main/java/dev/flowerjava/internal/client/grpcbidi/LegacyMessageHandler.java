@@ -1,7 +1,7 @@
 package dev.flowerjava.internal.client.grpcbidi;
 
-import dev.flowerjava.client.TransportException;
 import dev.flowerjava.client.Client;
+import dev.flowerjava.client.TransportException;
 import dev.flowerjava.internal.proto.ClientMessage;
 import dev.flowerjava.internal.proto.ServerMessage;
 import dev.flowerjava.internal.serde.ProtoSerde;

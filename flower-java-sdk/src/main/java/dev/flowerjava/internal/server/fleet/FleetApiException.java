@@ -4,15 +4,16 @@ import dev.flowerjava.FlowerException;
 
 /**
  * A Fleet API call the server refuses: the HTTP status to answer with, an optional numeric error
- * code (flwr's {@code ApiErrorCode} where one fits) and a detail that names the problem. The
- * HTTP endpoint turns it into a JSON body {@code {"code": ..., "detail": ...}}, as flwr's
- * SuperLink answers its errors.
+ * code (flwr's {@code ApiErrorCode} where one fits) and a detail that names the problem. The HTTP
+ * endpoint turns it into a JSON body {@code {"code": ..., "detail": ...}}, as flwr's SuperLink
+ * answers its errors.
  */
 final class FleetApiException extends FlowerException {
   private static final long serialVersionUID = 1L;
 
   /** flwr's FLEET_NODE_REGISTRATION_FAILED-style code for a refused RegisterNode. */
   static final int REGISTRATION_REFUSED = 2001;
+
   /** flwr's {@code FLEET_NODE_ACTIVATION_FAILED}. */
   static final int ACTIVATION_FAILED = 2004;
 

@@ -26,8 +26,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One active SuperNode seen from the round loop. Each call becomes one Fleet {@link FlowerMessage} in
- * the current dialect of flwr's ServerApp strategies, deflated into objects and queued for the
+ * One active SuperNode seen from the round loop. Each call becomes one Fleet {@link FlowerMessage}
+ * in the current dialect of flwr's ServerApp strategies, deflated into objects and queued for the
  * node's next PullMessages; the node's reply (PushMessages, then PushObject of what the server
  * lacks) completes the call.
  *
@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  *       "config": ConfigRecord}}; the reply needs one ArrayRecord and a MetricRecord with {@code
  *       "num-examples"}.
  *   <li>evaluate: type {@code "evaluate"}, the same content; the reply needs a MetricRecord with
- *       {@code "num-examples"} and the loss as {@code "eval_loss"} ({@code "eval-loss"} and
- *       {@code "loss"} are accepted too).
+ *       {@code "num-examples"} and the loss as {@code "eval_loss"} ({@code "eval-loss"} and {@code
+ *       "loss"} are accepted too).
  *   <li>getParameters / getProperties: flwr's compat dialect, types {@code "get_parameters"} and
  *       {@code "get_properties"} with records {@code "getparametersins.config"} / {@code
  *       "getpropertiesins.config"}, answered with {@code "getparametersres.*"} / {@code
@@ -45,10 +45,10 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * One instruction at a time, like every {@link ClientProxy}. Metadata: the run's id, source node
- * {@value #SERVER_NODE_ID} (flwr's {@code SUPERLINK_NODE_ID}), the node as destination, ttl
- * {@value #DEFAULT_TTL} s (flwr's {@code DEFAULT_TTL}), and as group id the config's {@code
- * "server_round"} (or {@code "server-round"}) when the strategy put one there, else empty as with
- * flwr's current strategies.
+ * {@value #SERVER_NODE_ID} (flwr's {@code SUPERLINK_NODE_ID}), the node as destination, ttl {@value
+ * #DEFAULT_TTL} s (flwr's {@code DEFAULT_TTL}), and as group id the config's {@code "server_round"}
+ * (or {@code "server-round"}) when the strategy put one there, else empty as with flwr's current
+ * strategies.
  */
 final class FleetClientProxy implements ClientProxy {
   private static final Logger log = LoggerFactory.getLogger(FleetClientProxy.class);
@@ -58,7 +58,9 @@ final class FleetClientProxy implements ClientProxy {
 
   /** Told when the round loop or the server closes a proxy. */
   interface Owner {
-    /** @param deactivate whether the node must be deactivated too (not so after the session) */
+    /**
+     * @param deactivate whether the node must be deactivated too (not so after the session)
+     */
     void closed(FleetClientProxy proxy, String reason, boolean deactivate);
   }
 
@@ -68,7 +70,9 @@ final class FleetClientProxy implements ClientProxy {
   private final NodeMailbox mailbox;
   private final Owner onClose;
 
-  /** @param onClose told once when the round loop closes the proxy, with the reason */
+  /**
+   * @param onClose told once when the round loop closes the proxy, with the reason
+   */
   FleetClientProxy(long runId, long nodeId, ObjectCodec codec, ObjectPool pool, Owner onClose) {
     this.runId = runId;
     this.nodeId = nodeId;
@@ -95,27 +99,38 @@ final class FleetClientProxy implements ClientProxy {
 
   @Override
   public CompletableFuture<FitRes> fit(FitIns ins) {
-    return send("train", RecordDictCompat.fitInsToRecordDict(ins, Dialect.CURRENT),
-        groupId(ins.config()), RecordDictCompat::recordDictToFitRes);
+    return send(
+        "train",
+        RecordDictCompat.fitInsToRecordDict(ins, Dialect.CURRENT),
+        groupId(ins.config()),
+        RecordDictCompat::recordDictToFitRes);
   }
 
   @Override
   public CompletableFuture<EvaluateRes> evaluate(EvaluateIns ins) {
-    return send("evaluate", RecordDictCompat.evaluateInsToRecordDict(ins, Dialect.CURRENT),
-        groupId(ins.config()), RecordDictCompat::recordDictToEvaluateRes);
+    return send(
+        "evaluate",
+        RecordDictCompat.evaluateInsToRecordDict(ins, Dialect.CURRENT),
+        groupId(ins.config()),
+        RecordDictCompat::recordDictToEvaluateRes);
   }
 
   @Override
   public CompletableFuture<GetParametersRes> getParameters(GetParametersIns ins) {
-    return send("get_parameters", RecordDictCompat.getParametersInsToRecordDict(ins),
-        groupId(ins.config()), RecordDictCompat::recordDictToGetParametersRes);
+    return send(
+        "get_parameters",
+        RecordDictCompat.getParametersInsToRecordDict(ins),
+        groupId(ins.config()),
+        RecordDictCompat::recordDictToGetParametersRes);
   }
 
   @Override
   public CompletableFuture<GetPropertiesRes> getProperties(GetPropertiesIns ins) {
-    return send("get_properties",
+    return send(
+        "get_properties",
         RecordDictCompat.getPropertiesInsToRecordDict(ins, Dialect.LEGACY),
-        groupId(ins.config()), RecordDictCompat::recordDictToGetPropertiesRes);
+        groupId(ins.config()),
+        RecordDictCompat::recordDictToGetPropertiesRes);
   }
 
   /**
@@ -151,8 +166,9 @@ final class FleetClientProxy implements ClientProxy {
   private <T> CompletableFuture<T> send(
       String type, RecordDict content, String groupId, Function<RecordDict, T> translate) {
     double now = System.currentTimeMillis() / 1000.0;
-    MessageMetadata metadata = new MessageMetadata(runId, "", SERVER_NODE_ID, nodeId, "", groupId,
-        DEFAULT_TTL, type, now, null, null);
+    MessageMetadata metadata =
+        new MessageMetadata(
+            runId, "", SERVER_NODE_ID, nodeId, "", groupId, DEFAULT_TTL, type, now, null, null);
     CompletableFuture<FlowerMessage> reply;
     try {
       reply = mailbox.post(FlowerMessage.ofContent(metadata, content));
@@ -167,8 +183,8 @@ final class FleetClientProxy implements ClientProxy {
   private <T> T decode(FlowerMessage reply, String type, Function<RecordDict, T> translate) {
     if (reply.hasError()) {
       var e = reply.error().orElseThrow();
-      throw new FlowerException("node " + cid + " answered " + type + " with error code "
-          + e.code() + ": " + e.reason());
+      throw new FlowerException(
+          "node " + cid + " answered " + type + " with error code " + e.code() + ": " + e.reason());
     }
     try {
       return translate.apply(reply.content().orElseThrow());

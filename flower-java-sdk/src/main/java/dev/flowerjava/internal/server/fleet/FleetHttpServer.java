@@ -1,7 +1,5 @@
 package dev.flowerjava.internal.server.fleet;
 
-import dev.flowerjava.server.NodeAuthKeys;
-import dev.flowerjava.internal.Checks;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
@@ -9,9 +7,8 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
-import dev.flowerjava.internal.security.NodeKeyException;
 import dev.flowerjava.client.NodeKeys;
-import dev.flowerjava.internal.security.NodeSigner;
+import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeRequest;
 import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
 import dev.flowerjava.internal.proto.fleet.DeactivateNodeRequest;
@@ -23,7 +20,10 @@ import dev.flowerjava.internal.proto.fleet.PushObjectRequest;
 import dev.flowerjava.internal.proto.fleet.RegisterNodeFleetRequest;
 import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
+import dev.flowerjava.internal.security.NodeKeyException;
+import dev.flowerjava.internal.security.NodeSigner;
 import dev.flowerjava.server.ClientManager;
+import dev.flowerjava.server.NodeAuthKeys;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -59,16 +59,16 @@ import org.slf4j.LoggerFactory;
  * The Fleet API over HTTP, as flwr 1.41's SuperLink serves it to SuperNodes: {@code POST
  * /v1/fleet/<rpc>} with a protobuf body ({@code application/protobuf}), the protobuf response as
  * the body of a 200, errors as an HTTP status with a JSON body {@code {"detail": ...}}. Active
- * nodes join the given {@link ClientManager} as {@link FleetClientProxy}s, so the usual round
- * loop ({@code dev.flowerjava.server.Server}) trains with them.
+ * nodes join the given {@link ClientManager} as {@link FleetClientProxy}s, so the usual round loop
+ * ({@code dev.flowerjava.server.Server}) trains with them.
  *
- * <p>Every call is authenticated as flwr's SuperLink does it: the headers {@code
- * flwr-public-key} (base64 PEM), {@code flwr-timestamp} and {@code flwr-signature} (base64 DER
- * ECDSA-SHA256 over the timestamp) must be present and valid, the timestamp no more than 5 s
- * ahead nor 305 s behind the server's clock, and the node a call names must be the one
- * registered with the signing key. Any failure is 401. Two modes: open (nodes register
- * themselves, like {@code flower-superlink} without {@code --enable-supernode-auth}) and
- * authenticated (only the operator's {@link NodeAuthKeys}; RegisterNode is refused with 412).
+ * <p>Every call is authenticated as flwr's SuperLink does it: the headers {@code flwr-public-key}
+ * (base64 PEM), {@code flwr-timestamp} and {@code flwr-signature} (base64 DER ECDSA-SHA256 over the
+ * timestamp) must be present and valid, the timestamp no more than 5 s ahead nor 305 s behind the
+ * server's clock, and the node a call names must be the one registered with the signing key. Any
+ * failure is 401. Two modes: open (nodes register themselves, like {@code flower-superlink} without
+ * {@code --enable-supernode-auth}) and authenticated (only the operator's {@link NodeAuthKeys};
+ * RegisterNode is refused with 412).
  *
  * <table>
  *   <caption>HTTP statuses</caption>
@@ -92,8 +92,10 @@ public final class FleetHttpServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FleetHttpServer.class);
   static final String MEDIA_TYPE = "application/protobuf";
   private static final String PREFIX = "/v1/fleet/";
+
   /** flwr's SuperLink accepts timestamps strictly within this window around its clock. */
   static final Duration MAX_FUTURE = Duration.ofSeconds(5);
+
   static final Duration MAX_AGE = Duration.ofSeconds(305);
 
   private final FleetService service;
@@ -106,8 +108,8 @@ public final class FleetHttpServer implements AutoCloseable {
   private FleetHttpServer(Builder b) throws IOException {
     this.clock = b.clock;
     this.maxBodyBytes = b.maxBodyBytes;
-    this.service = new FleetService(b.clientManager, b.authKeys, b.heartbeatPatience,
-        b.heartbeatCheckPeriod);
+    this.service =
+        new FleetService(b.clientManager, b.authKeys, b.heartbeatPatience, b.heartbeatCheckPeriod);
     InetSocketAddress address = new InetSocketAddress(b.host, b.port);
     this.tls = b.certChain != null;
     try {
@@ -123,11 +125,14 @@ public final class FleetHttpServer implements AutoCloseable {
       throw e;
     }
     AtomicInteger n = new AtomicInteger();
-    this.executor = Executors.newFixedThreadPool(b.threads, r -> {
-      Thread t = new Thread(r, "fleet-http-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    this.executor =
+        Executors.newFixedThreadPool(
+            b.threads,
+            r -> {
+              Thread t = new Thread(r, "fleet-http-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
     http.setExecutor(executor);
     http.createContext("/", this::handle);
   }
@@ -139,8 +144,11 @@ public final class FleetHttpServer implements AutoCloseable {
   /** Starts serving. */
   public FleetHttpServer start() {
     http.start();
-    log.info("Fleet API (HTTP{}) listening on {}:{}, {} mode, run {}", tls ? "S" : "",
-        http.getAddress().getHostString(), port(),
+    log.info(
+        "Fleet API (HTTP{}) listening on {}:{}, {} mode, run {}",
+        tls ? "S" : "",
+        http.getAddress().getHostString(),
+        port(),
         service.authenticated() ? "authenticated (operator-registered keys only)" : "open",
         Long.toUnsignedString(service.runId()));
     return this;
@@ -173,17 +181,19 @@ public final class FleetHttpServer implements AutoCloseable {
         out = dispatch(ex);
       } catch (FleetApiException e) {
         if (e.status() >= 500) {
-          log.error("{} {}: {}", ex.getRequestMethod(), ex.getRequestURI().getPath(),
-              e.getMessage());
+          log.error(
+              "{} {}: {}", ex.getRequestMethod(), ex.getRequestURI().getPath(), e.getMessage());
         } else {
-          log.debug("{} answered {}: {}", ex.getRequestURI().getPath(), e.status(),
-              e.getMessage());
+          log.debug("{} answered {}: {}", ex.getRequestURI().getPath(), e.status(), e.getMessage());
         }
         reply(ex, e.status(), "application/json", e.json().getBytes(StandardCharsets.UTF_8));
         return;
       } catch (RuntimeException e) {
         log.error("Fleet call {} failed", ex.getRequestURI().getPath(), e);
-        reply(ex, 500, "application/json",
+        reply(
+            ex,
+            500,
+            "application/json",
             "{\"detail\": \"Internal server error.\"}".getBytes(StandardCharsets.UTF_8));
         return;
       }
@@ -213,8 +223,8 @@ public final class FleetHttpServer implements AutoCloseable {
     }
     String type = ex.getRequestHeaders().getFirst("content-type");
     if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith(MEDIA_TYPE)) {
-      throw new FleetApiException(415, null, "content-type must be " + MEDIA_TYPE + ", got "
-          + type);
+      throw new FleetApiException(
+          415, null, "content-type must be " + MEDIA_TYPE + ", got " + type);
     }
     byte[] body = readBody(ex);
     switch (rpc) {
@@ -258,8 +268,7 @@ public final class FleetHttpServer implements AutoCloseable {
         return service.pullObject(node(ex, r.getNode().getNodeId()), r).toByteArray();
       }
       case "confirm-message-received" -> {
-        ConfirmMessageReceivedRequest r =
-            parse(body, ConfirmMessageReceivedRequest.parser(), rpc);
+        ConfirmMessageReceivedRequest r = parse(body, ConfirmMessageReceivedRequest.parser(), rpc);
         return service.confirm(node(ex, r.getNode().getNodeId()), r).toByteArray();
       }
       case "get-run" -> {
@@ -269,11 +278,13 @@ public final class FleetHttpServer implements AutoCloseable {
       }
       case "get-fab" -> {
         authenticate(ex);
-        throw new FleetApiException(404, null, "this server runs no Flower App: it has no FAB"
-            + " to serve (the Java server drives its nodes itself)");
+        throw new FleetApiException(
+            404,
+            null,
+            "this server runs no Flower App: it has no FAB"
+                + " to serve (the Java server drives its nodes itself)");
       }
-      default -> throw new FleetApiException(404, null, "Not Found: no Fleet call '" + rpc
-          + "'");
+      default -> throw new FleetApiException(404, null, "Not Found: no Fleet call '" + rpc + "'");
     }
   }
 
@@ -282,8 +293,10 @@ public final class FleetHttpServer implements AutoCloseable {
     if (length != null) {
       try {
         if (Long.parseLong(length.strip()) > maxBodyBytes) {
-          throw new FleetApiException(413, null, "request body of " + length
-              + " bytes exceeds the limit of " + maxBodyBytes);
+          throw new FleetApiException(
+              413,
+              null,
+              "request body of " + length + " bytes exceeds the limit of " + maxBodyBytes);
         }
       } catch (NumberFormatException e) {
         throw FleetApiException.badRequest("bad content-length '" + length + "'");
@@ -292,8 +305,8 @@ public final class FleetHttpServer implements AutoCloseable {
     try (InputStream in = ex.getRequestBody()) {
       byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
       if (body.length > maxBodyBytes) {
-        throw new FleetApiException(413, null, "request body exceeds the limit of "
-            + maxBodyBytes + " bytes");
+        throw new FleetApiException(
+            413, null, "request body exceeds the limit of " + maxBodyBytes + " bytes");
       }
       return body;
     }
@@ -303,8 +316,8 @@ public final class FleetHttpServer implements AutoCloseable {
     try {
       return parser.parseFrom(body);
     } catch (InvalidProtocolBufferException e) {
-      throw FleetApiException.badRequest("the body of " + rpc + " is not a valid request"
-          + " message: " + e.getMessage());
+      throw FleetApiException.badRequest(
+          "the body of " + rpc + " is not a valid request" + " message: " + e.getMessage());
     }
   }
 
@@ -321,22 +334,26 @@ public final class FleetHttpServer implements AutoCloseable {
     try {
       when = OffsetDateTime.parse(timestamp).toInstant();
     } catch (DateTimeParseException e) {
-      throw FleetApiException.unauthenticated("timestamp '" + timestamp
-          + "' is not an ISO 8601 date-time with offset");
+      throw FleetApiException.unauthenticated(
+          "timestamp '" + timestamp + "' is not an ISO 8601 date-time with offset");
     }
     Duration age = Duration.between(when, clock.instant());
     if (age.compareTo(MAX_FUTURE.negated()) <= 0 || age.compareTo(MAX_AGE) >= 0) {
-      throw FleetApiException.unauthenticated("timestamp " + timestamp + " is "
-          + (age.isNegative() ? (-age.toMillis() / 1000.0) + " s in the future"
-              : (age.toMillis() / 1000.0) + " s old")
-          + "; accepted are -5 s to +305 s from the server's clock");
+      throw FleetApiException.unauthenticated(
+          "timestamp "
+              + timestamp
+              + " is "
+              + (age.isNegative()
+                  ? (-age.toMillis() / 1000.0) + " s in the future"
+                  : (age.toMillis() / 1000.0) + " s old")
+              + "; accepted are -5 s to +305 s from the server's clock");
     }
     ECPublicKey key;
     try {
       key = NodeKeys.parsePublicKeyPem(pem);
     } catch (NodeKeyException e) {
-      throw FleetApiException.unauthenticated(NodeSigner.HTTP_PUBLIC_KEY_HEADER + ": "
-          + e.getMessage());
+      throw FleetApiException.unauthenticated(
+          NodeSigner.HTTP_PUBLIC_KEY_HEADER + ": " + e.getMessage());
     }
     if (!NodeSigner.verify(pem, timestamp, signature)) {
       throw FleetApiException.unauthenticated(
@@ -388,8 +405,10 @@ public final class FleetHttpServer implements AutoCloseable {
     try {
       Certificate[] chain;
       try (InputStream in = Files.newInputStream(certChain)) {
-        chain = CertificateFactory.getInstance("X.509").generateCertificates(in)
-            .toArray(new Certificate[0]);
+        chain =
+            CertificateFactory.getInstance("X.509")
+                .generateCertificates(in)
+                .toArray(new Certificate[0]);
       }
       if (chain.length == 0) {
         throw new IllegalArgumentException("no certificate in " + certChain);
@@ -398,14 +417,21 @@ public final class FleetHttpServer implements AutoCloseable {
       ks.load(null, null);
       char[] pw = new char[0];
       ks.setKeyEntry("fleet", loadPrivateKey(privateKey), pw, chain);
-      KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      KeyManagerFactory kmf =
+          KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       kmf.init(ks, pw);
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(kmf.getKeyManagers(), null, null);
       return context;
     } catch (GeneralSecurityException e) {
-      throw new IllegalArgumentException("TLS certificate " + certChain + " / key " + privateKey
-          + " are not usable: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "TLS certificate "
+              + certChain
+              + " / key "
+              + privateKey
+              + " are not usable: "
+              + e.getMessage(),
+          e);
     }
   }
 
@@ -429,8 +455,13 @@ public final class FleetHttpServer implements AutoCloseable {
     try {
       return NodeKeys.load(file).privateKey();
     } catch (NodeKeyException e) {
-      throw new IllegalArgumentException("TLS key " + file + ": use a PKCS#8 PEM key (BEGIN"
-          + " PRIVATE KEY) or a P-384 EC key; " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "TLS key "
+              + file
+              + ": use a PKCS#8 PEM key (BEGIN"
+              + " PRIVATE KEY) or a P-384 EC key; "
+              + e.getMessage(),
+          e);
     }
   }
 
@@ -470,8 +501,8 @@ public final class FleetHttpServer implements AutoCloseable {
     }
 
     /**
-     * How many of its announced heartbeat intervals a node may stay silent before it is
-     * deactivated and leaves the round loop (default 2, flwr's {@code HEARTBEAT_PATIENCE}).
+     * How many of its announced heartbeat intervals a node may stay silent before it is deactivated
+     * and leaves the round loop (default 2, flwr's {@code HEARTBEAT_PATIENCE}).
      */
     public Builder heartbeatPatience(double intervals) {
       this.heartbeatPatience = Checks.positive("heartbeatPatience", intervals);

@@ -1,6 +1,5 @@
 package dev.flowerjava.internal.server.fleet;
 
-import dev.flowerjava.server.NodeAuthKeys;
 import dev.flowerjava.internal.objects.ObjectCodec;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeResponse;
 import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
@@ -22,6 +21,7 @@ import dev.flowerjava.internal.proto.fleet.RunStatus;
 import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatResponse;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetResponse;
 import dev.flowerjava.server.ClientManager;
+import dev.flowerjava.server.NodeAuthKeys;
 import java.security.SecureRandom;
 import java.security.interfaces.ECPublicKey;
 import java.time.Duration;
@@ -38,14 +38,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Fleet API's state and rules, independent of the carrier: the nodes known by public key,
- * which of them are active, their heartbeats, and one {@link FleetClientProxy} per active node in
- * the {@link ClientManager}. The HTTP endpoint has already checked each call's signature; this
- * class checks that the node id a call names belongs to the key that signed it.
+ * The Fleet API's state and rules, independent of the carrier: the nodes known by public key, which
+ * of them are active, their heartbeats, and one {@link FleetClientProxy} per active node in the
+ * {@link ClientManager}. The HTTP endpoint has already checked each call's signature; this class
+ * checks that the node id a call names belongs to the key that signed it.
  *
  * <p>Locking: the registry is guarded by {@code this}; proxies are called and their futures
- * completed outside that lock, since completing a future runs the round loop's callbacks, which
- * may close other proxies.
+ * completed outside that lock, since completing a future runs the round loop's callbacks, which may
+ * close other proxies.
  */
 final class FleetService implements FleetClientProxy.Owner {
   private static final Logger log = LoggerFactory.getLogger(FleetService.class);
@@ -94,7 +94,10 @@ final class FleetService implements FleetClientProxy.Owner {
    *     before a node is deactivated (flwr's {@code HEARTBEAT_PATIENCE} is 2)
    * @param checkPeriod how often heartbeats are checked
    */
-  FleetService(ClientManager clientManager, NodeAuthKeys authKeys, double heartbeatPatience,
+  FleetService(
+      ClientManager clientManager,
+      NodeAuthKeys authKeys,
+      double heartbeatPatience,
       Duration checkPeriod) {
     this.clientManager = clientManager;
     this.authenticated = authKeys != null;
@@ -108,19 +111,21 @@ final class FleetService implements FleetClientProxy.Owner {
       for (NodeAuthKeys.Entry e : authKeys.entries()) {
         String keyId = keyId(e.key());
         if (byKey.containsKey(keyId)) {
-          throw new IllegalArgumentException("node auth keys: " + e.name() + " repeats the key of "
-              + byKey.get(keyId).name);
+          throw new IllegalArgumentException(
+              "node auth keys: " + e.name() + " repeats the key of " + byKey.get(keyId).name);
         }
         NodeEntry n = new NodeEntry(newNodeId(), keyId, e.name(), true);
         byKey.put(keyId, n);
         byId.put(n.nodeId, n);
       }
     }
-    this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "fleet-heartbeat-check");
-      t.setDaemon(true);
-      return t;
-    });
+    this.reaper =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "fleet-heartbeat-check");
+              t.setDaemon(true);
+              return t;
+            });
     long ms = Math.max(1, checkPeriod.toMillis());
     reaper.scheduleWithFixedDelay(this::dropSilentNodes, ms, ms, TimeUnit.MILLISECONDS);
   }
@@ -159,12 +164,16 @@ final class FleetService implements FleetClientProxy.Owner {
   synchronized long authorize(String keyId, long nodeId) {
     NodeEntry e = byKey.get(keyId);
     if (e == null) {
-      throw FleetApiException.unauthenticated("the signing public key (..." + shortKey(keyId)
-          + ") belongs to no registered SuperNode");
+      throw FleetApiException.unauthenticated(
+          "the signing public key (..." + shortKey(keyId) + ") belongs to no registered SuperNode");
     }
     if (e.nodeId != nodeId) {
-      throw FleetApiException.unauthenticated("node id " + Long.toUnsignedString(nodeId)
-          + " does not belong to the signing public key (registered as node " + e.id() + ")");
+      throw FleetApiException.unauthenticated(
+          "node id "
+              + Long.toUnsignedString(nodeId)
+              + " does not belong to the signing public key (registered as node "
+              + e.id()
+              + ")");
     }
     return nodeId;
   }
@@ -176,12 +185,16 @@ final class FleetService implements FleetClientProxy.Owner {
   private synchronized FleetClientProxy activeProxy(long nodeId, boolean idleOk) {
     NodeEntry e = byId.get(nodeId);
     if (e == null) {
-      throw FleetApiException.nodeNotActive("node " + Long.toUnsignedString(nodeId)
-          + " is not registered");
+      throw FleetApiException.nodeNotActive(
+          "node " + Long.toUnsignedString(nodeId) + " is not registered");
     }
     if (!e.active || (e.proxy == null && !idleOk)) {
-      throw FleetApiException.nodeNotActive("node " + e.id() + " is not active: "
-          + e.inactiveReason + "; activate it again (ActivateNode)");
+      throw FleetApiException.nodeNotActive(
+          "node "
+              + e.id()
+              + " is not active: "
+              + e.inactiveReason
+              + "; activate it again (ActivateNode)");
     }
     return e.proxy;
   }
@@ -191,14 +204,16 @@ final class FleetService implements FleetClientProxy.Owner {
   RegisterNodeFleetResponse registerNode(String keyId) {
     synchronized (this) {
       if (authenticated) {
-        throw new FleetApiException(412, FleetApiException.REGISTRATION_REFUSED,
+        throw new FleetApiException(
+            412,
+            FleetApiException.REGISTRATION_REFUSED,
             "SuperNode authentication is enabled: RegisterNode is refused. All SuperNodes must"
                 + " be registered by the server operator (--node-auth-keys).");
       }
       NodeEntry existing = byKey.get(keyId);
       if (existing != null) {
-        throw new FleetApiException(409, null, "this public key is already registered as node "
-            + existing.id());
+        throw new FleetApiException(
+            409, null, "this public key is already registered as node " + existing.id());
       }
       NodeEntry n = new NodeEntry(newNodeId(), keyId, "self-registered", false);
       byKey.put(keyId, n);
@@ -210,8 +225,8 @@ final class FleetService implements FleetClientProxy.Owner {
 
   ActivateNodeResponse activateNode(String keyId, double heartbeatInterval) {
     if (!(heartbeatInterval > 0) || Double.isInfinite(heartbeatInterval)) {
-      throw FleetApiException.badRequest("heartbeat_interval must be a positive number of"
-          + " seconds, got " + heartbeatInterval);
+      throw FleetApiException.badRequest(
+          "heartbeat_interval must be a positive number of" + " seconds, got " + heartbeatInterval);
     }
     FleetClientProxy old;
     FleetClientProxy proxy;
@@ -219,9 +234,13 @@ final class FleetService implements FleetClientProxy.Owner {
     synchronized (this) {
       e = byKey.get(keyId);
       if (e == null) {
-        throw new FleetApiException(412, FleetApiException.ACTIVATION_FAILED,
+        throw new FleetApiException(
+            412,
+            FleetApiException.ACTIVATION_FAILED,
             "Failed to activate SuperNode: no SuperNode is registered with this public key (..."
-                + shortKey(keyId) + ")" + (authenticated
+                + shortKey(keyId)
+                + ")"
+                + (authenticated
                     ? "; the server operator has not listed it among the node auth keys"
                     : "; call RegisterNode first"));
       }
@@ -250,8 +269,11 @@ final class FleetService implements FleetClientProxy.Owner {
     synchronized (this) {
       NodeEntry e = byId.get(nodeId);
       if (e != null && e.preRegistered) {
-        throw FleetApiException.nodeNotActive("node " + e.id() + " was registered by the server"
-            + " operator and cannot unregister itself");
+        throw FleetApiException.nodeNotActive(
+            "node "
+                + e.id()
+                + " was registered by the server"
+                + " operator and cannot unregister itself");
       }
     }
     deactivate(nodeId, "the node unregistered");
@@ -310,9 +332,14 @@ final class FleetService implements FleetClientProxy.Owner {
       for (NodeEntry e : byId.values()) {
         if (e.active && now - e.deadlineNanos > 0) {
           silent.add(e.nodeId);
-          reasons.put(e.nodeId, String.format(java.util.Locale.ROOT,
-              "missed heartbeats (none within %.1f s: announced interval %.1f s x patience %.1f)",
-              e.heartbeatInterval * heartbeatPatience, e.heartbeatInterval, heartbeatPatience));
+          reasons.put(
+              e.nodeId,
+              String.format(
+                  java.util.Locale.ROOT,
+                  "missed heartbeats (none within %.1f s: announced interval %.1f s x patience %.1f)",
+                  e.heartbeatInterval * heartbeatPatience,
+                  e.heartbeatInterval,
+                  heartbeatPatience));
         }
       }
     }
@@ -356,9 +383,13 @@ final class FleetService implements FleetClientProxy.Owner {
   PushMessagesResponse pushMessages(long nodeId, PushMessagesRequest r) {
     FleetClientProxy proxy = activeProxy(nodeId, false);
     if (r.getMessagesListCount() != 1 || r.getMessageObjectTreesCount() != 1) {
-      throw FleetApiException.badRequest("PushMessages carries " + r.getMessagesListCount()
-          + " messages and " + r.getMessageObjectTreesCount() + " object trees; this server takes"
-          + " one reply (and its tree) per call");
+      throw FleetApiException.badRequest(
+          "PushMessages carries "
+              + r.getMessagesListCount()
+              + " messages and "
+              + r.getMessageObjectTreesCount()
+              + " object trees; this server takes"
+              + " one reply (and its tree) per call");
     }
     NodeMailbox.Upload u =
         proxy.mailbox().acceptReply(r.getMessagesList(0), r.getMessageObjectTrees(0));
@@ -373,8 +404,10 @@ final class FleetService implements FleetClientProxy.Owner {
   PushObjectResponse pushObject(long nodeId, PushObjectRequest r) {
     FleetClientProxy proxy = activeProxy(nodeId, false);
     requireRun(r.getRunId());
-    boolean stored = proxy.mailbox().storeObject(r.getSessionId(), r.getObjectId(),
-        r.getObjectContent().toByteArray());
+    boolean stored =
+        proxy
+            .mailbox()
+            .storeObject(r.getSessionId(), r.getObjectId(), r.getObjectContent().toByteArray());
     return PushObjectResponse.newBuilder().setStored(stored).build();
   }
 
@@ -385,8 +418,11 @@ final class FleetService implements FleetClientProxy.Owner {
     if (content == null) {
       return PullObjectResponse.newBuilder().setObjectFound(false).build();
     }
-    return PullObjectResponse.newBuilder().setObjectFound(true).setObjectAvailable(true)
-        .setObjectContent(com.google.protobuf.UnsafeByteOperations.unsafeWrap(content)).build();
+    return PullObjectResponse.newBuilder()
+        .setObjectFound(true)
+        .setObjectAvailable(true)
+        .setObjectContent(com.google.protobuf.UnsafeByteOperations.unsafeWrap(content))
+        .build();
   }
 
   ConfirmMessageReceivedResponse confirm(long nodeId, ConfirmMessageReceivedRequest r) {
@@ -398,17 +434,25 @@ final class FleetService implements FleetClientProxy.Owner {
 
   GetRunResponse getRun(GetRunRequest r) {
     requireRun(r.getRunId());
-    return GetRunResponse.newBuilder().setRun(Run.newBuilder()
-        .setRunId(runId)
-        .setStatus(RunStatus.newBuilder().setStatus("running"))
-        .setFederation("flower-java")
-        .setPrimaryTaskType("flower-java-server")).build();
+    return GetRunResponse.newBuilder()
+        .setRun(
+            Run.newBuilder()
+                .setRunId(runId)
+                .setStatus(RunStatus.newBuilder().setStatus("running"))
+                .setFederation("flower-java")
+                .setPrimaryTaskType("flower-java-server"))
+        .build();
   }
 
   private void requireRun(long requested) {
     if (requested != runId) {
-      throw new FleetApiException(404, null, "run " + Long.toUnsignedString(requested)
-          + " is unknown; this server runs run " + Long.toUnsignedString(runId));
+      throw new FleetApiException(
+          404,
+          null,
+          "run "
+              + Long.toUnsignedString(requested)
+              + " is unknown; this server runs run "
+              + Long.toUnsignedString(runId));
     }
   }
 

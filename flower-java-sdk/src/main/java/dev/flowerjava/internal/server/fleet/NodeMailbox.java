@@ -37,7 +37,8 @@ final class NodeMailbox {
   }
 
   /** What PullMessages hands a node: the contentless message and its object tree. */
-  record Instruction(String messageId, String messageType, Message pushProto, ObjectTree objectTree) {}
+  record Instruction(
+      String messageId, String messageType, Message pushProto, ObjectTree objectTree) {}
 
   /** What PushMessages answers for one reply. */
   record Upload(String sessionId, List<String> objectsToPush) {}

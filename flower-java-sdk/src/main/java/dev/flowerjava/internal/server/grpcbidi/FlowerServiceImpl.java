@@ -75,7 +75,8 @@ public final class FlowerServiceImpl extends FlowerServiceGrpc.FlowerServiceImpl
         io.grpc.Metadata headers,
         io.grpc.ServerCallHandler<Q, R> next) {
       SocketAddress addr = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-      return io.grpc.Contexts.interceptCall(Context.current().withValue(PEER, addr), call, headers, next);
+      return io.grpc.Contexts.interceptCall(
+          Context.current().withValue(PEER, addr), call, headers, next);
     }
   }
 }

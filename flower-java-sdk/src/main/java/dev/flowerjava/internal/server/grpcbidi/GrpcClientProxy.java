@@ -2,6 +2,9 @@ package dev.flowerjava.internal.server.grpcbidi;
 
 import dev.flowerjava.internal.proto.ClientMessage;
 import dev.flowerjava.internal.proto.ServerMessage;
+import dev.flowerjava.internal.serde.ProtoSerde;
+import dev.flowerjava.internal.server.ClientDisconnectedException;
+import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;
@@ -10,9 +13,6 @@ import dev.flowerjava.typing.GetParametersIns;
 import dev.flowerjava.typing.GetParametersRes;
 import dev.flowerjava.typing.GetPropertiesIns;
 import dev.flowerjava.typing.GetPropertiesRes;
-import dev.flowerjava.internal.serde.ProtoSerde;
-import dev.flowerjava.server.ClientProxy;
-import dev.flowerjava.internal.server.ClientDisconnectedException;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.concurrent.CompletableFuture;
@@ -55,25 +55,33 @@ final class GrpcClientProxy implements ClientProxy {
 
   @Override
   public CompletableFuture<GetPropertiesRes> getProperties(GetPropertiesIns ins) {
-    return send(ProtoSerde.toProto(ins), ClientMessage.MsgCase.GET_PROPERTIES_RES,
+    return send(
+        ProtoSerde.toProto(ins),
+        ClientMessage.MsgCase.GET_PROPERTIES_RES,
         m -> ProtoSerde.fromProto(m.getGetPropertiesRes()));
   }
 
   @Override
   public CompletableFuture<GetParametersRes> getParameters(GetParametersIns ins) {
-    return send(ProtoSerde.toProto(ins), ClientMessage.MsgCase.GET_PARAMETERS_RES,
+    return send(
+        ProtoSerde.toProto(ins),
+        ClientMessage.MsgCase.GET_PARAMETERS_RES,
         m -> ProtoSerde.fromProto(m.getGetParametersRes()));
   }
 
   @Override
   public CompletableFuture<FitRes> fit(FitIns ins) {
-    return send(ProtoSerde.toProto(ins), ClientMessage.MsgCase.FIT_RES,
+    return send(
+        ProtoSerde.toProto(ins),
+        ClientMessage.MsgCase.FIT_RES,
         m -> ProtoSerde.fromProto(m.getFitRes()));
   }
 
   @Override
   public CompletableFuture<EvaluateRes> evaluate(EvaluateIns ins) {
-    return send(ProtoSerde.toProto(ins), ClientMessage.MsgCase.EVALUATE_RES,
+    return send(
+        ProtoSerde.toProto(ins),
+        ClientMessage.MsgCase.EVALUATE_RES,
         m -> ProtoSerde.fromProto(m.getEvaluateRes()));
   }
 
@@ -121,8 +129,12 @@ final class GrpcClientProxy implements ClientProxy {
         violation = "protocol violation: sent " + message.getMsgCase() + " without an instruction";
         toComplete = null;
       } else if (message.getMsgCase() != expected) {
-        violation = "protocol violation: answered " + message.getMsgCase() + " where " + expected
-            + " was expected";
+        violation =
+            "protocol violation: answered "
+                + message.getMsgCase()
+                + " where "
+                + expected
+                + " was expected";
         toComplete = null;
       } else {
         violation = null;
@@ -166,9 +178,9 @@ final class GrpcClientProxy implements ClientProxy {
   }
 
   /**
-   * Closes the proxy once. The client is told under the lock (stream writes must not overlap);
-   * the pending call is failed and the proxy unregistered after it, so that completion callbacks
-   * (which take the round loop's lock) never run while this lock is held.
+   * Closes the proxy once. The client is told under the lock (stream writes must not overlap); the
+   * pending call is failed and the proxy unregistered after it, so that completion callbacks (which
+   * take the round loop's lock) never run while this lock is held.
    *
    * @param graceful the client said goodbye, so the stream ends normally rather than with an error
    */
@@ -202,5 +214,4 @@ final class GrpcClientProxy implements ClientProxy {
   public String toString() {
     return "client " + cid;
   }
-
 }

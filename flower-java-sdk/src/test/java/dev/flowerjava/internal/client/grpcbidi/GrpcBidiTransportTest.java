@@ -1,20 +1,20 @@
 package dev.flowerjava.internal.client.grpcbidi;
 
-import dev.flowerjava.client.FitResult;
-import dev.flowerjava.client.NumPyClient;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flowerjava.client.FitResult;
+import dev.flowerjava.client.NumPyClient;
 import dev.flowerjava.client.RetryPolicy;
 import dev.flowerjava.client.TransportException;
 import dev.flowerjava.internal.proto.ClientMessage;
 import dev.flowerjava.internal.proto.FlowerServiceGrpc;
 import dev.flowerjava.internal.proto.Reason;
 import dev.flowerjava.internal.proto.ServerMessage;
-import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.typing.ScalarMap;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;
@@ -41,32 +41,38 @@ class GrpcBidiTransportTest {
 
   /** Plays one scripted session per Join: sends the next instruction after each reply. */
   private void startServer(List<List<ServerMessage>> sessions) throws Exception {
-    server = InProcessServerBuilder.forName(name).directExecutor()
-        .addService(new FlowerServiceGrpc.FlowerServiceImplBase() {
-          @Override
-          public StreamObserver<ClientMessage> join(StreamObserver<ServerMessage> out) {
-            List<ServerMessage> script = sessions.get(Math.min(joins.getAndIncrement(), sessions.size() - 1));
-            AtomicInteger next = new AtomicInteger();
-            out.onNext(script.get(next.getAndIncrement()));
-            return new StreamObserver<>() {
-              @Override
-              public void onNext(ClientMessage m) {
-                received.add(m);
-                if (next.get() < script.size()) {
-                  out.onNext(script.get(next.getAndIncrement()));
-                }
-              }
+    server =
+        InProcessServerBuilder.forName(name)
+            .directExecutor()
+            .addService(
+                new FlowerServiceGrpc.FlowerServiceImplBase() {
+                  @Override
+                  public StreamObserver<ClientMessage> join(StreamObserver<ServerMessage> out) {
+                    List<ServerMessage> script =
+                        sessions.get(Math.min(joins.getAndIncrement(), sessions.size() - 1));
+                    AtomicInteger next = new AtomicInteger();
+                    out.onNext(script.get(next.getAndIncrement()));
+                    return new StreamObserver<>() {
+                      @Override
+                      public void onNext(ClientMessage m) {
+                        received.add(m);
+                        if (next.get() < script.size()) {
+                          out.onNext(script.get(next.getAndIncrement()));
+                        }
+                      }
 
-              @Override
-              public void onError(Throwable t) {}
+                      @Override
+                      public void onError(Throwable t) {}
 
-              @Override
-              public void onCompleted() {
-                out.onCompleted();
-              }
-            };
-          }
-        }).build().start();
+                      @Override
+                      public void onCompleted() {
+                        out.onCompleted();
+                      }
+                    };
+                  }
+                })
+            .build()
+            .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
   }
 
@@ -82,12 +88,14 @@ class GrpcBidiTransportTest {
 
   private static ServerMessage reconnect(long seconds) {
     return ServerMessage.newBuilder()
-        .setReconnectIns(ServerMessage.ReconnectIns.newBuilder().setSeconds(seconds)).build();
+        .setReconnectIns(ServerMessage.ReconnectIns.newBuilder().setSeconds(seconds))
+        .build();
   }
 
   private static ServerMessage getParameters() {
     return ServerMessage.newBuilder()
-        .setGetParametersIns(ServerMessage.GetParametersIns.getDefaultInstance()).build();
+        .setGetParametersIns(ServerMessage.GetParametersIns.getDefaultInstance())
+        .build();
   }
 
   static final class ParamsClient extends NumPyClient {
@@ -100,10 +108,10 @@ class GrpcBidiTransportTest {
   @Test
   @Timeout(20)
   void reconnectInstructionsAreAcknowledgedAndAZeroDelayEndsTheRun() throws Exception {
-    startServer(List.of(
-        List.of(getParameters(), reconnect(1)),
-        List.of(getParameters(), reconnect(0))));
-    new GrpcBidiTransport(channel, name, false, RetryPolicy.NONE).run(new ParamsClient().toClient());
+    startServer(
+        List.of(List.of(getParameters(), reconnect(1)), List.of(getParameters(), reconnect(0))));
+    new GrpcBidiTransport(channel, name, false, RetryPolicy.NONE)
+        .run(new ParamsClient().toClient());
 
     assertEquals(2, joins.get(), "joined again after ReconnectIns(1)");
     ClientMessage first = received.take();
@@ -118,9 +126,14 @@ class GrpcBidiTransportTest {
   @Timeout(20)
   void aServerThatIsNotUpIsRetriedUntilTheMaximumWaitThenReportedByAddress() {
     channel = InProcessChannelBuilder.forName("nobody-listens-here").directExecutor().build();
-    RetryPolicy quick = new RetryPolicy(Duration.ofMillis(10), Duration.ofMillis(50), Duration.ofMillis(300));
-    TransportException e = assertThrows(TransportException.class,
-        () -> new GrpcBidiTransport(channel, "nobody-listens-here", false, quick).run(new ParamsClient().toClient()));
+    RetryPolicy quick =
+        new RetryPolicy(Duration.ofMillis(10), Duration.ofMillis(50), Duration.ofMillis(300));
+    TransportException e =
+        assertThrows(
+            TransportException.class,
+            () ->
+                new GrpcBidiTransport(channel, "nobody-listens-here", false, quick)
+                    .run(new ParamsClient().toClient()));
     assertTrue(e.getMessage().startsWith("gave up on nobody-listens-here after "), e.getMessage());
     assertTrue(e.getMessage().contains("UNAVAILABLE"), e.getMessage());
   }
@@ -130,13 +143,15 @@ class GrpcBidiTransportTest {
   void closingARunningClientSaysGoodbyeToTheServer() throws Exception {
     startServer(List.of(List.of(getParameters())));
     GrpcBidiTransport transport = new GrpcBidiTransport(channel, name, false, RetryPolicy.NONE);
-    CompletableFuture<Void> run = CompletableFuture.runAsync(() -> {
-      try {
-        transport.run(new ParamsClient().toClient());
-      } catch (InterruptedException e) {
-        throw new RuntimeException(e);
-      }
-    });
+    CompletableFuture<Void> run =
+        CompletableFuture.runAsync(
+            () -> {
+              try {
+                transport.run(new ParamsClient().toClient());
+              } catch (InterruptedException e) {
+                throw new RuntimeException(e);
+              }
+            });
     assertTrue(received.take().hasGetParametersRes());
     transport.close();
     run.get(10, TimeUnit.SECONDS);
@@ -147,22 +162,30 @@ class GrpcBidiTransportTest {
   @Test
   @Timeout(20)
   void anExceptionInAppCodeEndsTheStreamAndTheClientJoinsAgain() throws Exception {
-    startServer(List.of(
-        List.of(ServerMessage.newBuilder()
-            .setFitIns(ServerMessage.FitIns.getDefaultInstance()).build()),
-        List.of(reconnect(0))));
-    NumPyClient failing = new NumPyClient() {
-      @Override
-      public FitResult fit(List<NDArray> parameters, ScalarMap config) {
-        throw new IllegalStateException("out of memory in the model");
-      }
-    };
-    new GrpcBidiTransport(channel, name, false,
-        new RetryPolicy(Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofSeconds(5)))
+    startServer(
+        List.of(
+            List.of(
+                ServerMessage.newBuilder()
+                    .setFitIns(ServerMessage.FitIns.getDefaultInstance())
+                    .build()),
+            List.of(reconnect(0))));
+    NumPyClient failing =
+        new NumPyClient() {
+          @Override
+          public FitResult fit(List<NDArray> parameters, ScalarMap config) {
+            throw new IllegalStateException("out of memory in the model");
+          }
+        };
+    new GrpcBidiTransport(
+            channel,
+            name,
+            false,
+            new RetryPolicy(Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofSeconds(5)))
         .run(failing.toClient());
     assertEquals(2, joins.get());
     ClientMessage only = received.take();
-    assertEquals(Reason.ACK, only.getDisconnectRes().getReason(), "no FitRes was sent for the failed fit");
+    assertEquals(
+        Reason.ACK, only.getDisconnectRes().getReason(), "no FitRes was sent for the failed fit");
     assertFalse(received.stream().anyMatch(ClientMessage::hasFitRes));
   }
 }

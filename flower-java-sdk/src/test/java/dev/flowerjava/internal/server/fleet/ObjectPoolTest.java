@@ -2,15 +2,15 @@ package dev.flowerjava.internal.server.fleet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flowerjava.internal.objects.ObjectCodec;
 import dev.flowerjava.internal.proto.fleet.ObjectTree;
+import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
-import dev.flowerjava.tensor.NDArray;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -37,10 +37,12 @@ class ObjectPoolTest {
     for (int i = 0; i < weights.length; i++) {
       weights[i] = i / 7f;
     }
-    FitIns ins = new FitIns(Parameters.fromArrays(List.of(NDArray.ofFloats(weights))),
-        ScalarMap.builder().put("lr", 0.1).build());
-    FleetClientProxy a = new FleetClientProxy(42, 1, codec, pool, (p, r, d) -> { });
-    FleetClientProxy b = new FleetClientProxy(42, 2, codec, pool, (p, r, d) -> { });
+    FitIns ins =
+        new FitIns(
+            Parameters.fromArrays(List.of(NDArray.ofFloats(weights))),
+            ScalarMap.builder().put("lr", 0.1).build());
+    FleetClientProxy a = new FleetClientProxy(42, 1, codec, pool, (p, r, d) -> {});
+    FleetClientProxy b = new FleetClientProxy(42, 2, codec, pool, (p, r, d) -> {});
     a.fit(ins);
     b.fit(ins);
     NodeMailbox.Instruction forA = a.mailbox().pull();

@@ -10,17 +10,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.flowerjava.internal.proto.ClientMessage;
 import dev.flowerjava.internal.proto.FlowerServiceGrpc;
 import dev.flowerjava.internal.proto.ServerMessage;
+import dev.flowerjava.internal.serde.ProtoSerde;
+import dev.flowerjava.internal.server.ClientDisconnectedException;
+import dev.flowerjava.server.ClientManager;
+import dev.flowerjava.server.ClientProxy;
+import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
-import dev.flowerjava.internal.serde.ProtoSerde;
-import dev.flowerjava.internal.server.ClientDisconnectedException;
-import dev.flowerjava.server.ClientManager;
-import dev.flowerjava.server.ClientProxy;
-import dev.flowerjava.tensor.NDArray;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -44,9 +44,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The server's side of {@code FlowerService.Join} over in-process gRPC: each stream is a
- * registered {@link ClientProxy}; protocol violations and dropped streams fail the pending call
- * and unregister only that client.
+ * The server's side of {@code FlowerService.Join} over in-process gRPC: each stream is a registered
+ * {@link ClientProxy}; protocol violations and dropped streams fail the pending call and unregister
+ * only that client.
  */
 @Timeout(30)
 class FlowerServiceImplTest {
@@ -131,7 +131,8 @@ class FlowerServiceImplTest {
   }
 
   private static Throwable failure(CompletableFuture<?> f) {
-    ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+    ExecutionException e =
+        assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
     return e.getCause();
   }
 
@@ -163,7 +164,8 @@ class FlowerServiceImplTest {
     ServerMessage sent = c.next();
     c.toServer.onNext(ProtoSerde.toProto(fitRes()));
 
-    assertEquals(FIT_INS.parameters().tensors().get(0).length,
+    assertEquals(
+        FIT_INS.parameters().tensors().get(0).length,
         sent.getFitIns().getParameters().getTensors(0).size());
     assertEquals(7, f.get(10, TimeUnit.SECONDS).numExamples());
     assertEquals(1, cm.numAvailable());
@@ -176,8 +178,7 @@ class FlowerServiceImplTest {
 
     CompletableFuture<FitRes> f = bad.proxy.fit(FIT_INS);
     assertTrue(bad.next().hasFitIns());
-    bad.toServer.onNext(
-        ProtoSerde.toProto(new EvaluateRes(Status.OK, 0.5f, 3, ScalarMap.empty())));
+    bad.toServer.onNext(ProtoSerde.toProto(new EvaluateRes(Status.OK, 0.5f, 3, ScalarMap.empty())));
 
     Throwable cause = failure(f);
     assertInstanceOf(ClientDisconnectedException.class, cause);
@@ -235,7 +236,8 @@ class FlowerServiceImplTest {
 
     Throwable cause = failure(f);
     assertInstanceOf(ClientDisconnectedException.class, cause);
-    assertTrue(cause.getMessage().startsWith("client " + leaving.proxy.cid() + " disconnected: "),
+    assertTrue(
+        cause.getMessage().startsWith("client " + leaving.proxy.cid() + " disconnected: "),
         cause.getMessage());
     waitUntil(() -> cm.numAvailable() == 1, "the client is unregistered");
     assertEquals(List.of(staying.proxy), cm.all());
@@ -277,8 +279,7 @@ class FlowerServiceImplTest {
     RawClient c = join();
     c.proxy.fit(FIT_INS);
 
-    IllegalStateException e =
-        assertThrows(IllegalStateException.class, () -> c.proxy.fit(FIT_INS));
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> c.proxy.fit(FIT_INS));
 
     assertEquals(
         "client " + c.proxy.cid() + " is still answering FIT_RES; one instruction at a time",
