@@ -20,24 +20,59 @@ import dev.flowerjava.typing.Status;
  * <p>Every method has a default that answers with the matching {@code *_NOT_IMPLEMENTED} status, as
  * Flower's own {@code Client} does, so a client implements only what it supports. Methods are
  * called from one thread at a time.
+ *
+ * <p>A method that throws a {@link RuntimeException} does not answer: the server counts the
+ * instruction as failed. On the legacy gRPC stream the stream ends too and the client connects
+ * again as its {@link RetryPolicy} allows; on the Fleet API the node replies with an error and
+ * stays.
  */
 public interface Client {
 
+  /**
+   * Describes this client to the server, as Flower's {@code Client.get_properties}.
+   *
+   * @param ins the request; its config may name the properties wanted
+   * @return {@link Status#OK} and the properties; by default {@link
+   *     Code#GET_PROPERTIES_NOT_IMPLEMENTED} and no properties
+   */
   default GetPropertiesRes getProperties(GetPropertiesIns ins) {
     return new GetPropertiesRes(
         notImplemented(Code.GET_PROPERTIES_NOT_IMPLEMENTED, "getProperties"), ScalarMap.empty());
   }
 
+  /**
+   * Returns the local model, as Flower's {@code Client.get_parameters}. The server asks for it when
+   * its strategy has no initial parameters.
+   *
+   * @param ins the request; its config is empty when the server asks
+   * @return {@link Status#OK} and the current parameters; by default {@link
+   *     Code#GET_PARAMETERS_NOT_IMPLEMENTED} and empty parameters
+   */
   default GetParametersRes getParameters(GetParametersIns ins) {
     return new GetParametersRes(
         notImplemented(Code.GET_PARAMETERS_NOT_IMPLEMENTED, "getParameters"), Parameters.empty());
   }
 
+  /**
+   * Trains on local data, as Flower's {@code Client.fit}.
+   *
+   * @param ins the global parameters to start from and the round's config
+   * @return {@link Status#OK}, the updated parameters, the number of training examples used (the
+   *     result's weight in FedAvg) and metrics; by default {@link Code#FIT_NOT_IMPLEMENTED} with
+   *     empty parameters and 0 examples
+   */
   default FitRes fit(FitIns ins) {
     return new FitRes(
         notImplemented(Code.FIT_NOT_IMPLEMENTED, "fit"), Parameters.empty(), 0, ScalarMap.empty());
   }
 
+  /**
+   * Evaluates the given parameters on local data, as Flower's {@code Client.evaluate}.
+   *
+   * @param ins the parameters to evaluate and the round's config
+   * @return {@link Status#OK}, the loss, the number of examples evaluated and metrics; by default
+   *     {@link Code#EVALUATE_NOT_IMPLEMENTED} with loss 0 and 0 examples
+   */
   default EvaluateRes evaluate(EvaluateIns ins) {
     return new EvaluateRes(
         notImplemented(Code.EVALUATE_NOT_IMPLEMENTED, "evaluate"), 0f, 0, ScalarMap.empty());

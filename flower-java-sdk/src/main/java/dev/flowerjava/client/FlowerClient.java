@@ -70,21 +70,38 @@ public final class FlowerClient implements AutoCloseable {
     this.pollInterval = b.pollInterval;
   }
 
+  /**
+   * Starts configuring a client.
+   *
+   * @return a builder with the defaults: {@link Transport#GRPC_BIDI}, {@link RetryPolicy#DEFAULT},
+   *     {@link #DEFAULT_MAX_MESSAGE_SIZE} and a 3 s poll interval; the server address and the
+   *     security choice remain to be set
+   */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** Runs {@code client} until the server ends the session; see {@link #start(Client)}. */
+  /**
+   * Runs {@code client} until the server ends the session; see {@link #start(Client)}.
+   *
+   * @param client the application, adapted with {@link NumPyClient#toClient()}
+   * @throws dev.flowerjava.client.TransportException if the server stays unreachable beyond the
+   *     retry policy's wait, or refuses the client
+   * @throws InterruptedException if the calling thread is interrupted; the connection is closed
+   */
   public void start(NumPyClient client) throws InterruptedException {
     start(client.toClient());
   }
 
   /**
    * Connects and serves the server's instructions until it ends the session or {@link #close()} is
-   * called.
+   * called. Returns at once if {@link #close()} was called before. A server that asks the client to
+   * reconnect later is waited for and joined again within the same call.
    *
+   * @param client answers the server's instructions, from one thread at a time
    * @throws dev.flowerjava.client.TransportException if the server stays unreachable beyond the
    *     retry policy's wait, or refuses the client
+   * @throws InterruptedException if the calling thread is interrupted; the connection is closed
    */
   public void start(Client client) throws InterruptedException {
     Objects.requireNonNull(client, "client");
@@ -189,7 +206,13 @@ public final class FlowerClient implements AutoCloseable {
 
     private Builder() {}
 
-    /** The protocol to speak; {@link Transport#GRPC_BIDI} by default. */
+    /**
+     * The protocol to speak; {@link Transport#GRPC_BIDI} by default.
+     *
+     * @param transport the legacy stream, or the Fleet API over HTTP or gRPC
+     * @return this builder
+     * @throws NullPointerException if {@code transport} is null
+     */
     public Builder transport(Transport transport) {
       this.transport = Objects.requireNonNull(transport, "transport");
       return this;
@@ -199,19 +222,38 @@ public final class FlowerClient implements AutoCloseable {
      * Fleet transports: the node's private key (OpenSSH, as {@code flower-supernode
      * --auth-supernode-private-key} takes it, or PEM) whose public key was registered with {@code
      * flwr supernode register}. Without it the node makes a key for the run and registers itself.
+     *
+     * @param privateKeyFile the key file, read when {@link FlowerClient#start} is called; ignored
+     *     by {@link Transport#GRPC_BIDI}
+     * @return this builder
+     * @throws NullPointerException if {@code privateKeyFile} is null
      */
     public Builder nodeKey(Path privateKeyFile) {
       this.nodeKey = Objects.requireNonNull(privateKeyFile, "privateKeyFile");
       return this;
     }
 
-    /** Fleet transports: how often to ask for instructions while idle (default 3 s, as flwr). */
+    /**
+     * Fleet transports: how often to ask for instructions while idle (default 3 s, as flwr).
+     *
+     * @param interval the pause between polls that brought no instruction; more than zero
+     * @return this builder
+     * @throws IllegalArgumentException if {@code interval} is null, zero or negative
+     */
     public Builder pollInterval(Duration interval) {
       this.pollInterval = Checks.positive("pollInterval", interval);
       return this;
     }
 
-    /** {@code host:port}, e.g. {@code 127.0.0.1:8080} or {@code [::1]:8080}. */
+    /**
+     * The server to connect to, as {@code start_client}'s {@code server_address}. Required.
+     *
+     * @param address {@code host:port}, e.g. {@code 127.0.0.1:8080} or {@code [::1]:8080}; a
+     *     SuperLink serves the Fleet API on port 8000 by default
+     * @return this builder
+     * @throws NullPointerException if {@code address} is null
+     * @throws IllegalArgumentException if {@code address} does not end in {@code :port}
+     */
     public Builder serverAddress(String address) {
       Objects.requireNonNull(address, "address");
       if (!address.matches(".+:\\d{1,5}")) {
@@ -222,7 +264,11 @@ public final class FlowerClient implements AutoCloseable {
       return this;
     }
 
-    /** Plaintext, as {@code start_client(insecure=True)}. */
+    /**
+     * Plaintext, as {@code start_client(insecure=True)}.
+     *
+     * @return this builder, with any root certificates set before forgotten
+     */
     public Builder insecure() {
       this.securityChosen = true;
       this.rootCertificates = null;
@@ -236,17 +282,40 @@ public final class FlowerClient implements AutoCloseable {
       return this;
     }
 
-    /** Largest message accepted from the server, in bytes; the server must allow as much. */
+    /**
+     * Largest message accepted from the server, in bytes; the server must allow as much.
+     *
+     * @param bytes the limit for the gRPC transports (default {@link #DEFAULT_MAX_MESSAGE_SIZE});
+     *     {@link Transport#FLEET_HTTP} does not use it. More than zero
+     * @return this builder
+     * @throws IllegalArgumentException if {@code bytes} is zero or negative
+     */
     public Builder maxMessageSize(int bytes) {
       this.maxMessageSize = Checks.positive("maxMessageSize", bytes);
       return this;
     }
 
+    /**
+     * How long and how often to retry while the server cannot be reached, at the start or after a
+     * connection broke; {@link RetryPolicy#DEFAULT} by default.
+     *
+     * @param policy the backoff; {@link RetryPolicy#NONE} fails at the first connection error
+     * @return this builder
+     * @throws NullPointerException if {@code policy} is null
+     */
     public Builder retryPolicy(RetryPolicy policy) {
       this.retryPolicy = Objects.requireNonNull(policy, "policy");
       return this;
     }
 
+    /**
+     * Makes the client; it connects only when {@link FlowerClient#start} is called.
+     *
+     * @return a client with this builder's settings, which later changes to the builder do not
+     *     affect
+     * @throws IllegalStateException if no server address was set, or neither {@link #insecure()}
+     *     nor TLS was chosen
+     */
     public FlowerClient build() {
       if (serverAddress == null) {
         throw new IllegalStateException("serverAddress is required");

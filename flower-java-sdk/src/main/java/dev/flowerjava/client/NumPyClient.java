@@ -19,7 +19,9 @@ import java.util.List;
  * lists of {@link NDArray} in a fixed order, config and metrics are {@link ScalarMap}s.
  *
  * <p>Override what your client supports; a method left alone is reported to the server with the
- * matching {@code NOT_IMPLEMENTED} status, as in Flower. A typical client:
+ * matching {@code NOT_IMPLEMENTED} status, as in Flower (called directly, it throws {@link
+ * UnsupportedOperationException}). A method must not return null: the server would count that
+ * instruction as failed, as it does for any exception the method throws. A typical client:
  *
  * <pre>{@code
  * class MyClient extends NumPyClient {
@@ -35,12 +37,26 @@ import java.util.List;
  */
 public abstract class NumPyClient {
 
-  /** Client properties the server may ask for. */
+  /**
+   * Client properties the server may ask for, as Flower's {@code NumPyClient.get_properties}.
+   *
+   * @param config the server's request, which may name the properties wanted; often empty
+   * @return the properties by name; not null, {@link ScalarMap#empty()} for none
+   * @throws UnsupportedOperationException unless overridden
+   */
   public ScalarMap getProperties(ScalarMap config) {
     throw new UnsupportedOperationException("getProperties is not implemented");
   }
 
-  /** The current local model parameters. */
+  /**
+   * The current local model parameters, as Flower's {@code NumPyClient.get_parameters}. The server
+   * asks one client for them when its strategy has no initial parameters.
+   *
+   * @param config the server's request; empty when the server asks for initial parameters
+   * @return the model's tensors in its fixed order, the order {@link #fit} and {@link #evaluate}
+   *     receive them in; not null
+   * @throws UnsupportedOperationException unless overridden
+   */
   public List<NDArray> getParameters(ScalarMap config) {
     throw new UnsupportedOperationException("getParameters is not implemented");
   }
@@ -48,22 +64,51 @@ public abstract class NumPyClient {
   /**
    * Replaces the local model parameters. Not called by the SDK itself; {@link #fit} and {@link
    * #evaluate} implementations usually start with it.
+   *
+   * @param parameters the model's tensors, in the order {@link #getParameters} returns them
+   * @throws UnsupportedOperationException unless overridden
    */
   public void setParameters(List<NDArray> parameters) {
     throw new UnsupportedOperationException("setParameters is not implemented");
   }
 
-  /** Trains the model starting from {@code parameters} and returns the update. */
+  /**
+   * Trains the model starting from {@code parameters} and returns the update, as Flower's {@code
+   * NumPyClient.fit}.
+   *
+   * @param parameters the current global model, decoded, in the order {@link #getParameters}
+   *     returns them
+   * @param config the round's settings from the server's strategy (e.g. FedAvg's {@code
+   *     onFitConfig}: epochs, learning rate, ...); empty when it sends none
+   * @return the updated parameters, the number of training examples used and metrics; not null
+   * @throws UnsupportedOperationException unless overridden
+   */
   public FitResult fit(List<NDArray> parameters, ScalarMap config) {
     throw new UnsupportedOperationException("fit is not implemented");
   }
 
-  /** Evaluates {@code parameters} on local data. */
+  /**
+   * Evaluates {@code parameters} on local data, as Flower's {@code NumPyClient.evaluate}.
+   *
+   * @param parameters the global model to evaluate, decoded, in the order {@link #getParameters}
+   *     returns them
+   * @param config the round's settings from the server's strategy (e.g. FedAvg's {@code
+   *     onEvaluateConfig}); empty when it sends none
+   * @return the loss, the number of examples evaluated and metrics; not null
+   * @throws UnsupportedOperationException unless overridden
+   */
   public EvaluateResult evaluate(List<NDArray> parameters, ScalarMap config) {
     throw new UnsupportedOperationException("evaluate is not implemented");
   }
 
-  /** Adapts this client to the record-level {@link Client} that transports drive. */
+  /**
+   * Adapts this client to the record-level {@link Client} that transports drive, as Flower's {@code
+   * NumPyClient.to_client}. {@link FlowerClient#start(NumPyClient)} calls it for you.
+   *
+   * @return a new adapter that decodes the server's {@code .npy} tensors for this client, encodes
+   *     its arrays in turn, and answers {@code *_NOT_IMPLEMENTED} for the methods this class does
+   *     not override
+   */
   public Client toClient() {
     return new Adapter(this);
   }

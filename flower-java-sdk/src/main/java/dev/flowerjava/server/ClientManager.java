@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The clients currently connected, in order of arrival. Sampling draws from a seeded {@link
- * Random}, so a run with the same seed and the same arrival order selects the same clients.
+ * Random}, so a run with the same seed and the same arrival order selects the same clients. Mirrors
+ * Flower's {@code SimpleClientManager}; safe to use from any thread.
  */
 public final class ClientManager {
   private static final Logger log = LoggerFactory.getLogger(ClientManager.class);
@@ -26,7 +27,9 @@ public final class ClientManager {
   private final Duration sampleWait;
 
   /**
-   * @param random source of sampling decisions
+   * A manager with no clients yet.
+   *
+   * @param random source of sampling decisions; only this manager should draw from it
    * @param sampleWait how long {@link #sample} waits for enough clients to connect
    */
   public ClientManager(Random random, Duration sampleWait) {
@@ -34,11 +37,22 @@ public final class ClientManager {
     this.sampleWait = sampleWait;
   }
 
+  /**
+   * A manager with no clients yet whose {@link #sample} waits up to a day for enough clients.
+   *
+   * @param seed seed of the {@link Random} that sampling draws from
+   */
   public ClientManager(long seed) {
     this(new Random(seed), Duration.ofDays(1));
   }
 
-  /** Adds a client; false if one with the same cid is already registered. */
+  /**
+   * Adds a client and wakes up whoever waits for clients.
+   *
+   * @param client the newly connected client
+   * @return true if it was added; false if a client with the same {@link ClientProxy#cid()} is
+   *     already registered, which is kept
+   */
   public boolean register(ClientProxy client) {
     lock.lock();
     try {
@@ -52,6 +66,12 @@ public final class ClientManager {
     }
   }
 
+  /**
+   * Removes a client that left. Does nothing unless {@code client} itself is registered under its
+   * cid, so a stale proxy cannot remove a newer client with the same cid.
+   *
+   * @param client the client that left
+   */
   public void unregister(ClientProxy client) {
     lock.lock();
     try {
@@ -63,6 +83,11 @@ public final class ClientManager {
     }
   }
 
+  /**
+   * The number of connected clients, as Flower's {@code num_available}.
+   *
+   * @return how many clients are registered right now
+   */
   public int numAvailable() {
     lock.lock();
     try {
@@ -72,7 +97,11 @@ public final class ClientManager {
     }
   }
 
-  /** A snapshot of the connected clients, in arrival order. */
+  /**
+   * A snapshot of the connected clients, in arrival order.
+   *
+   * @return an immutable list that later arrivals and departures do not change
+   */
   public List<ClientProxy> all() {
     lock.lock();
     try {
@@ -82,7 +111,14 @@ public final class ClientManager {
     }
   }
 
-  /** Waits until at least {@code n} clients are connected; false on timeout. */
+  /**
+   * Waits until at least {@code n} clients are connected; false on timeout.
+   *
+   * @param n the number of clients needed
+   * @param timeout the longest time to wait; zero or negative only checks
+   * @return true as soon as {@code n} clients are connected, false if the timeout passed first
+   * @throws InterruptedException if the waiting thread is interrupted
+   */
   public boolean waitFor(int n, Duration timeout) throws InterruptedException {
     long left = timeout.toNanos();
     lock.lock();
@@ -102,6 +138,14 @@ public final class ClientManager {
   /**
    * Waits for {@code minNumClients} (at least {@code numClients}) to connect, then draws {@code
    * numClients} of them without replacement. Returns an empty list when they do not come in time.
+   * Flower's {@code ClientManager.sample}.
+   *
+   * @param numClients how many clients to draw
+   * @param minNumClients how many must be connected before drawing; {@code numClients} is used when
+   *     it is larger
+   * @return {@code numClients} distinct clients in random order; empty if too few connected within
+   *     the manager's sample wait, or if clients left so that fewer than {@code numClients} remain
+   * @throws InterruptedException if the waiting thread is interrupted
    */
   public List<ClientProxy> sample(int numClients, int minNumClients) throws InterruptedException {
     int needed = Math.max(numClients, minNumClients);
@@ -126,7 +170,13 @@ public final class ClientManager {
     }
   }
 
-  /** Draws one connected client, waiting up to {@code timeout} for one to arrive. */
+  /**
+   * Draws one connected client, waiting up to {@code timeout} for one to arrive.
+   *
+   * @param timeout the longest time to wait for a first client
+   * @return a client drawn uniformly at random, or null if none connected in time
+   * @throws InterruptedException if the waiting thread is interrupted
+   */
   public ClientProxy sampleOne(Duration timeout) throws InterruptedException {
     if (!waitFor(1, timeout)) {
       return null;

@@ -75,11 +75,25 @@ public final class FlowerServer implements AutoCloseable {
     this.server = new Server(clientManager, b.strategy);
   }
 
+  /**
+   * Starts configuring a server.
+   *
+   * @return a builder with {@code start_server}'s defaults: grpc-bidi on {@code 0.0.0.0:8080}, 512
+   *     MiB messages, {@link FedAvg} with Flower's settings, one round without a timeout, no TLS,
+   *     no Fleet API
+   */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** Binds the port(s) and starts accepting clients; {@link #run()} calls it if needed. */
+  /**
+   * Binds the port(s) and starts accepting clients; {@link #run()} calls it if needed. Clients that
+   * connect are registered with {@link #clientManager()}; no round runs yet. Calling it again does
+   * nothing.
+   *
+   * @return this server, started
+   * @throws IOException if a port cannot be bound; nothing is left listening
+   */
   public synchronized FlowerServer start() throws IOException {
     if (started) {
       return this;
@@ -130,7 +144,12 @@ public final class FlowerServer implements AutoCloseable {
     return this;
   }
 
-  /** The grpc-bidi port actually bound (useful with port 0). */
+  /**
+   * The grpc-bidi port actually bound (useful with port 0).
+   *
+   * @return the local port of the legacy gRPC server
+   * @throws IllegalStateException if the server has not been started or serves no grpc-bidi
+   */
   public synchronized int port() {
     if (grpcServer == null) {
       throw new IllegalStateException(grpcBidi ? "server not started" : "grpc-bidi is off");
@@ -138,7 +157,12 @@ public final class FlowerServer implements AutoCloseable {
     return grpcServer.getPort();
   }
 
-  /** The Fleet API's HTTP port actually bound (useful with {@code fleetHttpPort(0)}). */
+  /**
+   * The Fleet API's HTTP port actually bound (useful with {@code fleetHttpPort(0)}).
+   *
+   * @return the local port of the Fleet API server
+   * @throws IllegalStateException if the Fleet API is not served, or not yet or no longer
+   */
   public synchronized int fleetHttpPort() {
     if (fleetServer == null) {
       throw new IllegalStateException(
@@ -167,9 +191,14 @@ public final class FlowerServer implements AutoCloseable {
   }
 
   /**
-   * Runs all rounds, then tells the clients to leave and stops serving.
+   * Runs all rounds, then tells the clients to leave and stops serving. Blocks until the last round
+   * ends: the server first waits for the strategy's initial parameters (or asks a client), then
+   * each round waits for enough clients as the strategy decides.
    *
+   * @return the losses, metrics and failures of every round
    * @throws IOException if the port cannot be bound
+   * @throws InterruptedException if the calling thread is interrupted while the rounds run; the
+   *     clients are told to leave and the server stops all the same
    */
   public History run() throws IOException, InterruptedException {
     start();
@@ -181,6 +210,11 @@ public final class FlowerServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Stops serving: the Fleet API at once, failing the calls still pending, and the gRPC stream
+   * after giving its clients up to 3 s to acknowledge a last instruction. {@link #run()} calls it
+   * at the end; safe to call more than once.
+   */
   @Override
   public synchronized void close() {
     if (fleetServer != null) {
@@ -220,7 +254,13 @@ public final class FlowerServer implements AutoCloseable {
 
     private Builder() {}
 
-    /** Whether to serve the legacy grpc-bidi protocol on {@link #port(int)} (default true). */
+    /**
+     * Whether to serve the legacy grpc-bidi protocol on {@link #port(int)} (default true).
+     *
+     * @param enabled false to serve only the Fleet API, which then needs {@link
+     *     #fleetHttpPort(int)}
+     * @return this builder
+     */
     public Builder grpcBidi(boolean enabled) {
       this.grpcBidi = enabled;
       return this;
@@ -229,6 +269,10 @@ public final class FlowerServer implements AutoCloseable {
     /**
      * Also serve the Fleet API over HTTP on this port (0 picks a free one), on {@link
      * #host(String)}, with TLS when {@link #tls} is set.
+     *
+     * @param port a TCP port in [0, 65535]; flower-superlink's default is 8000
+     * @return this builder
+     * @throws IllegalArgumentException if {@code port} is outside [0, 65535]
      */
     public Builder fleetHttpPort(int port) {
       this.fleetHttpPort = Checks.port("fleetHttpPort", port);
@@ -238,35 +282,75 @@ public final class FlowerServer implements AutoCloseable {
     /**
      * Authenticated Fleet API: only nodes with these public keys may join, none may register itself
      * (see {@link NodeAuthKeys#load}).
+     *
+     * @param keys the public keys of the nodes allowed to join; needs {@link #fleetHttpPort(int)}
+     * @return this builder
+     * @throws NullPointerException if {@code keys} is null
      */
     public Builder nodeAuthKeys(NodeAuthKeys keys) {
       this.nodeAuthKeys = Objects.requireNonNull(keys, "keys");
       return this;
     }
 
-    /** Announced heartbeat intervals a node may miss before it is dropped (default 2). */
+    /**
+     * Announced heartbeat intervals a node may miss before it is dropped (default 2).
+     *
+     * @param intervals how many of its own heartbeat intervals a node may stay silent; fractions
+     *     are allowed, more than zero
+     * @return this builder
+     * @throws IllegalArgumentException if {@code intervals} is not more than zero (or is NaN)
+     */
     public Builder fleetHeartbeatPatience(double intervals) {
       this.fleetHeartbeatPatience = Checks.positive("fleetHeartbeatPatience", intervals);
       return this;
     }
 
-    /** How often node heartbeats are checked (default 1 s). */
+    /**
+     * How often node heartbeats are checked (default 1 s).
+     *
+     * @param period the time between two checks for silent nodes; more than zero
+     * @return this builder
+     * @throws IllegalArgumentException if {@code period} is null, zero or negative
+     */
     public Builder fleetHeartbeatCheckPeriod(Duration period) {
       this.fleetHeartbeatCheckPeriod = Checks.positive("fleetHeartbeatCheckPeriod", period);
       return this;
     }
 
+    /**
+     * The address both protocols listen on (default {@code 0.0.0.0}, all IPv4 interfaces).
+     *
+     * @param host a host name or IP address of this machine, e.g. {@code 127.0.0.1} to accept only
+     *     local clients; resolved when the server starts
+     * @return this builder
+     * @throws NullPointerException if {@code host} is null
+     */
     public Builder host(String host) {
       this.host = Objects.requireNonNull(host, "host");
       return this;
     }
 
-    /** 0 picks a free port; see {@link FlowerServer#port()}. */
+    /**
+     * The grpc-bidi port (default 8080, as {@code start_server}). 0 picks a free port; see {@link
+     * FlowerServer#port()}.
+     *
+     * @param port a TCP port in [0, 65535]
+     * @return this builder
+     * @throws IllegalArgumentException if {@code port} is outside [0, 65535]
+     */
     public Builder port(int port) {
       this.port = Checks.port("port", port);
       return this;
     }
 
+    /**
+     * Largest message accepted from a client, in bytes (default 512 MiB, as Flower); on the Fleet
+     * API the largest request body. Clients must not send more.
+     *
+     * @param bytes the limit; more than zero
+     * @return this builder
+     * @throws IllegalArgumentException if {@code bytes} is zero or negative
+     */
     public Builder maxMessageSize(int bytes) {
       this.maxMessageSize = Checks.positive("maxMessageSize", bytes);
       return this;
@@ -279,22 +363,50 @@ public final class FlowerServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * How rounds select clients and aggregate results (default {@link FedAvg} with Flower's
+     * settings).
+     *
+     * @param strategy the strategy, called from the server's round loop only
+     * @return this builder
+     * @throws NullPointerException if {@code strategy} is null
+     */
     public Builder strategy(Strategy strategy) {
       this.strategy = Objects.requireNonNull(strategy, "strategy");
       return this;
     }
 
+    /**
+     * The number of rounds and the round timeout (default one round, no timeout).
+     *
+     * @param config what {@link FlowerServer#run()} runs
+     * @return this builder
+     * @throws NullPointerException if {@code config} is null
+     */
     public Builder config(ServerConfig config) {
       this.config = Objects.requireNonNull(config, "config");
       return this;
     }
 
-    /** Seed of client sampling, for reproducible runs. */
+    /**
+     * Seed of client sampling, for reproducible runs.
+     *
+     * @param seed any value; by default one from {@link System#nanoTime()}, different each run
+     * @return this builder
+     */
     public Builder seed(long seed) {
       this.seed = seed;
       return this;
     }
 
+    /**
+     * Makes the server; it binds no port until {@link FlowerServer#start()} or {@link
+     * FlowerServer#run()}.
+     *
+     * @return a server with this builder's settings
+     * @throws IllegalArgumentException if {@code grpcBidi(false)} or {@link #nodeAuthKeys} is set
+     *     without {@link #fleetHttpPort(int)}
+     */
     public FlowerServer build() {
       return new FlowerServer(this);
     }

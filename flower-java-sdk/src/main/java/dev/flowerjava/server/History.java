@@ -8,9 +8,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** What a run produced, round by round, in the shape of Flower's {@code History}. */
+/**
+ * What a run produced, round by round, in the shape of Flower's {@code History}. The getters return
+ * copies, so they are safe to call while a run is still adding to the history.
+ */
 public final class History {
-  /** A value recorded for one round. */
+  /**
+   * A value recorded for one round, as the {@code (round, value)} tuples of Flower's History.
+   *
+   * @param <T> the type of the value
+   * @param round the server round, from 1; 0 for the evaluation of the initial parameters
+   * @param value what the round produced
+   */
   public record Entry<T>(int round, T value) {}
 
   private final List<Entry<Double>> lossesDistributed = new ArrayList<>();
@@ -58,42 +67,92 @@ public final class History {
             (k, v) -> into.computeIfAbsent(k, x -> new ArrayList<>()).add(new Entry<>(round, v)));
   }
 
+  /**
+   * The loss of federated evaluation (the clients' losses as the strategy aggregated them), as
+   * Flower's {@code losses_distributed}.
+   *
+   * @return one entry per round that produced an aggregated loss, in round order
+   */
   public synchronized List<Entry<Double>> lossesDistributed() {
     return List.copyOf(lossesDistributed);
   }
 
+  /**
+   * The loss of the strategy's server-side evaluation, as Flower's {@code losses_centralized}.
+   *
+   * @return one entry per round the strategy evaluated, round 0 being the initial parameters; empty
+   *     when the strategy does not evaluate on the server
+   */
   public synchronized List<Entry<Double>> lossesCentralized() {
     return List.copyOf(lossesCentralized);
   }
 
+  /**
+   * The fit metrics the strategy aggregated each round, as Flower's {@code
+   * metrics_distributed_fit}.
+   *
+   * @return for each metric name, in order of first appearance, its value per round; empty when no
+   *     round produced metrics
+   */
   public synchronized Map<String, List<Entry<Scalar>>> metricsDistributedFit() {
     return copy(metricsDistributedFit);
   }
 
+  /**
+   * The evaluation metrics the strategy aggregated each round, as Flower's {@code
+   * metrics_distributed}.
+   *
+   * @return for each metric name, in order of first appearance, its value per round; empty when no
+   *     round produced metrics
+   */
   public synchronized Map<String, List<Entry<Scalar>>> metricsDistributed() {
     return copy(metricsDistributed);
   }
 
+  /**
+   * The metrics of the strategy's server-side evaluation, as Flower's {@code metrics_centralized}.
+   *
+   * @return for each metric name, in order of first appearance, its value per round (round 0 being
+   *     the initial parameters); empty when there are none
+   */
   public synchronized Map<String, List<Entry<Scalar>>> metricsCentralized() {
     return copy(metricsCentralized);
   }
 
-  /** Per round, how many fit results were aggregated. */
+  /**
+   * Per round, how many fit results were aggregated.
+   *
+   * @return one entry per round, 0 for a round whose strategy selected no clients
+   */
   public synchronized List<Entry<Integer>> fitResults() {
     return List.copyOf(fitResults);
   }
 
-  /** Per round, how many fit results did not count. */
+  /**
+   * Per round, how many fit results did not count.
+   *
+   * @return one entry per round: clients that failed, answered with a status other than OK, sent a
+   *     result the strategy rejected, or did not answer within the round timeout
+   */
   public synchronized List<Entry<Integer>> fitFailures() {
     return List.copyOf(fitFailures);
   }
 
-  /** Per round, how many evaluation results did not count. */
+  /**
+   * Per round, how many evaluation results did not count.
+   *
+   * @return one entry per round, counted as for {@link #fitFailures()}; 0 for a round without
+   *     federated evaluation
+   */
   public synchronized List<Entry<Integer>> evaluateFailures() {
     return List.copyOf(evaluateFailures);
   }
 
-  /** Fit and evaluate failures over the whole run. */
+  /**
+   * Fit and evaluate failures over the whole run.
+   *
+   * @return the sum of {@link #fitFailures()} and {@link #evaluateFailures()} over all rounds
+   */
   public synchronized int totalFailures() {
     int n = 0;
     for (Entry<Integer> e : fitFailures) {
@@ -111,7 +170,12 @@ public final class History {
     return Collections.unmodifiableMap(out);
   }
 
-  /** A multi-line summary in the layout of Flower's end-of-run log. */
+  /**
+   * A multi-line summary in the layout of Flower's end-of-run log.
+   *
+   * @return the losses and metrics, one tab-indented line per round or metric; empty when nothing
+   *     was recorded
+   */
   public synchronized String summary() {
     StringBuilder sb = new StringBuilder();
     if (!lossesDistributed.isEmpty()) {

@@ -8,17 +8,29 @@ import java.util.Locale;
  * <p>{@link #descr()} is the little-endian numpy type string written into {@code .npy} headers.
  */
 public enum DType {
+  /** numpy's {@code bool}: one byte per element, 0 for false and 1 for true. */
   BOOL("|b1", 1),
+  /** numpy's {@code int8}: signed 8-bit integers. */
   INT8("|i1", 1),
+  /** numpy's {@code uint8}: unsigned 8-bit integers, e.g. image pixels. */
   UINT8("|u1", 1),
+  /** numpy's {@code int16}: signed 16-bit integers. */
   INT16("<i2", 2),
+  /** numpy's {@code uint16}: unsigned 16-bit integers. */
   UINT16("<u2", 2),
+  /** numpy's {@code int32}: signed 32-bit integers. */
   INT32("<i4", 4),
+  /** numpy's {@code uint32}: unsigned 32-bit integers. */
   UINT32("<u4", 4),
+  /** numpy's {@code int64}: signed 64-bit integers, numpy's default integer type on Linux. */
   INT64("<i8", 8),
+  /** numpy's {@code uint64}: unsigned 64-bit integers. */
   UINT64("<u8", 8),
+  /** numpy's {@code float16}: IEEE 754 half-precision floats. */
   FLOAT16("<f2", 2),
+  /** numpy's {@code float32}: IEEE 754 single-precision floats, the usual type of weights. */
   FLOAT32("<f4", 4),
+  /** numpy's {@code float64}: IEEE 754 double-precision floats, numpy's default float type. */
   FLOAT64("<f8", 8);
 
   private final String descr;
@@ -29,26 +41,51 @@ public enum DType {
     this.itemSize = itemSize;
   }
 
-  /** The numpy type string as numpy writes it for this type on a little-endian machine. */
+  /**
+   * The numpy type string as numpy writes it for this type on a little-endian machine.
+   *
+   * @return the {@code descr} of a {@code .npy} header, e.g. {@code "<f4"}; one-byte types have
+   *     {@code '|'} (byte order not applicable) in place of {@code '<'}
+   */
   public String descr() {
     return descr;
   }
 
-  /** Bytes per element. */
+  /**
+   * The size of one element.
+   *
+   * @return bytes per element: 1, 2, 4 or 8
+   */
   public int itemSize() {
     return itemSize;
   }
 
-  /** The numpy name, e.g. {@code float32}. */
+  /**
+   * The numpy name, e.g. {@code float32}.
+   *
+   * @return the constant's name in lower case, as {@code numpy.dtype(...).name} prints it
+   */
   public String numpyName() {
     return name().toLowerCase(Locale.ROOT);
   }
 
+  /**
+   * Whether elements are floating-point numbers rather than integers or bools.
+   *
+   * @return true for {@link #FLOAT16}, {@link #FLOAT32} and {@link #FLOAT64}
+   */
   public boolean isFloatingPoint() {
     return this == FLOAT16 || this == FLOAT32 || this == FLOAT64;
   }
 
-  /** The type numpy calls {@code name} ({@code "float32"}, {@code "int64"}, ...). */
+  /**
+   * The type numpy calls {@code name} ({@code "float32"}, {@code "int64"}, ...).
+   *
+   * @param name a numpy dtype name, exactly as {@link #numpyName()} returns it
+   * @return the type of that name
+   * @throws IllegalArgumentException if no type has that name, e.g. for {@code "float"} or {@code
+   *     "complex64"}
+   */
   public static DType fromNumpyName(String name) {
     for (DType t : values()) {
       if (t.numpyName().equals(name)) {

@@ -24,8 +24,16 @@ public final class NDArray {
   /**
    * Wraps little-endian C-order element bytes. The bytes are copied.
    *
+   * @param dtype the element type
+   * @param shape the dimensions, each at least 0; copied. An empty shape is a 0-d array of one
+   *     element
+   * @param littleEndianData the elements in C (row-major) order, little-endian: exactly {@code
+   *     elementCount(shape) * dtype.itemSize()} bytes
+   * @return an array that shares no memory with the arguments
    * @throws IllegalArgumentException if a dimension is negative or the byte count does not match
    *     the shape
+   * @throws ArithmeticException if the shape's element count overflows a long
+   * @throws NullPointerException if an argument is null
    */
   public static NDArray of(DType dtype, long[] shape, byte[] littleEndianData) {
     Objects.requireNonNull(littleEndianData, "littleEndianData");
@@ -55,7 +63,16 @@ public final class NDArray {
     return new NDArray(dtype, shapeCopy, data);
   }
 
-  /** A float32 array of the given values and shape (a 1-d array when no shape is given). */
+  /**
+   * A float32 array of the given values and shape (a 1-d array when no shape is given).
+   *
+   * @param values the elements in C (row-major) order; copied
+   * @param shape the dimensions, whose product must be {@code values.length}; none for the 1-d
+   *     shape {@code [values.length]}
+   * @return a {@link DType#FLOAT32} array
+   * @throws IllegalArgumentException if a dimension is negative or the shape does not hold exactly
+   *     {@code values.length} elements
+   */
   public static NDArray ofFloats(float[] values, long... shape) {
     long[] s = shape.length == 0 ? new long[] {values.length} : shape;
     ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
@@ -63,7 +80,16 @@ public final class NDArray {
     return wrap(DType.FLOAT32, s, buf.array());
   }
 
-  /** A float64 array of the given values and shape (a 1-d array when no shape is given). */
+  /**
+   * A float64 array of the given values and shape (a 1-d array when no shape is given).
+   *
+   * @param values the elements in C (row-major) order; copied
+   * @param shape the dimensions, whose product must be {@code values.length}; none for the 1-d
+   *     shape {@code [values.length]}
+   * @return a {@link DType#FLOAT64} array
+   * @throws IllegalArgumentException if a dimension is negative or the shape does not hold exactly
+   *     {@code values.length} elements
+   */
   public static NDArray ofDoubles(double[] values, long... shape) {
     long[] s = shape.length == 0 ? new long[] {values.length} : shape;
     ByteBuffer buf = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
@@ -71,7 +97,16 @@ public final class NDArray {
     return wrap(DType.FLOAT64, s, buf.array());
   }
 
-  /** An int64 array of the given values and shape (a 1-d array when no shape is given). */
+  /**
+   * An int64 array of the given values and shape (a 1-d array when no shape is given).
+   *
+   * @param values the elements in C (row-major) order; copied
+   * @param shape the dimensions, whose product must be {@code values.length}; none for the 1-d
+   *     shape {@code [values.length]}
+   * @return a {@link DType#INT64} array
+   * @throws IllegalArgumentException if a dimension is negative or the shape does not hold exactly
+   *     {@code values.length} elements
+   */
   public static NDArray ofLongs(long[] values, long... shape) {
     long[] s = shape.length == 0 ? new long[] {values.length} : shape;
     ByteBuffer buf = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
@@ -82,7 +117,10 @@ public final class NDArray {
   /**
    * The number of elements a shape holds.
    *
-   * @throws IllegalArgumentException if a dimension is negative or the product overflows a long
+   * @param shape the dimensions; empty for a 0-d array
+   * @return the product of the dimensions: 1 for an empty shape, 0 if any dimension is 0
+   * @throws IllegalArgumentException if a dimension is negative
+   * @throws ArithmeticException if the product overflows a long
    */
   public static long elementCount(long[] shape) {
     long count = 1;
@@ -95,30 +133,56 @@ public final class NDArray {
     return count;
   }
 
+  /**
+   * The element type.
+   *
+   * @return the dtype every element has
+   */
   public DType dtype() {
     return dtype;
   }
 
-  /** A copy of the shape. */
+  /**
+   * The dimensions, outermost first.
+   *
+   * @return a copy of the shape, which the caller may modify; empty for a 0-d array
+   */
   public long[] shape() {
     return shape.clone();
   }
 
+  /**
+   * The number of dimensions, as numpy's {@code ndim}.
+   *
+   * @return the length of the shape, 0 for a 0-d array
+   */
   public int ndim() {
     return shape.length;
   }
 
-  /** Number of elements. */
+  /**
+   * The number of elements, as numpy's {@code size}.
+   *
+   * @return the product of the shape's dimensions
+   */
   public long size() {
     return data.length / dtype.itemSize();
   }
 
-  /** Number of data bytes. */
+  /**
+   * The size of the element data, as numpy's {@code nbytes}.
+   *
+   * @return {@link #size()} times the dtype's item size, in bytes
+   */
   public int byteSize() {
     return data.length;
   }
 
-  /** A read-only little-endian view of the element bytes. */
+  /**
+   * A read-only little-endian view of the element bytes, without copying them.
+   *
+   * @return a new buffer over all {@link #byteSize()} bytes, positioned at 0, in C order
+   */
   public ByteBuffer data() {
     return ByteBuffer.wrap(data).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
   }
@@ -128,13 +192,20 @@ public final class NDArray {
     return data;
   }
 
-  /** A copy of the element bytes, little-endian. */
+  /**
+   * A copy of the element bytes, little-endian.
+   *
+   * @return {@link #byteSize()} bytes in C order, which the caller may modify
+   */
   public byte[] toByteArray() {
     return data.clone();
   }
 
   /**
    * The elements as doubles, converted from any numeric or bool dtype (uint64 above 2^63 wraps).
+   *
+   * @return a new array of {@link #size()} values in C order; bools become 1 and 0, and int64 or
+   *     uint64 values beyond 2^53 are rounded
    */
   public double[] toDoubleArray() {
     int n = (int) size();
@@ -146,7 +217,12 @@ public final class NDArray {
     return out;
   }
 
-  /** The elements as floats; exact for float32 arrays. */
+  /**
+   * The elements as floats; exact for float32 arrays.
+   *
+   * @return a new array of {@link #size()} values in C order, converted as by {@link
+   *     #toDoubleArray()} and then rounded to float for dtypes other than float32
+   */
   public float[] toFloatArray() {
     int n = (int) size();
     float[] out = new float[n];

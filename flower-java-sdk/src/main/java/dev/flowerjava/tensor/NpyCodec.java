@@ -41,7 +41,13 @@ public final class NpyCodec {
   // ---------------------------------------------------------------------------------------------
   // encode
 
-  /** The {@code .npy} bytes of {@code array}, identical to what {@code numpy.save} writes. */
+  /**
+   * The {@code .npy} bytes of {@code array}, identical to what {@code numpy.save} writes.
+   *
+   * @param array the array to serialize
+   * @return a new byte array: header, then the element data
+   * @throws ArithmeticException if header and data together exceed 2^31 - 1 bytes
+   */
   public static byte[] encode(NDArray array) {
     byte[] header = NpyHeader.header(array);
     byte[] data = array.rawData();
@@ -51,13 +57,26 @@ public final class NpyCodec {
     return out;
   }
 
-  /** Writes the {@code .npy} bytes of {@code array} to {@code out} (which is not closed). */
+  /**
+   * Writes the {@code .npy} bytes of {@code array} to {@code out} (which is not closed).
+   *
+   * @param array the array to serialize
+   * @param out where to write the bytes, {@link #encodedSize(NDArray)} of them; neither flushed nor
+   *     closed
+   * @throws IOException if {@code out} fails; part of the bytes may have been written
+   */
   public static void encode(NDArray array, OutputStream out) throws IOException {
     out.write(NpyHeader.header(array));
     out.write(array.rawData());
   }
 
-  /** The number of bytes {@link #encode(NDArray)} produces for {@code array}. */
+  /**
+   * The number of bytes {@link #encode(NDArray)} produces for {@code array}.
+   *
+   * @param array the array that would be serialized
+   * @return the size of header plus data, in bytes
+   * @throws ArithmeticException if that size exceeds 2^31 - 1 bytes
+   */
   public static int encodedSize(NDArray array) {
     return Math.addExact(NpyHeader.header(array).length, array.byteSize());
   }
@@ -68,7 +87,11 @@ public final class NpyCodec {
   /**
    * Reads one {@code .npy} array that occupies all of {@code npy}.
    *
+   * @param npy the complete {@code .npy} image, e.g. one tensor of Flower's {@code Parameters};
+   *     only read
+   * @return the array, C-ordered and little-endian, sharing no memory with {@code npy}
    * @throws NpyFormatException if the bytes are not such an array (see the class comment)
+   * @throws NullPointerException if {@code npy} is null
    */
   public static NDArray decode(byte[] npy) {
     Objects.requireNonNull(npy, "npy");
@@ -78,7 +101,12 @@ public final class NpyCodec {
   /**
    * Reads one {@code .npy} array that occupies {@code npy[offset, offset + length)}.
    *
+   * @param npy bytes holding the {@code .npy} image; only read
+   * @param offset index of the image's first byte (the magic string)
+   * @param length the image's size in bytes; bytes after it are not looked at
+   * @return the array, C-ordered and little-endian, sharing no memory with {@code npy}
    * @throws NpyFormatException if the bytes are not such an array (see the class comment)
+   * @throws IndexOutOfBoundsException if the range does not lie within {@code npy}
    */
   public static NDArray decode(byte[] npy, int offset, int length) {
     Objects.checkFromIndexSize(offset, length, npy.length);
@@ -99,7 +127,10 @@ public final class NpyCodec {
    * Reads one {@code .npy} array that occupies the remaining bytes of {@code npy}; the buffer's
    * position is not changed. Heap buffers are read in place; others are copied first.
    *
+   * @param npy a buffer whose bytes from its position to its limit are the {@code .npy} image
+   * @return the array, C-ordered and little-endian, sharing no memory with {@code npy}
    * @throws NpyFormatException if the bytes are not such an array (see the class comment)
+   * @throws NullPointerException if {@code npy} is null
    */
   public static NDArray decode(ByteBuffer npy) {
     Objects.requireNonNull(npy, "npy");

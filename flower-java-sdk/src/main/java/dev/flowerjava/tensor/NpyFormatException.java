@@ -10,10 +10,21 @@ import dev.flowerjava.FlowerException;
 public class NpyFormatException extends FlowerException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * A format error found by the reader itself.
+   *
+   * @param message the problem, e.g. which header field is malformed
+   */
   public NpyFormatException(String message) {
     super(message);
   }
 
+  /**
+   * A format error caused by another one, or found while reading an enclosing structure.
+   *
+   * @param message the problem, e.g. which tensor of a {@code Parameters} is malformed
+   * @param cause the underlying error; may be null
+   */
   public NpyFormatException(String message, Throwable cause) {
     super(message, cause);
   }

@@ -9,21 +9,45 @@ import java.util.Objects;
 /**
  * Model weights as they travel: one serialized tensor per entry. With {@link #NUMPY_TENSOR_TYPE}
  * each entry is a complete {@code .npy} image, as Flower's {@code ndarrays_to_parameters} makes.
- * The byte arrays are not copied: treat them as read-only.
+ * The byte arrays are not copied: treat them as read-only. Mirrors Flower's {@code Parameters}.
+ *
+ * @param tensors the serialized tensors, in the order the model defines; an unmodifiable list
+ * @param tensorType how each tensor is serialized, e.g. {@value #NUMPY_TENSOR_TYPE}; empty for
+ *     {@link #empty()}
  */
 public record Parameters(List<byte[]> tensors, String tensorType) {
+  /** The tensor type of {@code .npy}-encoded tensors, the one Flower's NumPy helpers use. */
   public static final String NUMPY_TENSOR_TYPE = "numpy.ndarray";
 
+  /**
+   * Checks the components and copies the list (not the byte arrays it holds).
+   *
+   * @param tensors the serialized tensors; neither the list nor an element may be null
+   * @param tensorType the serialization, e.g. {@value #NUMPY_TENSOR_TYPE}; not null
+   * @throws NullPointerException if {@code tensors}, one of its elements or {@code tensorType} is
+   *     null
+   */
   public Parameters {
     tensors = List.copyOf(tensors);
     Objects.requireNonNull(tensorType, "tensorType");
   }
 
+  /**
+   * No tensors, as a client that has no model to return answers.
+   *
+   * @return parameters with no tensors and an empty tensor type
+   */
   public static Parameters empty() {
     return new Parameters(List.of(), "");
   }
 
-  /** Encodes arrays as {@code .npy} images. */
+  /**
+   * Encodes arrays as {@code .npy} images, as Flower's {@code ndarrays_to_parameters} does.
+   *
+   * @param arrays the model's tensors, in the order the model defines; may be empty
+   * @return one {@code .npy} image per array, in the same order, of type {@value
+   *     #NUMPY_TENSOR_TYPE}
+   */
   public static Parameters fromArrays(List<NDArray> arrays) {
     List<byte[]> out = new ArrayList<>(arrays.size());
     for (NDArray a : arrays) {
@@ -33,8 +57,9 @@ public record Parameters(List<byte[]> tensors, String tensorType) {
   }
 
   /**
-   * Decodes every tensor.
+   * Decodes every tensor as a {@code .npy} image, as Flower's {@code parameters_to_ndarrays} does.
    *
+   * @return the arrays in the order of {@link #tensors()}; empty when there are no tensors
    * @throws dev.flowerjava.tensor.NpyFormatException naming the tensor index that is malformed
    */
   public List<NDArray> toArrays() {
@@ -50,15 +75,29 @@ public record Parameters(List<byte[]> tensors, String tensorType) {
     return out;
   }
 
+  /**
+   * The number of tensors.
+   *
+   * @return how many tensors there are, 0 for {@link #empty()}
+   */
   public int size() {
     return tensors.size();
   }
 
+  /**
+   * Whether there are no tensors, as in {@link #empty()}.
+   *
+   * @return true when {@link #size()} is 0
+   */
   public boolean isEmpty() {
     return tensors.isEmpty();
   }
 
-  /** Total serialized size in bytes. */
+  /**
+   * The total serialized size of the tensors.
+   *
+   * @return the sum of the tensors' lengths, in bytes
+   */
   public long byteSize() {
     long n = 0;
     for (byte[] t : tensors) {

@@ -72,17 +72,38 @@ public final class FedAvg implements Strategy {
     }
   }
 
+  /**
+   * Starts configuring a FedAvg.
+   *
+   * @return a builder with Flower's defaults: fractions 1.0, at least 2 clients for training,
+   *     evaluation and availability, failures accepted, no initial parameters, no config functions,
+   *     no server-side evaluation and no metrics aggregation
+   */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** How many clients to sample for training, and the minimum that must be available. */
+  /**
+   * How many clients to sample for training, and the minimum that must be available. Flower's
+   * {@code num_fit_clients}.
+   *
+   * @param numAvailable the number of clients connected now
+   * @return two numbers: the sample size, {@code max(floor(numAvailable * fractionFit),
+   *     minFitClients)}, then {@code minAvailableClients}
+   */
   public int[] numFitClients(int numAvailable) {
     int n = (int) (numAvailable * fractionFit);
     return new int[] {Math.max(n, minFitClients), minAvailableClients};
   }
 
-  /** How many clients to sample for evaluation, and the minimum that must be available. */
+  /**
+   * How many clients to sample for evaluation, and the minimum that must be available. Flower's
+   * {@code num_evaluation_clients}.
+   *
+   * @param numAvailable the number of clients connected now
+   * @return two numbers: the sample size, {@code max(floor(numAvailable * fractionEvaluate),
+   *     minEvaluateClients)}, then {@code minAvailableClients}
+   */
   public int[] numEvaluationClients(int numAvailable) {
     int n = (int) (numAvailable * fractionEvaluate);
     return new int[] {Math.max(n, minEvaluateClients), minAvailableClients};
@@ -236,75 +257,166 @@ public final class FedAvg implements Strategy {
 
     private Builder() {}
 
-    /** Share of available clients that train each round (default 1.0). */
+    /**
+     * Share of available clients that train each round (default 1.0).
+     *
+     * @param v a fraction in [0, 1]; the sample never falls below {@link #minFitClients(int)}, even
+     *     at 0
+     * @return this builder
+     * @throws IllegalArgumentException if {@code v} is outside [0, 1] or NaN
+     */
     public Builder fractionFit(double v) {
       this.fractionFit = fraction("fractionFit", v);
       return this;
     }
 
-    /** Share of available clients that evaluate each round; 0 turns federated evaluation off. */
+    /**
+     * Share of available clients that evaluate each round; 0 turns federated evaluation off.
+     *
+     * @param v a fraction in [0, 1] (default 1.0); above 0 the sample never falls below {@link
+     *     #minEvaluateClients(int)}
+     * @return this builder
+     * @throws IllegalArgumentException if {@code v} is outside [0, 1] or NaN
+     */
     public Builder fractionEvaluate(double v) {
       this.fractionEvaluate = fraction("fractionEvaluate", v);
       return this;
     }
 
+    /**
+     * Fewest clients that train in a round (default 2).
+     *
+     * @param v at least 1; a round waits until this many clients are connected
+     * @return this builder
+     * @throws IllegalArgumentException if {@code v} is less than 1
+     */
     public Builder minFitClients(int v) {
       this.minFitClients = atLeastOne("minFitClients", v);
       return this;
     }
 
+    /**
+     * Fewest clients that evaluate in a round with federated evaluation (default 2).
+     *
+     * @param v at least 1; the evaluation waits until this many clients are connected
+     * @return this builder
+     * @throws IllegalArgumentException if {@code v} is less than 1
+     */
     public Builder minEvaluateClients(int v) {
       this.minEvaluateClients = atLeastOne("minEvaluateClients", v);
       return this;
     }
 
-    /** Clients that must be connected before a round starts (default 2). */
+    /**
+     * Clients that must be connected before a round starts (default 2).
+     *
+     * @param v at least 1; should not be below {@link #minFitClients(int)} or {@link
+     *     #minEvaluateClients(int)}, which {@link #build()} warns about
+     * @return this builder
+     * @throws IllegalArgumentException if {@code v} is less than 1
+     */
     public Builder minAvailableClients(int v) {
       this.minAvailableClients = atLeastOne("minAvailableClients", v);
       return this;
     }
 
-    /** Whether a round with failures still aggregates its successes (default true). */
+    /**
+     * Whether a round with failures still aggregates its successes (default true).
+     *
+     * @param v false to keep the previous model, and record no federated loss, in any round where a
+     *     client failed
+     * @return this builder
+     */
     public Builder acceptFailures(boolean v) {
       this.acceptFailures = v;
       return this;
     }
 
-    /** Starting parameters; without them the server asks one client for its own. */
+    /**
+     * Starting parameters; without them the server asks one client for its own.
+     *
+     * @param p the initial global model, e.g. from {@link Parameters#fromArrays}
+     * @return this builder
+     * @throws NullPointerException if {@code p} is null
+     */
     public Builder initialParameters(Parameters p) {
       this.initialParameters = Objects.requireNonNull(p, "initialParameters");
       return this;
     }
 
-    /** The config sent with each round's {@code FitIns}, by round number. */
+    /**
+     * The config sent with each round's {@code FitIns}, by round number. Flower's {@code
+     * on_fit_config_fn}; without it clients get an empty config.
+     *
+     * @param f maps the round (from 1) to the config, e.g. local epochs; must not return null
+     * @return this builder
+     * @throws NullPointerException if {@code f} is null
+     */
     public Builder onFitConfig(IntFunction<ScalarMap> f) {
       this.onFitConfig = Objects.requireNonNull(f);
       return this;
     }
 
-    /** The config sent with each round's {@code EvaluateIns}, by round number. */
+    /**
+     * The config sent with each round's {@code EvaluateIns}, by round number. Flower's {@code
+     * on_evaluate_config_fn}; without it clients get an empty config.
+     *
+     * @param f maps the round (from 1) to the config; must not return null
+     * @return this builder
+     * @throws NullPointerException if {@code f} is null
+     */
     public Builder onEvaluateConfig(IntFunction<ScalarMap> f) {
       this.onEvaluateConfig = Objects.requireNonNull(f);
       return this;
     }
 
-    /** Server-side evaluation of the global model (round 0 is the initial model). */
+    /**
+     * Server-side evaluation of the global model (round 0 is the initial model). Flower's {@code
+     * evaluate_fn}.
+     *
+     * @param f maps the round and the decoded global model to its loss and metrics, or to empty to
+     *     skip that round
+     * @return this builder
+     * @throws NullPointerException if {@code f} is null
+     */
     public Builder evaluateFn(
         BiFunction<Integer, List<NDArray>, Optional<CentralizedEvaluation>> f) {
       this.evaluateFn = Objects.requireNonNull(f);
       return this;
     }
 
+    /**
+     * How the clients' fit metrics are combined each round. Flower's {@code
+     * fit_metrics_aggregation_fn}; without it they are dropped, with a warning in round 1.
+     *
+     * @param f the aggregation, e.g. {@link MetricsAggregation#weightedAverage()}
+     * @return this builder
+     * @throws NullPointerException if {@code f} is null
+     */
     public Builder fitMetricsAggregation(MetricsAggregation f) {
       this.fitMetricsAggregation = Objects.requireNonNull(f);
       return this;
     }
 
+    /**
+     * How the clients' evaluation metrics are combined each round. Flower's {@code
+     * evaluate_metrics_aggregation_fn}; without it they are dropped, with a warning in round 1.
+     *
+     * @param f the aggregation, e.g. {@link MetricsAggregation#weightedAverage()}
+     * @return this builder
+     * @throws NullPointerException if {@code f} is null
+     */
     public Builder evaluateMetricsAggregation(MetricsAggregation f) {
       this.evaluateMetricsAggregation = Objects.requireNonNull(f);
       return this;
     }
 
+    /**
+     * Makes the strategy. Logs a warning, as Flower does, when {@code minAvailableClients} is below
+     * {@code minFitClients} or {@code minEvaluateClients}.
+     *
+     * @return a FedAvg with this builder's settings
+     */
     public FedAvg build() {
       return new FedAvg(this);
     }

@@ -14,11 +14,19 @@ public interface FitAggregator {
   /**
    * Folds in one successful ({@code OK}) result.
    *
+   * @param client the client that sent it
+   * @param result its fit result, with status OK
    * @throws InvalidResultException if the result cannot be aggregated (wrong tensor count, shape or
    *     dtype, undecodable bytes, NaN or infinity); the aggregate is left as it was
    */
   void accept(ClientProxy client, FitRes result);
 
-  /** Ends the round. {@code failures} lists every result that did not count, whatever the cause. */
+  /**
+   * Ends the round, as Flower's {@code aggregate_fit}; called once, after the last {@link #accept}.
+   *
+   * @param failures every result that did not count, whatever the cause; may be empty
+   * @return the new global parameters and aggregated metrics; {@link AggregatedFit#none()} keeps
+   *     the current parameters
+   */
   AggregatedFit finish(List<Failure> failures);
 }

@@ -13,14 +13,31 @@ import java.util.Map;
 @FunctionalInterface
 public interface MetricsAggregation {
 
-  /** One client's metrics and the number of examples behind them. */
+  /**
+   * One client's metrics and the number of examples behind them: an element of the list of {@code
+   * (num_examples, metrics)} tuples Flower's aggregation functions take.
+   *
+   * @param numExamples the result's {@code numExamples}, its weight
+   * @param metrics the metrics the client reported
+   */
   record Weighted(long numExamples, ScalarMap metrics) {}
 
+  /**
+   * Combines one round's client metrics.
+   *
+   * @param results one entry per result that counted, in the order they arrived; may be empty
+   * @return the round's aggregated metrics, recorded in the run's {@link
+   *     dev.flowerjava.server.History}; not null, {@link ScalarMap#empty()} for none
+   */
   ScalarMap aggregate(List<Weighted> results);
 
   /**
    * The example-weighted mean of every numeric metric that all clients report; other metrics are
    * left out.
+   *
+   * @return an aggregation that maps each metric the first result names, and every result holds as
+   *     a double or integer, to {@code sum(numExamples * value) / sum(numExamples)} as a double;
+   *     empty when there are no results or no examples
    */
   static MetricsAggregation weightedAverage() {
     return results -> {
