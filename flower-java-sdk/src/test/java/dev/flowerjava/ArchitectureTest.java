@@ -255,8 +255,10 @@ class ArchitectureTest {
       for (Path info :
           files.filter(f -> f.endsWith("package-info.java")).collect(Collectors.toList())) {
         assertTrue(
-            Files.readString(info).startsWith("/** Not API: "),
-            info + " must start with \"/** Not API: \"");
+            Pattern.compile("^/\\*\\*\\s*(\\*\\s*)?Not API: ")
+                .matcher(Files.readString(info))
+                .find(),
+            info + " must say \"Not API: \" first");
       }
     }
   }
