@@ -158,15 +158,26 @@ final class FakeSuperLink implements FleetRpc {
     }
   }
 
-  /** Waits for {@code n} complete replies and returns them. */
-  List<FlowerMessage> awaitReplies(int n) throws InterruptedException {
-    await(n + " replies", () -> replies.size() >= n);
+  /** Waits for {@code n} complete replies and returns them; fails at once if the node ends. */
+  synchronized List<FlowerMessage> awaitReplies(int n) throws InterruptedException {
+    await(n + " replies", () -> replies.size() >= n || closed);
+    if (replies.size() < n) {
+      throw ended(n + " replies");
+    }
     return replies();
   }
 
-  /** Waits for {@code n} calls of {@code rpc}. */
-  void awaitCalls(String rpc, int n) throws InterruptedException {
-    await(n + " calls of " + rpc, () -> count(rpc) >= n);
+  /** Waits for {@code n} calls of {@code rpc}; fails at once if the node ends. */
+  synchronized void awaitCalls(String rpc, int n) throws InterruptedException {
+    await(n + " calls of " + rpc, () -> count(rpc) >= n || closed);
+    if (count(rpc) < n) {
+      throw ended(n + " calls of " + rpc);
+    }
+  }
+
+  private AssertionError ended(String what) {
+    return new AssertionError("the node closed its carrier before " + what + "; calls: "
+        + calls(false));
   }
 
   /** The calls in order; heartbeats only if {@code withHeartbeats} (they run on their own clock). */
