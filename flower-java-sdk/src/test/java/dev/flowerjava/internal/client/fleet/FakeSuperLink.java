@@ -48,8 +48,8 @@ import java.util.function.BooleanSupplier;
  * FleetRpcException.Kind}, or the link drops the node (its calls are refused until it activates
  * again, and the instructions it had pulled but not answered are offered again).
  *
- * <p>Every call is logged by its Fleet API name; {@link #await} waits (bounded) for a condition
- * on that state, so tests never sleep.
+ * <p>Every call is logged by its Fleet API name; {@link #await} waits (bounded) for a condition on
+ * that state, so tests never sleep.
  */
 final class FakeSuperLink implements FleetRpc {
   static final long DEFAULT_NODE_ID = 4242;
@@ -57,6 +57,7 @@ final class FakeSuperLink implements FleetRpc {
 
   /** Small chunks, so that one array is several ArrayChunk objects to pull. */
   private final ObjectCodec codec = new ObjectCodec(64);
+
   private final boolean requireRegistration;
 
   // guarded by this
@@ -70,17 +71,23 @@ final class FakeSuperLink implements FleetRpc {
   private final List<String> confirmed = new ArrayList<>();
   private final List<PushMessagesRequest> pushes = new ArrayList<>();
   private final List<PushObjectRequest> objectPushes = new ArrayList<>();
+
   /** What each PushMessages answer asked the node to push. */
   private final List<List<String>> asked = new ArrayList<>();
+
   private final List<FlowerMessage> replies = new ArrayList<>();
   private final Deque<FlowerMessage> queue = new ArrayDeque<>();
+
   /** Instructions handed out and not answered yet, by message id. */
   private final Map<String, FlowerMessage> unanswered = new LinkedHashMap<>();
+
   private final Map<String, byte[]> objects = new HashMap<>();
   private final Map<String, Deque<FleetRpcException.Kind>> failures = new HashMap<>();
   private final Map<String, Integer> dropsAt = new HashMap<>();
+
   /** Reply uploads by session id: the reply's object tree. */
   private final Map<String, ObjectTree> sessions = new HashMap<>();
+
   private long nextNodeId = DEFAULT_NODE_ID;
   private long activeNodeId;
   private boolean active;
@@ -88,8 +95,8 @@ final class FakeSuperLink implements FleetRpc {
   private boolean closed;
 
   /**
-   * @param requireRegistration whether ActivateNode refuses a key that did not RegisterNode (a
-   *     key registered beforehand is added with {@link #preRegister})
+   * @param requireRegistration whether ActivateNode refuses a key that did not RegisterNode (a key
+   *     registered beforehand is added with {@link #preRegister})
    */
   FakeSuperLink(boolean requireRegistration) {
     this.requireRegistration = requireRegistration;
@@ -151,8 +158,13 @@ final class FakeSuperLink implements FleetRpc {
     while (!condition.getAsBoolean()) {
       long left = end - System.nanoTime();
       if (left <= 0) {
-        throw new AssertionError("the fake SuperLink waited " + AWAIT_SECONDS + " s for " + what
-            + "; calls so far: " + calls(false));
+        throw new AssertionError(
+            "the fake SuperLink waited "
+                + AWAIT_SECONDS
+                + " s for "
+                + what
+                + "; calls so far: "
+                + calls(false));
       }
       TimeUnit.NANOSECONDS.timedWait(this, left);
     }
@@ -176,11 +188,13 @@ final class FakeSuperLink implements FleetRpc {
   }
 
   private AssertionError ended(String what) {
-    return new AssertionError("the node closed its carrier before " + what + "; calls: "
-        + calls(false));
+    return new AssertionError(
+        "the node closed its carrier before " + what + "; calls: " + calls(false));
   }
 
-  /** The calls in order; heartbeats only if {@code withHeartbeats} (they run on their own clock). */
+  /**
+   * The calls in order; heartbeats only if {@code withHeartbeats} (they run on their own clock).
+   */
   synchronized List<String> calls(boolean withHeartbeats) {
     List<String> out = new ArrayList<>();
     for (String c : calls) {
@@ -284,8 +298,10 @@ final class FakeSuperLink implements FleetRpc {
   /** Refuses a call that names a node which is not the active one, as a SuperLink answers. */
   private void requireActive(String rpc, long nodeId) {
     if (!active || nodeId != activeNodeId) {
-      throw new FleetRpcException(FleetRpcException.Kind.REFUSED,
-          rpc + ": node " + Long.toUnsignedString(nodeId) + " is not active", null);
+      throw new FleetRpcException(
+          FleetRpcException.Kind.REFUSED,
+          rpc + ": node " + Long.toUnsignedString(nodeId) + " is not active",
+          null);
     }
   }
 
@@ -311,8 +327,10 @@ final class FakeSuperLink implements FleetRpc {
     activationKeys.add(request.getPublicKey());
     activationIntervals.add(request.getHeartbeatInterval());
     if (requireRegistration && !registeredKeys.contains(request.getPublicKey())) {
-      throw new FleetRpcException(FleetRpcException.Kind.REFUSED,
-          "ActivateNode: no SuperNode is registered with this public key", null);
+      throw new FleetRpcException(
+          FleetRpcException.Kind.REFUSED,
+          "ActivateNode: no SuperNode is registered with this public key",
+          null);
     }
     active = true;
     activeNodeId = nextNodeId;
@@ -369,11 +387,13 @@ final class FakeSuperLink implements FleetRpc {
     }
     if (pullObjectsNotYetAvailable > 0) {
       pullObjectsNotYetAvailable--;
-      return PullObjectResponse.newBuilder().setObjectFound(true).setObjectAvailable(false)
-          .build();
+      return PullObjectResponse.newBuilder().setObjectFound(true).setObjectAvailable(false).build();
     }
-    return PullObjectResponse.newBuilder().setObjectFound(true).setObjectAvailable(true)
-        .setObjectContent(ByteString.copyFrom(content)).build();
+    return PullObjectResponse.newBuilder()
+        .setObjectFound(true)
+        .setObjectAvailable(true)
+        .setObjectContent(ByteString.copyFrom(content))
+        .build();
   }
 
   @Override
@@ -391,8 +411,8 @@ final class FakeSuperLink implements FleetRpc {
     requireActive("PushMessages", request.getNode().getNodeId());
     pushes.add(request);
     if (request.getMessagesListCount() != 1 || request.getMessageObjectTreesCount() != 1) {
-      throw new FleetRpcException(FleetRpcException.Kind.FAILED,
-          "the fake takes one reply per PushMessages", null);
+      throw new FleetRpcException(
+          FleetRpcException.Kind.FAILED, "the fake takes one reply per PushMessages", null);
     }
     ObjectTree tree = request.getMessageObjectTrees(0);
     List<String> ids = new ArrayList<>();
@@ -407,8 +427,11 @@ final class FakeSuperLink implements FleetRpc {
     String session = UUID.randomUUID().toString();
     sessions.put(session, tree);
     completeIfWhole(tree);
-    return PushMessagesResponse.newBuilder().addAllObjectsToPush(missing).setSessionId(session)
-        .putResults(request.getMessagesList(0).getMetadata().getMessageId(), 0).build();
+    return PushMessagesResponse.newBuilder()
+        .addAllObjectsToPush(missing)
+        .setSessionId(session)
+        .putResults(request.getMessagesList(0).getMetadata().getMessageId(), 0)
+        .build();
   }
 
   @Override
@@ -418,13 +441,17 @@ final class FakeSuperLink implements FleetRpc {
     objectPushes.add(request);
     ObjectTree tree = sessions.get(request.getSessionId());
     if (tree == null) {
-      throw new FleetRpcException(FleetRpcException.Kind.FAILED,
-          "PushObject: unknown session " + request.getSessionId(), null);
+      throw new FleetRpcException(
+          FleetRpcException.Kind.FAILED,
+          "PushObject: unknown session " + request.getSessionId(),
+          null);
     }
     byte[] content = request.getObjectContent().toByteArray();
     if (!ObjectCodec.objectId(content).equals(request.getObjectId())) {
-      throw new FleetRpcException(FleetRpcException.Kind.FAILED,
-          "PushObject: content does not hash to " + request.getObjectId(), null);
+      throw new FleetRpcException(
+          FleetRpcException.Kind.FAILED,
+          "PushObject: content does not hash to " + request.getObjectId(),
+          null);
     }
     objects.put(request.getObjectId(), content);
     completeIfWhole(tree);

@@ -14,7 +14,6 @@ import dev.flowerjava.internal.message.ConfigRecord;
 import dev.flowerjava.internal.message.FlowerMessage;
 import dev.flowerjava.internal.message.MessageError;
 import dev.flowerjava.internal.message.MessageMetadata;
-import dev.flowerjava.internal.message.MetricRecord;
 import dev.flowerjava.internal.message.RecordDict;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
@@ -89,8 +88,18 @@ class FleetMessageHandlerTest {
   private static final NDArray B2 = NDArray.ofFloats(new float[] {1f, -1f, 0f});
 
   private static MessageMetadata metadata(String type) {
-    return new MessageMetadata(9, INSTRUCTION_ID, 1, NODE_ID, "", "round-4", 600, type,
-        System.currentTimeMillis() / 1000.0 - 100, null, null);
+    return new MessageMetadata(
+        9,
+        INSTRUCTION_ID,
+        1,
+        NODE_ID,
+        "",
+        "round-4",
+        600,
+        type,
+        System.currentTimeMillis() / 1000.0 - 100,
+        null,
+        null);
   }
 
   private static FlowerMessage instruction(String type, RecordDict content) {
@@ -113,12 +122,20 @@ class FleetMessageHandlerTest {
   }
 
   private static ScalarMap expectedConfig() {
-    return ScalarMap.builder().put("lr", 0.01).put("epochs", 2L).put("optimizer", "sgd")
-        .put("nesterov", true).put("seed-bytes", Scalar.of(new byte[] {7, 8})).build();
+    return ScalarMap.builder()
+        .put("lr", 0.01)
+        .put("epochs", 2L)
+        .put("optimizer", "sgd")
+        .put("nesterov", true)
+        .put("seed-bytes", Scalar.of(new byte[] {7, 8}))
+        .build();
   }
 
   private static ScalarMap metrics() {
-    return ScalarMap.builder().put("train_loss", 0.125).put("steps", 40L).put("note", "text")
+    return ScalarMap.builder()
+        .put("train_loss", 0.125)
+        .put("steps", 40L)
+        .put("note", "text")
         .build();
   }
 
@@ -153,10 +170,11 @@ class FleetMessageHandlerTest {
   void currentTrainGivesTheClientTheArraysAndConfigAndRepliesUnderTheSameKeys() {
     Scripted client = new Scripted();
     client.fit = FleetMessageHandlerTest::doubled;
-    RecordDict content = RecordDict.builder()
-        .put("arrays", ArrayRecord.builder().put("conv.weight", W).put("conv.bias", B).build())
-        .put("config", config())
-        .build();
+    RecordDict content =
+        RecordDict.builder()
+            .put("arrays", ArrayRecord.builder().put("conv.weight", W).put("conv.bias", B).build())
+            .put("config", config())
+            .build();
 
     RecordDict reply = content(handle(client, instruction("train", content)));
 
@@ -175,7 +193,8 @@ class FleetMessageHandlerTest {
     assertEquals(List.of(3), arrays.get("conv.bias").shape());
     assertEquals(B2, arrays.get("conv.bias").toNDArray());
     // numbers pass into the MetricRecord with num-examples; a string cannot and is left out
-    assertEquals(Map.of("train_loss", 0.125, "steps", 40L, "num-examples", 32L),
+    assertEquals(
+        Map.of("train_loss", 0.125, "steps", 40L, "num-examples", 32L),
         reply.metricRecord("metrics").asMap());
   }
 
@@ -183,10 +202,11 @@ class FleetMessageHandlerTest {
   void currentTrainKeepsTheNameOfAnArrayRecordThatIsNotCalledArrays() {
     Scripted client = new Scripted();
     client.fit = FleetMessageHandlerTest::doubled;
-    RecordDict content = RecordDict.builder()
-        .put("model", ArrayRecord.builder().put("w", W).put("b", B).build())
-        .put("train-settings", config())
-        .build();
+    RecordDict content =
+        RecordDict.builder()
+            .put("model", ArrayRecord.builder().put("w", W).put("b", B).build())
+            .put("train-settings", config())
+            .build();
 
     RecordDict reply = content(handle(client, instruction("train", content)));
 
@@ -198,12 +218,15 @@ class FleetMessageHandlerTest {
   @Test
   void currentEvaluateRepliesWithOnlyMetricsHoldingEvalLossAndNumExamples() {
     Scripted client = new Scripted();
-    client.evaluate = ins -> new EvaluateRes(Status.OK, 0.25f, 10,
-        ScalarMap.builder().put("accuracy", 0.75).build());
-    RecordDict content = RecordDict.builder()
-        .put("arrays", ArrayRecord.builder().put("w", W).put("b", B).build())
-        .put("config", config())
-        .build();
+    client.evaluate =
+        ins ->
+            new EvaluateRes(
+                Status.OK, 0.25f, 10, ScalarMap.builder().put("accuracy", 0.75).build());
+    RecordDict content =
+        RecordDict.builder()
+            .put("arrays", ArrayRecord.builder().put("w", W).put("b", B).build())
+            .put("config", config())
+            .build();
 
     RecordDict reply = content(handle(client, instruction("evaluate", content)));
 
@@ -211,7 +234,8 @@ class FleetMessageHandlerTest {
     assertEquals(List.of(W, B), ins.parameters().toArrays());
     assertEquals(expectedConfig(), ins.config());
     assertEquals(Set.of("metrics"), reply.keySet());
-    assertEquals(Map.of("accuracy", 0.75, "eval_loss", 0.25, "num-examples", 10L),
+    assertEquals(
+        Map.of("accuracy", 0.75, "eval_loss", 0.25, "num-examples", 10L),
         reply.metricRecord("metrics").asMap());
   }
 
@@ -219,13 +243,14 @@ class FleetMessageHandlerTest {
   void aMessageTypeWithAnActionSuffixIsServedByItsBaseType() {
     Scripted client = new Scripted();
     client.evaluate = ins -> new EvaluateRes(Status.OK, 1.5f, 3, ScalarMap.empty());
-    RecordDict content = RecordDict.builder()
-        .put("arrays", ArrayRecord.builder().put("w", W).build()).build();
+    RecordDict content =
+        RecordDict.builder().put("arrays", ArrayRecord.builder().put("w", W).build()).build();
 
     FlowerMessage reply = handle(client, instruction("evaluate.holdout", content));
 
     assertEquals("evaluate.holdout", reply.metadata().messageType());
-    assertEquals(Map.of("eval_loss", 1.5, "num-examples", 3L),
+    assertEquals(
+        Map.of("eval_loss", 1.5, "num-examples", 3L),
         content(reply).metricRecord("metrics").asMap());
     assertEquals(ScalarMap.empty(), ((EvaluateIns) client.calls.get(0)).config());
   }
@@ -233,8 +258,11 @@ class FleetMessageHandlerTest {
   @Test
   void aClientThatDoesNotImplementFitAnswersACurrentTrainWithAClientAppError() {
     Scripted client = new Scripted(); // fit answers FIT_NOT_IMPLEMENTED
-    RecordDict content = RecordDict.builder()
-        .put("arrays", ArrayRecord.builder().put("w", W).build()).put("config", config()).build();
+    RecordDict content =
+        RecordDict.builder()
+            .put("arrays", ArrayRecord.builder().put("w", W).build())
+            .put("config", config())
+            .build();
 
     MessageError e = error(handle(client, instruction("train", content)));
 
@@ -245,11 +273,13 @@ class FleetMessageHandlerTest {
   @Test
   void aClientReturningTheWrongNumberOfArraysGetsAnErrorReply() {
     Scripted client = new Scripted();
-    client.fit = ins -> new FitRes(Status.OK, Parameters.fromArrays(List.of(W2)), 32,
-        ScalarMap.empty());
-    RecordDict content = RecordDict.builder()
-        .put("arrays", ArrayRecord.builder().put("w", W).put("b", B).build())
-        .put("config", config()).build();
+    client.fit =
+        ins -> new FitRes(Status.OK, Parameters.fromArrays(List.of(W2)), 32, ScalarMap.empty());
+    RecordDict content =
+        RecordDict.builder()
+            .put("arrays", ArrayRecord.builder().put("w", W).put("b", B).build())
+            .put("config", config())
+            .build();
 
     MessageError e = error(handle(client, instruction("train", content)));
 
@@ -260,11 +290,15 @@ class FleetMessageHandlerTest {
   @Test
   void aClientExceptionBecomesAnErrorReplyNamingIt() {
     Scripted client = new Scripted();
-    client.fit = ins -> {
-      throw new ArithmeticException("nan loss");
-    };
-    RecordDict content = RecordDict.builder()
-        .put("arrays", ArrayRecord.builder().put("w", W).build()).put("config", config()).build();
+    client.fit =
+        ins -> {
+          throw new ArithmeticException("nan loss");
+        };
+    RecordDict content =
+        RecordDict.builder()
+            .put("arrays", ArrayRecord.builder().put("w", W).build())
+            .put("config", config())
+            .build();
 
     FlowerMessage reply = handle(client, instruction("train", content));
 
@@ -280,11 +314,13 @@ class FleetMessageHandlerTest {
   void legacyFitIsAnsweredWithFitresRecords() {
     Scripted client = new Scripted();
     client.fit = FleetMessageHandlerTest::doubled;
-    RecordDict content = RecordDict.builder()
-        .put("fitins.parameters",
-            ArrayRecord.builder().put("0", legacyArray(W)).put("1", legacyArray(B)).build())
-        .put("fitins.config", config())
-        .build();
+    RecordDict content =
+        RecordDict.builder()
+            .put(
+                "fitins.parameters",
+                ArrayRecord.builder().put("0", legacyArray(W)).put("1", legacyArray(B)).build())
+            .put("fitins.config", config())
+            .build();
 
     RecordDict reply = content(handle(client, instruction("train", content)));
 
@@ -292,17 +328,18 @@ class FleetMessageHandlerTest {
     assertEquals(List.of(W, B), ins.parameters().toArrays());
     assertEquals(expectedConfig(), ins.config());
 
-    assertEquals(Set.of("fitres.parameters", "fitres.num_examples", "fitres.metrics",
-        "fitres.status"), reply.keySet());
+    assertEquals(
+        Set.of("fitres.parameters", "fitres.num_examples", "fitres.metrics", "fitres.status"),
+        reply.keySet());
     ArrayRecord params = reply.arrayRecord("fitres.parameters");
     assertEquals(List.of("0", "1"), List.copyOf(params.keySet()));
     assertEquals("numpy.ndarray", params.get("0").stype());
     assertArrayEquals(NpyCodec.encode(W2), params.get("0").data().toByteArray());
     assertArrayEquals(NpyCodec.encode(B2), params.get("1").data().toByteArray());
-    assertEquals(Map.of("num_examples", 32L),
-        reply.metricRecord("fitres.num_examples").asMap());
+    assertEquals(Map.of("num_examples", 32L), reply.metricRecord("fitres.num_examples").asMap());
     // a ConfigRecord holds every Scalar, the string included
-    assertEquals(Map.of("train_loss", 0.125, "steps", 40L, "note", "text"),
+    assertEquals(
+        Map.of("train_loss", 0.125, "steps", 40L, "note", "text"),
         reply.configRecord("fitres.metrics").asMap());
     assertEquals(status(0, "Success"), reply.configRecord("fitres.status"));
   }
@@ -310,14 +347,16 @@ class FleetMessageHandlerTest {
   @Test
   void legacyFitPassesTheClientsStatusOnInsteadOfFailing() {
     Scripted client = new Scripted(); // fit answers FIT_NOT_IMPLEMENTED
-    RecordDict content = RecordDict.builder()
-        .put("fitins.parameters", ArrayRecord.builder().put("0", legacyArray(W)).build())
-        .put("fitins.config", ConfigRecord.empty())
-        .build();
+    RecordDict content =
+        RecordDict.builder()
+            .put("fitins.parameters", ArrayRecord.builder().put("0", legacyArray(W)).build())
+            .put("fitins.config", ConfigRecord.empty())
+            .build();
 
     RecordDict reply = content(handle(client, instruction("train", content)));
 
-    assertEquals(status(Code.FIT_NOT_IMPLEMENTED.number(), "Client does not implement `fit`"),
+    assertEquals(
+        status(Code.FIT_NOT_IMPLEMENTED.number(), "Client does not implement `fit`"),
         reply.configRecord("fitres.status"));
     assertEquals(0, reply.arrayRecord("fitres.parameters").size());
     assertEquals(Map.of("num_examples", 0L), reply.metricRecord("fitres.num_examples").asMap());
@@ -328,10 +367,11 @@ class FleetMessageHandlerTest {
     Scripted client = new Scripted();
     client.fit = FleetMessageHandlerTest::doubled;
     Array empty = new Array("", List.of(), "numpy.ndarray", ByteString.EMPTY);
-    RecordDict content = RecordDict.builder()
-        .put("fitins.parameters", ArrayRecord.builder().put("0", empty).build())
-        .put("fitins.config", ConfigRecord.empty())
-        .build();
+    RecordDict content =
+        RecordDict.builder()
+            .put("fitins.parameters", ArrayRecord.builder().put("0", empty).build())
+            .put("fitins.config", ConfigRecord.empty())
+            .build();
 
     content(handle(client, instruction("train", content)));
 
@@ -341,24 +381,33 @@ class FleetMessageHandlerTest {
   @Test
   void legacyEvaluateIsAnsweredWithEvaluateresRecords() {
     Scripted client = new Scripted();
-    client.evaluate = ins -> new EvaluateRes(Status.OK, 0.25f, 10,
-        ScalarMap.builder().put("accuracy", 0.75).build());
-    RecordDict content = RecordDict.builder()
-        .put("evaluateins.parameters",
-            ArrayRecord.builder().put("0", legacyArray(W)).put("1", legacyArray(B)).build())
-        .put("evaluateins.config", config())
-        .build();
+    client.evaluate =
+        ins ->
+            new EvaluateRes(
+                Status.OK, 0.25f, 10, ScalarMap.builder().put("accuracy", 0.75).build());
+    RecordDict content =
+        RecordDict.builder()
+            .put(
+                "evaluateins.parameters",
+                ArrayRecord.builder().put("0", legacyArray(W)).put("1", legacyArray(B)).build())
+            .put("evaluateins.config", config())
+            .build();
 
     RecordDict reply = content(handle(client, instruction("evaluate", content)));
 
     EvaluateIns ins = (EvaluateIns) client.calls.get(0);
     assertEquals(List.of(W, B), ins.parameters().toArrays());
     assertEquals(expectedConfig(), ins.config());
-    assertEquals(Set.of("evaluateres.loss", "evaluateres.num_examples", "evaluateres.metrics",
-        "evaluateres.status"), reply.keySet());
+    assertEquals(
+        Set.of(
+            "evaluateres.loss",
+            "evaluateres.num_examples",
+            "evaluateres.metrics",
+            "evaluateres.status"),
+        reply.keySet());
     assertEquals(Map.of("loss", 0.25), reply.metricRecord("evaluateres.loss").asMap());
-    assertEquals(Map.of("num_examples", 10L),
-        reply.metricRecord("evaluateres.num_examples").asMap());
+    assertEquals(
+        Map.of("num_examples", 10L), reply.metricRecord("evaluateres.num_examples").asMap());
     assertEquals(Map.of("accuracy", 0.75), reply.configRecord("evaluateres.metrics").asMap());
     assertEquals(status(0, "Success"), reply.configRecord("evaluateres.status"));
   }
@@ -368,15 +417,17 @@ class FleetMessageHandlerTest {
     Scripted client = new Scripted();
     client.getParameters =
         ins -> new GetParametersRes(Status.OK, Parameters.fromArrays(List.of(W, B)));
-    RecordDict content = RecordDict.builder()
-        .put("getparametersins.config", ConfigRecord.of(Map.of("which", "global"))).build();
+    RecordDict content =
+        RecordDict.builder()
+            .put("getparametersins.config", ConfigRecord.of(Map.of("which", "global")))
+            .build();
 
     RecordDict reply = content(handle(client, instruction("get_parameters", content)));
 
-    assertEquals(ScalarMap.builder().put("which", "global").build(),
+    assertEquals(
+        ScalarMap.builder().put("which", "global").build(),
         ((GetParametersIns) client.calls.get(0)).config());
-    assertEquals(Set.of("getparametersres.parameters", "getparametersres.status"),
-        reply.keySet());
+    assertEquals(Set.of("getparametersres.parameters", "getparametersres.status"), reply.keySet());
     ArrayRecord params = reply.arrayRecord("getparametersres.parameters");
     assertEquals(List.of("0", "1"), List.copyOf(params.keySet()));
     assertArrayEquals(NpyCodec.encode(W), params.get("0").data().toByteArray());
@@ -388,29 +439,34 @@ class FleetMessageHandlerTest {
   void getParametersWithoutAConfigRecordGivesTheClientAnEmptyConfig() {
     Scripted client = new Scripted(); // getParameters answers GET_PARAMETERS_NOT_IMPLEMENTED
 
-    RecordDict reply =
-        content(handle(client, instruction("get_parameters", RecordDict.empty())));
+    RecordDict reply = content(handle(client, instruction("get_parameters", RecordDict.empty())));
 
     assertEquals(ScalarMap.empty(), ((GetParametersIns) client.calls.get(0)).config());
-    assertEquals((long) Code.GET_PARAMETERS_NOT_IMPLEMENTED.number(),
+    assertEquals(
+        (long) Code.GET_PARAMETERS_NOT_IMPLEMENTED.number(),
         reply.configRecord("getparametersres.status").get("code"));
   }
 
   @Test
   void getPropertiesIsAnsweredWithGetpropertiesresRecords() {
     Scripted client = new Scripted();
-    client.getProperties = ins -> new GetPropertiesRes(Status.OK,
-        ScalarMap.builder().put("os", "linux").put("cores", 2L).build());
-    RecordDict content = RecordDict.builder()
-        .put("getpropertiesins.config", ConfigRecord.of(Map.of("detail", true))).build();
+    client.getProperties =
+        ins ->
+            new GetPropertiesRes(
+                Status.OK, ScalarMap.builder().put("os", "linux").put("cores", 2L).build());
+    RecordDict content =
+        RecordDict.builder()
+            .put("getpropertiesins.config", ConfigRecord.of(Map.of("detail", true)))
+            .build();
 
     RecordDict reply = content(handle(client, instruction("get_properties", content)));
 
-    assertEquals(ScalarMap.builder().put("detail", true).build(),
+    assertEquals(
+        ScalarMap.builder().put("detail", true).build(),
         ((GetPropertiesIns) client.calls.get(0)).config());
-    assertEquals(Set.of("getpropertiesres.properties", "getpropertiesres.status"),
-        reply.keySet());
-    assertEquals(Map.of("os", "linux", "cores", 2L),
+    assertEquals(Set.of("getpropertiesres.properties", "getpropertiesres.status"), reply.keySet());
+    assertEquals(
+        Map.of("os", "linux", "cores", 2L),
         reply.configRecord("getpropertiesres.properties").asMap());
     assertEquals(status(0, "Success"), reply.configRecord("getpropertiesres.status"));
   }
@@ -420,14 +476,15 @@ class FleetMessageHandlerTest {
   @Test
   void queryAsksTheClientForItsPropertiesWithTheConfig() {
     Scripted client = new Scripted();
-    client.getProperties = ins -> new GetPropertiesRes(Status.OK,
-        ScalarMap.builder().put("os", "linux").build());
+    client.getProperties =
+        ins -> new GetPropertiesRes(Status.OK, ScalarMap.builder().put("os", "linux").build());
     RecordDict content =
         RecordDict.builder().put("config", ConfigRecord.of(Map.of("ask", "os"))).build();
 
     RecordDict reply = content(handle(client, instruction("query", content)));
 
-    assertEquals(ScalarMap.builder().put("ask", "os").build(),
+    assertEquals(
+        ScalarMap.builder().put("ask", "os").build(),
         ((GetPropertiesIns) client.calls.get(0)).config());
     assertEquals(Set.of("properties"), reply.keySet());
     assertEquals(Map.of("os", "linux"), reply.configRecord("properties").asMap());
@@ -475,12 +532,12 @@ class FleetMessageHandlerTest {
     Scripted client = new Scripted();
     client.getProperties = ins -> new GetPropertiesRes(Status.OK, ScalarMap.empty());
     double created = System.currentTimeMillis() / 1000.0 - 100;
-    MessageMetadata in = new MessageMetadata(9, INSTRUCTION_ID, 1, NODE_ID, "", "round-4", 600,
-        "query", created, 5L, 6L);
+    MessageMetadata in =
+        new MessageMetadata(
+            9, INSTRUCTION_ID, 1, NODE_ID, "", "round-4", 600, "query", created, 5L, 6L);
 
     double before = System.currentTimeMillis() / 1000.0;
-    FlowerMessage reply =
-        handle(client, FlowerMessage.ofContent(in, RecordDict.empty()));
+    FlowerMessage reply = handle(client, FlowerMessage.ofContent(in, RecordDict.empty()));
     double after = System.currentTimeMillis() / 1000.0;
 
     MessageMetadata md = reply.metadata();
@@ -491,7 +548,8 @@ class FleetMessageHandlerTest {
     assertEquals(INSTRUCTION_ID, md.replyToMessageId());
     assertEquals("round-4", md.groupId());
     assertEquals("query", md.messageType());
-    assertTrue(md.createdAt() >= before && md.createdAt() <= after,
+    assertTrue(
+        md.createdAt() >= before && md.createdAt() <= after,
         md.createdAt() + " not within [" + before + ", " + after + "]");
     assertEquals(created + 600, md.createdAt() + md.ttl(), 1e-6);
     assertEquals(6L, md.srcTaskId());

@@ -12,7 +12,6 @@ import dev.flowerjava.FlowerException;
 import dev.flowerjava.client.Client;
 import dev.flowerjava.internal.client.fleet.FleetMessageHandler;
 import dev.flowerjava.internal.message.ArrayRecord;
-import dev.flowerjava.internal.message.ConfigRecord;
 import dev.flowerjava.internal.message.FlowerMessage;
 import dev.flowerjava.internal.message.MessageError;
 import dev.flowerjava.internal.message.MessageMetadata;
@@ -73,6 +72,7 @@ class FleetServiceTest {
 
   private final ClientManager manager = new ClientManager(new Random(1), Duration.ofSeconds(5));
   private final ObjectCodec codec = new ObjectCodec();
+
   /** Heartbeats are checked once an hour: no node is dropped for silence during a test. */
   private FleetService service = new FleetService(manager, null, 2.0, Duration.ofHours(1));
 
@@ -107,8 +107,14 @@ class FleetServiceTest {
     ids(tree, all);
     Map<String, byte[]> objects = new LinkedHashMap<>();
     for (String oid : all) {
-      PullObjectResponse r = service.pullObject(id, PullObjectRequest.newBuilder()
-          .setNode(node(id)).setRunId(service.runId()).setObjectId(oid).build());
+      PullObjectResponse r =
+          service.pullObject(
+              id,
+              PullObjectRequest.newBuilder()
+                  .setNode(node(id))
+                  .setRunId(service.runId())
+                  .setObjectId(oid)
+                  .build());
       assertTrue(r.getObjectFound() && r.getObjectAvailable(), oid);
       objects.put(oid, r.getObjectContent().toByteArray());
     }
@@ -116,8 +122,13 @@ class FleetServiceTest {
   }
 
   private void confirm(long id, String messageId) {
-    service.confirm(id, ConfirmMessageReceivedRequest.newBuilder().setNode(node(id))
-        .setRunId(service.runId()).setMessageObjectId(messageId).build());
+    service.confirm(
+        id,
+        ConfirmMessageReceivedRequest.newBuilder()
+            .setNode(node(id))
+            .setRunId(service.runId())
+            .setMessageObjectId(messageId)
+            .build());
   }
 
   /** PullMessages, PullObject of everything, ConfirmMessageReceived: the inflated instruction. */
@@ -132,23 +143,32 @@ class FleetServiceTest {
   }
 
   private static PushMessagesRequest pushRequest(long id, DeflatedMessage d) {
-    return PushMessagesRequest.newBuilder().setNode(node(id)).addMessagesList(d.toPushProto())
-        .addMessageObjectTrees(d.objectTree()).build();
+    return PushMessagesRequest.newBuilder()
+        .setNode(node(id))
+        .addMessagesList(d.toPushProto())
+        .addMessageObjectTrees(d.objectTree())
+        .build();
   }
 
-  private PushObjectRequest objectRequest(long id, String session, String objectId,
-      byte[] content) {
-    return PushObjectRequest.newBuilder().setNode(node(id)).setRunId(service.runId())
-        .setObjectId(objectId).setObjectContent(ByteString.copyFrom(content))
-        .setSessionId(session).build();
+  private PushObjectRequest objectRequest(
+      long id, String session, String objectId, byte[] content) {
+    return PushObjectRequest.newBuilder()
+        .setNode(node(id))
+        .setRunId(service.runId())
+        .setObjectId(objectId)
+        .setObjectContent(ByteString.copyFrom(content))
+        .setSessionId(session)
+        .build();
   }
 
   /** Pushes the objects the server asked for. */
   private void pushObjects(long id, DeflatedMessage d, PushMessagesResponse asked) {
     Map<String, byte[]> objects = d.objectMap();
     for (String oid : asked.getObjectsToPushList()) {
-      assertTrue(service.pushObject(id,
-          objectRequest(id, asked.getSessionId(), oid, objects.get(oid))).getStored());
+      assertTrue(
+          service
+              .pushObject(id, objectRequest(id, asked.getSessionId(), oid, objects.get(oid)))
+              .getStored());
     }
   }
 
@@ -171,14 +191,17 @@ class FleetServiceTest {
         }
         out.add(NDArray.ofFloats(v, a.shape()));
       }
-      return new FitRes(Status.OK, Parameters.fromArrays(out), 32,
+      return new FitRes(
+          Status.OK,
+          Parameters.fromArrays(out),
+          32,
           ScalarMap.builder().put("train_loss", 0.125).build());
     }
 
     @Override
     public EvaluateRes evaluate(EvaluateIns ins) {
-      return new EvaluateRes(Status.OK, 0.25f, 10,
-          ScalarMap.builder().put("accuracy", 0.75).build());
+      return new EvaluateRes(
+          Status.OK, 0.25f, 10, ScalarMap.builder().put("accuracy", 0.75).build());
     }
   }
 
@@ -194,7 +217,8 @@ class FleetServiceTest {
   }
 
   private static FitIns fitIns(long round) {
-    return new FitIns(Parameters.fromArrays(List.of(W, B)),
+    return new FitIns(
+        Parameters.fromArrays(List.of(W, B)),
         ScalarMap.builder().put("server_round", round).put("lr", 0.1).build());
   }
 
@@ -217,8 +241,18 @@ class FleetServiceTest {
   /** A reply to {@code instruction} from node {@code id} with the given content. */
   private MessageMetadata replyMetadata(FlowerMessage instruction, long id) {
     MessageMetadata in = instruction.metadata();
-    return new MessageMetadata(in.runId(), "", id, in.srcNodeId(), in.messageId(), in.groupId(),
-        in.ttl(), in.messageType(), System.currentTimeMillis() / 1000.0, null, null);
+    return new MessageMetadata(
+        in.runId(),
+        "",
+        id,
+        in.srcNodeId(),
+        in.messageId(),
+        in.groupId(),
+        in.ttl(),
+        in.messageType(),
+        System.currentTimeMillis() / 1000.0,
+        null,
+        null);
   }
 
   // ------------------------------------------------------------------ round trips
@@ -260,8 +294,8 @@ class FleetServiceTest {
   @Test
   void anEvaluateTravelsToTheNodeAndReturnsItsLossAndMetrics() throws Exception {
     long id = join("key-a");
-    CompletableFuture<EvaluateRes> eval = proxyOf(id).evaluate(
-        new EvaluateIns(Parameters.fromArrays(List.of(W)), ScalarMap.empty()));
+    CompletableFuture<EvaluateRes> eval =
+        proxyOf(id).evaluate(new EvaluateIns(Parameters.fromArrays(List.of(W)), ScalarMap.empty()));
 
     FlowerMessage instruction = pullInstruction(id);
     assertEquals("evaluate", instruction.metadata().messageType());
@@ -283,12 +317,13 @@ class FleetServiceTest {
     ids(codec.deflate(instruction).objectTree(), instructionIds);
 
     // a node that returns the model unchanged: its arrays are the instruction's objects
-    Client same = new Client() {
-      @Override
-      public FitRes fit(FitIns ins) {
-        return new FitRes(Status.OK, ins.parameters(), 5, ScalarMap.empty());
-      }
-    };
+    Client same =
+        new Client() {
+          @Override
+          public FitRes fit(FitIns ins) {
+            return new FitRes(Status.OK, ins.parameters(), 5, ScalarMap.empty());
+          }
+        };
     DeflatedMessage d = codec.deflate(new FleetMessageHandler(same).handle(instruction, id));
     PushMessagesResponse pushed = pushReply(id, d);
 
@@ -309,13 +344,17 @@ class FleetServiceTest {
     ClientProxy proxy = proxyOf(id);
     CompletableFuture<FitRes> first = proxy.fit(fitIns(1));
     FlowerMessage instruction = pullInstruction(id);
-    pushReply(id, codec.deflate(FlowerMessage.ofError(replyMetadata(instruction, id),
-        new MessageError(2, "client crashed"))));
+    pushReply(
+        id,
+        codec.deflate(
+            FlowerMessage.ofError(
+                replyMetadata(instruction, id), new MessageError(2, "client crashed"))));
 
     Throwable t = failed(first);
     assertInstanceOf(FlowerException.class, t);
-    assertEquals("node " + Long.toUnsignedString(id)
-        + " answered train with error code 2: client crashed", t.getMessage());
+    assertEquals(
+        "node " + Long.toUnsignedString(id) + " answered train with error code 2: client crashed",
+        t.getMessage());
 
     CompletableFuture<FitRes> second = proxy.fit(fitIns(2));
     FlowerMessage next = pullInstruction(id);
@@ -328,10 +367,11 @@ class FleetServiceTest {
     long id = join("key-a");
     CompletableFuture<FitRes> fit = proxyOf(id).fit(fitIns(1));
     FlowerMessage instruction = pullInstruction(id);
-    RecordDict content = RecordDict.builder()
-        .put("arrays", ArrayRecord.builder().put("0", W2).put("1", B2).build())
-        .put("metrics", MetricRecord.of(Map.of("train_loss", 0.5)))
-        .build();
+    RecordDict content =
+        RecordDict.builder()
+            .put("arrays", ArrayRecord.builder().put("0", W2).put("1", B2).build())
+            .put("metrics", MetricRecord.of(Map.of("train_loss", 0.5)))
+            .build();
     pushReply(id, codec.deflate(FlowerMessage.ofContent(replyMetadata(instruction, id), content)));
 
     Throwable t = failed(fit);
@@ -346,16 +386,30 @@ class FleetServiceTest {
     long unknown = 12345;
     String expected = "node 12345 is not registered";
     assertEquals(expected, refused(412, () -> service.pullMessages(unknown)).getMessage());
-    assertEquals(expected, refused(412, () -> service.pullObject(unknown,
-        PullObjectRequest.newBuilder().setRunId(service.runId()).setObjectId("x").build()))
-        .getMessage());
-    assertEquals(expected, refused(412, () -> service.pushMessages(unknown,
-        PushMessagesRequest.getDefaultInstance())).getMessage());
+    assertEquals(
+        expected,
+        refused(
+                412,
+                () ->
+                    service.pullObject(
+                        unknown,
+                        PullObjectRequest.newBuilder()
+                            .setRunId(service.runId())
+                            .setObjectId("x")
+                            .build()))
+            .getMessage());
+    assertEquals(
+        expected,
+        refused(412, () -> service.pushMessages(unknown, PushMessagesRequest.getDefaultInstance()))
+            .getMessage());
     assertEquals(expected, refused(412, () -> confirm(unknown, "x")).getMessage());
     assertFalse(service.heartbeat(unknown, 30).getSuccess());
     // the HTTP layer's identity check: the id must belong to the signing key
-    assertEquals("Invalid SuperNode authentication: node id 12345 does not belong to the signing"
-        + " public key (registered as node " + Long.toUnsignedString(known) + ")",
+    assertEquals(
+        "Invalid SuperNode authentication: node id 12345 does not belong to the signing"
+            + " public key (registered as node "
+            + Long.toUnsignedString(known)
+            + ")",
         refused(401, () -> service.authorize("key-a", unknown)).getMessage());
     refused(401, () -> service.authorize("key-unknown", unknown));
   }
@@ -371,7 +425,8 @@ class FleetServiceTest {
   void registeringAKeyTwiceIsAConflict() {
     long id = join("key-a");
     FleetApiException e = refused(409, () -> service.registerNode("key-a"));
-    assertEquals("this public key is already registered as node " + Long.toUnsignedString(id),
+    assertEquals(
+        "this public key is already registered as node " + Long.toUnsignedString(id),
         e.getMessage());
   }
 
@@ -405,12 +460,17 @@ class FleetServiceTest {
     assertEquals(32, done(fit).numExamples());
 
     FleetApiException e = refused(400, () -> service.pushMessages(id, pushRequest(id, d)));
-    assertEquals("node " + Long.toUnsignedString(id)
-        + " pushed a reply, but no instruction is waiting for its answer", e.getMessage());
+    assertEquals(
+        "node "
+            + Long.toUnsignedString(id)
+            + " pushed a reply, but no instruction is waiting for its answer",
+        e.getMessage());
     // a PushObject of the completed upload repeated (its answer lost) is still "stored"
     String last = first.getObjectsToPushList().get(first.getObjectsToPushCount() - 1);
-    assertTrue(service.pushObject(id,
-        objectRequest(id, first.getSessionId(), last, d.objectMap().get(last))).getStored());
+    assertTrue(
+        service
+            .pushObject(id, objectRequest(id, first.getSessionId(), last, d.objectMap().get(last)))
+            .getStored());
     // and the proxy is free for the next call
     CompletableFuture<FitRes> next = proxy.fit(fitIns(2));
     assertEquals(1, service.pullMessages(id).getMessagesListCount());
@@ -430,8 +490,11 @@ class FleetServiceTest {
     assertNotEquals(lost.getSessionId(), again.getSessionId());
     assertEquals(lost.getObjectsToPushList(), again.getObjectsToPushList());
     String oid = lost.getObjectsToPushList().get(0);
-    refused(400, () -> service.pushObject(id,
-        objectRequest(id, lost.getSessionId(), oid, d.objectMap().get(oid))));
+    refused(
+        400,
+        () ->
+            service.pushObject(
+                id, objectRequest(id, lost.getSessionId(), oid, d.objectMap().get(oid))));
 
     pushObjects(id, d, again);
     assertEquals(List.of(W2, B2), done(fit).parameters().toArrays());
@@ -448,15 +511,24 @@ class FleetServiceTest {
 
     byte[] stray = "not part of any reply".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     String strayId = ObjectCodec.objectId(stray);
-    FleetApiException e = refused(400, () -> service.pushObject(id,
-        objectRequest(id, asked.getSessionId(), strayId, stray)));
-    assertEquals("object " + strayId + " is not one the server asked node "
-        + Long.toUnsignedString(id) + " to push", e.getMessage());
+    FleetApiException e =
+        refused(
+            400,
+            () -> service.pushObject(id, objectRequest(id, asked.getSessionId(), strayId, stray)));
+    assertEquals(
+        "object "
+            + strayId
+            + " is not one the server asked node "
+            + Long.toUnsignedString(id)
+            + " to push",
+        e.getMessage());
 
     // an asked-for id whose bytes hash to something else is refused too
     String wanted = asked.getObjectsToPushList().get(0);
-    FleetApiException forged = refused(400, () -> service.pushObject(id,
-        objectRequest(id, asked.getSessionId(), wanted, stray)));
+    FleetApiException forged =
+        refused(
+            400,
+            () -> service.pushObject(id, objectRequest(id, asked.getSessionId(), wanted, stray)));
     assertTrue(forged.getMessage().contains("hashes to " + strayId), forged.getMessage());
 
     // an object the server holds already (one of the instruction's) is simply "stored"
@@ -464,8 +536,10 @@ class FleetServiceTest {
     ids(codec.deflate(instruction).objectTree(), instructionIds);
     String held = instructionIds.get(0);
     byte[] heldContent = codec.deflate(instruction).objectMap().get(held);
-    assertTrue(service.pushObject(id,
-        objectRequest(id, asked.getSessionId(), held, heldContent)).getStored());
+    assertTrue(
+        service
+            .pushObject(id, objectRequest(id, asked.getSessionId(), held, heldContent))
+            .getStored());
     assertFalse(fit.isDone());
   }
 
@@ -475,21 +549,43 @@ class FleetServiceTest {
     proxyOf(id).fit(fitIns(1));
     FlowerMessage instruction = pullInstruction(id);
     MessageMetadata in = instruction.metadata();
-    MessageMetadata wrong = new MessageMetadata(in.runId(), "", id, 1, "not-the-instruction",
-        "", in.ttl(), "train", System.currentTimeMillis() / 1000.0, null, null);
+    MessageMetadata wrong =
+        new MessageMetadata(
+            in.runId(),
+            "",
+            id,
+            1,
+            "not-the-instruction",
+            "",
+            in.ttl(),
+            "train",
+            System.currentTimeMillis() / 1000.0,
+            null,
+            null);
     DeflatedMessage d = codec.deflate(FlowerMessage.ofContent(wrong, RecordDict.empty()));
 
     FleetApiException e = refused(400, () -> service.pushMessages(id, pushRequest(id, d)));
-    assertTrue(e.getMessage().startsWith("reply_to_message_id 'not-the-instruction'"),
-        e.getMessage());
+    assertTrue(
+        e.getMessage().startsWith("reply_to_message_id 'not-the-instruction'"), e.getMessage());
   }
 
   @Test
   void aReplyBeforeAnyInstructionWasPulledIsRefused() {
     long id = join("key-a");
     CompletableFuture<FitRes> fit = proxyOf(id).fit(fitIns(1));
-    MessageMetadata md = new MessageMetadata(service.runId(), "", id, 1, "x", "", 60, "train",
-        System.currentTimeMillis() / 1000.0, null, null);
+    MessageMetadata md =
+        new MessageMetadata(
+            service.runId(),
+            "",
+            id,
+            1,
+            "x",
+            "",
+            60,
+            "train",
+            System.currentTimeMillis() / 1000.0,
+            null,
+            null);
     DeflatedMessage d = codec.deflate(FlowerMessage.ofContent(md, RecordDict.empty()));
 
     refused(400, () -> service.pushMessages(id, pushRequest(id, d)));
@@ -525,33 +621,56 @@ class FleetServiceTest {
     long id = join("key-a");
     proxyOf(id).fit(fitIns(1));
     // objects are content-addressed: the first chunk of W has the same id in any message
-    DeflatedMessage same = codec.deflate(FlowerMessage.ofContent(
-        new MessageMetadata(0, "", 0, 0, "", "", 0, "train", 0, null, null),
-        RecordDict.builder().put("arrays", ArrayRecord.builder().put("0", W).build()).build()));
+    DeflatedMessage same =
+        codec.deflate(
+            FlowerMessage.ofContent(
+                new MessageMetadata(0, "", 0, 0, "", "", 0, "train", 0, null, null),
+                RecordDict.builder()
+                    .put("arrays", ArrayRecord.builder().put("0", W).build())
+                    .build()));
     String chunkOfW = same.objects().get(0).objectId();
-    PullObjectRequest ask = PullObjectRequest.newBuilder().setNode(node(id))
-        .setRunId(service.runId()).setObjectId(chunkOfW).build();
+    PullObjectRequest ask =
+        PullObjectRequest.newBuilder()
+            .setNode(node(id))
+            .setRunId(service.runId())
+            .setObjectId(chunkOfW)
+            .build();
 
     assertFalse(service.pullObject(id, ask).getObjectFound()); // queued, not pulled yet
     service.pullMessages(id);
     PullObjectResponse pulled = service.pullObject(id, ask);
     assertTrue(pulled.getObjectFound() && pulled.getObjectAvailable());
-    assertEquals(ByteString.copyFrom(same.objects().get(0).content()),
-        pulled.getObjectContent());
-    assertFalse(service.pullObject(id, ask.toBuilder().setObjectId("no-such-object").build())
-        .getObjectFound());
+    assertEquals(ByteString.copyFrom(same.objects().get(0).content()), pulled.getObjectContent());
+    assertFalse(
+        service
+            .pullObject(id, ask.toBuilder().setObjectId("no-such-object").build())
+            .getObjectFound());
   }
 
   @Test
   void objectsOfAnotherRunAreRefused() {
     long id = join("key-a");
-    FleetApiException e = refused(404, () -> service.pullObject(id, PullObjectRequest.newBuilder()
-        .setNode(node(id)).setRunId(service.runId() + 1).setObjectId("x").build()));
+    FleetApiException e =
+        refused(
+            404,
+            () ->
+                service.pullObject(
+                    id,
+                    PullObjectRequest.newBuilder()
+                        .setNode(node(id))
+                        .setRunId(service.runId() + 1)
+                        .setObjectId("x")
+                        .build()));
     assertTrue(e.getMessage().startsWith("run "), e.getMessage());
-    refused(404, () -> service.getRun(
-        GetRunRequest.newBuilder().setRunId(service.runId() + 1).build()));
-    assertEquals(service.runId(), service.getRun(
-        GetRunRequest.newBuilder().setRunId(service.runId()).build()).getRun().getRunId());
+    refused(
+        404,
+        () -> service.getRun(GetRunRequest.newBuilder().setRunId(service.runId() + 1).build()));
+    assertEquals(
+        service.runId(),
+        service
+            .getRun(GetRunRequest.newBuilder().setRunId(service.runId()).build())
+            .getRun()
+            .getRunId());
   }
 
   // ------------------------------------------------------------------ node life and the round loop
@@ -566,12 +685,13 @@ class FleetServiceTest {
 
     ClientDisconnectedException e =
         assertInstanceOf(ClientDisconnectedException.class, failed(fit));
-    assertEquals("client " + Long.toUnsignedString(id)
-        + " disconnected: the node deactivated itself", e.getMessage());
+    assertEquals(
+        "client " + Long.toUnsignedString(id) + " disconnected: the node deactivated itself",
+        e.getMessage());
     assertEquals(0, manager.numAvailable());
     FleetApiException refusedPull = refused(412, () -> service.pullMessages(id));
-    assertTrue(refusedPull.getMessage().contains("the node deactivated itself"),
-        refusedPull.getMessage());
+    assertTrue(
+        refusedPull.getMessage().contains("the node deactivated itself"), refusedPull.getMessage());
 
     // activating again puts a fresh proxy into the client manager
     assertEquals(id, service.activateNode("key-a", 30).getNodeId());
@@ -611,8 +731,10 @@ class FleetServiceTest {
 
     assertEquals(0, manager.numAvailable());
     assertFalse(service.heartbeat(id, 30).getSuccess());
-    assertTrue(refused(412, () -> service.pullMessages(id)).getMessage()
-        .contains("the server disconnected it (too slow)"));
+    assertTrue(
+        refused(412, () -> service.pullMessages(id))
+            .getMessage()
+            .contains("the server disconnected it (too slow)"));
   }
 
   @Test
@@ -647,8 +769,7 @@ class FleetServiceTest {
     g.initialize(new ECGenParameterSpec("secp384r1"));
     ECPublicKey listed = (ECPublicKey) g.generateKeyPair().getPublic();
     service.close();
-    service = new FleetService(manager, NodeAuthKeys.of(List.of(listed)), 2.0,
-        Duration.ofHours(1));
+    service = new FleetService(manager, NodeAuthKeys.of(List.of(listed)), 2.0, Duration.ofHours(1));
     String keyId = FleetService.keyId(listed);
 
     FleetApiException e = refused(412, () -> service.registerNode(keyId));
