@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * its node keys in OpenSSH format, {@code flwr supernode register} registers the public ones,
  * registered Java nodes train, and an unregistered one is refused with a clear message.
  */
+@Tag("interop")
 class FleetAuthInteropTest {
   private static final Path FLEET = PythonEnv.repoRoot().resolve("python/fleet");
 

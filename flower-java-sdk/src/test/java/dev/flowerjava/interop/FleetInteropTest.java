@@ -28,6 +28,7 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * internal switch) and against flwr 1.39.0, where gRPC is the SuperLink's default Fleet carrier.
  * The harness is python/fleet/federation.py.
  */
+@Tag("interop")
 class FleetInteropTest {
   private static final Path FLEET = PythonEnv.repoRoot().resolve("python/fleet");
   private static final int ROUNDS = 3;

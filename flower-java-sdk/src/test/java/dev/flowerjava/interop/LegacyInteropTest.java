@@ -34,6 +34,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * clients in flwr's own {@code start_server}, and flwr's own {@code start_client} NumPyClients on
  * the Java server. Each side records what it sent and received; the test checks the arithmetic.
  */
+@Tag("interop")
 class LegacyInteropTest {
   private static final int ROUNDS = 3;
   private static final Path SCRIPTS = PythonEnv.repoRoot().resolve("python/interop");

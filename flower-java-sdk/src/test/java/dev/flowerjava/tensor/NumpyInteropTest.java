@@ -19,6 +19,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the other wrote, value for value. Also: numpy-written Fortran-order, big-endian and format
  * 2.0/3.0 files decode correctly. Without the venv these tests fail; they never skip.
  */
+@Tag("interop")
 class NumpyInteropTest {
   private static final Duration PYTHON_TIMEOUT = Duration.ofMinutes(3);
   private static final String SCRIPT = "python/sdk_checks/npy_interop.py";

@@ -10,8 +10,10 @@ import dev.flowerjava.tensor.NDArray;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("interop")
 class CifarNetTest {
   @BeforeAll
   static void environment() {

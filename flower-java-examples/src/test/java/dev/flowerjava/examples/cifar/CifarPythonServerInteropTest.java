@@ -30,6 +30,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * start_server} ({@code python/interop/cifar_server.py}). Needs the pinned flwr, CIFAR-10 and
  * libtorch: it fails, never skips, when one is missing.
  */
+@Tag("interop")
 class CifarPythonServerInteropTest {
   private static final int ROUNDS = 2;
   private static final int TRAIN_PER_CLIENT = 512;

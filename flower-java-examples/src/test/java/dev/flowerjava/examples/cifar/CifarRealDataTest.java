@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.TestInstance;
  * must be there: this test FAILS, it never skips, when it is not; run scripts/fetch-cifar10.sh.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Tag("interop")
 class CifarRealDataTest {
 
   private CifarDataset train;

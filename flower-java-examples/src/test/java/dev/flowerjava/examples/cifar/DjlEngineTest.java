@@ -8,9 +8,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** libtorch loads from the class path, offline; a failure to load fails (never skips) the test. */
+@Tag("interop")
 class DjlEngineTest {
   @BeforeAll
   static void environment() {

@@ -33,6 +33,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,6 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the example-weighted mean of the two clients' updates. The same federation with a real PyTorch
  * client is {@code scripts/mixed-federation.sh} (too slow for CI; results in the README).
  */
+@Tag("interop")
 class MixedFederationTest {
   private static final int ROUNDS = 2;
   private static final int JAVA_TRAIN = 64;

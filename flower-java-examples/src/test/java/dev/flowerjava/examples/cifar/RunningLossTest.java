@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class RunningLossTest {
@@ -33,6 +34,7 @@ class RunningLossTest {
   }
 
   @Test
+  @Tag("interop")
   void theTrainerReportsEveryBatchLossWithItsEpochAndIndexBeforeProgress() {
     SyntheticImages data = new SyntheticImages(45, 10, 3); // batches of 32 + 13
     List<String> calls = new ArrayList<>();

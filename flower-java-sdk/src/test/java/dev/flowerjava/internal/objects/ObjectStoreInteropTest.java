@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * python/sdk_checks/object_store_interop.py}; every object id, every object's bytes and the object
  * tree must agree, and each side must inflate what the other deflated.
  */
+@Tag("interop")
 class ObjectStoreInteropTest {
   private static final String SCRIPT = "python/sdk_checks/object_store_interop.py";
   private static final ObjectMapper JSON = new ObjectMapper();

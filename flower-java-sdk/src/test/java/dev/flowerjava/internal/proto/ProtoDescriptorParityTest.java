@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.Test;
  * (name, number, label, type, type name, oneof, proto3 optional), map entry, enum value and RPC.
  * Any drift fails the build with a list of every difference.
  */
+@Tag("interop")
 class ProtoDescriptorParityTest {
   private static Map<String, FileDescriptorProto> flwr;
   private static Map<String, FileDescriptorProto> ours;

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and cryptography (flower-supernode's OpenSSH private key, flwr supernode register's OpenSSH
  * public key, PKCS#8 and SEC1 PEM).
  */
+@Tag("interop")
 class NodeSignerInteropTest {
   private static final String SCRIPT = "python/sdk_checks/node_auth_interop.py";
   private static final ObjectMapper JSON = new ObjectMapper();

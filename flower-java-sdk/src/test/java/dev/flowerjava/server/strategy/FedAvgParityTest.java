@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,6 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * example-weighted mean of the clients' {@code |x|} at that element: pure relative error where the
  * mean is not a near-cancellation of larger values, and relative to the summands' size where it is.
  */
+@Tag("interop")
 class FedAvgParityTest {
   private static final Duration PYTHON_TIMEOUT = Duration.ofMinutes(3);
   private static final double TOLERANCE = 1e-6;

@@ -62,6 +62,7 @@ public final class FleetNode implements ClientTransport {
   private final RetryPolicy retryPolicy;
   private final Duration pollInterval;
   private final Duration objectWait;
+  private final Duration heartbeatEvery;
   private final ObjectCodec codec = new ObjectCodec();
   private volatile boolean closing;
   private volatile long nodeId;
@@ -82,12 +83,30 @@ public final class FleetNode implements ClientTransport {
       boolean selfRegister,
       RetryPolicy retryPolicy,
       Duration pollInterval) {
+    this(
+        rpc,
+        publicKeyPem,
+        selfRegister,
+        retryPolicy,
+        pollInterval,
+        Duration.ofMillis((long) (HEARTBEAT_INTERVAL_SECONDS * 800))); // 0.8 of the interval
+  }
+
+  /** As above with another heartbeat period: tests use a short one instead of waiting 24 s. */
+  FleetNode(
+      FleetRpc rpc,
+      byte[] publicKeyPem,
+      boolean selfRegister,
+      RetryPolicy retryPolicy,
+      Duration pollInterval,
+      Duration heartbeatEvery) {
     this.rpc = Objects.requireNonNull(rpc, "rpc");
     this.publicKeyPem = publicKeyPem.clone();
     this.selfRegister = selfRegister;
     this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
     this.pollInterval = Objects.requireNonNull(pollInterval, "pollInterval");
     this.objectWait = Duration.ofMinutes(2);
+    this.heartbeatEvery = Objects.requireNonNull(heartbeatEvery, "heartbeatEvery");
   }
 
   /** The id the SuperLink gave this node, or 0 before activation. */
@@ -113,7 +132,7 @@ public final class FleetNode implements ClientTransport {
               t.setDaemon(true);
               return t;
             });
-    long every = (long) (HEARTBEAT_INTERVAL_SECONDS * 800); // 0.8 of the interval, in ms
+    long every = Math.max(1, heartbeatEvery.toMillis());
     heartbeat.scheduleAtFixedRate(() -> sendHeartbeat(node()), every, every, TimeUnit.MILLISECONDS);
     int rejoins = 0;
     try {
