@@ -142,6 +142,7 @@ public final class FleetNode implements ClientTransport {
               withRetry(
                   "PullMessages",
                   () -> rpc.pullMessages(PullMessagesRequest.newBuilder().setNode(node()).build()));
+          rejoins = 0; // the SuperLink answered: the drops so far were not in a row
           if (pulled.getMessagesListCount() == 0) {
             sleep(pollInterval);
             continue;
@@ -150,7 +151,6 @@ public final class FleetNode implements ClientTransport {
             long runId = pulled.getMessagesList(i).getMetadata().getRunId();
             serve(node(), runId, pulled.getMessageObjectTrees(i), handler);
           }
-          rejoins = 0;
         } catch (TransportException e) {
           // A SuperLink deactivates a node it thinks is gone (missed heartbeats, a round
           // timeout); a live node joins again, as a restarted SuperNode would. A refusal that
@@ -356,16 +356,27 @@ public final class FleetNode implements ClientTransport {
     }
   }
 
+  /** Deactivates and, if it registered itself, unregisters the node; each step is tried. */
   private void leave(Node node) {
+    boolean clean = true;
     try {
       rpc.deactivateNode(DeactivateNodeRequest.newBuilder().setNodeId(node.getNodeId()).build());
-      if (selfRegister) {
+    } catch (FleetRpcException e) {
+      clean = false;
+      log.warn("Could not deactivate: {}", e.getMessage());
+    }
+    if (selfRegister) {
+      // a key left registered would let a stale identity activate later
+      try {
         rpc.unregisterNode(
             UnregisterNodeFleetRequest.newBuilder().setNodeId(node.getNodeId()).build());
+      } catch (FleetRpcException e) {
+        clean = false;
+        log.warn("Could not unregister: {}", e.getMessage());
       }
+    }
+    if (clean) {
       log.info("Node {} left {}", Long.toUnsignedString(node.getNodeId()), rpc.target());
-    } catch (FleetRpcException e) {
-      log.warn("Could not leave cleanly: {}", e.getMessage());
     }
   }
 
