@@ -1,25 +1,13 @@
 package dev.flowerjava.server;
 
-import dev.flowerjava.client.NodeKeys;
-import dev.flowerjava.internal.security.NodeKeyException;
+import dev.flowerjava.internal.security.KeyFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.math.BigInteger;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.AlgorithmParameters;
-import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.interfaces.ECPublicKey;
-import java.security.spec.ECGenParameterSpec;
-import java.security.spec.ECParameterSpec;
-import java.security.spec.ECPoint;
-import java.security.spec.ECPublicKeySpec;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Base64;
 import java.util.Collections;
 import java.util.List;
 import java.util.stream.Stream;
@@ -32,9 +20,6 @@ import java.util.stream.Stream;
  * -----BEGIN PUBLIC KEY-----}).
  */
 public final class NodeAuthKeys {
-  private static final String SSH_TYPE = "ecdsa-sha2-nistp384";
-  private static final String SSH_CURVE = "nistp384";
-
   /** One allowed key: where it came from and the key. */
   public record Entry(String name, ECPublicKey key) {}
 
@@ -94,58 +79,29 @@ public final class NodeAuthKeys {
       }
       try {
         out.add(new Entry(f.getFileName().toString(), parse(text)));
-      } catch (NodeKeyException | IllegalArgumentException e) {
+      } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("node public key file " + f + ": " + e.getMessage(), e);
       }
     }
     return new NodeAuthKeys(out);
   }
 
-  /** Parses an OpenSSH {@value #SSH_TYPE} public key line or a PEM P-384 public key. */
+  /**
+   * Parses one public key: an OpenSSH {@code ecdsa-sha2-nistp384} line or a PEM P-384
+   * SubjectPublicKeyInfo.
+   *
+   * @param text the content of a {@code .pub} or {@code .pem} file
+   * @return the key
+   * @throws IllegalArgumentException naming what is wrong with {@code text}
+   */
   public static ECPublicKey parse(String text) {
     if (text.contains("-----BEGIN PUBLIC KEY-----")) {
-      return NodeKeys.parsePublicKeyPem(text.getBytes(StandardCharsets.US_ASCII));
+      return KeyFiles.parsePublicKeyPem(text.getBytes(StandardCharsets.ISO_8859_1));
     }
-    String[] parts = text.strip().split("\\s+");
-    if (parts.length < 2 || !parts[0].equals(SSH_TYPE)) {
+    if (!text.strip().startsWith(KeyFiles.SSH_KEY_TYPE)) {
       throw new IllegalArgumentException(
-          "not an OpenSSH " + SSH_TYPE + " public key line nor a PEM public key");
+          "not an OpenSSH " + KeyFiles.SSH_KEY_TYPE + " public key line nor a PEM public key");
     }
-    ByteBuffer b = ByteBuffer.wrap(Base64.getDecoder().decode(parts[1]));
-    try {
-      String type = new String(sshString(b), StandardCharsets.US_ASCII);
-      String curve = new String(sshString(b), StandardCharsets.US_ASCII);
-      byte[] q = sshString(b);
-      if (!type.equals(SSH_TYPE) || !curve.equals(SSH_CURVE)) {
-        throw new IllegalArgumentException(
-            "key blob is " + type + "/" + curve + ", expected " + SSH_TYPE + "/" + SSH_CURVE);
-      }
-      if (q.length != 97 || q[0] != 4) {
-        throw new IllegalArgumentException("public point is not an uncompressed P-384 point");
-      }
-      ECPoint w =
-          new ECPoint(
-              new BigInteger(1, Arrays.copyOfRange(q, 1, 49)),
-              new BigInteger(1, Arrays.copyOfRange(q, 49, 97)));
-      AlgorithmParameters p = AlgorithmParameters.getInstance("EC");
-      p.init(new ECGenParameterSpec("secp384r1"));
-      ECParameterSpec spec = p.getParameterSpec(ECParameterSpec.class);
-      return (ECPublicKey)
-          KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(w, spec));
-    } catch (java.nio.BufferUnderflowException e) {
-      throw new IllegalArgumentException("truncated OpenSSH key blob", e);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalArgumentException("not a valid P-384 point: " + e.getMessage(), e);
-    }
-  }
-
-  private static byte[] sshString(ByteBuffer b) {
-    int n = b.getInt();
-    if (n < 0 || n > b.remaining()) {
-      throw new IllegalArgumentException("bad length " + n + " in OpenSSH key blob");
-    }
-    byte[] out = new byte[n];
-    b.get(out);
-    return out;
+    return KeyFiles.parseOpenSshPublicKey(text);
   }
 }

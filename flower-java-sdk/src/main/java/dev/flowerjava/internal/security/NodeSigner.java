@@ -114,9 +114,17 @@ public final class NodeSigner {
     return (micros == 0 ? base : base + String.format(".%06d", micros)) + "+00:00";
   }
 
-  /** Whether {@code signature} is a valid ECDSA-SHA256 signature of {@code timestamp}'s bytes. */
+  /**
+   * Whether {@code signature} is a valid ECDSA-SHA256 signature of {@code timestamp}'s bytes.
+   *
+   * @throws IllegalArgumentException if {@code publicKeyPem} is not a PEM P-384 public key
+   */
   public static boolean verify(byte[] publicKeyPem, String timestamp, byte[] signature) {
-    ECPublicKey key = NodeKeys.parsePublicKeyPem(publicKeyPem);
+    return verify(KeyFiles.parsePublicKeyPem(publicKeyPem), timestamp, signature);
+  }
+
+  /** Whether {@code signature} is a valid ECDSA-SHA256 signature of {@code timestamp}'s bytes. */
+  public static boolean verify(ECPublicKey key, String timestamp, byte[] signature) {
     try {
       Signature s = Signature.getInstance("SHA256withECDSA");
       s.initVerify(key);

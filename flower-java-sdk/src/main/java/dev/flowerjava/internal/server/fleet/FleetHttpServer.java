@@ -7,7 +7,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
-import dev.flowerjava.client.NodeKeys;
 import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeRequest;
 import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
@@ -20,7 +19,7 @@ import dev.flowerjava.internal.proto.fleet.PushObjectRequest;
 import dev.flowerjava.internal.proto.fleet.RegisterNodeFleetRequest;
 import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
-import dev.flowerjava.internal.security.NodeKeyException;
+import dev.flowerjava.internal.security.KeyFiles;
 import dev.flowerjava.internal.security.NodeSigner;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.NodeAuthKeys;
@@ -350,8 +349,8 @@ public final class FleetHttpServer implements AutoCloseable {
     }
     ECPublicKey key;
     try {
-      key = NodeKeys.parsePublicKeyPem(pem);
-    } catch (NodeKeyException e) {
+      key = KeyFiles.parsePublicKeyPem(pem);
+    } catch (IllegalArgumentException e) {
       throw FleetApiException.unauthenticated(
           NodeSigner.HTTP_PUBLIC_KEY_HEADER + ": " + e.getMessage());
     }
@@ -367,8 +366,8 @@ public final class FleetHttpServer implements AutoCloseable {
     ECPublicKey signer = authenticate(ex);
     ECPublicKey requested;
     try {
-      requested = NodeKeys.parsePublicKeyPem(requestKeyPem);
-    } catch (NodeKeyException e) {
+      requested = KeyFiles.parsePublicKeyPem(requestKeyPem);
+    } catch (IllegalArgumentException e) {
       throw FleetApiException.unauthenticated("the request's public_key: " + e.getMessage());
     }
     if (!Arrays.equals(signer.getEncoded(), requested.getEncoded())) {
@@ -435,7 +434,7 @@ public final class FleetHttpServer implements AutoCloseable {
     }
   }
 
-  /** A PKCS#8 PEM key (RSA or EC), or a P-384 SEC1/OpenSSH key through {@link NodeKeys}. */
+  /** A PKCS#8 PEM key (RSA or EC), or a P-384 SEC1/OpenSSH key through {@link KeyFiles}. */
   private static PrivateKey loadPrivateKey(Path file) throws IOException, GeneralSecurityException {
     String text = Files.readString(file, StandardCharsets.US_ASCII);
     String begin = "-----BEGIN PRIVATE KEY-----";
@@ -453,8 +452,8 @@ public final class FleetHttpServer implements AutoCloseable {
       throw new IllegalArgumentException("TLS key " + file + " is neither an EC nor an RSA key");
     }
     try {
-      return NodeKeys.load(file).privateKey();
-    } catch (NodeKeyException e) {
+      return KeyFiles.readPrivateKey(file).getPrivate();
+    } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
           "TLS key "
               + file
