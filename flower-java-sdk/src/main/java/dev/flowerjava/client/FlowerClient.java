@@ -7,24 +7,18 @@ import dev.flowerjava.internal.client.fleet.GrpcFleetRpc;
 import dev.flowerjava.internal.client.fleet.HttpFleetRpc;
 import dev.flowerjava.internal.client.grpcbidi.GrpcBidiTransport;
 import dev.flowerjava.internal.security.NodeSigner;
+import dev.flowerjava.internal.security.TlsMaterial;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.Objects;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Connects a client to a Flower server: the Java counterpart of {@code flwr.client.start_client}.
@@ -140,28 +134,11 @@ public final class FlowerClient implements AutoCloseable {
     if (rootCertificates == null) {
       return null;
     }
-    try (InputStream in = Files.newInputStream(rootCertificates)) {
-      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-      trust.load(null, null);
-      int i = 0;
-      for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-        trust.setCertificateEntry("ca-" + i++, c);
-      }
-      if (i == 0) {
-        throw new IllegalArgumentException("no certificate in " + rootCertificates);
-      }
-      TrustManagerFactory tmf =
-          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      tmf.init(trust);
-      SSLContext context = SSLContext.getInstance("TLS");
-      context.init(null, tmf.getTrustManagers(), null);
-      return context;
+    try {
+      return TlsMaterial.clientContext(rootCertificates);
     } catch (IOException e) {
       throw new UncheckedIOException(
           "cannot read root certificates from " + rootCertificates + ": " + e.getMessage(), e);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalArgumentException(
-          "root certificates in " + rootCertificates + " are not usable: " + e.getMessage(), e);
     }
   }
 
@@ -172,7 +149,9 @@ public final class FlowerClient implements AutoCloseable {
     } else {
       try {
         credentials =
-            TlsChannelCredentials.newBuilder().trustManager(rootCertificates.toFile()).build();
+            TlsChannelCredentials.newBuilder()
+                .trustManager(TlsMaterial.trustManagers(rootCertificates))
+                .build();
       } catch (IOException e) {
         throw new UncheckedIOException(
             "cannot read root certificates from " + rootCertificates + ": " + e.getMessage(), e);
@@ -275,7 +254,13 @@ public final class FlowerClient implements AutoCloseable {
       return this;
     }
 
-    /** TLS, trusting the PEM root certificates in {@code pemFile}. */
+    /**
+     * TLS, trusting the PEM root certificates in {@code pemFile} (and no others), over every
+     * transport. The file is read when the client starts.
+     *
+     * @param pemFile one or more PEM certificates
+     * @return this builder
+     */
     public Builder rootCertificates(Path pemFile) {
       this.securityChosen = true;
       this.rootCertificates = Objects.requireNonNull(pemFile, "pemFile");

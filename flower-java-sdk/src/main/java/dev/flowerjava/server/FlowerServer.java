@@ -1,16 +1,20 @@
 package dev.flowerjava.server;
 
 import dev.flowerjava.internal.Checks;
+import dev.flowerjava.internal.security.TlsMaterial;
 import dev.flowerjava.internal.server.fleet.FleetHttpServer;
 import dev.flowerjava.internal.server.grpcbidi.FlowerServiceImpl;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.Strategy;
 import dev.flowerjava.typing.Parameters;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptors;
+import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import java.io.File;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Random;
@@ -39,8 +43,8 @@ public final class FlowerServer implements AutoCloseable {
   private final String host;
   private final int requestedPort;
   private final int maxMessageSize;
-  private final File certChain;
-  private final File privateKey;
+  private final Path certChain;
+  private final Path privateKey;
   private final ServerConfig config;
   private final Server server;
   private final boolean grpcBidi;
@@ -92,23 +96,28 @@ public final class FlowerServer implements AutoCloseable {
    * nothing.
    *
    * @return this server, started
-   * @throws IOException if a port cannot be bound; nothing is left listening
+   * @throws IOException if a port cannot be bound or the TLS files cannot be read; nothing is left
+   *     listening
+   * @throws IllegalArgumentException if the TLS files hold no usable certificate chain and key
    */
   public synchronized FlowerServer start() throws IOException {
     if (started) {
       return this;
     }
     if (grpcBidi) {
+      ServerCredentials credentials =
+          certChain == null
+              ? InsecureServerCredentials.create()
+              : TlsServerCredentials.newBuilder()
+                  .keyManager(TlsMaterial.keyManagers(certChain, privateKey))
+                  .build();
       NettyServerBuilder b =
-          NettyServerBuilder.forAddress(new InetSocketAddress(host, requestedPort))
+          NettyServerBuilder.forAddress(new InetSocketAddress(host, requestedPort), credentials)
               .maxInboundMessageSize(maxMessageSize)
               .addService(
                   ServerInterceptors.intercept(
                       new FlowerServiceImpl(server.clientManager()),
                       new FlowerServiceImpl.PeerInterceptor()));
-      if (certChain != null) {
-        b.useTransportSecurity(certChain, privateKey);
-      }
       grpcServer = b.build().start();
       log.info(
           "Flower server (grpc-bidi) listening on {}:{}{}",
@@ -128,7 +137,7 @@ public final class FlowerServer implements AutoCloseable {
         f.authKeys(nodeAuthKeys);
       }
       if (certChain != null) {
-        f.tls(certChain.toPath(), privateKey.toPath());
+        f.tls(certChain, privateKey);
       }
       try {
         fleetServer = f.build().start();
@@ -241,8 +250,8 @@ public final class FlowerServer implements AutoCloseable {
     private String host = "0.0.0.0";
     private int port = 8080;
     private int maxMessageSize = 512 * 1024 * 1024;
-    private File certChain;
-    private File privateKey;
+    private Path certChain;
+    private Path privateKey;
     private Strategy strategy = FedAvg.builder().build();
     private ServerConfig config = ServerConfig.ofRounds(1);
     private long seed = System.nanoTime();
@@ -356,8 +365,16 @@ public final class FlowerServer implements AutoCloseable {
       return this;
     }
 
-    /** Serve TLS with a PEM certificate chain and its PEM private key. */
-    public Builder tls(File certChain, File privateKey) {
+    /**
+     * Serve TLS (grpc-bidi and the Fleet API) with a PEM certificate chain and its PEM private key.
+     * The files are read when the server starts.
+     *
+     * @param certChain the server's certificate first, then any intermediates
+     * @param privateKey PKCS#8 ({@code BEGIN PRIVATE KEY}), SEC1 ({@code BEGIN EC PRIVATE KEY}) or
+     *     PKCS#1 ({@code BEGIN RSA PRIVATE KEY}), unencrypted
+     * @return this builder
+     */
+    public Builder tls(Path certChain, Path privateKey) {
       this.certChain = Objects.requireNonNull(certChain, "certChain");
       this.privateKey = Objects.requireNonNull(privateKey, "privateKey");
       return this;

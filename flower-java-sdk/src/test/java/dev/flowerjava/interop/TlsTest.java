@@ -39,7 +39,7 @@ class TlsTest {
             .host("127.0.0.1")
             .port(0)
             .seed(1)
-            .tls(certs.resolve("server.pem").toFile(), certs.resolve("server-key.pem").toFile())
+            .tls(certs.resolve("server.pem"), certs.resolve("server-key.pem"))
             .strategy(FedAvg.builder().build())
             .config(ServerConfig.ofRounds(1).withRoundTimeout(Duration.ofSeconds(60)))
             .build()
@@ -90,7 +90,7 @@ class TlsTest {
         FlowerServer.builder()
             .host("127.0.0.1")
             .port(0)
-            .tls(certs.resolve("server.pem").toFile(), certs.resolve("server-key.pem").toFile())
+            .tls(certs.resolve("server.pem"), certs.resolve("server-key.pem"))
             .build()
             .start()) {
       TransportException e =

@@ -6,7 +6,6 @@ import dev.flowerjava.server.NodeAuthKeys;
 import dev.flowerjava.server.ServerConfig;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.MetricsAggregation;
-import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -100,10 +99,10 @@ public final class ServerCli implements Callable<Integer> {
   int maxMessageSize;
 
   @Option(names = "--tls-cert", description = "PEM certificate chain; with --tls-key, serves TLS.")
-  File tlsCert;
+  Path tlsCert;
 
   @Option(names = "--tls-key", description = "PEM private key of --tls-cert.")
-  File tlsKey;
+  Path tlsKey;
 
   @Option(
       names = "--fleet-http-port",

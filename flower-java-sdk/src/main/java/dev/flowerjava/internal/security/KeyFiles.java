@@ -105,6 +105,19 @@ public final class KeyFiles {
   public static KeyPair readPrivateKey(Path file) {
     String text = read(file, "private key file");
     try {
+      return parsePrivateKey(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("private key file " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Parses the text of a private key file (see {@link #readPrivateKey}).
+   *
+   * @throws IllegalArgumentException naming what is wrong
+   */
+  static KeyPair parsePrivateKey(String text) {
+    try {
       for (PemObject pem : pemObjects(text)) {
         switch (pem.getType()) {
           case "OPENSSH PRIVATE KEY":
@@ -120,8 +133,8 @@ public final class KeyFiles {
         }
       }
       throw new IllegalArgumentException("not an OpenSSH, PKCS#8 or SEC1 PEM private key");
-    } catch (IllegalArgumentException | IllegalStateException | ClassCastException e) {
-      throw new IllegalArgumentException("private key file " + file + ": " + e.getMessage(), e);
+    } catch (IllegalStateException | ClassCastException e) { // BouncyCastle's word for bad input
+      throw new IllegalArgumentException(e.getMessage(), e);
     }
   }
 

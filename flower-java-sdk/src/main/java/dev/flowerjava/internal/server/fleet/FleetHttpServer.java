@@ -21,6 +21,7 @@ import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
 import dev.flowerjava.internal.security.KeyFiles;
 import dev.flowerjava.internal.security.NodeSigner;
+import dev.flowerjava.internal.security.TlsMaterial;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.NodeAuthKeys;
 import java.io.IOException;
@@ -28,16 +29,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
-import java.security.KeyStore;
-import java.security.PrivateKey;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.security.interfaces.ECPublicKey;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -49,8 +42,6 @@ import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -114,7 +105,8 @@ public final class FleetHttpServer implements AutoCloseable {
     try {
       if (tls) {
         HttpsServer s = HttpsServer.create(address, 0);
-        s.setHttpsConfigurator(new HttpsConfigurator(sslContext(b.certChain, b.privateKey)));
+        s.setHttpsConfigurator(
+            new HttpsConfigurator(TlsMaterial.serverContext(b.certChain, b.privateKey)));
         this.http = s;
       } else {
         this.http = HttpServer.create(address, 0);
@@ -395,72 +387,6 @@ public final class FleetHttpServer implements AutoCloseable {
       return Base64.getDecoder().decode(value.strip());
     } catch (IllegalArgumentException e) {
       throw FleetApiException.unauthenticated(header + " is not valid base64");
-    }
-  }
-
-  // ------------------------------------------------------------------ TLS
-
-  private static SSLContext sslContext(Path certChain, Path privateKey) throws IOException {
-    try {
-      Certificate[] chain;
-      try (InputStream in = Files.newInputStream(certChain)) {
-        chain =
-            CertificateFactory.getInstance("X.509")
-                .generateCertificates(in)
-                .toArray(new Certificate[0]);
-      }
-      if (chain.length == 0) {
-        throw new IllegalArgumentException("no certificate in " + certChain);
-      }
-      KeyStore ks = KeyStore.getInstance("PKCS12");
-      ks.load(null, null);
-      char[] pw = new char[0];
-      ks.setKeyEntry("fleet", loadPrivateKey(privateKey), pw, chain);
-      KeyManagerFactory kmf =
-          KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-      kmf.init(ks, pw);
-      SSLContext context = SSLContext.getInstance("TLS");
-      context.init(kmf.getKeyManagers(), null, null);
-      return context;
-    } catch (GeneralSecurityException e) {
-      throw new IllegalArgumentException(
-          "TLS certificate "
-              + certChain
-              + " / key "
-              + privateKey
-              + " are not usable: "
-              + e.getMessage(),
-          e);
-    }
-  }
-
-  /** A PKCS#8 PEM key (RSA or EC), or a P-384 SEC1/OpenSSH key through {@link KeyFiles}. */
-  private static PrivateKey loadPrivateKey(Path file) throws IOException, GeneralSecurityException {
-    String text = Files.readString(file, StandardCharsets.US_ASCII);
-    String begin = "-----BEGIN PRIVATE KEY-----";
-    int a = text.indexOf(begin);
-    if (a >= 0) {
-      int b = text.indexOf("-----END PRIVATE KEY-----", a);
-      byte[] der = Base64.getMimeDecoder().decode(text.substring(a + begin.length(), b));
-      for (String alg : new String[] {"EC", "RSA"}) {
-        try {
-          return KeyFactory.getInstance(alg).generatePrivate(new PKCS8EncodedKeySpec(der));
-        } catch (GeneralSecurityException ignored) {
-          // try the next algorithm
-        }
-      }
-      throw new IllegalArgumentException("TLS key " + file + " is neither an EC nor an RSA key");
-    }
-    try {
-      return KeyFiles.readPrivateKey(file).getPrivate();
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          "TLS key "
-              + file
-              + ": use a PKCS#8 PEM key (BEGIN"
-              + " PRIVATE KEY) or a P-384 EC key; "
-              + e.getMessage(),
-          e);
     }
   }
 

@@ -707,7 +707,7 @@ class FleetHttpServerTest {
             .minEvaluateClients(1)
             .initialParameters(initial())
             .build();
-    FlowerServer s = server(fedAvg, 1).tls(cert.toFile(), key.toFile()).build().start();
+    FlowerServer s = server(fedAvg, 1).tls(cert, key).build().start();
     RecordingNode node = new RecordingNode(1, 4, 2f);
     join(
         FlowerClient.builder()
