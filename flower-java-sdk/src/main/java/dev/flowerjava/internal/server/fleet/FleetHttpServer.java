@@ -19,8 +19,6 @@ import dev.flowerjava.internal.proto.fleet.PushObjectRequest;
 import dev.flowerjava.internal.proto.fleet.RegisterNodeFleetRequest;
 import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
-import dev.flowerjava.internal.security.KeyFiles;
-import dev.flowerjava.internal.security.NodeSigner;
 import dev.flowerjava.internal.security.TlsMaterial;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.NodeAuthKeys;
@@ -30,18 +28,13 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.interfaces.ECPublicKey;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
-import java.util.Arrays;
-import java.util.Base64;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,13 +45,13 @@ import org.slf4j.LoggerFactory;
  * nodes join the given {@link ClientManager} as {@link FleetClientProxy}s, so the usual round loop
  * ({@code dev.flowerjava.server.Server}) trains with them.
  *
- * <p>Every call is authenticated as flwr's SuperLink does it: the headers {@code flwr-public-key}
- * (base64 PEM), {@code flwr-timestamp} and {@code flwr-signature} (base64 DER ECDSA-SHA256 over the
- * timestamp) must be present and valid, the timestamp no more than 5 s ahead nor 305 s behind the
- * server's clock, and the node a call names must be the one registered with the signing key. Any
- * failure is 401. Two modes: open (nodes register themselves, like {@code flower-superlink} without
- * {@code --enable-supernode-auth}) and authenticated (only the operator's {@link NodeAuthKeys};
- * RegisterNode is refused with 412).
+ * <p>Every call is authenticated as flwr's SuperLink does it ({@link SignedRequestVerifier}): the
+ * headers {@code flwr-public-key} (base64 PEM), {@code flwr-timestamp} and {@code flwr-signature}
+ * (base64 DER ECDSA-SHA256 over the timestamp) must be present and valid, the timestamp no more
+ * than 5 s ahead nor 305 s behind the server's clock, and the node a call names must be the one
+ * registered with the signing key. Any failure is 401. Two modes: open (nodes register themselves,
+ * like {@code flower-superlink} without {@code --enable-supernode-auth}) and authenticated (only
+ * the operator's {@link NodeAuthKeys}; RegisterNode is refused with 412).
  *
  * <table>
  *   <caption>HTTP statuses</caption>
@@ -83,20 +76,15 @@ public final class FleetHttpServer implements AutoCloseable {
   static final String MEDIA_TYPE = "application/protobuf";
   private static final String PREFIX = "/v1/fleet/";
 
-  /** flwr's SuperLink accepts timestamps strictly within this window around its clock. */
-  static final Duration MAX_FUTURE = Duration.ofSeconds(5);
-
-  static final Duration MAX_AGE = Duration.ofSeconds(305);
-
   private final FleetService service;
   private final HttpServer http;
   private final ExecutorService executor;
-  private final Clock clock;
+  private final SignedRequestVerifier verifier;
   private final long maxBodyBytes;
   private final boolean tls;
 
   private FleetHttpServer(Builder b) throws IOException {
-    this.clock = b.clock;
+    this.verifier = new SignedRequestVerifier(b.clock);
     this.maxBodyBytes = b.maxBodyBytes;
     this.service =
         new FleetService(b.clientManager, b.authKeys, b.heartbeatPatience, b.heartbeatCheckPeriod);
@@ -268,7 +256,7 @@ public final class FleetHttpServer implements AutoCloseable {
         return service.getRun(r).toByteArray();
       }
       case "get-fab" -> {
-        authenticate(ex);
+        verifier.signer(headers(ex));
         throw new FleetApiException(
             404,
             null,
@@ -314,80 +302,18 @@ public final class FleetHttpServer implements AutoCloseable {
 
   // ------------------------------------------------------------------ authentication
 
-  /** Verifies the signature headers; returns the signing key. */
-  private ECPublicKey authenticate(HttpExchange ex) {
-    String keyB64 = header(ex, NodeSigner.HTTP_PUBLIC_KEY_HEADER);
-    String timestamp = header(ex, NodeSigner.TIMESTAMP_HEADER);
-    String sigB64 = header(ex, NodeSigner.HTTP_SIGNATURE_HEADER);
-    byte[] pem = base64(keyB64, NodeSigner.HTTP_PUBLIC_KEY_HEADER);
-    byte[] signature = base64(sigB64, NodeSigner.HTTP_SIGNATURE_HEADER);
-    Instant when;
-    try {
-      when = OffsetDateTime.parse(timestamp).toInstant();
-    } catch (DateTimeParseException e) {
-      throw FleetApiException.unauthenticated(
-          "timestamp '" + timestamp + "' is not an ISO 8601 date-time with offset");
-    }
-    Duration age = Duration.between(when, clock.instant());
-    if (age.compareTo(MAX_FUTURE.negated()) <= 0 || age.compareTo(MAX_AGE) >= 0) {
-      throw FleetApiException.unauthenticated(
-          "timestamp "
-              + timestamp
-              + " is "
-              + (age.isNegative()
-                  ? (-age.toMillis() / 1000.0) + " s in the future"
-                  : (age.toMillis() / 1000.0) + " s old")
-              + "; accepted are -5 s to +305 s from the server's clock");
-    }
-    ECPublicKey key;
-    try {
-      key = KeyFiles.parsePublicKeyPem(pem);
-    } catch (IllegalArgumentException e) {
-      throw FleetApiException.unauthenticated(
-          NodeSigner.HTTP_PUBLIC_KEY_HEADER + ": " + e.getMessage());
-    }
-    if (!NodeSigner.verify(pem, timestamp, signature)) {
-      throw FleetApiException.unauthenticated(
-          "the signature does not verify against the public key and timestamp");
-    }
-    return key;
+  private static Function<String, String> headers(HttpExchange ex) {
+    return name -> ex.getRequestHeaders().getFirst(name);
   }
 
   /** RegisterNode/ActivateNode: the request's key must be the signing key. */
   private String authenticateKey(HttpExchange ex, byte[] requestKeyPem) {
-    ECPublicKey signer = authenticate(ex);
-    ECPublicKey requested;
-    try {
-      requested = KeyFiles.parsePublicKeyPem(requestKeyPem);
-    } catch (IllegalArgumentException e) {
-      throw FleetApiException.unauthenticated("the request's public_key: " + e.getMessage());
-    }
-    if (!Arrays.equals(signer.getEncoded(), requested.getEncoded())) {
-      throw FleetApiException.unauthenticated(
-          "the request's public_key is not the key that signed the call");
-    }
-    return FleetService.keyId(signer);
+    return verifier.requestKey(headers(ex), requestKeyPem);
   }
 
   /** Other calls: the node id must belong to the signing key. */
   private long node(HttpExchange ex, long nodeId) {
-    return service.authorize(FleetService.keyId(authenticate(ex)), nodeId);
-  }
-
-  private static String header(HttpExchange ex, String name) {
-    String v = ex.getRequestHeaders().getFirst(name);
-    if (v == null || v.isEmpty()) {
-      throw FleetApiException.unauthenticated("missing header " + name);
-    }
-    return v;
-  }
-
-  private static byte[] base64(String value, String header) {
-    try {
-      return Base64.getDecoder().decode(value.strip());
-    } catch (IllegalArgumentException e) {
-      throw FleetApiException.unauthenticated(header + " is not valid base64");
-    }
+    return verifier.node(headers(ex), nodeId, service::nodeIdOf);
   }
 
   /** Settings of a {@link FleetHttpServer}. */

@@ -1,0 +1,156 @@
+package dev.flowerjava.internal.server.fleet;
+
+import dev.flowerjava.internal.security.KeyFiles;
+import dev.flowerjava.internal.security.NodeSigner;
+import java.security.interfaces.ECPublicKey;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * Checks a Fleet call's node authentication as flwr 1.41's SuperLink does ({@code
+ * superlink/routers/fleet/node_auth.py}; docs/FLEET-API.md, "Authentication"). The headers {@code
+ * flwr-public-key} (base64 PEM), {@code flwr-timestamp} and {@code flwr-signature} (base64 DER
+ * ECDSA-SHA256 over the timestamp's bytes) must be present and valid, and the timestamp strictly
+ * between 5 s ahead of and 305 s behind the server's clock. Then RegisterNode and ActivateNode must
+ * carry the signing key in their request, and every other call must name the node registered with
+ * the signing key. Every failure is a 401 {@link FleetApiException} whose detail says which check
+ * failed.
+ */
+final class SignedRequestVerifier {
+  /** How far ahead of the server's clock a timestamp may be (exclusive). */
+  static final Duration MAX_FUTURE = Duration.ofSeconds(5);
+
+  /** How far behind the server's clock a timestamp may be (exclusive). */
+  static final Duration MAX_AGE = Duration.ofSeconds(305);
+
+  /** Which node a public key is registered as. */
+  interface Registrations {
+    /**
+     * The id of the node registered with key {@code keyId} ({@link FleetService#keyId}), or null.
+     */
+    Long nodeIdOf(String keyId);
+  }
+
+  private final Clock clock;
+
+  SignedRequestVerifier(Clock clock) {
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /**
+   * Verifies the signature headers.
+   *
+   * @param headers a call's request header by (lower-case) name, null when absent
+   * @return the signing key
+   * @throws FleetApiException 401, naming the failed check
+   */
+  ECPublicKey signer(Function<String, String> headers) {
+    String keyB64 = header(headers, NodeSigner.HTTP_PUBLIC_KEY_HEADER);
+    String timestamp = header(headers, NodeSigner.TIMESTAMP_HEADER);
+    String sigB64 = header(headers, NodeSigner.HTTP_SIGNATURE_HEADER);
+    byte[] pem = base64(keyB64, NodeSigner.HTTP_PUBLIC_KEY_HEADER);
+    byte[] signature = base64(sigB64, NodeSigner.HTTP_SIGNATURE_HEADER);
+    Instant when;
+    try {
+      when = OffsetDateTime.parse(timestamp).toInstant();
+    } catch (DateTimeParseException e) {
+      throw FleetApiException.unauthenticated(
+          "timestamp '" + timestamp + "' is not an ISO 8601 date-time with offset");
+    }
+    Duration age = Duration.between(when, clock.instant());
+    if (age.compareTo(MAX_FUTURE.negated()) <= 0 || age.compareTo(MAX_AGE) >= 0) {
+      throw FleetApiException.unauthenticated(
+          "timestamp "
+              + timestamp
+              + " is "
+              + (age.isNegative()
+                  ? (-age.toMillis() / 1000.0) + " s in the future"
+                  : (age.toMillis() / 1000.0) + " s old")
+              + "; accepted are -5 s to +305 s from the server's clock");
+    }
+    ECPublicKey key;
+    try {
+      key = KeyFiles.parsePublicKeyPem(pem);
+    } catch (IllegalArgumentException e) {
+      throw FleetApiException.unauthenticated(
+          NodeSigner.HTTP_PUBLIC_KEY_HEADER + ": " + e.getMessage());
+    }
+    if (!NodeSigner.verify(key, timestamp, signature)) {
+      throw FleetApiException.unauthenticated(
+          "the signature does not verify against the public key and timestamp");
+    }
+    return key;
+  }
+
+  /**
+   * RegisterNode and ActivateNode: verifies the headers, and that the request's {@code public_key}
+   * is the signing key.
+   *
+   * @return the key's id ({@link FleetService#keyId})
+   * @throws FleetApiException 401, naming the failed check
+   */
+  String requestKey(Function<String, String> headers, byte[] requestKeyPem) {
+    ECPublicKey signer = signer(headers);
+    ECPublicKey requested;
+    try {
+      requested = KeyFiles.parsePublicKeyPem(requestKeyPem);
+    } catch (IllegalArgumentException e) {
+      throw FleetApiException.unauthenticated("the request's public_key: " + e.getMessage());
+    }
+    if (!Arrays.equals(signer.getEncoded(), requested.getEncoded())) {
+      throw FleetApiException.unauthenticated(
+          "the request's public_key is not the key that signed the call");
+    }
+    return FleetService.keyId(signer);
+  }
+
+  /**
+   * Every other call: verifies the headers, and that {@code nodeId} is the node registered with the
+   * signing key.
+   *
+   * @return {@code nodeId}
+   * @throws FleetApiException 401, naming the failed check
+   */
+  long node(Function<String, String> headers, long nodeId, Registrations registrations) {
+    String keyId = FleetService.keyId(signer(headers));
+    Long registered = registrations.nodeIdOf(keyId);
+    if (registered == null) {
+      throw FleetApiException.unauthenticated(
+          "the signing public key (..."
+              + FleetService.shortKey(keyId)
+              + ") belongs to no registered SuperNode");
+    }
+    if (registered != nodeId) {
+      throw FleetApiException.unauthenticated(
+          "node id "
+              + Long.toUnsignedString(nodeId)
+              + " does not belong to the signing public key (registered as node "
+              + Long.toUnsignedString(registered)
+              + ")");
+    }
+    return nodeId;
+  }
+
+  private static String header(Function<String, String> headers, String name) {
+    String v = headers.apply(name);
+    if (v == null || v.isEmpty()) {
+      throw FleetApiException.unauthenticated("missing header " + name);
+    }
+    return v;
+  }
+
+  private static byte[] base64(String value, String header) {
+    try {
+      return Base64.getDecoder().decode(value.strip());
+    } catch (IllegalArgumentException e) {
+      throw FleetApiException.unauthenticated(header + " is not valid base64");
+    }
+  }
+}

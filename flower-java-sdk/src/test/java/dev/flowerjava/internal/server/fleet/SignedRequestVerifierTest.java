@@ -1,0 +1,172 @@
+package dev.flowerjava.internal.server.fleet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.flowerjava.client.NodeKeys;
+import dev.flowerjava.internal.security.NodeSigner;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPairGenerator;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/**
+ * The SuperLink's checks of a signed Fleet call, one by one, against a fixed clock: what passes,
+ * and the exact 401 detail of each way to fail.
+ */
+class SignedRequestVerifierTest {
+  private static final Instant NOW = Instant.parse("2026-05-01T12:00:00Z");
+  private static final String PREFIX = "Invalid SuperNode authentication: ";
+
+  private final SignedRequestVerifier verifier =
+      new SignedRequestVerifier(Clock.fixed(NOW, ZoneOffset.UTC));
+  private final NodeKeys keys = NodeKeys.generate();
+  private final NodeKeys other = NodeKeys.generate();
+  private final NodeSigner signer = new NodeSigner(keys);
+
+  private Map<String, String> signedAt(Instant when) {
+    return new HashMap<>(signer.sign(when).httpHeaders());
+  }
+
+  private static String refusal(Executable call) {
+    FleetApiException e = assertThrows(FleetApiException.class, call);
+    assertEquals(401, e.status());
+    return e.getMessage();
+  }
+
+  @Test
+  void aFreshSignatureNamesItsKeyItsRequestKeyAndItsNode() {
+    Map<String, String> h = signedAt(NOW.minusSeconds(1));
+    assertEquals(keys.publicKey(), verifier.signer(h::get));
+    String keyId = FleetService.keyId(keys.publicKey());
+    assertEquals(keyId, verifier.requestKey(h::get, keys.publicKeyPem()));
+    assertEquals(-7L, verifier.node(h::get, -7L, k -> k.equals(keyId) ? -7L : null));
+  }
+
+  @Test
+  void theWindowIsFiveSecondsAheadTo305SecondsBehindBothExclusive() {
+    Duration micro = Duration.ofNanos(1000); // the timestamp's resolution
+    verifier.signer(signedAt(NOW.plusSeconds(5).minus(micro))::get);
+    verifier.signer(signedAt(NOW.minusSeconds(305).plus(micro))::get);
+
+    Map<String, String> future = signedAt(NOW.plusSeconds(5));
+    assertEquals(
+        PREFIX
+            + "timestamp 2026-05-01T12:00:05+00:00 is 5.0 s in the future; accepted"
+            + " are -5 s to +305 s from the server's clock",
+        refusal(() -> verifier.signer(future::get)));
+    Map<String, String> stale = signedAt(NOW.minusSeconds(305));
+    assertEquals(
+        PREFIX
+            + "timestamp 2026-05-01T11:54:55+00:00 is 305.0 s old; accepted are -5 s"
+            + " to +305 s from the server's clock",
+        refusal(() -> verifier.signer(stale::get)));
+    Map<String, String> ancient = signedAt(NOW.minus(Duration.ofDays(1)));
+    assertEquals(
+        PREFIX
+            + "timestamp 2026-04-30T12:00:00+00:00 is 86400.0 s old; accepted are -5"
+            + " s to +305 s from the server's clock",
+        refusal(() -> verifier.signer(ancient::get)));
+  }
+
+  @Test
+  void aTamperedSignatureTimestampOrKeyDoesNotVerify() {
+    String detail = PREFIX + "the signature does not verify against the public key and timestamp";
+
+    Map<String, String> signature = signedAt(NOW);
+    byte[] sig = Base64.getDecoder().decode(signature.get("flwr-signature"));
+    sig[sig.length - 1] ^= 1;
+    signature.put("flwr-signature", Base64.getEncoder().encodeToString(sig));
+    assertEquals(detail, refusal(() -> verifier.signer(signature::get)));
+
+    Map<String, String> timestamp = signedAt(NOW);
+    timestamp.put("flwr-timestamp", NodeSigner.timestamp(NOW.minusSeconds(1)));
+    assertEquals(detail, refusal(() -> verifier.signer(timestamp::get)));
+
+    Map<String, String> foreignKey = signedAt(NOW);
+    foreignKey.put("flwr-public-key", Base64.getEncoder().encodeToString(other.publicKeyPem()));
+    assertEquals(detail, refusal(() -> verifier.signer(foreignKey::get)));
+  }
+
+  @Test
+  void aRequestMayNotCarryAnotherKeyNorNameAnotherKeysNode() {
+    Map<String, String> h = signedAt(NOW);
+    assertEquals(
+        PREFIX + "the request's public_key is not the key that signed the call",
+        refusal(() -> verifier.requestKey(h::get, other.publicKeyPem())));
+    assertEquals(
+        PREFIX
+            + "the request's public_key: not a PEM P-384 public key: no PUBLIC KEY"
+            + " PEM block",
+        refusal(() -> verifier.requestKey(h::get, new byte[] {1, 2, 3})));
+
+    String mine = FleetService.keyId(keys.publicKey());
+    SignedRequestVerifier.Registrations registry = k -> k.equals(mine) ? 7L : 8L;
+    assertEquals(
+        PREFIX + "node id 8 does not belong to the signing public key (registered as" + " node 7)",
+        refusal(() -> verifier.node(h::get, 8L, registry)));
+    assertEquals(
+        PREFIX
+            + "node id 18446744073709551615 does not belong to the signing public key"
+            + " (registered as node 7)",
+        refusal(() -> verifier.node(h::get, -1L, registry)));
+    assertEquals(
+        PREFIX
+            + "the signing public key (..."
+            + mine.substring(mine.length() - 12)
+            + ") belongs to no registered SuperNode",
+        refusal(() -> verifier.node(h::get, 7L, k -> null)));
+  }
+
+  @Test
+  void missingOrMalformedHeadersAreNamed() throws Exception {
+    for (String name : new String[] {"flwr-public-key", "flwr-timestamp", "flwr-signature"}) {
+      Map<String, String> h = signedAt(NOW);
+      h.remove(name);
+      assertEquals(PREFIX + "missing header " + name, refusal(() -> verifier.signer(h::get)));
+      h.put(name, "");
+      assertEquals(PREFIX + "missing header " + name, refusal(() -> verifier.signer(h::get)));
+    }
+    Map<String, String> badBase64 = signedAt(NOW);
+    badBase64.put("flwr-signature", "not base64!");
+    assertEquals(
+        PREFIX + "flwr-signature is not valid base64",
+        refusal(() -> verifier.signer(badBase64::get)));
+
+    Map<String, String> notIso = signedAt(NOW);
+    notIso.put("flwr-timestamp", "yesterday");
+    assertEquals(
+        PREFIX + "timestamp 'yesterday' is not an ISO 8601 date-time with offset",
+        refusal(() -> verifier.signer(notIso::get)));
+    Map<String, String> noOffset = signedAt(NOW);
+    noOffset.put("flwr-timestamp", "2026-05-01T12:00:00");
+    assertEquals(
+        PREFIX + "timestamp '2026-05-01T12:00:00' is not an ISO 8601 date-time with" + " offset",
+        refusal(() -> verifier.signer(noOffset::get)));
+
+    KeyPairGenerator p256 = KeyPairGenerator.getInstance("EC");
+    p256.initialize(new ECGenParameterSpec("secp256r1"));
+    String pem =
+        "-----BEGIN PUBLIC KEY-----\n"
+            + Base64.getMimeEncoder()
+                .encodeToString(p256.generateKeyPair().getPublic().getEncoded())
+            + "\n-----END PUBLIC KEY-----\n";
+    Map<String, String> notP384 = signedAt(NOW);
+    notP384.put(
+        "flwr-public-key",
+        Base64.getEncoder().encodeToString(pem.getBytes(StandardCharsets.US_ASCII)));
+    assertEquals(
+        PREFIX
+            + "flwr-public-key: not a PEM P-384 public key: the public key is not on"
+            + " P-384 (secp384r1)",
+        refusal(() -> verifier.signer(notP384::get)));
+  }
+}
