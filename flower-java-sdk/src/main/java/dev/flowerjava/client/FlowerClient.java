@@ -113,12 +113,16 @@ public final class FlowerClient implements AutoCloseable {
   private ClientTransport newTransport() {
     if (transport == Transport.FLEET_HTTP) {
       NodeKeys keys = nodeKeys();
-      HttpFleetRpc rpc = new HttpFleetRpc(serverAddress, sslContext(), new NodeSigner(keys));
+      HttpFleetRpc rpc =
+          new HttpFleetRpc(
+              serverAddress, sslContext(), new NodeSigner(keys.privateKey(), keys.publicKey()));
       return new FleetNode(rpc, keys.publicKeyPem(), nodeKey == null, retryPolicy, pollInterval);
     }
     if (transport == Transport.FLEET_GRPC) {
       NodeKeys keys = nodeKeys(); // before the channel, so a bad key file leaks nothing
-      GrpcFleetRpc rpc = new GrpcFleetRpc(newChannel(), serverAddress, new NodeSigner(keys));
+      GrpcFleetRpc rpc =
+          new GrpcFleetRpc(
+              newChannel(), serverAddress, new NodeSigner(keys.privateKey(), keys.publicKey()));
       return new FleetNode(rpc, keys.publicKeyPem(), nodeKey == null, retryPolicy, pollInterval);
     }
     return new GrpcBidiTransport(newChannel(), serverAddress, true, retryPolicy);

@@ -1,9 +1,9 @@
 package dev.flowerjava.internal.security;
 
-import dev.flowerjava.client.NodeKeys;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.Signature;
+import java.security.interfaces.ECPrivateKey;
 import java.security.interfaces.ECPublicKey;
 import java.time.Clock;
 import java.time.Instant;
@@ -38,19 +38,19 @@ public final class NodeSigner {
   private static final DateTimeFormatter SECONDS =
       DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss").withZone(ZoneOffset.UTC);
 
-  private final NodeKeys keys;
+  private final ECPrivateKey privateKey;
   private final Clock clock;
   private final byte[] publicKeyPem;
 
-  /** A signer using the system clock. */
-  public NodeSigner(NodeKeys keys) {
-    this(keys, Clock.systemUTC());
+  /** A signer with a node's key pair (a {@code NodeKeys}' two keys), using the system clock. */
+  public NodeSigner(ECPrivateKey privateKey, ECPublicKey publicKey) {
+    this(privateKey, publicKey, Clock.systemUTC());
   }
 
-  public NodeSigner(NodeKeys keys, Clock clock) {
-    this.keys = Objects.requireNonNull(keys, "keys");
+  public NodeSigner(ECPrivateKey privateKey, ECPublicKey publicKey, Clock clock) {
+    this.privateKey = Objects.requireNonNull(privateKey, "privateKey");
     this.clock = Objects.requireNonNull(clock, "clock");
-    this.publicKeyPem = keys.publicKeyPem();
+    this.publicKeyPem = KeyFiles.publicKeyPem(Objects.requireNonNull(publicKey, "publicKey"));
   }
 
   /** What one call carries. */
@@ -90,7 +90,7 @@ public final class NodeSigner {
     String ts = timestamp(when);
     try {
       Signature s = Signature.getInstance("SHA256withECDSA");
-      s.initSign(keys.privateKey());
+      s.initSign(privateKey);
       s.update(ts.getBytes(StandardCharsets.US_ASCII));
       return new SignedTimestamp(publicKeyPem.clone(), ts, s.sign());
     } catch (GeneralSecurityException e) {

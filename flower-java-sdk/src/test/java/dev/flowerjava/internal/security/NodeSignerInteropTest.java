@@ -40,7 +40,8 @@ class NodeSignerInteropTest {
   @Test
   void theSuperLinksChecksAcceptJavaSignaturesAndRefuseTamperedOnes(@TempDir Path dir)
       throws IOException {
-    NodeSigner signer = new NodeSigner(NodeKeys.generate());
+    NodeKeys keys = NodeKeys.generate();
+    NodeSigner signer = new NodeSigner(keys.privateKey(), keys.publicKey());
     NodeSigner.SignedTimestamp s = signer.sign();
     ObjectNode cases = JSON.createObjectNode();
     cases.putObject("http").set("headers", JSON.valueToTree(s.httpHeaders()));
@@ -123,7 +124,8 @@ class NodeSignerInteropTest {
 
   @Test
   void javaVerifiesItsOwnSignaturesAndRefusesATamperedOne() {
-    NodeSigner.SignedTimestamp s = new NodeSigner(NodeKeys.generate()).sign();
+    NodeKeys keys = NodeKeys.generate();
+    NodeSigner.SignedTimestamp s = new NodeSigner(keys.privateKey(), keys.publicKey()).sign();
     assertTrue(NodeSigner.verify(s.publicKeyPem(), s.timestamp(), s.signature()));
     assertFalse(NodeSigner.verify(s.publicKeyPem(), s.timestamp() + " ", s.signature()));
     assertEquals(3, s.grpcMetadata().keys().size());

@@ -297,7 +297,8 @@ class FleetHttpServerTest {
               .build()
               .toByteArray();
 
-      Map<String, String> headers = new NodeSigner(keys).sign().httpHeaders();
+      Map<String, String> headers =
+          new NodeSigner(keys.privateKey(), keys.publicKey()).sign().httpHeaders();
       byte[] sig = Base64.getDecoder().decode(headers.get("flwr-signature"));
       sig[sig.length - 1] ^= 1;
       HttpResponse<String> tampered =
@@ -323,14 +324,20 @@ class FleetHttpServerTest {
 
       Clock past = Clock.fixed(Instant.now().minusSeconds(400), ZoneOffset.UTC);
       HttpResponse<String> stale =
-          post(port, "register-node", body, new NodeSigner(keys, past).sign().httpHeaders());
+          post(
+              port,
+              "register-node",
+              body,
+              new NodeSigner(keys.privateKey(), keys.publicKey(), past).sign().httpHeaders());
       assertEquals(401, stale.statusCode());
       assertTrue(
           stale.body().contains("s old; accepted are -5 s to +305 s from the server's" + " clock"),
           stale.body());
 
       // two registered nodes: B may not act as A
-      HttpFleetRpc a = new HttpFleetRpc("127.0.0.1:" + port, null, new NodeSigner(keys));
+      HttpFleetRpc a =
+          new HttpFleetRpc(
+              "127.0.0.1:" + port, null, new NodeSigner(keys.privateKey(), keys.publicKey()));
       long idA =
           a.registerNode(
                   RegisterNodeFleetRequest.newBuilder()
@@ -338,7 +345,9 @@ class FleetHttpServerTest {
                       .build())
               .getNodeId();
       NodeKeys keysB = NodeKeys.generate();
-      HttpFleetRpc b = new HttpFleetRpc("127.0.0.1:" + port, null, new NodeSigner(keysB));
+      HttpFleetRpc b =
+          new HttpFleetRpc(
+              "127.0.0.1:" + port, null, new NodeSigner(keysB.privateKey(), keysB.publicKey()));
       b.registerNode(
           RegisterNodeFleetRequest.newBuilder()
               .setPublicKey(ByteString.copyFrom(keysB.publicKeyPem()))
@@ -412,7 +421,9 @@ class FleetHttpServerTest {
 
     // a hand-made node announcing a 0.5 s heartbeat; it goes silent once it gets an instruction
     NodeKeys keys = NodeKeys.generate();
-    HttpFleetRpc rpc = new HttpFleetRpc("127.0.0.1:" + port, null, new NodeSigner(keys));
+    HttpFleetRpc rpc =
+        new HttpFleetRpc(
+            "127.0.0.1:" + port, null, new NodeSigner(keys.privateKey(), keys.publicKey()));
     ByteString pem = ByteString.copyFrom(keys.publicKeyPem());
     rpc.registerNode(RegisterNodeFleetRequest.newBuilder().setPublicKey(pem).build());
     long id =
@@ -477,7 +488,9 @@ class FleetHttpServerTest {
     FlowerServer s = server(fedAvg, 2).build().start();
     int port = s.fleetHttpPort();
     NodeKeys keys = NodeKeys.generate();
-    HttpFleetRpc rpc = new HttpFleetRpc("127.0.0.1:" + port, null, new NodeSigner(keys));
+    HttpFleetRpc rpc =
+        new HttpFleetRpc(
+            "127.0.0.1:" + port, null, new NodeSigner(keys.privateKey(), keys.publicKey()));
     ByteString pem = ByteString.copyFrom(keys.publicKeyPem());
     rpc.registerNode(RegisterNodeFleetRequest.newBuilder().setPublicKey(pem).build());
     long id =
@@ -627,7 +640,10 @@ class FleetHttpServerTest {
     try {
       NodeKeys keys = NodeKeys.generate();
       HttpFleetRpc rpc =
-          new HttpFleetRpc("127.0.0.1:" + s.fleetHttpPort(), null, new NodeSigner(keys));
+          new HttpFleetRpc(
+              "127.0.0.1:" + s.fleetHttpPort(),
+              null,
+              new NodeSigner(keys.privateKey(), keys.publicKey()));
       ByteString pem = ByteString.copyFrom(keys.publicKeyPem());
       rpc.registerNode(RegisterNodeFleetRequest.newBuilder().setPublicKey(pem).build());
       long id =

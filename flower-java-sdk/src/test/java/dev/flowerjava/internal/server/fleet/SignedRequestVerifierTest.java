@@ -30,7 +30,7 @@ class SignedRequestVerifierTest {
       new SignedRequestVerifier(Clock.fixed(NOW, ZoneOffset.UTC));
   private final NodeKeys keys = NodeKeys.generate();
   private final NodeKeys other = NodeKeys.generate();
-  private final NodeSigner signer = new NodeSigner(keys);
+  private final NodeSigner signer = new NodeSigner(keys.privateKey(), keys.publicKey());
 
   private Map<String, String> signedAt(Instant when) {
     return new HashMap<>(signer.sign(when).httpHeaders());
