@@ -313,7 +313,7 @@ public final class FleetHttpServer implements AutoCloseable {
 
   /** Other calls: the node id must belong to the signing key. */
   private long node(HttpExchange ex, long nodeId) {
-    return verifier.node(headers(ex), nodeId, service::nodeIdOf);
+    return verifier.node(headers(ex), nodeId, service::authorize);
   }
 
   /** Settings of a {@link FleetHttpServer}. */

@@ -150,16 +150,32 @@ final class FleetService implements FleetClientProxy.Owner {
     return id;
   }
 
-  static String shortKey(String keyId) {
+  private static String shortKey(String keyId) {
     return keyId.substring(Math.max(0, keyId.length() - 12));
   }
 
   // ------------------------------------------------------------------ identity
 
-  /** The id of the node registered with key {@code keyId}, or null: who may sign for a node. */
-  synchronized Long nodeIdOf(String keyId) {
+  /**
+   * The node that {@code nodeId} names, if it belongs to the key that signed the call.
+   *
+   * @throws FleetApiException 401 otherwise, as flwr's SuperLink answers
+   */
+  synchronized long authorize(String keyId, long nodeId) {
     NodeEntry e = byKey.get(keyId);
-    return e == null ? null : e.nodeId;
+    if (e == null) {
+      throw FleetApiException.unauthenticated(
+          "the signing public key (..." + shortKey(keyId) + ") belongs to no registered SuperNode");
+    }
+    if (e.nodeId != nodeId) {
+      throw FleetApiException.unauthenticated(
+          "node id "
+              + Long.toUnsignedString(nodeId)
+              + " does not belong to the signing public key (registered as node "
+              + e.id()
+              + ")");
+    }
+    return nodeId;
   }
 
   /**

@@ -30,12 +30,15 @@ final class SignedRequestVerifier {
   /** How far behind the server's clock a timestamp may be (exclusive). */
   static final Duration MAX_AGE = Duration.ofSeconds(305);
 
-  /** Which node a public key is registered as. */
+  /** The node registry: which node a public key is registered as ({@link FleetService}). */
   interface Registrations {
     /**
-     * The id of the node registered with key {@code keyId} ({@link FleetService#keyId}), or null.
+     * {@code nodeId}, if it is the node registered with key {@code keyId} ({@link
+     * FleetService#keyId}).
+     *
+     * @throws FleetApiException 401 otherwise, naming the registered node or the unknown key
      */
-    Long nodeIdOf(String keyId);
+    long authorize(String keyId, long nodeId);
   }
 
   private final Clock clock;
@@ -119,23 +122,7 @@ final class SignedRequestVerifier {
    * @throws FleetApiException 401, naming the failed check
    */
   long node(Function<String, String> headers, long nodeId, Registrations registrations) {
-    String keyId = FleetService.keyId(signer(headers));
-    Long registered = registrations.nodeIdOf(keyId);
-    if (registered == null) {
-      throw FleetApiException.unauthenticated(
-          "the signing public key (..."
-              + FleetService.shortKey(keyId)
-              + ") belongs to no registered SuperNode");
-    }
-    if (registered != nodeId) {
-      throw FleetApiException.unauthenticated(
-          "node id "
-              + Long.toUnsignedString(nodeId)
-              + " does not belong to the signing public key (registered as node "
-              + Long.toUnsignedString(registered)
-              + ")");
-    }
-    return nodeId;
+    return registrations.authorize(FleetService.keyId(signer(headers)), nodeId);
   }
 
   private static String header(Function<String, String> headers, String name) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.flowerjava.client.NodeKeys;
 import dev.flowerjava.internal.security.NodeSigner;
+import dev.flowerjava.server.ClientManager;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPairGenerator;
 import java.security.spec.ECGenParameterSpec;
@@ -15,6 +16,8 @@ import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -31,6 +34,14 @@ class SignedRequestVerifierTest {
   private final NodeKeys keys = NodeKeys.generate();
   private final NodeKeys other = NodeKeys.generate();
   private final NodeSigner signer = new NodeSigner(keys.privateKey(), keys.publicKey());
+  private final FleetService service =
+      new FleetService(
+          new ClientManager(new Random(1), Duration.ofSeconds(5)), null, 2.0, Duration.ofHours(1));
+
+  @AfterEach
+  void closeService() {
+    service.close();
+  }
 
   private Map<String, String> signedAt(Instant when) {
     return new HashMap<>(signer.sign(when).httpHeaders());
@@ -48,7 +59,8 @@ class SignedRequestVerifierTest {
     assertEquals(keys.publicKey(), verifier.signer(h::get));
     String keyId = FleetService.keyId(keys.publicKey());
     assertEquals(keyId, verifier.requestKey(h::get, keys.publicKeyPem()));
-    assertEquals(-7L, verifier.node(h::get, -7L, k -> k.equals(keyId) ? -7L : null));
+    long id = service.registerNode(keyId).getNodeId();
+    assertEquals(id, verifier.node(h::get, id, service::authorize));
   }
 
   @Test
@@ -108,22 +120,29 @@ class SignedRequestVerifierTest {
             + " PEM block",
         refusal(() -> verifier.requestKey(h::get, new byte[] {1, 2, 3})));
 
+    // the registry is the Fleet service's: A's key is registered, so is the other key
     String mine = FleetService.keyId(keys.publicKey());
-    SignedRequestVerifier.Registrations registry = k -> k.equals(mine) ? 7L : 8L;
-    assertEquals(
-        PREFIX + "node id 8 does not belong to the signing public key (registered as" + " node 7)",
-        refusal(() -> verifier.node(h::get, 8L, registry)));
-    assertEquals(
-        PREFIX
-            + "node id 18446744073709551615 does not belong to the signing public key"
-            + " (registered as node 7)",
-        refusal(() -> verifier.node(h::get, -1L, registry)));
+    long myNode = service.registerNode(mine).getNodeId();
+    Map<String, String> signedByOther =
+        new HashMap<>(
+            new NodeSigner(other.privateKey(), other.publicKey()).sign(NOW).httpHeaders());
+    String stranger = FleetService.keyId(other.publicKey());
     assertEquals(
         PREFIX
             + "the signing public key (..."
-            + mine.substring(mine.length() - 12)
+            + stranger.substring(stranger.length() - 12)
             + ") belongs to no registered SuperNode",
-        refusal(() -> verifier.node(h::get, 7L, k -> null)));
+        refusal(() -> verifier.node(signedByOther::get, myNode, service::authorize)));
+    long otherNode = service.registerNode(stranger).getNodeId();
+    assertEquals(
+        PREFIX
+            + "node id "
+            + Long.toUnsignedString(myNode)
+            + " does not belong to the signing public key (registered as node "
+            + Long.toUnsignedString(otherNode)
+            + ")",
+        refusal(() -> verifier.node(signedByOther::get, myNode, service::authorize)));
+    assertEquals(myNode, verifier.node(h::get, myNode, service::authorize));
   }
 
   @Test
