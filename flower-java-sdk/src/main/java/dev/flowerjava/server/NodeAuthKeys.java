@@ -20,7 +20,12 @@ import java.util.stream.Stream;
  * -----BEGIN PUBLIC KEY-----}).
  */
 public final class NodeAuthKeys {
-  /** One allowed key: where it came from and the key. */
+  /**
+   * One allowed key.
+   *
+   * @param name where it came from: the file name, or "key i" for keys given in code
+   * @param key the node's P-384 public key
+   */
   public record Entry(String name, ECPublicKey key) {}
 
   private final List<Entry> entries;
@@ -29,11 +34,21 @@ public final class NodeAuthKeys {
     this.entries = Collections.unmodifiableList(entries);
   }
 
+  /**
+   * The allowed keys in the order they were given or loaded.
+   *
+   * @return an unmodifiable list, never empty when loaded from files
+   */
   public List<Entry> entries() {
     return entries;
   }
 
-  /** The given keys, named by position. */
+  /**
+   * The given keys, named by position ("key 0", "key 1", ...).
+   *
+   * @param keys P-384 public keys of the nodes allowed to activate
+   * @return the allowed keys
+   */
   public static NodeAuthKeys of(List<ECPublicKey> keys) {
     List<Entry> out = new ArrayList<>();
     for (int i = 0; i < keys.size(); i++) {
@@ -45,6 +60,8 @@ public final class NodeAuthKeys {
   /**
    * Loads every {@code *.pub} and {@code *.pem} file of a directory, or the one file given.
    *
+   * @param dirOrFile a directory of key files, or one key file
+   * @return the keys, named by file name
    * @throws IllegalArgumentException naming the file that holds no usable P-384 public key, or a
    *     directory without any key file
    */

@@ -188,6 +188,12 @@ public final class ServerCli implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * Runs the server and exits with its status: 0 after the last round, 1 when no client result
+   * was aggregated, 2 on a bad option.
+   *
+   * @param args the command line, as {@code --help} describes it
+   */
   public static void main(String[] args) {
     CommandLine cli = new CommandLine(new ServerCli());
     // bad option values are the operator's to fix: say which, without a stack trace
