@@ -189,8 +189,8 @@ public final class ServerCli implements Callable<Integer> {
   }
 
   /**
-   * Runs the server and exits with its status: 0 after the last round, 1 when no client result
-   * was aggregated, 2 on a bad option.
+   * Runs the server and exits with its status: 0 after the last round, 1 when no client result was
+   * aggregated, 2 on a bad option.
    *
    * @param args the command line, as {@code --help} describes it
    */
