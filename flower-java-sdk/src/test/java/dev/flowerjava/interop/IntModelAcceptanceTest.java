@@ -10,8 +10,12 @@ import dev.flowerjava.server.History;
 import dev.flowerjava.server.ServerConfig;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.MetricsAggregation;
+import dev.flowerjava.tensor.DType;
+import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.tensor.NpyCodec;
 import dev.flowerjava.testing.PythonEnv;
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +28,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,6 +40,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * whose fit returns float64 updates train 3 rounds to loss 0 on the Java server, set up as {@code
  * server.jar} sets it up (FedAvg with Flower's defaults, example-weighted metrics), in plaintext
  * and over TLS. Before, every update was rejected ("tensor 0 has dtype float64, expected int64").
+ * The same clients under flwr's own {@code start_server} are the reference: losses 0 and a float64
+ * {@code [5.0]} model there too.
  */
 class IntModelAcceptanceTest {
   private static final int ROUNDS = 3;
@@ -121,6 +128,58 @@ class IntModelAcceptanceTest {
       }
       server.close();
     }
+  }
+
+  /** The same two clients under flwr's own start_server (FedAvg, inplace): the reference. */
+  @Test
+  @Timeout(240)
+  void theSameClientsTrainToLossZeroUnderFlwrsStartServer(@TempDir Path tmp) throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Path out = tmp.resolve("server");
+    try (PythonEnv.PythonProcess server =
+        PythonEnv.start(
+            null,
+            Map.of(),
+            PythonEnv.script("python/interop/legacy_server.py").toString(),
+            "--port",
+            String.valueOf(port),
+            "--rounds",
+            String.valueOf(ROUNDS),
+            "--out",
+            out.toString())) {
+      List<PythonEnv.PythonProcess> clients = new ArrayList<>();
+      try {
+        for (int c = 0; c < 2; c++) {
+          clients.add(
+              PythonEnv.start(
+                  null,
+                  Map.of(),
+                  PythonEnv.script("python/sdk_checks/int_model_client.py").toString(),
+                  "--server",
+                  "127.0.0.1:" + port,
+                  "--out",
+                  tmp.resolve("client" + c + ".jsonl").toString()));
+        }
+        PythonEnv.ProcessResult r = server.await(Duration.ofSeconds(200));
+        assertTrue(r.succeeded(), () -> "start_server failed:\n" + r.describe());
+      } finally {
+        for (PythonEnv.PythonProcess c : clients) {
+          c.close();
+        }
+      }
+    }
+    JsonNode summary = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
+    for (JsonNode roundAndLoss : summary.get("losses_distributed")) {
+      assertEquals(0.0, roundAndLoss.get(1).asDouble(), summary.toString());
+    }
+    assertEquals(ROUNDS, summary.get("losses_distributed").size(), summary.toString());
+    // flwr's final model is what the Java server's is: float64 [5.0]
+    NDArray last = NpyCodec.decode(Files.readAllBytes(out.resolve("final_0.npy")));
+    assertEquals(DType.FLOAT64, last.dtype());
+    assertEquals(List.of(5.0), List.of(last.toDoubleArray()[0]));
   }
 
   private static List<JsonNode> calls(Path file) throws IOException {
