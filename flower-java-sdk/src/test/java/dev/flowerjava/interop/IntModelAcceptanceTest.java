@@ -28,6 +28,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,6 +44,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The same clients under flwr's own {@code start_server} are the reference: losses 0 and a float64
  * {@code [5.0]} model there too.
  */
+@Tag("interop")
 class IntModelAcceptanceTest {
   private static final int ROUNDS = 3;
   private final ExecutorService pool = Executors.newCachedThreadPool();

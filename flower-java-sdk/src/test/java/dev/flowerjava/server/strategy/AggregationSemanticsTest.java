@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,6 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
  * float16 while Java rounds the double mean once. Without the venv these tests fail; they never
  * skip.
  */
+@Tag("interop")
 class AggregationSemanticsTest {
   private static final Duration PYTHON_TIMEOUT = Duration.ofMinutes(3);
   private static final int CASES = 30;
