@@ -76,8 +76,13 @@ public abstract class NumPyClient {
    * Trains the model starting from {@code parameters} and returns the update, as Flower's {@code
    * NumPyClient.fit}.
    *
+   * <p>{@code parameters} arrive in the dtypes the server sent, which need not be the ones this
+   * client returned: Flower's FedAvg (and the Java one) averages integer tensors to float64 and
+   * promotes updates of mixed dtypes as numpy does. The SDK does not check them; convert (for
+   * example with {@link NDArray#toFloatArray()}) or refuse them as the model requires.
+   *
    * @param parameters the current global model, decoded, in the order {@link #getParameters}
-   *     returns them
+   *     returns them (in the server's dtypes, see above)
    * @param config the round's settings from the server's strategy (e.g. FedAvg's {@code
    *     onFitConfig}: epochs, learning rate, ...); empty when it sends none
    * @return the updated parameters, the number of training examples used and metrics; not null

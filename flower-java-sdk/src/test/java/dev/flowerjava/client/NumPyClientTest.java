@@ -44,6 +44,36 @@ class NumPyClientTest {
   }
 
   @Test
+  void aClientThatSentFloat32GetsTheServersFloat64WithoutAnError() {
+    // FedAvg may promote (float32 and float64 updates average to float64, as in flwr): the SDK
+    // passes what the server sent, and only the app decides whether it minds
+    List<String> seen = new java.util.ArrayList<>();
+    NumPyClient app =
+        new NumPyClient() {
+          @Override
+          public List<NDArray> getParameters(ScalarMap config) {
+            return List.of(NDArray.ofFloats(new float[] {1f}));
+          }
+
+          @Override
+          public FitResult fit(List<NDArray> parameters, ScalarMap config) {
+            seen.add(parameters.get(0).dtype().numpyName());
+            return new FitResult(List.of(NDArray.ofFloats(parameters.get(0).toFloatArray())), 1);
+          }
+        };
+    FitRes res =
+        app.toClient()
+            .fit(
+                new FitIns(
+                    Parameters.fromArrays(List.of(NDArray.ofDoubles(new double[] {2.5}))),
+                    ScalarMap.empty()));
+
+    assertEquals(Code.OK, res.status().code());
+    assertEquals(List.of("float64"), seen);
+    assertEquals(List.of(NDArray.ofFloats(new float[] {2.5f})), res.parameters().toArrays());
+  }
+
+  @Test
   void fitDecodesParametersPassesConfigAndEncodesTheResult() {
     Client client = new FitOnly().toClient();
     FitRes res =

@@ -13,20 +13,26 @@ import java.util.List;
 
 /**
  * A streaming example-weighted mean of model updates: each update is checked against the expected
- * layout and folded into running double-precision sums, so memory is O(model) however many clients
- * report. Not thread-safe.
+ * layout (tensor count and shapes) and folded into running double-precision sums, so memory is
+ * O(model) however many clients report. Not thread-safe.
  *
- * <p>The result equals Flower's {@code aggregate}: {@code sum_i(n_i * w_i) / sum_i(n_i)}, per
- * tensor, cast back to each tensor's dtype (integers rounded to nearest).
+ * <p>The result is what Flower's {@code aggregate} computes, {@code sum_i(n_i * w_i) / sum_i(n_i)}
+ * per tensor, with numpy 2's dtypes (docs/AGGREGATION-SEMANTICS.md): updates may differ in dtype
+ * from each other and from the global model; {@code w_i * n_i} has the update's dtype (bool becomes
+ * int64), the sum has the dtypes promoted pairwise in arrival order ({@code np.add}), and the
+ * division gives float64 for an integer sum and keeps a float sum's dtype. Only the dtype is
+ * promoted: the running sums are doubles whatever the inputs, so integer products do not wrap as
+ * numpy's do. NaN or infinity, another tensor count and another shape are rejected, where flwr
+ * would propagate them, crash or broadcast.
  */
 public final class WeightedMean {
   private List<long[]> shapes; // expected layout; fixed by the reference or the first update
-  private List<DType> dtypes;
+  private DType[] sumDtypes; // dtype numpy's running sum would have; null before the first update
   private double[][] sums;
   private long totalWeight;
   private int count;
 
-  /** A mean whose updates must match {@code reference}'s tensor count, shapes and dtypes. */
+  /** A mean whose updates must match {@code reference}'s tensor count and shapes (any dtypes). */
   public WeightedMean(List<NDArray> reference) {
     if (reference != null && !reference.isEmpty()) {
       fixLayout(reference);
@@ -62,9 +68,15 @@ public final class WeightedMean {
       throw new InvalidResultException(
           "num_examples " + numExamples + " overflows the round's total of " + totalWeight);
     }
+    DType[] promoted = new DType[update.size()];
+    for (int t = 0; t < update.size(); t++) {
+      DType d = NumpyPromotion.scaled(update.get(t).dtype());
+      promoted[t] = count == 0 ? d : NumpyPromotion.promote(sumDtypes[t], d);
+    }
     for (int t = 0; t < update.size(); t++) {
       fold(update.get(t), sums[t], numExamples);
     }
+    sumDtypes = promoted;
     totalWeight += numExamples;
     count++;
   }
@@ -78,6 +90,14 @@ public final class WeightedMean {
     return totalWeight;
   }
 
+  /** The dtype tensor {@code t} of {@link #result()} has, given the updates so far. */
+  public DType resultDtype(int t) {
+    if (count == 0) {
+      throw new IllegalStateException("no update was added");
+    }
+    return NumpyPromotion.divided(sumDtypes[t]);
+  }
+
   /** The weighted mean so far. */
   public List<NDArray> result() {
     if (count == 0) {
@@ -85,32 +105,19 @@ public final class WeightedMean {
     }
     List<NDArray> out = new ArrayList<>(sums.length);
     for (int t = 0; t < sums.length; t++) {
-      out.add(toArray(sums[t], totalWeight, dtypes.get(t), shapes.get(t)));
+      out.add(toArray(sums[t], totalWeight, resultDtype(t), shapes.get(t)));
     }
     return out;
   }
 
-  /**
-   * Fixes the layout only when every tensor is acceptable, so a rejected update changes nothing.
-   */
   private void fixLayout(List<NDArray> layout) {
     List<long[]> newShapes = new ArrayList<>(layout.size());
-    List<DType> newDtypes = new ArrayList<>(layout.size());
-    for (int t = 0; t < layout.size(); t++) {
-      NDArray a = layout.get(t);
-      if (a.dtype() == DType.BOOL || a.dtype() == DType.FLOAT16) {
-        throw new InvalidResultException(
-            "tensor " + t + " is " + a.dtype().numpyName() + ", which FedAvg does not average");
-      }
-      newShapes.add(a.shape());
-      newDtypes.add(a.dtype());
-    }
     double[][] newSums = new double[layout.size()][];
     for (int t = 0; t < layout.size(); t++) {
+      newShapes.add(layout.get(t).shape());
       newSums[t] = new double[Math.toIntExact(layout.get(t).size())];
     }
     shapes = newShapes;
-    dtypes = newDtypes;
     sums = newSums;
   }
 
@@ -130,15 +137,6 @@ public final class WeightedMean {
                 + ", expected "
                 + Arrays.toString(shapes.get(t)));
       }
-      if (a.dtype() != dtypes.get(t)) {
-        throw new InvalidResultException(
-            "tensor "
-                + t
-                + " has dtype "
-                + a.dtype().numpyName()
-                + ", expected "
-                + dtypes.get(t).numpyName());
-      }
     }
   }
 
@@ -149,94 +147,163 @@ public final class WeightedMean {
         FloatBuffer b = a.data().asFloatBuffer();
         for (int i = 0, n = b.limit(); i < n; i++) {
           if (!Float.isFinite(b.get(i))) {
-            throw new InvalidResultException(
-                "tensor " + t + " holds " + b.get(i) + " at flat index " + i);
+            throw notFinite(t, b.get(i), i);
           }
         }
       } else if (a.dtype() == DType.FLOAT64) {
         DoubleBuffer b = a.data().asDoubleBuffer();
         for (int i = 0, n = b.limit(); i < n; i++) {
           if (!Double.isFinite(b.get(i))) {
-            throw new InvalidResultException(
-                "tensor " + t + " holds " + b.get(i) + " at flat index " + i);
+            throw notFinite(t, b.get(i), i);
+          }
+        }
+      } else if (a.dtype() == DType.FLOAT16) {
+        ByteBuffer b = a.data();
+        for (int i = 0, n = (int) a.size(); i < n; i++) {
+          short h = b.getShort(2 * i);
+          if ((h & 0x7c00) == 0x7c00) {
+            throw notFinite(t, Half.toDouble(h), i);
           }
         }
       }
     }
   }
 
+  private static InvalidResultException notFinite(int tensor, double value, int index) {
+    return new InvalidResultException(
+        "tensor " + tensor + " holds " + value + " at flat index " + index);
+  }
+
   private static void fold(NDArray a, double[] sum, long weight) {
     double w = weight;
+    ByteBuffer b = a.data();
     switch (a.dtype()) {
       case FLOAT32:
         {
-          FloatBuffer b = a.data().asFloatBuffer();
+          FloatBuffer f = b.asFloatBuffer();
           for (int i = 0; i < sum.length; i++) {
-            sum[i] += b.get(i) * w;
+            sum[i] += f.get(i) * w;
           }
           return;
         }
       case FLOAT64:
         {
-          DoubleBuffer b = a.data().asDoubleBuffer();
+          DoubleBuffer d = b.asDoubleBuffer();
           for (int i = 0; i < sum.length; i++) {
-            sum[i] += b.get(i) * w;
+            sum[i] += d.get(i) * w;
           }
           return;
         }
       default:
-        {
-          double[] values = a.toDoubleArray();
-          for (int i = 0; i < sum.length; i++) {
-            sum[i] += values[i] * w;
-          }
+        for (int i = 0; i < sum.length; i++) {
+          sum[i] += element(b, a.dtype(), i) * w;
         }
+    }
+  }
+
+  /** Element {@code i} as a double, unsigned types read as unsigned. */
+  private static double element(ByteBuffer b, DType dtype, int i) {
+    int at = i * dtype.itemSize();
+    switch (dtype) {
+      case BOOL:
+        return b.get(at) != 0 ? 1 : 0;
+      case INT8:
+        return b.get(at);
+      case UINT8:
+        return Byte.toUnsignedInt(b.get(at));
+      case INT16:
+        return b.getShort(at);
+      case UINT16:
+        return Short.toUnsignedInt(b.getShort(at));
+      case INT32:
+        return b.getInt(at);
+      case UINT32:
+        return Integer.toUnsignedLong(b.getInt(at));
+      case INT64:
+        return b.getLong(at);
+      case UINT64:
+        {
+          long v = b.getLong(at);
+          // the unsigned value: the top 63 bits exactly, then the low bit
+          return v >= 0 ? v : ((v >>> 1) * 2.0) + (v & 1);
+        }
+      case FLOAT16:
+        return Half.toDouble(b.getShort(at));
+      case FLOAT32:
+        return b.getFloat(at);
+      case FLOAT64:
+        return b.getDouble(at);
+      default:
+        throw new AssertionError(dtype);
     }
   }
 
   private static NDArray toArray(double[] sum, long total, DType dtype, long[] shape) {
     double t = total;
+    ByteBuffer out =
+        ByteBuffer.allocate(sum.length * dtype.itemSize()).order(ByteOrder.LITTLE_ENDIAN);
     switch (dtype) {
-      // NDArray.of rather than ofFloats/ofDoubles: those read an empty shape as 1-d, which would
-      // turn a 0-d tensor into shape (1,)
+      case FLOAT16:
+        for (double s : sum) {
+          out.putShort(Half.fromDouble(s / t));
+        }
+        break;
       case FLOAT32:
-        {
-          ByteBuffer out = ByteBuffer.allocate(sum.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-          for (double s : sum) {
-            out.putFloat((float) (s / t));
-          }
-          return NDArray.of(dtype, shape, out.array());
+        for (double s : sum) {
+          out.putFloat((float) (s / t));
         }
+        break;
       case FLOAT64:
-        {
-          ByteBuffer out = ByteBuffer.allocate(sum.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-          for (double s : sum) {
-            out.putDouble(s / t);
-          }
-          return NDArray.of(dtype, shape, out.array());
+        for (double s : sum) {
+          out.putDouble(s / t);
         }
+        break;
       default:
-        {
-          ByteBuffer out =
-              ByteBuffer.allocate(sum.length * dtype.itemSize()).order(ByteOrder.LITTLE_ENDIAN);
-          for (double s : sum) {
-            long r = Math.round(s / t);
-            switch (dtype.itemSize()) {
-              case 1:
-                out.put((byte) r);
-                break;
-              case 2:
-                out.putShort((short) r);
-                break;
-              case 4:
-                out.putInt((int) r);
-                break;
-              default:
-                out.putLong(r);
-            }
-          }
-          return NDArray.of(dtype, shape, out.array());
-        }
+        throw new AssertionError("a mean is never " + dtype);
+    }
+    // NDArray.of rather than ofFloats/ofDoubles: those read an empty shape as 1-d, which would
+    // turn a 0-d tensor into shape (1,)
+    return NDArray.of(dtype, shape, out.array());
+  }
+
+  /** IEEE 754 binary16 conversions. */
+  static final class Half {
+    private Half() {}
+
+    static double toDouble(short half) {
+      int h = half & 0xffff;
+      double sign = (h & 0x8000) != 0 ? -1 : 1;
+      int exp = (h >>> 10) & 0x1f;
+      int mant = h & 0x3ff;
+      if (exp == 0x1f) {
+        return mant == 0 ? sign * Double.POSITIVE_INFINITY : Double.NaN;
+      }
+      if (exp == 0) {
+        return sign * mant * 0x1p-24;
+      }
+      return sign * (1024 + mant) * Math.scalb(1.0, exp - 25);
+    }
+
+    /** The nearest binary16, ties to even, in one rounding from the double. */
+    static short fromDouble(double x) {
+      int sign = (Double.doubleToRawLongBits(x) < 0) ? 0x8000 : 0;
+      double a = Math.abs(x);
+      if (Double.isNaN(x)) {
+        return (short) 0x7e00;
+      }
+      if (a >= 65520.0) { // halfway between 65504, the largest half, and 2^16 rounds to infinity
+        return (short) (sign | 0x7c00);
+      }
+      if (a < 0x1p-14) { // subnormal: multiples of 2^-24; 1024 of them is the smallest normal
+        return (short) (sign | (int) Math.rint(a * 0x1p24));
+      }
+      int e = Math.getExponent(a);
+      int mant = (int) Math.rint((a / Math.scalb(1.0, e) - 1) * 1024);
+      if (mant == 1024) {
+        mant = 0;
+        e++;
+      }
+      return (short) (sign | ((e + 15) << 10) | mant);
     }
   }
 }

@@ -29,6 +29,12 @@ import org.slf4j.LoggerFactory;
  * on every available client (fractions 1.0), at least two of each, accept failures, average updates
  * weighted by {@code num_examples}.
  *
+ * <p>The average has flwr's dtypes (numpy 2 promotion, as flwr's {@code aggregate}): an update may
+ * come back in another dtype than the global model's, clients may disagree on dtypes, and averaged
+ * integer or bool tensors become float64. An update with another tensor count or shape than the
+ * global model, or with NaN or infinity, is rejected as one failure and the round goes on. The
+ * rules, case by case against flwr: docs/AGGREGATION-SEMANTICS.md.
+ *
  * <pre>{@code
  * Strategy fedAvg = FedAvg.builder().minAvailableClients(2).fractionEvaluate(0.5).build();
  * }</pre>
@@ -130,7 +136,13 @@ public final class FedAvg implements Strategy {
 
   @Override
   public FitAggregator fitAggregator(int serverRound, Parameters current) {
-    List<NDArray> reference = current == null || current.isEmpty() ? null : current.toArrays();
+    // Updates must have the global model's tensor count and shapes, except in a first round whose
+    // model one client gave (no initialParameters): that is one client's word, which flwr's
+    // aggregation ignores, so there the first accepted update fixes the layout. Dtypes may differ
+    // from the model's and between clients: they promote as numpy's do.
+    boolean modelFromAClient = serverRound == 1 && initialParameters == null;
+    List<NDArray> reference =
+        current == null || current.isEmpty() || modelFromAClient ? null : current.toArrays();
     WeightedMean mean = new WeightedMean(reference);
     List<MetricsAggregation.Weighted> metrics = new ArrayList<>();
     return new FitAggregator() {

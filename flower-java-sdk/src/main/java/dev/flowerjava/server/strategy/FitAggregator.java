@@ -16,8 +16,9 @@ public interface FitAggregator {
    *
    * @param client the client that sent it
    * @param result its fit result, with status OK
-   * @throws InvalidResultException if the result cannot be aggregated (wrong tensor count, shape or
-   *     dtype, undecodable bytes, NaN or infinity); the aggregate is left as it was
+   * @throws InvalidResultException if the result cannot be aggregated (for FedAvg: wrong tensor
+   *     count or shape, undecodable bytes, NaN or infinity; docs/AGGREGATION-SEMANTICS.md); the
+   *     aggregate is left as it was
    */
   void accept(ClientProxy client, FitRes result);
 

@@ -52,6 +52,27 @@ class RecordDictCompatTest {
   private static final ScalarMap METRICS =
       ScalarMap.builder().put("accuracy", 0.75).put("steps", 12L).build();
 
+  @Test
+  void arraysMayComeBackInAnotherDtypeThanTheInstructionSent() {
+    // the instruction's ArrayRecord names the arrays (float32, int64); the reply is float64 for
+    // both: nothing on the Fleet path holds the reply to the instruction's dtypes
+    ArrayRecord named =
+        ArrayRecord.builder()
+            .put("w", NDArray.ofFloats(new float[] {1f}))
+            .put("b", NDArray.ofLongs(new long[] {7L}, 1))
+            .build();
+    Parameters replied =
+        Parameters.fromArrays(
+            List.of(
+                NDArray.ofDoubles(new double[] {1.5}), NDArray.ofDoubles(new double[] {7.5}, 1)));
+
+    ArrayRecord reply = RecordDictCompat.arrayRecordOf(replied, named);
+
+    assertEquals("float64", reply.get("w").dtype());
+    assertEquals("float64", reply.get("b").dtype());
+    assertSameTensors(replied, RecordDictCompat.parametersOf(reply));
+  }
+
   private static void assertSameTensors(Parameters expected, Parameters actual) {
     assertEquals(expected.size(), actual.size());
     for (int i = 0; i < expected.size(); i++) {

@@ -81,16 +81,111 @@ class WeightedMeanTest {
   }
 
   @Test
-  void keepsIntegerDtypesAndRoundsTheMeanToNearest() {
+  void averagesIntegerTensorsToFloat64AsNumpysTrueDivisionDoes() {
     WeightedMean mean = new WeightedMean();
     mean.add(List.of(ints(0, 10, -7)), 1);
     mean.add(List.of(ints(1, 20, -8)), 2);
 
     NDArray r = mean.result().get(0);
 
-    // 2/3 -> 1, 50/3 = 16.67 -> 17, -23/3 = -7.67 -> -8
-    assertEquals(DType.INT32, r.dtype());
-    assertArrayEquals(new double[] {1, 17, -8}, r.toDoubleArray());
+    // flwr: (layer * n) stays int32, the sum too, and int32 / int is float64
+    assertEquals(DType.FLOAT64, r.dtype());
+    assertArrayEquals(new double[] {2.0 / 3, 50.0 / 3, -23.0 / 3}, r.toDoubleArray(), 1e-15);
+  }
+
+  @Test
+  void averagesBoolTensorsToFloat64() {
+    WeightedMean mean = new WeightedMean();
+    mean.add(List.of(bools(true, false)), 1);
+    mean.add(List.of(bools(true, true)), 3);
+
+    NDArray r = mean.result().get(0);
+
+    assertEquals(DType.FLOAT64, r.dtype());
+    assertArrayEquals(new double[] {1, 0.75}, r.toDoubleArray(), 0.0);
+  }
+
+  @Test
+  void readsUint64AboveTwoToThe63AsUnsigned() {
+    long big = Long.MIN_VALUE + 4096; // 2^63 + 4096 as uint64
+    ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(big);
+    NDArray u = NDArray.of(DType.UINT64, new long[] {1}, b.array());
+    WeightedMean mean = new WeightedMean();
+    mean.add(List.of(u), 1);
+    mean.add(List.of(u), 1);
+
+    NDArray r = mean.result().get(0);
+
+    assertEquals(DType.FLOAT64, r.dtype());
+    assertArrayEquals(new double[] {0x1p63 + 4096}, r.toDoubleArray(), 0.0);
+  }
+
+  @Test
+  void keepsFloat16AndRoundsTheMeanOnceToNearestEven() {
+    WeightedMean mean = new WeightedMean();
+    mean.add(List.of(half(1.0, 2048, -0.1)), 1);
+    mean.add(List.of(half(3.0, 2050, 0.3)), 3);
+
+    NDArray r = mean.result().get(0);
+
+    assertEquals(DType.FLOAT16, r.dtype());
+    // 2.5; 2049.5 lies between the float16 neighbours 2048 and 2050: 2050; (-0.1 + 0.9) / 4
+    double[] v = r.toDoubleArray();
+    assertEquals(2.5, v[0], 0.0);
+    assertEquals(2050, v[1], 0.0);
+    assertEquals(0.2, v[2], 0x1p-12);
+  }
+
+  @Test
+  void halfConversionRoundTripsEveryFiniteFloat16() {
+    for (int bits = 0; bits < 0x10000; bits++) {
+      short h = (short) bits;
+      if ((bits & 0x7c00) == 0x7c00) {
+        continue; // infinities and NaNs
+      }
+      double d = WeightedMean.Half.toDouble(h);
+      short back = WeightedMean.Half.fromDouble(d);
+      assertEquals(d == 0 ? bits & 0x8000 : bits, back & 0xffff, "bits " + bits);
+    }
+    assertEquals(0x7c00, WeightedMean.Half.fromDouble(65520) & 0xffff);
+    assertEquals(0x7bff, WeightedMean.Half.fromDouble(65519.99) & 0xffff);
+    // halfway between the two smallest subnormals rounds to the even one, 2^-24 * 2
+    assertEquals(2, WeightedMean.Half.fromDouble(1.5 * 0x1p-24));
+  }
+
+  @Test
+  void promotesDtypesAcrossClientsAndFromTheReference() {
+    // the reference (global model) is int64; the clients answer float32 then float64
+    WeightedMean mean = new WeightedMean(List.of(NDArray.ofLongs(new long[] {1, 1})));
+    mean.add(List.of(f32(1f, 2f)), 1);
+    assertEquals(DType.FLOAT32, mean.resultDtype(0));
+    mean.add(List.of(NDArray.ofDoubles(new double[] {3, 4})), 1);
+    assertEquals(DType.FLOAT64, mean.resultDtype(0));
+
+    NDArray r = mean.result().get(0);
+
+    assertEquals(DType.FLOAT64, r.dtype());
+    assertArrayEquals(new double[] {2, 3}, r.toDoubleArray(), 0.0);
+  }
+
+  @Test
+  void aRejectedUpdateDoesNotPromoteTheResult() {
+    WeightedMean mean = new WeightedMean();
+    mean.add(List.of(f32(1f), f32(1f)), 1);
+
+    assertThrows(
+        InvalidResultException.class,
+        () -> mean.add(List.of(NDArray.ofDoubles(new double[] {2}), f32(Float.NaN)), 1));
+
+    assertEquals(DType.FLOAT32, mean.result().get(0).dtype());
+  }
+
+  private static NDArray half(double... v) {
+    ByteBuffer b = ByteBuffer.allocate(v.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+    for (double x : v) {
+      b.putShort(WeightedMean.Half.fromDouble(x));
+    }
+    return NDArray.of(DType.FLOAT16, new long[] {v.length}, b.array());
   }
 
   @Test
@@ -128,15 +223,12 @@ class WeightedMeanTest {
   }
 
   @Test
-  void rejectsAWrongDtypeNamingTheTensorIndex() {
+  void acceptsAnotherDtypeThanTheReference() {
     WeightedMean mean = new WeightedMean(List.of(f32(1f, 2f)));
 
-    InvalidResultException e =
-        assertThrows(
-            InvalidResultException.class,
-            () -> mean.add(List.of(NDArray.ofDoubles(new double[] {1, 2})), 1));
+    mean.add(List.of(NDArray.ofDoubles(new double[] {1, 2})), 1);
 
-    assertEquals("tensor 0 has dtype float64, expected float32", e.getMessage());
+    assertEquals(DType.FLOAT64, mean.result().get(0).dtype());
   }
 
   @Test
@@ -188,14 +280,14 @@ class WeightedMeanTest {
   }
 
   @Test
-  void rejectsBoolTensors() {
+  void rejectsInfinityInFloat16Tensors() {
     WeightedMean mean = new WeightedMean();
 
     InvalidResultException e =
         assertThrows(
-            InvalidResultException.class, () -> mean.add(List.of(f32(1f), bools(true)), 1));
+            InvalidResultException.class, () -> mean.add(List.of(f32(1f), half(1, 1e6)), 1));
 
-    assertEquals("tensor 1 is bool, which FedAvg does not average", e.getMessage());
+    assertEquals("tensor 1 holds Infinity at flat index 1", e.getMessage());
   }
 
   @Test
@@ -208,7 +300,7 @@ class WeightedMeanTest {
         InvalidResultException.class, () -> mean.add(List.of(f32(9f, 9f), f32(Float.NaN)), 5));
     assertThrows(
         InvalidResultException.class,
-        () -> mean.add(List.of(f32(9f, 9f), NDArray.ofDoubles(new double[] {1})), 5));
+        () -> mean.add(List.of(f32(9f, 9f), NDArray.ofDoubles(new double[] {1, 2})), 5));
     assertThrows(
         InvalidResultException.class, () -> mean.add(List.of(f32(9f, 9f), f32(1f, 2f)), 5));
     assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(9f, 9f)), 5));
@@ -224,7 +316,7 @@ class WeightedMeanTest {
   void aRejectedFirstUpdateDoesNotFixTheLayout() {
     WeightedMean mean = new WeightedMean();
 
-    assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(1f), bools(true)), 1));
+    assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(1f), half(1, 1e6)), 1));
     assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(Float.NaN, 1f)), 1));
     mean.add(List.of(f32(5f), f32(6f), f32(7f)), 2);
 
@@ -259,7 +351,7 @@ class WeightedMeanTest {
       NDArray r = mean.result().get(0);
 
       assertEquals(0, r.ndim(), dtype + " result shape " + java.util.Arrays.toString(r.shape()));
-      assertEquals(dtype, r.dtype());
+      assertEquals(dtype == DType.INT64 ? DType.FLOAT64 : dtype, r.dtype());
       assertArrayEquals(new double[] {5}, r.toDoubleArray(), dtype.toString());
     }
     // the next round checks clients against the aggregate: a 0-d update must still fit

@@ -134,8 +134,9 @@ class FedAvgTest {
 
   @Test
   void fitAggregatorChecksUpdatesAgainstTheParametersThatWereSent() {
+    // round 2: the global model is the server's own aggregate
     FitAggregator agg =
-        FedAvg.builder().build().fitAggregator(1, params(new float[] {0f, 0f}, new float[] {0f}));
+        FedAvg.builder().build().fitAggregator(2, params(new float[] {0f, 0f}, new float[] {0f}));
 
     InvalidResultException e =
         assertThrows(
@@ -147,6 +148,43 @@ class FedAvgTest {
                         params(new float[] {1f, 1f}, new float[] {1f, 1f}), 1, ScalarMap.empty())));
 
     assertEquals("tensor 1 has shape [2], expected [1]", e.getMessage());
+  }
+
+  @Test
+  void inRoundOneTheInitialParametersFixTheLayout() {
+    Parameters initial = params(new float[] {0f, 0f}, new float[] {0f});
+    FitAggregator agg =
+        FedAvg.builder().initialParameters(initial).build().fitAggregator(1, initial);
+
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> agg.accept(A, fitRes(one(1f, 1f), 1, ScalarMap.empty())));
+
+    assertEquals("expected 2 tensors, got 1", e.getMessage());
+  }
+
+  @Test
+  void aFirstModelGivenByAClientDoesNotFixTheLayoutButTheFirstUpdateDoes() {
+    // no initialParameters: the server asked one client, as flwr does; flwr's aggregation never
+    // looks at that model, only at the updates
+    FitAggregator agg =
+        FedAvg.builder().build().fitAggregator(1, params(new float[] {0f, 0f}, new float[] {0f}));
+    agg.accept(A, fitRes(one(1f, 2f, 3f), 1, ScalarMap.empty()));
+
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> agg.accept(B, fitRes(one(1f, 2f), 1, ScalarMap.empty())));
+    agg.accept(B, fitRes(one(3f, 4f, 5f), 1, ScalarMap.empty()));
+
+    assertEquals("tensor 0 has shape [2], expected [3]", e.getMessage());
+    List<NDArray> r = agg.finish(List.of()).parameters().orElseThrow().toArrays();
+    assertArrayEquals(new float[] {2f, 3f, 4f}, r.get(0).toFloatArray());
+  }
+
+  private static Parameters one(float... v) {
+    return Parameters.fromArrays(List.of(NDArray.ofFloats(v)));
   }
 
   @Test
