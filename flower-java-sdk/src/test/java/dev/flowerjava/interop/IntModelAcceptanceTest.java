@@ -77,7 +77,7 @@ class IntModelAcceptanceTest {
               PythonEnv.script("python/sdk_checks/make_test_certs.py").toString(),
               certs.toString())
           .requireSuccess();
-      b.tls(certs.resolve("server.pem").toFile(), certs.resolve("server-key.pem").toFile());
+      b.tls(certs.resolve("server.pem"), certs.resolve("server-key.pem"));
     }
     FlowerServer server = b.build().start();
     List<PythonEnv.PythonProcess> clients = new ArrayList<>();
