@@ -1,5 +1,6 @@
 package dev.flowerjava.tensor;
 
+import java.nio.ByteBuffer;
 import java.util.Locale;
 
 /**
@@ -93,5 +94,50 @@ public enum DType {
       }
     }
     throw new IllegalArgumentException("unknown numpy dtype name: '" + name + "'");
+  }
+
+  /**
+   * Element {@code index} of this dtype's elements, as a double: unsigned types read as unsigned
+   * (uint64 above 2^63 included), bool as 0 or 1, float16 widened exactly.
+   *
+   * @param data the elements from position 0, in a buffer whose order is little-endian (as {@link
+   *     NDArray#data()} returns it)
+   * @param index the element's flat index
+   * @return the element's value, rounded to the nearest double for 64-bit integers beyond 2^53
+   */
+  public double readAsDouble(ByteBuffer data, int index) {
+    int at = index * itemSize;
+    switch (this) {
+      case BOOL:
+        return data.get(at) != 0 ? 1 : 0;
+      case INT8:
+        return data.get(at);
+      case UINT8:
+        return Byte.toUnsignedInt(data.get(at));
+      case INT16:
+        return data.getShort(at);
+      case UINT16:
+        return Short.toUnsignedInt(data.getShort(at));
+      case INT32:
+        return data.getInt(at);
+      case UINT32:
+        return Integer.toUnsignedLong(data.getInt(at));
+      case INT64:
+        return data.getLong(at);
+      case UINT64:
+        {
+          long v = data.getLong(at);
+          // the unsigned value: the top 63 bits exactly, then the low bit
+          return v >= 0 ? v : ((v >>> 1) * 2.0) + (v & 1);
+        }
+      case FLOAT16:
+        return Float.intBitsToFloat(NDArray.halfToFloatBits(data.getShort(at)));
+      case FLOAT32:
+        return data.getFloat(at);
+      case FLOAT64:
+        return data.getDouble(at);
+      default:
+        throw new AssertionError(this);
+    }
   }
 }

@@ -212,7 +212,7 @@ public final class NDArray {
     double[] out = new double[n];
     ByteBuffer b = data();
     for (int i = 0; i < n; i++) {
-      out[i] = readAsDouble(b, i);
+      out[i] = dtype.readAsDouble(b, i);
     }
     return out;
   }
@@ -232,43 +232,12 @@ public final class NDArray {
     }
     ByteBuffer b = data();
     for (int i = 0; i < n; i++) {
-      out[i] = (float) readAsDouble(b, i);
+      out[i] = (float) dtype.readAsDouble(b, i);
     }
     return out;
   }
 
-  private double readAsDouble(ByteBuffer b, int i) {
-    int at = i * dtype.itemSize();
-    switch (dtype) {
-      case BOOL:
-        return b.get(at) != 0 ? 1 : 0;
-      case INT8:
-        return b.get(at);
-      case UINT8:
-        return Byte.toUnsignedInt(b.get(at));
-      case INT16:
-        return b.getShort(at);
-      case UINT16:
-        return Short.toUnsignedInt(b.getShort(at));
-      case INT32:
-        return b.getInt(at);
-      case UINT32:
-        return Integer.toUnsignedLong(b.getInt(at));
-      case INT64:
-      case UINT64:
-        return b.getLong(at);
-      case FLOAT16:
-        return Float.intBitsToFloat(halfToFloatBits(b.getShort(at)));
-      case FLOAT32:
-        return b.getFloat(at);
-      case FLOAT64:
-        return b.getDouble(at);
-      default:
-        throw new AssertionError(dtype);
-    }
-  }
-
-  private static int halfToFloatBits(short half) {
+  static int halfToFloatBits(short half) {
     int h = half & 0xffff;
     int sign = (h & 0x8000) << 16;
     int exp = (h >>> 10) & 0x1f;

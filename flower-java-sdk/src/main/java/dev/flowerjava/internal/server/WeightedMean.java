@@ -196,45 +196,8 @@ public final class WeightedMean {
         }
       default:
         for (int i = 0; i < sum.length; i++) {
-          sum[i] += element(b, a.dtype(), i) * w;
+          sum[i] += a.dtype().readAsDouble(b, i) * w;
         }
-    }
-  }
-
-  /** Element {@code i} as a double, unsigned types read as unsigned. */
-  private static double element(ByteBuffer b, DType dtype, int i) {
-    int at = i * dtype.itemSize();
-    switch (dtype) {
-      case BOOL:
-        return b.get(at) != 0 ? 1 : 0;
-      case INT8:
-        return b.get(at);
-      case UINT8:
-        return Byte.toUnsignedInt(b.get(at));
-      case INT16:
-        return b.getShort(at);
-      case UINT16:
-        return Short.toUnsignedInt(b.getShort(at));
-      case INT32:
-        return b.getInt(at);
-      case UINT32:
-        return Integer.toUnsignedLong(b.getInt(at));
-      case INT64:
-        return b.getLong(at);
-      case UINT64:
-        {
-          long v = b.getLong(at);
-          // the unsigned value: the top 63 bits exactly, then the low bit
-          return v >= 0 ? v : ((v >>> 1) * 2.0) + (v & 1);
-        }
-      case FLOAT16:
-        return Half.toDouble(b.getShort(at));
-      case FLOAT32:
-        return b.getFloat(at);
-      case FLOAT64:
-        return b.getDouble(at);
-      default:
-        throw new AssertionError(dtype);
     }
   }
 
