@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 NOTES = """\
 Reading the figures: the two sides do not do quite the same work in `aggregateRound`.
-Java checks every value of every update (NaN/Inf, shapes, dtypes) before folding it into
+Java checks every value of every update (NaN/Inf, tensor count and shapes) before folding it into
 one running double-precision sum, so server memory stays O(model) however many clients
 report; flwr's `aggregate` holds all updates in memory, checks nothing and sums in float32.
 `encodeModel`/`decodeModel` are whole-model `Parameters` <-> arrays conversions
