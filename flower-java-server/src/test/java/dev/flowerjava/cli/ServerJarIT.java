@@ -91,7 +91,14 @@ class ServerJarIT {
         }
         clients.add(PythonEnv.start(null, Map.of(), args.toArray(new String[0])));
       }
-      assertTrue(server.waitFor(240, TimeUnit.SECONDS), "server.jar did not finish");
+      if (!server.waitFor(240, TimeUnit.SECONDS)) {
+        StringBuilder why = new StringBuilder("server.jar did not finish:\n");
+        why.append(Files.readString(log, StandardCharsets.UTF_8));
+        for (PythonEnv.PythonProcess c : clients) {
+          why.append("\n--- client stderr ---\n").append(c.stderrSoFar());
+        }
+        throw new AssertionError(why.toString());
+      }
       String out = Files.readString(log, StandardCharsets.UTF_8);
       assertEquals(0, server.exitValue(), "server.jar failed:\n" + out);
       for (PythonEnv.PythonProcess c : clients) {
