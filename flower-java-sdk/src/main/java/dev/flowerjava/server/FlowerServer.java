@@ -2,6 +2,7 @@ package dev.flowerjava.server;
 
 import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.security.TlsMaterial;
+import dev.flowerjava.internal.server.InFlightBudget;
 import dev.flowerjava.internal.server.fleet.FleetHttpServer;
 import dev.flowerjava.internal.server.grpcbidi.FlowerServiceImpl;
 import dev.flowerjava.server.strategy.FedAvg;
@@ -43,6 +44,7 @@ public final class FlowerServer implements AutoCloseable {
   private final String host;
   private final int requestedPort;
   private final int maxMessageSize;
+  private final InFlightBudget inFlightBudget;
   private final Path certChain;
   private final Path privateKey;
   private final ServerConfig config;
@@ -60,6 +62,7 @@ public final class FlowerServer implements AutoCloseable {
     this.host = b.host;
     this.requestedPort = b.port;
     this.maxMessageSize = b.maxMessageSize;
+    this.inFlightBudget = new InFlightBudget(b.inFlightBudget);
     this.certChain = b.certChain;
     this.privateKey = b.privateKey;
     this.config = b.config;
@@ -250,6 +253,7 @@ public final class FlowerServer implements AutoCloseable {
     private String host = "0.0.0.0";
     private int port = 8080;
     private int maxMessageSize = 512 * 1024 * 1024;
+    private long inFlightBudget = 2L * 1024 * 1024 * 1024;
     private Path certChain;
     private Path privateKey;
     private Strategy strategy = FedAvg.builder().build();
@@ -362,6 +366,24 @@ public final class FlowerServer implements AutoCloseable {
      */
     public Builder maxMessageSize(int bytes) {
       this.maxMessageSize = Checks.positive("maxMessageSize", bytes);
+      return this;
+    }
+
+    /**
+     * Most bytes of client messages held in memory at once, over all clients and transports
+     * (default 2 GiB). A message that does not fit is refused with a clear status rather than
+     * queued, so a flood of large messages cannot exhaust the heap. Set it to at least {@link
+     * #maxMessageSize} times the clients you expect to answer at once.
+     *
+     * @param bytes the budget; more than zero
+     * @return this builder
+     * @throws IllegalArgumentException if {@code bytes} is zero or negative
+     */
+    public Builder inFlightBudget(long bytes) {
+      if (bytes <= 0) {
+        throw new IllegalArgumentException("inFlightBudget must be > 0 bytes, got " + bytes);
+      }
+      this.inFlightBudget = bytes;
       return this;
     }
 
