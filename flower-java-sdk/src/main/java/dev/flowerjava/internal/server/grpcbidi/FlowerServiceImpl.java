@@ -3,58 +3,182 @@ package dev.flowerjava.internal.server.grpcbidi;
 import dev.flowerjava.internal.proto.ClientMessage;
 import dev.flowerjava.internal.proto.FlowerServiceGrpc;
 import dev.flowerjava.internal.proto.ServerMessage;
+import dev.flowerjava.internal.server.InFlightBudget;
 import dev.flowerjava.server.ClientManager;
+import io.grpc.BindableService;
 import io.grpc.Context;
 import io.grpc.Grpc;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
+import java.io.InputStream;
 import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Serves {@code FlowerService.Join}: every stream becomes a {@link GrpcClientProxy} registered with
- * the {@link ClientManager} until the stream ends.
+ * the {@link ClientManager} until the stream ends, however it ends.
+ *
+ * <p>Memory: a message is read off the connection only when asked for (one at a time per client),
+ * and its bytes are charged to the shared {@link InFlightBudget} as they are read (see {@link
+ * InboundCharge}). So the server holds at most the budget in client messages being read or decoded,
+ * plus, per client connection, one HTTP/2 flow-control window ({@link #FLOW_CONTROL_WINDOW}, 1 MiB)
+ * of bytes received but not yet asked for.
  */
-public final class FlowerServiceImpl extends FlowerServiceGrpc.FlowerServiceImplBase {
+public final class FlowerServiceImpl implements BindableService {
   private static final Logger log = LoggerFactory.getLogger(FlowerServiceImpl.class);
 
+  /**
+   * HTTP/2 flow-control window per stream and per connection: a client can push at most this many
+   * bytes that the server did not ask for. Fixed (grpc-java would otherwise grow it up to 8 MiB).
+   */
+  public static final int FLOW_CONTROL_WINDOW = 1024 * 1024;
+
+  /** How often the server pings an idle connection: as flwr's own server (210 s). */
+  public static final Duration KEEPALIVE_TIME = Duration.ofSeconds(210);
+
+  /** How long a ping may go unanswered before the connection counts as dead. */
+  public static final Duration KEEPALIVE_TIMEOUT = Duration.ofSeconds(20);
+
+  /**
+   * Clients may ping this often (grpc-java's default is 5 min, which a client pinging every 300 s
+   * hits on any jitter and is then sent away with GOAWAY); pings are cheap.
+   */
+  public static final Duration PERMIT_KEEPALIVE_TIME = Duration.ofSeconds(60);
+
+  /** gRPC's own log of deframing failures, quieted in {@link #configure}; kept so it stays set. */
+  private static final java.util.logging.Logger GRPC_STREAM_LOG =
+      java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerStream");
+
   private final ClientManager clientManager;
+  private final InFlightBudget budget;
   private final AtomicLong nextId = new AtomicLong(1);
 
-  public FlowerServiceImpl(ClientManager clientManager) {
-    this.clientManager = clientManager;
+  /**
+   * @param clientManager where clients are registered while their stream lasts
+   * @param budget the server-wide budget for client messages in memory, shared with other
+   *     transports
+   */
+  public FlowerServiceImpl(ClientManager clientManager, InFlightBudget budget) {
+    this.clientManager = Objects.requireNonNull(clientManager, "clientManager");
+    this.budget = Objects.requireNonNull(budget, "budget");
+  }
+
+  /**
+   * Sets the transport limits the service relies on: message size, a fixed flow-control window and
+   * keepalive pings that find dead peers.
+   *
+   * @param keepAliveTime how long a connection may be silent before the server pings it
+   * @param keepAliveTimeout how long the server waits for the ping's answer before it drops the
+   *     connection and with it the client
+   */
+  public static void configure(
+      NettyServerBuilder b, int maxMessageSize, Duration keepAliveTime, Duration keepAliveTimeout) {
+    b.maxInboundMessageSize(maxMessageSize)
+        .flowControlWindow(FLOW_CONTROL_WINDOW)
+        .keepAliveTime(keepAliveTime.toNanos(), TimeUnit.NANOSECONDS)
+        .keepAliveTimeout(keepAliveTimeout.toNanos(), TimeUnit.NANOSECONDS)
+        .permitKeepAliveTime(PERMIT_KEEPALIVE_TIME.toNanos(), TimeUnit.NANOSECONDS)
+        // a client between two Join streams has no call; its pings must not get it sent away
+        .permitKeepAliveWithoutCalls(true);
+    // grpc-java logs a message it cannot deframe (e.g. larger than maxMessageSize) with a stack
+    // trace before it ends the stream; the proxy logs the same status as one line
+    GRPC_STREAM_LOG.setLevel(java.util.logging.Level.SEVERE);
+  }
+
+  /**
+   * Adds the service and the tracer that charges inbound messages to the budget; the service does
+   * not work without it.
+   *
+   * @param b the server being built
+   */
+  public void addTo(ServerBuilder<?> b) {
+    b.addService(this).addStreamTracerFactory(InboundCharge.factory(budget));
   }
 
   @Override
-  public StreamObserver<ClientMessage> join(StreamObserver<ServerMessage> responseObserver) {
+  public ServerServiceDefinition bindService() {
+    MethodDescriptor<ClientMessage, ServerMessage> stock = FlowerServiceGrpc.getJoinMethod();
+    MethodDescriptor<Inbound, ServerMessage> join =
+        stock.toBuilder(
+                new InboundMarshaller(stock.getRequestMarshaller()), stock.getResponseMarshaller())
+            .build();
+    ServerServiceDefinition definition =
+        ServerServiceDefinition.builder(FlowerServiceGrpc.SERVICE_NAME)
+            .addMethod(join, ServerCalls.asyncBidiStreamingCall(this::join))
+            .build();
+    return ServerInterceptors.intercept(definition, new PeerInterceptor());
+  }
+
+  private StreamObserver<Inbound> join(StreamObserver<ServerMessage> responseObserver) {
     SocketAddress peer = PEER.get();
     String cid = nextId.getAndIncrement() + "@" + (peer == null ? "unknown" : peer);
+    InboundCharge charge = InboundCharge.KEY.get();
+    if (charge == null) {
+      throw new IllegalStateException("FlowerServiceImpl needs its tracer: use addTo(builder)");
+    }
     ServerCallStreamObserver<ServerMessage> toClient =
         (ServerCallStreamObserver<ServerMessage>) responseObserver;
+    // one message at a time, asked for by the proxy: gRPC reads nothing ahead
+    toClient.disableAutoRequest();
     GrpcClientProxy[] self = new GrpcClientProxy[1];
     GrpcClientProxy proxy =
         new GrpcClientProxy(
             cid,
             toClient,
-            () -> {
+            (reason, expected) -> {
               clientManager.unregister(self[0]);
-              log.info("Client {} left; {} connected", cid, clientManager.numAvailable());
+              if (expected) {
+                log.info(
+                    "Client {} left: {}; {} connected", cid, reason, clientManager.numAvailable());
+              } else {
+                log.warn(
+                    "Client {} dropped: {}; {} connected",
+                    cid,
+                    reason,
+                    clientManager.numAvailable());
+              }
             });
     self[0] = proxy;
-    toClient.setOnCancelHandler(() -> proxy.onStreamEnd("stream cancelled"));
+    charge.attach(proxy);
+    // gRPC ends a call in ways the request observer never hears of (a message it cannot parse or
+    // deframe, a server-side close): the close handler sees those, the cancel handler the rest
+    toClient.setOnCancelHandler(() -> proxy.onStreamEnd(charge.endReason("stream cancelled")));
+    toClient.setOnCloseHandler(() -> proxy.onStreamEnd(charge.endReason("stream closed")));
     clientManager.register(proxy);
     log.info("Client {} joined; {} connected", cid, clientManager.numAvailable());
+    toClient.request(1);
     return new StreamObserver<>() {
       @Override
-      public void onNext(ClientMessage value) {
-        proxy.onClientMessage(value);
+      public void onNext(Inbound value) {
+        try {
+          if (value.message != null) {
+            proxy.onClientMessage(value.message);
+          } else {
+            proxy.onUnparsableMessage(value.parseFailure);
+          }
+        } catch (RuntimeException e) {
+          // never let it reach gRPC, which would log it as SEVERE and end the call behind our back
+          proxy.onUnparsableMessage("handling the message failed: " + e);
+        } finally {
+          charge.delivered();
+        }
       }
 
       @Override
       public void onError(Throwable t) {
-        proxy.onStreamEnd("stream broke: " + t.getMessage());
+        proxy.onStreamEnd(charge.endReason("stream broke: " + Status.fromThrowable(t)));
       }
 
       @Override
@@ -64,11 +188,52 @@ public final class FlowerServiceImpl extends FlowerServiceGrpc.FlowerServiceImpl
     };
   }
 
+  /** A {@code ClientMessage}, or why the bytes the client sent are not one. */
+  static final class Inbound {
+    final ClientMessage message;
+    final String parseFailure;
+
+    private Inbound(ClientMessage message, String parseFailure) {
+      this.message = message;
+      this.parseFailure = parseFailure;
+    }
+  }
+
+  /**
+   * Parses with grpc's protobuf marshaller but never throws: gRPC handles a throwing marshaller by
+   * logging a stack trace at SEVERE and closing the call without telling the service.
+   */
+  private static final class InboundMarshaller implements MethodDescriptor.Marshaller<Inbound> {
+    private final MethodDescriptor.Marshaller<ClientMessage> protobuf;
+
+    InboundMarshaller(MethodDescriptor.Marshaller<ClientMessage> protobuf) {
+      this.protobuf = protobuf;
+    }
+
+    @Override
+    public InputStream stream(Inbound value) {
+      return protobuf.stream(value.message);
+    }
+
+    @Override
+    public Inbound parse(InputStream stream) {
+      try {
+        return new Inbound(protobuf.parse(stream), null);
+      } catch (RuntimeException e) {
+        if (e.getCause() == null) { // e.g. gRPC's limit on a decompressed message
+          return new Inbound(null, "message refused: " + e.getMessage());
+        }
+        return new Inbound(
+            null, "message is not a valid ClientMessage: " + e.getCause().getMessage());
+      }
+    }
+  }
+
   /** The remote address of the current call, recorded by {@link PeerInterceptor}. */
   static final Context.Key<SocketAddress> PEER = Context.key("flowerjava-peer");
 
   /** Makes the caller's address available to {@link #join} for readable client ids. */
-  public static final class PeerInterceptor implements io.grpc.ServerInterceptor {
+  private static final class PeerInterceptor implements io.grpc.ServerInterceptor {
     @Override
     public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
         io.grpc.ServerCall<Q, R> call,

@@ -23,26 +23,45 @@ import java.util.function.Function;
  * outstanding instruction at a time and matches each reply to it by type.
  *
  * <p>States: OPEN (idle) -> AWAITING (instruction sent) -> OPEN ... -> CLOSED. Once CLOSED, any
- * pending and later call fails with {@link ClientDisconnectedException}.
+ * pending and later call fails with {@link ClientDisconnectedException}. CLOSING is CLOSED seen
+ * from the transport thread: the client has been told (see {@link #refuse}) and the rest follows
+ * when gRPC reports the stream's end.
+ *
+ * <p>Inbound flow control is manual: exactly one message is requested at a time, the next only
+ * after the previous one was handled, so gRPC never queues a client's messages ahead of the round
+ * loop. {@link InboundCharge} watches the bytes of that one message as they are read.
  */
 final class GrpcClientProxy implements ClientProxy {
   private enum State {
     OPEN,
     AWAITING,
+    CLOSING,
     CLOSED
+  }
+
+  /** Told once when the proxy closes, after the pending call (if any) has failed. */
+  interface OnClose {
+    /**
+     * @param reason why the stream ended
+     * @param expected true when the client said goodbye or the server let it go; false when the
+     *     stream broke, the client misbehaved or its reply was refused
+     */
+    void closed(String reason, boolean expected);
   }
 
   private final String cid;
   private final ServerCallStreamObserver<ServerMessage> toClient;
-  private final Runnable onClose;
+  private final OnClose onClose;
 
   // guarded by this
   private State state = State.OPEN;
   private ClientMessage.MsgCase expected;
   private CompletableFuture<ClientMessage> pending;
   private String closeReason;
+  // read by the transport thread without the lock (it must never wait for a stream write)
+  private volatile boolean awaitingReply;
 
-  GrpcClientProxy(String cid, ServerCallStreamObserver<ServerMessage> toClient, Runnable onClose) {
+  GrpcClientProxy(String cid, ServerCallStreamObserver<ServerMessage> toClient, OnClose onClose) {
     this.cid = cid;
     this.toClient = toClient;
     this.onClose = onClose;
@@ -97,7 +116,11 @@ final class GrpcClientProxy implements ClientProxy {
         throw new IllegalStateException(
             "client " + cid + " is still answering " + expected + "; one instruction at a time");
       }
+      if (state != State.OPEN) {
+        return CompletableFuture.failedFuture(new ClientDisconnectedException(cid, closeReason));
+      }
       state = State.AWAITING;
+      awaitingReply = true;
       expected = replyCase;
       pending = reply;
       try {
@@ -107,19 +130,24 @@ final class GrpcClientProxy implements ClientProxy {
       }
     }
     if (sendFailure != null) {
-      close("sending failed: " + sendFailure, false);
+      close("sending failed: " + sendFailure, Status.Code.ABORTED, false);
       throw sendFailure;
     }
     // decoding runs on the caller's completion path, so one bad reply fails only its own future
     return reply.thenApply(decode);
   }
 
-  /** A message arrived from the client. */
+  /** True while an instruction waits for its reply: only then may a client send a large message. */
+  boolean awaitingReply() {
+    return awaitingReply;
+  }
+
+  /** A message arrived from the client; asks for the next one unless the stream is closing. */
   void onClientMessage(ClientMessage message) {
     CompletableFuture<ClientMessage> toComplete;
     String violation;
     synchronized (this) {
-      if (state == State.CLOSED) {
+      if (state == State.CLOSED || state == State.CLOSING) {
         return; // late traffic on a stream we already gave up on
       }
       if (message.hasDisconnectRes()) {
@@ -142,21 +170,50 @@ final class GrpcClientProxy implements ClientProxy {
         pending = null;
         expected = null;
         state = State.OPEN;
+        awaitingReply = false;
+        toClient.request(1);
       }
     }
     if (message.hasDisconnectRes()) {
-      close("client left (" + message.getDisconnectRes().getReason() + ")", true);
+      close("client left (" + message.getDisconnectRes().getReason() + ")", null, true);
     } else if (violation != null) {
-      close(violation, false);
+      close(violation, Status.Code.ABORTED, false);
     } else {
       toComplete.complete(message);
+    }
+  }
+
+  /** A message arrived that is not a {@code ClientMessage}: the client is closed at once. */
+  void onUnparsableMessage(String reason) {
+    close(reason, Status.Code.INVALID_ARGUMENT, false);
+  }
+
+  /**
+   * Ends the call at once with {@code status}, from the transport thread while it reads a message:
+   * no more of it is read. The pending call fails and the proxy is unregistered when gRPC reports
+   * the stream's end ({@link #onStreamEnd}), on the call's own thread, so that round-loop callbacks
+   * never run on (and stall) a transport thread.
+   */
+  void refuse(Status status) {
+    synchronized (this) {
+      if (state == State.CLOSED || state == State.CLOSING) {
+        return;
+      }
+      state = State.CLOSING;
+      awaitingReply = false;
+      closeReason = status.getDescription();
+      try {
+        toClient.onError(status.asRuntimeException());
+      } catch (RuntimeException ignored) {
+        // the stream is already gone; its end is reported all the same
+      }
     }
   }
 
   @Override
   public void reconnect(long seconds) {
     synchronized (this) {
-      if (state == State.CLOSED) {
+      if (state == State.CLOSED || state == State.CLOSING) {
         return;
       }
       toClient.onNext(
@@ -169,12 +226,15 @@ final class GrpcClientProxy implements ClientProxy {
 
   @Override
   public void disconnect(String reason) {
-    close(reason, false);
+    close(reason, Status.Code.ABORTED, true);
   }
 
-  /** The stream ended from the client's side or the transport broke. */
+  /**
+   * The stream ended, whatever ended it: the client (half-close, cancel), the transport (broken
+   * connection, keepalive), gRPC itself (oversize message) or our own close.
+   */
   void onStreamEnd(String reason) {
-    close(reason, false);
+    close(reason, Status.Code.ABORTED, false);
   }
 
   /**
@@ -182,32 +242,43 @@ final class GrpcClientProxy implements ClientProxy {
    * pending call is failed and the proxy unregistered after it, so that completion callbacks (which
    * take the round loop's lock) never run while this lock is held.
    *
-   * @param graceful the client said goodbye, so the stream ends normally rather than with an error
+   * @param code the status the stream ends with; null when the client said goodbye, so the stream
+   *     ends normally rather than with an error
+   * @param expected see {@link OnClose#closed}
    */
-  private void close(String reason, boolean graceful) {
+  private void close(String reason, Status.Code code, boolean expected) {
     CompletableFuture<ClientMessage> failed;
     synchronized (this) {
       if (state == State.CLOSED) {
         return;
       }
+      boolean tell = state != State.CLOSING;
+      if (!tell) {
+        reason = closeReason; // the client was told already; this is the stream's end arriving
+        expected = false;
+      }
+      // CLOSED before telling: with a direct executor gRPC reports the end from inside onError
       state = State.CLOSED;
+      awaitingReply = false;
       closeReason = reason;
       failed = pending;
       pending = null;
-      try {
-        if (graceful) {
-          toClient.onCompleted();
-        } else if (!toClient.isCancelled()) {
-          toClient.onError(Status.ABORTED.withDescription(reason).asRuntimeException());
+      if (tell) {
+        try {
+          if (code == null) {
+            toClient.onCompleted();
+          } else if (!toClient.isCancelled()) {
+            toClient.onError(Status.fromCode(code).withDescription(reason).asRuntimeException());
+          }
+        } catch (RuntimeException ignored) {
+          // the stream is already gone; nothing left to tell the client
         }
-      } catch (RuntimeException ignored) {
-        // the stream is already gone; nothing left to tell the client
       }
     }
     if (failed != null) {
       failed.completeExceptionally(new ClientDisconnectedException(cid, reason));
     }
-    onClose.run();
+    onClose.closed(reason, expected);
   }
 
   @Override

@@ -12,6 +12,7 @@ import dev.flowerjava.internal.proto.FlowerServiceGrpc;
 import dev.flowerjava.internal.proto.ServerMessage;
 import dev.flowerjava.internal.serde.ProtoSerde;
 import dev.flowerjava.internal.server.ClientDisconnectedException;
+import dev.flowerjava.internal.server.InFlightBudget;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.tensor.NDArray;
@@ -23,7 +24,6 @@ import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
-import io.grpc.ServerInterceptors;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
@@ -76,14 +76,9 @@ class FlowerServiceImplTest {
   @BeforeEach
   void startServer() throws Exception {
     name = InProcessServerBuilder.generateName();
-    server =
-        InProcessServerBuilder.forName(name)
-            .directExecutor()
-            .addService(
-                ServerInterceptors.intercept(
-                    new FlowerServiceImpl(cm), new FlowerServiceImpl.PeerInterceptor()))
-            .build()
-            .start();
+    InProcessServerBuilder b = InProcessServerBuilder.forName(name).directExecutor();
+    new FlowerServiceImpl(cm, new InFlightBudget(Long.MAX_VALUE)).addTo(b);
+    server = b.build().start();
   }
 
   @AfterEach
