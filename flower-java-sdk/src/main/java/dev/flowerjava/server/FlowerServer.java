@@ -10,7 +10,6 @@ import dev.flowerjava.server.strategy.Strategy;
 import dev.flowerjava.typing.Parameters;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
-import io.grpc.ServerInterceptors;
 import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -115,12 +114,10 @@ public final class FlowerServer implements AutoCloseable {
                   .keyManager(TlsMaterial.keyManagers(certChain, privateKey))
                   .build();
       NettyServerBuilder b =
-          NettyServerBuilder.forAddress(new InetSocketAddress(host, requestedPort), credentials)
-              .maxInboundMessageSize(maxMessageSize)
-              .addService(
-                  ServerInterceptors.intercept(
-                      new FlowerServiceImpl(server.clientManager()),
-                      new FlowerServiceImpl.PeerInterceptor()));
+          NettyServerBuilder.forAddress(new InetSocketAddress(host, requestedPort), credentials);
+      FlowerServiceImpl.configure(
+          b, maxMessageSize, FlowerServiceImpl.KEEPALIVE_TIME, FlowerServiceImpl.KEEPALIVE_TIMEOUT);
+      new FlowerServiceImpl(server.clientManager(), inFlightBudget).addTo(b);
       grpcServer = b.build().start();
       log.info(
           "Flower server (grpc-bidi) listening on {}:{}{}",
