@@ -79,6 +79,8 @@ public final class FlowerServiceImpl implements BindableService {
    * Sets the transport limits the service relies on: message size, a fixed flow-control window and
    * keepalive pings that find dead peers.
    *
+   * @param b the server being built
+   * @param maxMessageSize the largest message accepted from a client, in bytes
    * @param keepAliveTime how long a connection may be silent before the server pings it
    * @param keepAliveTimeout how long the server waits for the ping's answer before it drops the
    *     connection and with it the client

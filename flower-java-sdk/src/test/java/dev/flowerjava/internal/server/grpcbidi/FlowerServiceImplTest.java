@@ -2,6 +2,7 @@ package dev.flowerjava.internal.server.grpcbidi;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -22,13 +23,21 @@ import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -185,6 +194,63 @@ class FlowerServiceImplTest {
     assertEquals(io.grpc.Status.Code.ABORTED, status.getCode());
     assertEquals(reason, status.getDescription());
     assertEquals(List.of(good.proxy), cm.all());
+    assertStillWorks(good);
+  }
+
+  /** The Join method with raw bytes as messages: lets a test client send anything. */
+  private static final MethodDescriptor<byte[], byte[]> RAW_JOIN =
+      FlowerServiceGrpc.getJoinMethod().toBuilder(new RawBytes(), new RawBytes()).build();
+
+  private static final class RawBytes implements MethodDescriptor.Marshaller<byte[]> {
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+
+  /**
+   * gRPC closes a call whose message it cannot parse without telling the request observer or the
+   * cancel handler (the in-process transport, as a client that never resets the stream, reports
+   * only a normal close): the client must not stay registered as a zombie that rounds wait for.
+   */
+  @Test
+  void aReplyThatDoesNotParseDropsTheClientAtOnce() throws Exception {
+    RawClient good = join();
+    ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+    channels.add(channel);
+    ClientCall<byte[], byte[]> bad = channel.newCall(RAW_JOIN, CallOptions.DEFAULT);
+    CompletableFuture<io.grpc.Status> badEnd = new CompletableFuture<>();
+    bad.start(
+        new ClientCall.Listener<>() {
+          @Override
+          public void onClose(io.grpc.Status status, Metadata trailers) {
+            badEnd.complete(status);
+          }
+        },
+        new Metadata());
+    bad.request(1);
+    assertTrue(cm.waitFor(2, Duration.ofSeconds(10)));
+    ClientProxy badProxy = cm.all().get(1);
+    CompletableFuture<FitRes> f = badProxy.fit(FIT_INS);
+
+    bad.sendMessage(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff}); // a truncated varint
+
+    Throwable cause = failure(f);
+    assertInstanceOf(ClientDisconnectedException.class, cause);
+    assertTrue(
+        cause.getMessage().contains("message is not a valid ClientMessage"), cause.getMessage());
+    assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, badEnd.get(10, TimeUnit.SECONDS).getCode());
+    assertEquals(List.of(good.proxy), cm.all());
+    assertFalse(cm.waitFor(2, Duration.ZERO), "a round needing two clients waits for another");
     assertStillWorks(good);
   }
 
