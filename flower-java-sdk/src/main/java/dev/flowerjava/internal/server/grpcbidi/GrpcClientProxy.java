@@ -58,6 +58,7 @@ final class GrpcClientProxy implements ClientProxy {
   private ClientMessage.MsgCase expected;
   private CompletableFuture<ClientMessage> pending;
   private String closeReason;
+  private boolean toldToLeave; // a ReconnectIns was sent: the stream's end is expected
   // read by the transport thread without the lock (it must never wait for a stream write)
   private volatile boolean awaitingReply;
 
@@ -220,6 +221,7 @@ final class GrpcClientProxy implements ClientProxy {
           ServerMessage.newBuilder()
               .setReconnectIns(ServerMessage.ReconnectIns.newBuilder().setSeconds(seconds))
               .build());
+      toldToLeave = true;
       // the DisconnectRes that answers this closes the proxy
     }
   }
@@ -256,6 +258,8 @@ final class GrpcClientProxy implements ClientProxy {
       if (!tell) {
         reason = closeReason; // the client was told already; this is the stream's end arriving
         expected = false;
+      } else if (toldToLeave) {
+        expected = true; // e.g. flwr clients often reset the stream right after their goodbye
       }
       // CLOSED before telling: with a direct executor gRPC reports the end from inside onError
       state = State.CLOSED;
