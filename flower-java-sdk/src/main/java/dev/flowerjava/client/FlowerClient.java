@@ -18,6 +18,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -51,6 +52,9 @@ public final class FlowerClient implements AutoCloseable {
   private final Transport transport;
   private final Path nodeKey;
   private final Duration pollInterval;
+  private final Duration keepAliveTime;
+  private final Duration keepAliveTimeout;
+  private final Duration connectTimeout;
   private volatile ClientTransport running;
   private volatile boolean closed;
 
@@ -62,14 +66,18 @@ public final class FlowerClient implements AutoCloseable {
     this.transport = b.transport;
     this.nodeKey = b.nodeKey;
     this.pollInterval = b.pollInterval;
+    this.keepAliveTime = b.keepAliveTime;
+    this.keepAliveTimeout = b.keepAliveTimeout;
+    this.connectTimeout = b.connectTimeout;
   }
 
   /**
    * Starts configuring a client.
    *
    * @return a builder with the defaults: {@link Transport#GRPC_BIDI}, {@link RetryPolicy#DEFAULT},
-   *     {@link #DEFAULT_MAX_MESSAGE_SIZE} and a 3 s poll interval; the server address and the
-   *     security choice remain to be set
+   *     {@link #DEFAULT_MAX_MESSAGE_SIZE}, a 3 s poll interval, keepalive pings after 330 s without
+   *     reads (20 s to answer) and a 20 s connect timeout; the server address and the security
+   *     choice remain to be set
    */
   public static Builder builder() {
     return new Builder();
@@ -79,8 +87,10 @@ public final class FlowerClient implements AutoCloseable {
    * Runs {@code client} until the server ends the session; see {@link #start(Client)}.
    *
    * @param client the application, adapted with {@link NumPyClient#toClient()}
-   * @throws dev.flowerjava.client.TransportException if the server stays unreachable beyond the
-   *     retry policy's wait, or refuses the client
+   * @throws dev.flowerjava.client.TransportException if failures (unreachable server, broken
+   *     connection, unreadable instructions, ...) go on without progress beyond the retry policy's
+   *     wait (the message says how many attempts, over how long, and the last cause), or the server
+   *     refuses the client
    * @throws InterruptedException if the calling thread is interrupted; the connection is closed
    */
   public void start(NumPyClient client) throws InterruptedException {
@@ -90,11 +100,14 @@ public final class FlowerClient implements AutoCloseable {
   /**
    * Connects and serves the server's instructions until it ends the session or {@link #close()} is
    * called. Returns at once if {@link #close()} was called before. A server that asks the client to
-   * reconnect later is waited for and joined again within the same call.
+   * reconnect later is waited for (at most an hour, whatever it asks) and joined again within the
+   * same call.
    *
    * @param client answers the server's instructions, from one thread at a time
-   * @throws dev.flowerjava.client.TransportException if the server stays unreachable beyond the
-   *     retry policy's wait, or refuses the client
+   * @throws dev.flowerjava.client.TransportException if failures (unreachable server, broken
+   *     connection, unreadable instructions, ...) go on without progress beyond the retry policy's
+   *     wait (the message says how many attempts, over how long, and the last cause), or the server
+   *     refuses the client
    * @throws InterruptedException if the calling thread is interrupted; the connection is closed
    */
   public void start(Client client) throws InterruptedException {
@@ -115,7 +128,10 @@ public final class FlowerClient implements AutoCloseable {
       NodeKeys keys = nodeKeys();
       HttpFleetRpc rpc =
           new HttpFleetRpc(
-              serverAddress, sslContext(), new NodeSigner(keys.privateKey(), keys.publicKey()));
+              serverAddress,
+              sslContext(),
+              new NodeSigner(keys.privateKey(), keys.publicKey()),
+              connectTimeout);
       return new FleetNode(rpc, keys.publicKeyPem(), nodeKey == null, retryPolicy, pollInterval);
     }
     if (transport == Transport.FLEET_GRPC) {
@@ -125,7 +141,7 @@ public final class FlowerClient implements AutoCloseable {
               newChannel(), serverAddress, new NodeSigner(keys.privateKey(), keys.publicKey()));
       return new FleetNode(rpc, keys.publicKeyPem(), nodeKey == null, retryPolicy, pollInterval);
     }
-    return new GrpcBidiTransport(newChannel(), serverAddress, true, retryPolicy);
+    return new GrpcBidiTransport(newChannel(), serverAddress, true, retryPolicy, connectTimeout);
   }
 
   /** The node's identity: loaded from the key the user registered, else made for this run. */
@@ -163,6 +179,12 @@ public final class FlowerClient implements AutoCloseable {
     }
     return Grpc.newChannelBuilder(serverAddress, credentials)
         .maxInboundMessageSize(maxMessageSize)
+        // Pings only while a call is open: a grpc-core server (flwr's) refuses pings on an idle
+        // connection (keepalive_permit_without_calls=0) and GOAWAYs a client that pings more
+        // often than every 5 minutes while it sends no data (too_many_pings).
+        .keepAliveTime(keepAliveTime.toMillis(), TimeUnit.MILLISECONDS)
+        .keepAliveTimeout(keepAliveTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .keepAliveWithoutCalls(false)
         .build();
   }
 
@@ -186,8 +208,49 @@ public final class FlowerClient implements AutoCloseable {
     private Transport transport = Transport.GRPC_BIDI;
     private Path nodeKey;
     private Duration pollInterval = Duration.ofSeconds(3);
+    // 330 s: above the 300 s that a grpc-core server accepts between pings without data (its
+    // min_recv_ping_interval_without_data default), with a margin for timer skew
+    private Duration keepAliveTime = Duration.ofSeconds(330);
+    private Duration keepAliveTimeout = Duration.ofSeconds(20);
+    private Duration connectTimeout = GrpcBidiTransport.DEFAULT_CONNECT_TIMEOUT;
 
     private Builder() {}
+
+    /**
+     * gRPC transports: keepalive pings, which find a connection that died silently (a peer gone
+     * without a FIN, a NAT that forgot the flow) while a call waits for the server. A ping is sent
+     * once no bytes were read for {@code time}, and the connection is dropped (and the client joins
+     * again under its {@link RetryPolicy}) if the ping is not answered within {@code timeout}.
+     * Pings are sent only while a call is open. Defaults: 330 s and 20 s. flwr's server pings every
+     * 210 s itself and, as every grpc-core server by default, answers a client that pings more
+     * often than every 300 s without data with GOAWAY {@code too_many_pings}; keep {@code time} at
+     * 300 s or more unless the server allows more. gRPC raises a {@code time} below 10 s to 10 s.
+     *
+     * @param time idle time before a ping; more than zero
+     * @param timeout how long to wait for the ping's answer; more than zero
+     * @return this builder
+     * @throws IllegalArgumentException if a duration is null, zero or negative
+     */
+    public Builder keepAlive(Duration time, Duration timeout) {
+      this.keepAliveTime = Checks.positive("keepAlive time", time);
+      this.keepAliveTimeout = Checks.positive("keepAlive timeout", timeout);
+      return this;
+    }
+
+    /**
+     * How long one connection attempt may take (TCP, TLS and, for gRPC, the HTTP/2 handshake)
+     * before it counts as a failed attempt under the {@link RetryPolicy}: a peer that accepts the
+     * connection and never speaks is given up on; default 20 s. For {@link Transport#FLEET_GRPC}
+     * the calls' own deadlines bound it as well.
+     *
+     * @param timeout more than zero
+     * @return this builder
+     * @throws IllegalArgumentException if {@code timeout} is null, zero or negative
+     */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = Checks.positive("connectTimeout", timeout);
+      return this;
+    }
 
     /**
      * The protocol to speak; {@link Transport#GRPC_BIDI} by default.
@@ -285,8 +348,10 @@ public final class FlowerClient implements AutoCloseable {
     }
 
     /**
-     * How long and how often to retry while the server cannot be reached, at the start or after a
-     * connection broke; {@link RetryPolicy#DEFAULT} by default.
+     * How long and how often to retry after any failure: a server that cannot be reached, a
+     * connection that broke, an instruction that cannot be read, an application exception (legacy
+     * transport) or a failed Fleet call. The total wait counts from the first failure since the
+     * client last answered an instruction; {@link RetryPolicy#DEFAULT} by default.
      *
      * @param policy the backoff; {@link RetryPolicy#NONE} fails at the first connection error
      * @return this builder

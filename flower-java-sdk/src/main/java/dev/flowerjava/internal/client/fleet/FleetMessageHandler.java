@@ -85,11 +85,14 @@ public final class FleetMessageHandler {
                   UNKNOWN_ERROR, "flower-java node does not handle message type '" + type + "'"));
       }
     } catch (RuntimeException e) {
-      log.error(
-          "Client failed on {} message {}",
+      // one line per failure; the stack trace only for those who ask
+      log.warn(
+          "Client failed on {} message {} ({}: {}); answering with an error",
           instruction.metadata().messageType(),
           instruction.metadata().messageId(),
-          e);
+          e.getClass().getName(),
+          e.getMessage());
+      log.debug("Client failure on message {}", instruction.metadata().messageId(), e);
       return FlowerMessage.ofError(
           reply,
           new MessageError(

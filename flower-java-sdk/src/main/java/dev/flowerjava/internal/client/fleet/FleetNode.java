@@ -5,7 +5,10 @@ import dev.flowerjava.client.Client;
 import dev.flowerjava.client.RetryPolicy;
 import dev.flowerjava.client.TransportException;
 import dev.flowerjava.internal.client.ClientTransport;
+import dev.flowerjava.internal.client.RetryBudget;
 import dev.flowerjava.internal.message.FlowerMessage;
+import dev.flowerjava.internal.message.MessageError;
+import dev.flowerjava.internal.message.MessageMetadata;
 import dev.flowerjava.internal.objects.DeflatedMessage;
 import dev.flowerjava.internal.objects.ObjectCodec;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeRequest;
@@ -46,6 +49,15 @@ import org.slf4j.LoggerFactory;
  * PullMessages, PullObject for every object of the instruction, ConfirmMessageReceived, the
  * client's work, PushMessages and PushObject for what the SuperLink asks for -> on close,
  * DeactivateNode (and UnregisterNode when self-registered).
+ *
+ * <p>Failures: an unavailable SuperLink, a failed call, an instruction that cannot be read
+ * (answered with an error reply), a protocol violation: each costs a backoff under one {@link
+ * RetryBudget}, and the node gives up once the {@link RetryPolicy}'s total wait has passed without
+ * progress (an instruction answered with content, or an empty poll). An exception from the client
+ * is answered with an error reply and is no transport failure. A refusal (the SuperLink no longer
+ * knows the node) makes it activate again, up to {@link #MAX_REJOINS} times in a row. The node
+ * takes no durations from the SuperLink (heartbeat and poll intervals are its own, and {@code
+ * PushMessagesResponse.reconnect} is not used), so none can overflow or stall it.
  */
 public final class FleetNode implements ClientTransport {
   private static final Logger log = LoggerFactory.getLogger(FleetNode.class);
@@ -70,7 +82,13 @@ public final class FleetNode implements ClientTransport {
   /** Released when {@link #run} has left the SuperLink (or never joined). */
   private final CountDownLatch left = new CountDownLatch(1);
 
+  /** Guards the hand-over between {@link #close()} and the start of {@link #run}. */
+  private final Object lifecycle = new Object();
+
   private volatile boolean started;
+
+  /** The current run's budget; set before anything else in {@link #run} uses it. */
+  private volatile RetryBudget budget;
 
   /**
    * @param publicKeyPem the node's public key as PEM SubjectPublicKeyInfo, as its calls are signed
@@ -117,13 +135,25 @@ public final class FleetNode implements ClientTransport {
   @Override
   public void run(Client client) throws InterruptedException {
     FleetMessageHandler handler = new FleetMessageHandler(client);
-    started = true;
+    synchronized (lifecycle) {
+      if (closing) {
+        return; // closed before it started: close() released the carrier already
+      }
+      started = true;
+    }
+    RetryBudget budget = new RetryBudget(retryPolicy, rpc.target(), log);
+    this.budget = budget;
     try {
-      activate();
+      activateWithinBudget();
     } catch (RuntimeException | InterruptedException e) {
       rpc.close();
       left.countDown();
       throw e;
+    }
+    if (nodeId == 0 && closing) {
+      rpc.close();
+      left.countDown();
+      return;
     }
     ScheduledExecutorService heartbeat =
         Executors.newSingleThreadScheduledExecutor(
@@ -144,25 +174,44 @@ public final class FleetNode implements ClientTransport {
                   () -> rpc.pullMessages(PullMessagesRequest.newBuilder().setNode(node()).build()));
           rejoins = 0; // the SuperLink answered: the drops so far were not in a row
           if (pulled.getMessagesListCount() == 0) {
+            budget.progress(); // an idle SuperLink that answers is a working one
             sleep(pollInterval);
             continue;
           }
+          if (pulled.getMessagesListCount() != pulled.getMessageObjectTreesCount()) {
+            throw new TransportException(
+                "SuperLink answered PullMessages with "
+                    + pulled.getMessagesListCount()
+                    + " messages but "
+                    + pulled.getMessageObjectTreesCount()
+                    + " object trees");
+          }
           for (int i = 0; i < pulled.getMessagesListCount(); i++) {
-            long runId = pulled.getMessagesList(i).getMetadata().getRunId();
-            serve(node(), runId, pulled.getMessageObjectTrees(i), handler);
+            serve(node(), pulled.getMessagesList(i), pulled.getMessageObjectTrees(i), handler);
           }
-        } catch (TransportException e) {
-          // A SuperLink deactivates a node it thinks is gone (missed heartbeats, a round
-          // timeout); a live node joins again, as a restarted SuperNode would. A refusal that
-          // repeats (e.g. a key that is no longer accepted) ends the node.
-          if (!isRefusal(e) || closing || ++rejoins > MAX_REJOINS) {
-            throw e;
+        } catch (RetryBudget.GaveUpException e) {
+          throw e;
+        } catch (RuntimeException e) {
+          if (closing) {
+            break;
           }
-          log.warn(
-              "SuperLink dropped node {} ({}); activating it again",
-              Long.toUnsignedString(nodeId),
-              e.getMessage());
-          reactivate();
+          if (isRefusal(e)) {
+            // A SuperLink deactivates a node it thinks is gone (missed heartbeats, a round
+            // timeout); a live node joins again, as a restarted SuperNode would. A refusal that
+            // repeats (e.g. a key that is no longer accepted) ends the node.
+            if (++rejoins > MAX_REJOINS) {
+              throw e;
+            }
+            log.warn(
+                "SuperLink dropped node {} ({}); activating it again",
+                Long.toUnsignedString(nodeId),
+                e.getMessage());
+            reactivate();
+          } else {
+            // anything else (a failed call, an instruction we could not read, a protocol
+            // violation) costs a backoff, not the node
+            sleep(budget.failure("Serving " + rpc.target() + " failed", e));
+          }
         }
       }
     } finally {
@@ -173,11 +222,26 @@ public final class FleetNode implements ClientTransport {
     }
   }
 
+  /** RegisterNode and ActivateNode, retried under the budget; a refusal ends the node. */
+  private void activateWithinBudget() throws InterruptedException {
+    while (!closing) {
+      try {
+        activate();
+        return;
+      } catch (FleetRpcException e) {
+        if (closing) {
+          return;
+        }
+        sleep(budget.failure("Joining " + rpc.target() + " failed", e));
+      }
+    }
+  }
+
   private Node node() {
     return Node.newBuilder().setNodeId(nodeId).build();
   }
 
-  private static boolean isRefusal(TransportException e) {
+  private static boolean isRefusal(RuntimeException e) {
     return e.getCause() instanceof FleetRpcException
         && ((FleetRpcException) e.getCause()).kind() == FleetRpcException.Kind.REFUSED;
   }
@@ -218,25 +282,55 @@ public final class FleetNode implements ClientTransport {
     log.info("Joined {} as node {}", rpc.target(), Long.toUnsignedString(nodeId));
   }
 
-  /** Pulls one instruction's objects, answers it and pushes the reply. */
-  private void serve(Node node, long runId, ObjectTree tree, FleetMessageHandler handler)
+  /**
+   * Pulls one instruction's objects, answers it and pushes the reply. An instruction that cannot be
+   * read (an object the SuperLink does not know or never makes available, or objects that do not
+   * rebuild a message) is answered with an error reply, as flwr's SuperNode does, and then reported
+   * as a failure so the node backs off.
+   *
+   * @throws FleetRpcException if a call fails
+   * @throws TransportException if the instruction could not be read (after its error reply) or the
+   *     SuperLink broke the push protocol
+   */
+  private void serve(
+      Node node,
+      dev.flowerjava.internal.proto.fleet.Message pulled,
+      ObjectTree tree,
+      FleetMessageHandler handler)
       throws InterruptedException {
-    Map<String, byte[]> objects = new LinkedHashMap<>();
-    for (String id : ids(tree, new ArrayList<>())) {
-      if (!objects.containsKey(id)) {
-        objects.put(id, pullObject(node, runId, id));
+    long runId = pulled.getMetadata().getRunId();
+    FlowerMessage instruction;
+    try {
+      Map<String, byte[]> objects = new LinkedHashMap<>();
+      for (String id : ids(tree, new ArrayList<>())) {
+        if (!objects.containsKey(id)) {
+          objects.put(id, pullObject(node, runId, id));
+        }
       }
+      instruction = codec.inflate(tree, objects);
+    } catch (FleetRpcException e) {
+      throw e; // the call failed, not the instruction: it is offered again later
+    } catch (RuntimeException e) {
+      confirm(node, runId, tree);
+      MessageMetadata md =
+          MessageMetadata.fromProto(pulled.getMetadata()).withMessageId(tree.getObjectId());
+      String reason = "flower-java node could not read the instruction: " + e.getMessage();
+      push(
+          node,
+          runId,
+          tree,
+          FlowerMessage.ofError(
+              FleetMessageHandler.replyMetadata(md, nodeId),
+              new MessageError(FleetMessageHandler.UNKNOWN_ERROR, reason)),
+          0);
+      throw new TransportException(
+          "SuperLink sent an unreadable instruction "
+              + tree.getObjectId()
+              + " (answered with an error): "
+              + e.getMessage(),
+          e);
     }
-    FlowerMessage instruction = codec.inflate(tree, objects);
-    withRetry(
-        "ConfirmMessageReceived",
-        () ->
-            rpc.confirmMessageReceived(
-                ConfirmMessageReceivedRequest.newBuilder()
-                    .setNode(node)
-                    .setRunId(runId)
-                    .setMessageObjectId(tree.getObjectId())
-                    .build()));
+    confirm(node, runId, tree);
     log.info(
         "Received {} message {} of run {}",
         instruction.metadata().messageType(),
@@ -246,7 +340,27 @@ public final class FleetNode implements ClientTransport {
     long start = System.nanoTime();
     FlowerMessage reply = handler.handle(instruction, nodeId);
     double runtime = (System.nanoTime() - start) / 1e9;
+    push(node, runId, tree, reply, runtime);
+    if (!reply.hasError()) {
+      budget.progress(); // the one exchange that proves the SuperLink and the node work
+    }
+  }
 
+  private void confirm(Node node, long runId, ObjectTree tree) throws InterruptedException {
+    withRetry(
+        "ConfirmMessageReceived",
+        () ->
+            rpc.confirmMessageReceived(
+                ConfirmMessageReceivedRequest.newBuilder()
+                    .setNode(node)
+                    .setRunId(runId)
+                    .setMessageObjectId(tree.getObjectId())
+                    .build()));
+  }
+
+  /** PushMessages for {@code reply}, then PushObject for each object the SuperLink asks for. */
+  private void push(Node node, long runId, ObjectTree tree, FlowerMessage reply, double runtime)
+      throws InterruptedException {
     DeflatedMessage deflated = codec.deflate(reply);
     PushMessagesResponse pushed =
         withRetry(
@@ -381,40 +495,28 @@ public final class FleetNode implements ClientTransport {
   }
 
   /**
-   * Calls {@code call}, retrying while the SuperLink is unavailable, within the retry policy's
-   * total wait. A refusal ends the node at once with the SuperLink's own words.
+   * Calls {@code call}, retrying while the SuperLink is unavailable, under the node's retry budget.
+   * A refusal ends the call at once with the SuperLink's own words; any other failure is thrown for
+   * the run loop to back off from.
    */
   private <T> T withRetry(String what, Supplier<T> call) throws InterruptedException {
-    long start = System.nanoTime();
-    for (int attempt = 0; ; attempt++) {
+    while (true) {
       try {
         return call.get();
       } catch (FleetRpcException e) {
         if (e.kind() == FleetRpcException.Kind.REFUSED) {
           throw new TransportException("SuperLink refused this node: " + e.getMessage(), e);
         }
-        Duration waited = Duration.ofNanos(System.nanoTime() - start);
-        if (e.kind() != FleetRpcException.Kind.UNAVAILABLE
-            || closing
-            || waited.compareTo(retryPolicy.maxWait()) >= 0) {
+        if (e.kind() != FleetRpcException.Kind.UNAVAILABLE || closing) {
           throw e;
         }
-        Duration delay = retryPolicy.delay(attempt);
-        log.warn("{} failed ({}); retrying in {} ms", what, e.getMessage(), delay.toMillis());
-        sleep(delay);
+        sleep(budget.failure(what + " failed", e));
       }
     }
   }
 
   private void sleep(Duration d) throws InterruptedException {
-    long end = System.nanoTime() + d.toNanos();
-    while (!closing) {
-      long left = end - System.nanoTime();
-      if (left <= 0) {
-        return;
-      }
-      Thread.sleep(Math.min(TimeUnit.NANOSECONDS.toMillis(left) + 1, 100));
-    }
+    RetryBudget.sleep(d, d, () -> closing);
   }
 
   /**
@@ -423,9 +525,13 @@ public final class FleetNode implements ClientTransport {
    */
   @Override
   public void close() {
-    closing = true;
-    if (!started) {
-      return;
+    synchronized (lifecycle) {
+      closing = true;
+      if (!started) {
+        // run() has not begun and now never will: nothing to leave, only the carrier to release
+        rpc.close();
+        return;
+      }
     }
     try {
       if (!left.await(10, TimeUnit.SECONDS)) {

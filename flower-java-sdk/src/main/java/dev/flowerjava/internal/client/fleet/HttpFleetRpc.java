@@ -58,13 +58,22 @@ public final class HttpFleetRpc implements FleetRpc {
    * @param sslContext TLS trust, or null for plain HTTP ({@code --insecure})
    */
   public HttpFleetRpc(String serverAddress, SSLContext sslContext, NodeSigner signer) {
+    this(serverAddress, sslContext, signer, Duration.ofSeconds(10));
+  }
+
+  /**
+   * As above; {@code connectTimeout} bounds the TCP (and TLS) connection, while every call is
+   * bounded as a whole by its own timeout (30 s, 5 s for heartbeats).
+   */
+  public HttpFleetRpc(
+      String serverAddress, SSLContext sslContext, NodeSigner signer, Duration connectTimeout) {
     Objects.requireNonNull(serverAddress, "serverAddress");
     this.signer = Objects.requireNonNull(signer, "signer");
     this.baseUrl = (sslContext == null ? "http://" : "https://") + serverAddress;
     HttpClient.Builder b =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(10))
+            .connectTimeout(connectTimeout)
             .followRedirects(HttpClient.Redirect.NORMAL);
     if (sslContext != null) {
       b.sslContext(sslContext);

@@ -1,5 +1,7 @@
 package dev.flowerjava.internal.client.fleet;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
 import com.google.protobuf.ByteString;
 import dev.flowerjava.internal.message.FlowerMessage;
 import dev.flowerjava.internal.objects.DeflatedMessage;
@@ -92,6 +94,8 @@ final class FakeSuperLink implements FleetRpc {
   private long activeNodeId;
   private boolean active;
   private int pullObjectsNotYetAvailable;
+  private int corruptPulls;
+  private int unknownObjectPulls;
   private boolean closed;
 
   /**
@@ -148,6 +152,16 @@ final class FakeSuperLink implements FleetRpc {
   /** The next {@code n} PullObject calls answer "known, not available yet". */
   synchronized void objectsNotYetAvailable(int n) {
     pullObjectsNotYetAvailable = n;
+  }
+
+  /** The next instruction handed out has an object whose bytes do not match its id. */
+  synchronized void corruptNextInstruction() {
+    corruptPulls++;
+  }
+
+  /** The next instruction handed out names an object the link does not know. */
+  synchronized void loseAnObjectOfNextInstruction() {
+    unknownObjectPulls++;
   }
 
   // ------------------------------------------------------------------ observing
@@ -371,6 +385,14 @@ final class FakeSuperLink implements FleetRpc {
     if (next != null) {
       DeflatedMessage d = codec.deflate(next);
       objects.putAll(d.objectMap());
+      String child = d.objectTree().getChildren(0).getObjectId();
+      if (corruptPulls > 0) {
+        corruptPulls--;
+        objects.put(child, "not the object you are looking for".getBytes(UTF_8));
+      } else if (unknownObjectPulls > 0) {
+        unknownObjectPulls--;
+        objects.remove(child);
+      }
       unanswered.put(d.messageId(), next);
       b.addMessagesList(d.toPushProto()).addMessageObjectTrees(d.objectTree());
     }

@@ -311,20 +311,102 @@ class FleetNodeTest {
   }
 
   @Test
-  void aPushThatFailsForGoodEndsTheNodeWhichStillLeaves() throws Exception {
+  void aPushThatFailsForGoodCostsABackoffNotTheNodeWhichAnswersTheNextInstruction()
+      throws Exception {
     FakeSuperLink link = new FakeSuperLink(false);
     link.fail("PushMessages", FleetRpcException.Kind.FAILED, 1);
     FleetNode node = node(link, true, NO_HEARTBEAT);
     Future<?> run = start(node, new PlusOne());
     link.queue(train("1"));
+    link.awaitCalls("PushMessages", 1);
+    String second = link.queue(train("2"));
 
-    Throwable t = failure(run);
-    FleetRpcException e = assertInstanceOf(FleetRpcException.class, t);
-    assertEquals(FleetRpcException.Kind.FAILED, e.kind());
+    assertTrainedReply(link.awaitReplies(1).get(0), second, FakeSuperLink.DEFAULT_NODE_ID);
+    assertEquals(2, link.count("PushMessages"));
+    assertEquals(1, link.count("ActivateNode"));
+    assertTrue(link.deactivated().isEmpty());
+    assertFalse(run.isDone());
+  }
+
+  @Test
+  void failedCallsWithoutProgressEndTheNodeAtTheEndOfItsBudgetWhichStillLeaves() throws Exception {
+    FakeSuperLink link = new FakeSuperLink(false);
+    link.fail("PullMessages", FleetRpcException.Kind.FAILED, 1_000_000);
+    RetryPolicy budget =
+        new RetryPolicy(Duration.ofMillis(1), Duration.ofMillis(20), Duration.ofMillis(300));
+    FleetNode node = new FleetNode(link, KEY, true, budget, POLL, NO_HEARTBEAT);
+    nodes.add(node);
+    Throwable t = failure(start(node, new PlusOne()));
+
+    TransportException e = assertInstanceOf(TransportException.class, t);
+    int pulls = link.count("PullMessages");
+    assertTrue(pulls > 1, "retried: " + pulls + " pulls");
+    assertTrue(
+        e.getMessage()
+            .startsWith("gave up on fake-superlink after " + pulls + " failed attempts in "),
+        e.getMessage());
+    assertTrue(
+        e.getMessage()
+            .endsWith(
+                "last failure: Serving fake-superlink failed: PullMessages failed as scripted"
+                    + " (FAILED)"),
+        e.getMessage());
     assertEquals(List.of(FakeSuperLink.DEFAULT_NODE_ID), link.deactivated());
     assertEquals(List.of(FakeSuperLink.DEFAULT_NODE_ID), link.unregistered());
     assertTrue(link.isClosed());
-    assertTrue(link.replies().isEmpty());
+  }
+
+  @Test
+  void aFailedActivationIsRetriedUnderTheBudget() throws Exception {
+    FakeSuperLink link = new FakeSuperLink(false);
+    link.fail("ActivateNode", FleetRpcException.Kind.FAILED, 2);
+    FleetNode node = node(link, true, NO_HEARTBEAT);
+    Future<?> run = start(node, new PlusOne());
+    String id = link.queue(train("1"));
+
+    assertTrainedReply(link.awaitReplies(1).get(0), id, FakeSuperLink.DEFAULT_NODE_ID);
+    assertEquals(3, link.count("ActivateNode"));
+    assertFalse(run.isDone());
+  }
+
+  @Test
+  void aCorruptInstructionObjectGetsAnErrorReplyAndTheNodeAnswersTheNextInstruction()
+      throws Exception {
+    FakeSuperLink link = new FakeSuperLink(false);
+    link.corruptNextInstruction();
+    Future<?> run = start(node(link, true, NO_HEARTBEAT), new PlusOne());
+    String bad = link.queue(train("1"));
+    String good = link.queue(train("2"));
+
+    List<FlowerMessage> replies = link.awaitReplies(2);
+    FlowerMessage error = replies.get(0);
+    assertEquals(bad, error.metadata().replyToMessageId());
+    assertEquals("train", error.metadata().messageType());
+    assertEquals("1", error.metadata().groupId());
+    MessageError e = error.error().orElseThrow();
+    assertEquals(FleetMessageHandler.UNKNOWN_ERROR, e.code());
+    assertTrue(
+        e.reason().startsWith("flower-java node could not read the instruction: "), e.reason());
+    assertTrue(e.reason().contains("no NUL byte separates head and body"), e.reason());
+    assertTrainedReply(replies.get(1), good, FakeSuperLink.DEFAULT_NODE_ID);
+    assertEquals(List.of(bad, good), link.confirmed());
+    assertFalse(run.isDone());
+  }
+
+  @Test
+  void anInstructionNamingAnUnknownObjectGetsAnErrorReplyAndTheNodeLivesOn() throws Exception {
+    FakeSuperLink link = new FakeSuperLink(false);
+    link.loseAnObjectOfNextInstruction();
+    Future<?> run = start(node(link, true, NO_HEARTBEAT), new PlusOne());
+    String bad = link.queue(train("1"));
+    String good = link.queue(train("2"));
+
+    List<FlowerMessage> replies = link.awaitReplies(2);
+    assertEquals(bad, replies.get(0).metadata().replyToMessageId());
+    String reason = replies.get(0).error().orElseThrow().reason();
+    assertTrue(reason.contains("SuperLink does not know object"), reason);
+    assertTrainedReply(replies.get(1), good, FakeSuperLink.DEFAULT_NODE_ID);
+    assertFalse(run.isDone());
   }
 
   @Test
@@ -448,6 +530,17 @@ class FleetNodeTest {
   }
 
   // ------------------------------------------------------------------ leaving
+
+  @Test
+  void aNodeClosedBeforeItStartsNeverJoinsAndReleasesTheCarrier() throws Exception {
+    FakeSuperLink link = new FakeSuperLink(false);
+    FleetNode node = node(link, true, NO_HEARTBEAT);
+    node.close();
+    node.run(new PlusOne()); // returns at once
+
+    assertEquals(List.of("close"), link.calls(true));
+    assertEquals(0, node.nodeId());
+  }
 
   @Test
   void closeDeactivatesAndUnregistersASelfRegisteredNodeThenReleasesTheCarrier() throws Exception {

@@ -15,17 +15,25 @@ import dev.flowerjava.internal.proto.Reason;
 import dev.flowerjava.internal.proto.ServerMessage;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.typing.ScalarMap;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -187,5 +195,138 @@ class GrpcBidiTransportTest {
     assertEquals(
         Reason.ACK, only.getDisconnectRes().getReason(), "no FitRes was sent for the failed fit");
     assertFalse(received.stream().anyMatch(ClientMessage::hasFitRes));
+  }
+
+  @Test
+  @Timeout(20)
+  void aServerThatAnswersEveryJoinWithABadInstructionIsGivenUpOnAtTheEndOfTheBudget()
+      throws Exception {
+    ServerMessage noInstruction = ServerMessage.getDefaultInstance();
+    startServer(List.of(List.of(noInstruction)));
+    RetryPolicy budget =
+        new RetryPolicy(Duration.ofMillis(1), Duration.ofMillis(20), Duration.ofMillis(500));
+    TransportException e =
+        assertThrows(
+            TransportException.class,
+            () ->
+                new GrpcBidiTransport(channel, name, false, budget)
+                    .run(new ParamsClient().toClient()));
+
+    int joins = this.joins.get();
+    assertTrue(joins > 1, "joined again after the bad instruction: " + joins);
+    assertTrue(
+        e.getMessage()
+            .startsWith("gave up on " + name + " after " + joins + " failed attempts in "),
+        e.getMessage());
+    assertTrue(
+        e.getMessage()
+            .endsWith(
+                "last failure: Session with "
+                    + name
+                    + " failed: server sent a message with no instruction (MSG_NOT_SET)"),
+        e.getMessage());
+  }
+
+  @Test
+  @Timeout(20)
+  void anUndecodableInstructionIsAFailureNamedAsTheServersFault() throws Exception {
+    ServerMessage badFit =
+        ServerMessage.newBuilder()
+            .setFitIns(
+                ServerMessage.FitIns.newBuilder()
+                    .putConfig("lr", dev.flowerjava.internal.proto.Scalar.getDefaultInstance()))
+            .build();
+    startServer(List.of(List.of(badFit)));
+    TransportException e =
+        assertThrows(
+            TransportException.class,
+            () ->
+                new GrpcBidiTransport(channel, name, false, RetryPolicy.NONE)
+                    .run(new ParamsClient().toClient()));
+    assertTrue(
+        e.getMessage().contains("failed: server sent an undecodable FitIns: "), e.getMessage());
+  }
+
+  @Test
+  void reconnectDelaysFromTheServerAreClampedToAnHourAndNegativeOnesToZero() {
+    assertEquals(Duration.ofSeconds(30), GrpcBidiTransport.reconnectDelay(30));
+    assertEquals(Duration.ofHours(1), GrpcBidiTransport.MAX_RECONNECT_DELAY);
+    assertEquals(Duration.ofHours(1), GrpcBidiTransport.reconnectDelay(3600));
+    assertEquals(Duration.ofHours(1), GrpcBidiTransport.reconnectDelay(1_000_000_000_000L));
+    assertEquals(Duration.ofHours(1), GrpcBidiTransport.reconnectDelay(Long.MAX_VALUE));
+    assertEquals(Duration.ZERO, GrpcBidiTransport.reconnectDelay(-5));
+    assertEquals(Duration.ZERO, GrpcBidiTransport.reconnectDelay(Long.MIN_VALUE));
+  }
+
+  @Test
+  @Timeout(20)
+  void aReconnectInstructionOfATrillionSecondsIsWaitedOnUntilClose() throws Exception {
+    startServer(List.of(List.of(reconnect(1_000_000_000_000L))));
+    GrpcBidiTransport transport = new GrpcBidiTransport(channel, name, false, RetryPolicy.NONE);
+    CompletableFuture<Void> run =
+        CompletableFuture.runAsync(
+            () -> {
+              try {
+                transport.run(new ParamsClient().toClient());
+              } catch (InterruptedException e) {
+                throw new RuntimeException(e);
+              }
+            });
+    assertEquals(Reason.RECONNECT, received.take().getDisconnectRes().getReason());
+    // still waiting a second later (it would wait an hour); the close is what ends it
+    assertThrows(TimeoutException.class, () -> run.get(1, TimeUnit.SECONDS));
+    transport.close();
+    run.get(10, TimeUnit.SECONDS); // ends normally: no overflow, and close ends the wait
+    assertEquals(1, joins.get());
+  }
+
+  @Test
+  @Timeout(20)
+  void aPeerThatAcceptsTcpButNeverSpeaksHttp2FailsTheAttemptAfterTheConnectTimeout()
+      throws Exception {
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      List<Socket> held = new CopyOnWriteArrayList<>();
+      Thread acceptor =
+          new Thread(
+              () -> {
+                try {
+                  while (true) {
+                    held.add(silent.accept()); // and never a byte back
+                  }
+                } catch (IOException ignored) {
+                  // the socket closed: the test is over
+                }
+              });
+      acceptor.setDaemon(true);
+      acceptor.start();
+      String target = "127.0.0.1:" + silent.getLocalPort();
+      channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
+      TransportException e =
+          assertThrows(
+              TransportException.class,
+              () ->
+                  new GrpcBidiTransport(
+                          channel, target, false, RetryPolicy.NONE, Duration.ofSeconds(1))
+                      .run(new ParamsClient().toClient()));
+      assertTrue(
+          e.getMessage()
+              .endsWith(
+                  "last failure: Session with "
+                      + target
+                      + " failed: no connection to "
+                      + target
+                      + " within 1000 ms (the peer accepted no HTTP/2 handshake; channel"
+                      + " CONNECTING)"),
+          e.getMessage());
+      // the peer did take the connection (the acceptor may run late on a busy machine)
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (held.isEmpty() && System.nanoTime() < end) {
+        Thread.sleep(10);
+      }
+      assertFalse(held.isEmpty(), "the client reached the peer");
+      for (Socket s : held) {
+        s.close();
+      }
+    }
   }
 }
