@@ -1,5 +1,7 @@
 package dev.flowerjava.server;
 
+import dev.flowerjava.FlowerException;
+import dev.flowerjava.internal.server.WeightedMean;
 import dev.flowerjava.server.strategy.ClientInstruction;
 import dev.flowerjava.server.strategy.EvaluateAggregator;
 import dev.flowerjava.server.strategy.Failure;
@@ -9,6 +11,7 @@ import dev.flowerjava.server.strategy.Strategy;
 import dev.flowerjava.server.strategy.Strategy.AggregatedEvaluate;
 import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
 import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
+import dev.flowerjava.tensor.NpyFormatException;
 import dev.flowerjava.typing.Code;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
@@ -39,9 +42,18 @@ import org.slf4j.LoggerFactory;
  * <p>A client that fails in any way (an error, a non-OK status, a result the strategy rejects, no
  * reply before the round timeout) becomes one failure with one log line; the round goes on with the
  * others.
+ *
+ * <p>The first model is the strategy's initial parameters, checked like any model (every tensor a
+ * readable {@code .npy}, no NaN or infinity). Without them one random client is asked, as Flower
+ * does; an answer that fails those checks, or no answer, costs that client alone: it is
+ * disconnected with one warning and another client is asked, up to {@link
+ * #INITIAL_PARAMETERS_ATTEMPTS} clients in all.
  */
 final class Server {
   private static final Logger log = LoggerFactory.getLogger(Server.class);
+
+  /** Clients asked for initial parameters before the run gives up. */
+  static final int INITIAL_PARAMETERS_ATTEMPTS = 10;
 
   private final ClientManager clientManager;
   private final Strategy strategy;
@@ -116,39 +128,68 @@ final class Server {
   private Parameters initialParameters(Duration timeout) throws InterruptedException {
     Optional<Parameters> fromStrategy = strategy.initializeParameters(clientManager);
     if (fromStrategy.isPresent()) {
+      String problem = modelProblem(fromStrategy.get());
+      if (problem != null) {
+        throw new FlowerException("the strategy's initial parameters are not a model: " + problem);
+      }
       log.info("Using initial global parameters provided by strategy");
       return fromStrategy.get();
     }
     log.info("Requesting initial parameters from one random client");
-    while (true) {
+    List<String> refused = new ArrayList<>();
+    for (int attempt = 0; attempt < INITIAL_PARAMETERS_ATTEMPTS; attempt++) {
       ClientProxy client = clientManager.sampleOne(Duration.ofDays(1));
       if (client == null) {
         throw new IllegalStateException("no client connected to provide initial parameters");
       }
+      String reason;
       try {
         CompletableFuture<GetParametersRes> f =
             client.getParameters(new GetParametersIns(ScalarMap.empty()));
         GetParametersRes res =
             timeout == null ? f.join() : f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        // like Flower: an answer, OK or not, ends the search; asking again would mostly ask the
-        // same client, which answers the same way (a lone such client made this loop spin)
-        if (res.status().isOk()) {
-          log.info("Received initial parameters from one random client");
-        } else {
+        // like Flower: a non-OK answer ends the search with an empty model; asking again would
+        // mostly ask the same client, which answers the same way (a lone such client made this
+        // loop spin). Its bytes are not used: Flower's log says empty, and they were never checked
+        if (!res.status().isOk()) {
           log.warn(
               "Failed to receive initial parameters from client {} ({}). Empty initial parameters"
                   + " will be used.",
               client.cid(),
               res.status());
+          return Parameters.empty();
         }
-        return res.parameters();
+        reason = modelProblem(res.parameters());
+        if (reason == null) {
+          log.info("Received initial parameters from one random client");
+          return res.parameters();
+        }
+        reason = "unusable initial parameters: " + reason;
       } catch (Exception e) {
         if (e instanceof InterruptedException) {
           throw (InterruptedException) e;
         }
-        log.warn("Client {} failed to give initial parameters: {}", client.cid(), rootMessage(e));
-        client.disconnect("failed to give initial parameters");
+        reason = "failed to give initial parameters: " + rootMessage(e);
       }
+      // one client's bytes must not end the run: drop that client, ask another
+      log.warn("Client {}: {}; disconnecting it and asking another client", client.cid(), reason);
+      client.disconnect(reason);
+      refused.add(client.cid() + " (" + reason + ")");
+    }
+    throw new FlowerException(
+        "no client gave usable initial parameters; asked "
+            + refused.size()
+            + ": "
+            + String.join(", ", refused));
+  }
+
+  /** Why {@code p} cannot be a global model, or null if it can; empty is a model (Flower's). */
+  private static String modelProblem(Parameters p) {
+    try {
+      WeightedMean.checkFiniteValues(p.toArrays());
+      return null;
+    } catch (NpyFormatException | InvalidResultException e) {
+      return e.getMessage();
     }
   }
 

@@ -1,12 +1,26 @@
 package dev.flowerjava.tensor;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
 
 /**
  * Reads and writes numpy's {@code .npy} format, the serialization Flower uses for each tensor in
@@ -22,6 +36,9 @@ import java.util.Objects;
  * {@link NDArray}. Object (pickled), structured and other unknown dtypes are rejected, as is any
  * mismatch between the declared shape and the bytes present; all size checks happen before data
  * memory is allocated, and no more is ever allocated than the input holds.
+ *
+ * <p>{@link #readNpz} and {@link #writeNpz} read and write numpy's {@code .npz}: a zip archive of
+ * {@code .npy} members, as {@code numpy.savez} and {@code numpy.savez_compressed} write it.
  */
 public final class NpyCodec {
 
@@ -31,6 +48,13 @@ public final class NpyCodec {
   private static final VarHandle INT_LE = view(int[].class, ByteOrder.LITTLE_ENDIAN);
   private static final VarHandle LONG_BE = view(long[].class, ByteOrder.BIG_ENDIAN);
   private static final VarHandle LONG_LE = view(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+  private static final Pattern POSITIONAL_MEMBER = Pattern.compile("arr_(0|[1-9][0-9]{0,8})\\.npy");
+  // deflate expands at most 1032:1 (RFC 1951: a 258-byte match from 2 bits); the slack covers tiny
+  // members, whose block headers dominate
+  private static final long MAX_DEFLATE_RATIO = 1032;
+  private static final long DEFLATE_SLACK = 1024;
+  private static final long MAX_MEMBER_BYTES = Integer.MAX_VALUE - 8; // the largest Java array
 
   private NpyCodec() {}
 
@@ -79,6 +103,151 @@ public final class NpyCodec {
    */
   public static int encodedSize(NDArray array) {
     return Math.addExact(NpyHeader.header(array).length, array.byteSize());
+  }
+
+  /**
+   * Writes {@code arrays} as a numpy {@code .npz}: a zip archive with one deflated member {@code
+   * <name>.npy} per array, in order, so that {@code numpy.load(file)[name]} returns it. For {@link
+   * #readNpz} and numpy's positional {@code arr_0, arr_1, ...}, name the arrays so.
+   *
+   * @param out where the archive goes; finished but not closed
+   * @param names one name per array, without {@code .npy}; distinct
+   * @param arrays the arrays, in the order of {@code names}
+   * @throws IOException if {@code out} fails; part of the archive may have been written
+   * @throws IllegalArgumentException if the counts differ, or a name is repeated or empty
+   */
+  public static void writeNpz(OutputStream out, List<String> names, List<NDArray> arrays)
+      throws IOException {
+    if (names.size() != arrays.size()) {
+      throw new IllegalArgumentException(
+          "names (" + names.size() + ") and arrays (" + arrays.size() + ") differ in count");
+    }
+    Set<String> seen = new HashSet<>();
+    for (String name : names) {
+      if (name.isEmpty() || !seen.add(name)) {
+        throw new IllegalArgumentException(
+            "npz member names must be distinct and not empty: " + names);
+      }
+    }
+    ZipOutputStream zip = new ZipOutputStream(out);
+    for (int i = 0; i < names.size(); i++) {
+      zip.putNextEntry(new ZipEntry(names.get(i) + ".npy"));
+      encode(arrays.get(i), zip);
+      zip.closeEntry();
+    }
+    zip.finish();
+  }
+
+  /**
+   * Reads a numpy {@code .npz} archive, stored ({@code numpy.savez}) or deflated ({@code
+   * numpy.savez_compressed}). The arrays come in the order {@code arr_0, arr_1, ...} when the
+   * members are so named (numpy's positional arrays), and otherwise in archive order (numpy's
+   * keyword arrays, which it writes in the order given).
+   *
+   * <p>Every member must be a {@code .npy} image of the size the archive declares for it: no member
+   * is inflated past its declared size, which must itself be one deflate can reach from the
+   * member's compressed bytes, so a small file cannot make the reader allocate or inflate much
+   * more.
+   *
+   * @param file the archive
+   * @return the arrays, at least one, C-ordered and little-endian
+   * @throws IOException if the file cannot be opened or read
+   * @throws NpyFormatException naming the file and the member when the file is not a zip archive,
+   *     has no members, or has a member that is not a {@code .npy} file, is truncated, is larger
+   *     than declared, fails its CRC or does not decode
+   */
+  public static List<NDArray> readNpz(Path file) throws IOException {
+    ZipFile zip;
+    try {
+      zip = new ZipFile(file.toFile());
+    } catch (ZipException e) {
+      throw new NpyFormatException(file + " is not an .npz (zip) archive: " + e.getMessage(), e);
+    }
+    try (zip) {
+      List<? extends ZipEntry> members = Collections.list(zip.entries());
+      if (members.isEmpty()) {
+        throw new NpyFormatException(file + " holds no arrays");
+      }
+      for (ZipEntry m : members) {
+        if (m.isDirectory() || !m.getName().endsWith(".npy")) {
+          throw new NpyFormatException(
+              file
+                  + ": member "
+                  + m.getName()
+                  + " is not an .npy array (its name must end in .npy)");
+        }
+      }
+      List<NDArray> out = new ArrayList<>(members.size());
+      for (ZipEntry m : positionalOrder(members)) {
+        byte[] npy = readMember(zip, m, file);
+        try {
+          out.add(decode(npy));
+        } catch (NpyFormatException e) {
+          throw new NpyFormatException(file + ": member " + m.getName() + ": " + e.getMessage(), e);
+        }
+      }
+      return out;
+    }
+  }
+
+  /** {@code members} sorted by index if they are exactly arr_0 .. arr_{n-1}, else as they are. */
+  private static List<? extends ZipEntry> positionalOrder(List<? extends ZipEntry> members) {
+    ZipEntry[] byIndex = new ZipEntry[members.size()];
+    for (ZipEntry m : members) {
+      Matcher x = POSITIONAL_MEMBER.matcher(m.getName());
+      if (!x.matches()) {
+        return members;
+      }
+      int i = Integer.parseInt(x.group(1));
+      if (i >= byIndex.length || byIndex[i] != null) {
+        return members;
+      }
+      byIndex[i] = m;
+    }
+    return List.of(byIndex);
+  }
+
+  private static byte[] readMember(ZipFile zip, ZipEntry m, Path file) {
+    String where = file + ": member " + m.getName();
+    long size = m.getSize();
+    long compressed = m.getCompressedSize();
+    if (size < 0 || compressed < 0) {
+      throw new NpyFormatException(where + " does not declare its size");
+    }
+    if (size > MAX_MEMBER_BYTES) {
+      throw new NpyFormatException(
+          where + " declares " + size + " bytes, more than one array can hold");
+    }
+    if (m.getMethod() == ZipEntry.STORED
+        ? size != compressed
+        : size > compressed * MAX_DEFLATE_RATIO + DEFLATE_SLACK) {
+      throw new NpyFormatException(
+          where
+              + " declares "
+              + size
+              + " bytes from "
+              + compressed
+              + " stored bytes, which it cannot hold");
+    }
+    byte[] bytes = new byte[(int) size];
+    try (InputStream in = zip.getInputStream(m)) {
+      int n = in.readNBytes(bytes, 0, bytes.length);
+      if (n < bytes.length) {
+        throw new NpyFormatException(
+            where + " is truncated: " + n + " of its declared " + size + " bytes");
+      }
+      if (in.read() != -1) {
+        throw new NpyFormatException(where + " holds more than its declared " + size + " bytes");
+      }
+    } catch (IOException e) {
+      throw new NpyFormatException(where + " cannot be read: " + e.getMessage(), e);
+    }
+    CRC32 crc = new CRC32();
+    crc.update(bytes);
+    if (m.getCrc() != -1 && crc.getValue() != m.getCrc()) {
+      throw new NpyFormatException(where + " fails its CRC check: the archive is corrupt");
+    }
+    return bytes;
   }
 
   // ---------------------------------------------------------------------------------------------

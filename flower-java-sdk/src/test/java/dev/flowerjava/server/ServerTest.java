@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flowerjava.FlowerException;
 import dev.flowerjava.internal.server.ClientDisconnectedException;
 import dev.flowerjava.server.strategy.ClientInstruction;
 import dev.flowerjava.server.strategy.EvaluateAggregator;
@@ -352,7 +354,7 @@ class ServerTest {
     server.fit(ServerConfig.ofRounds(1));
 
     assertEquals(1, broken.getParametersCalls.get());
-    assertEquals(List.of("failed to give initial parameters"), broken.disconnectReasons);
+    assertEquals(List.of("failed to give initial parameters: crash"), broken.disconnectReasons);
     assertEquals(1, fine.getParametersCalls.get());
     assertEquals(0, broken.fitCalls.get(), "it left before round 1");
     assertParameters(new float[][] {{1f, 1f}, {2f}}, server.parameters());
@@ -387,6 +389,215 @@ class ServerTest {
     assertEquals(List.of(), only.disconnectReasons);
     assertEquals(Map.of("tensors=0", 1, "tensors=2", 1), fitsSeen);
     assertParameters(new float[][] {{5f, 5f}, {6f}}, server.parameters());
+  }
+
+  private static final Parameters GARBAGE =
+      new Parameters(List.of("not a tensor".getBytes()), Parameters.NUMPY_TENSOR_TYPE);
+
+  /** A client that trains only the model it can read, as a real one does. */
+  private FakeClient honest(String cid, Parameters own, long numExamples) {
+    return new FakeClient(cid)
+        .onGetParameters(
+            ins -> CompletableFuture.completedFuture(new GetParametersRes(Status.OK, own)))
+        .onFit(
+            ins -> {
+              ins.parameters().toArrays(); // throws on garbage: the fit fails
+              return CompletableFuture.completedFuture(
+                  new FitRes(Status.OK, own, numExamples, ScalarMap.empty()));
+            });
+  }
+
+  /** Alone when asked, so it is asked first; the honest clients join while it answers. */
+  private FakeClient askedFirst(String cid, Parameters answer, FakeClient... joining) {
+    return new FakeClient(cid)
+        .registerWith(cm)
+        .onGetParameters(
+            ins -> {
+              for (FakeClient c : joining) {
+                c.registerWith(cm);
+              }
+              return CompletableFuture.completedFuture(new GetParametersRes(Status.OK, answer));
+            });
+  }
+
+  @Test
+  void garbageInitialParametersCostThatClientAloneAndAnotherClientIsAsked() throws Exception {
+    // the server used to adopt these bytes as the model: nobody could train it, and round 2's
+    // FedAvg.fitAggregator threw NpyFormatException out of the round loop, ending the run
+    FakeClient a = honest("a", GOOD_A, 10);
+    FakeClient b = honest("b", GOOD_B, 30);
+    FakeClient evil = askedFirst("evil", GARBAGE, a, b);
+    Server server = new Server(cm, FedAvg.builder().fractionEvaluate(0).build());
+
+    History h = server.fit(ServerConfig.ofRounds(2));
+
+    assertEquals(1, evil.getParametersCalls.get());
+    assertEquals(1, evil.disconnectReasons.size());
+    assertTrue(
+        evil.disconnectReasons.get(0).startsWith("unusable initial parameters: tensor 0 of 1: "),
+        evil.disconnectReasons.toString());
+    assertEquals(0, evil.fitCalls.get(), "it left before round 1");
+    assertEquals(1, a.getParametersCalls.get() + b.getParametersCalls.get());
+    assertEquals(List.of(2, 2), values(h.fitResults()));
+    assertParameters(MEAN_AB, server.parameters());
+  }
+
+  @Test
+  void initialParametersHoldingNaNCostThatClientAlone() throws Exception {
+    FakeClient a = honest("a", GOOD_A, 10);
+    FakeClient b = honest("b", GOOD_B, 30);
+    FakeClient evil =
+        askedFirst("evil", params(new float[] {1f, Float.NaN}, new float[] {0f}), a, b);
+    Server server = new Server(cm, FedAvg.builder().fractionEvaluate(0).build());
+
+    server.fit(ServerConfig.ofRounds(1));
+
+    assertEquals(
+        List.of("unusable initial parameters: tensor 0 holds NaN at flat index 1"),
+        evil.disconnectReasons);
+    assertParameters(MEAN_AB, server.parameters());
+  }
+
+  @Test
+  void whenNoClientGivesAUsableModelTheRunFailsWithAClearMessageAfterBoundedAttempts() {
+    // each bad client brings the next one: a stream of rejoining clients cannot keep the server
+    // asking forever
+    List<FakeClient> evil = new ArrayList<>();
+    for (int i = Server.INITIAL_PARAMETERS_ATTEMPTS + 2; i > 0; i--) {
+      FakeClient next = evil.isEmpty() ? null : evil.get(0);
+      FakeClient c =
+          new FakeClient("evil" + i)
+              .onGetParameters(
+                  ins -> {
+                    if (next != null) {
+                      next.registerWith(cm);
+                    }
+                    return CompletableFuture.completedFuture(
+                        new GetParametersRes(Status.OK, GARBAGE));
+                  });
+      evil.add(0, c);
+    }
+    evil.get(0).registerWith(cm);
+    Server server = new Server(cm, FedAvg.builder().build());
+
+    FlowerException e =
+        assertThrows(FlowerException.class, () -> server.fit(ServerConfig.ofRounds(1)));
+
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "no client gave usable initial parameters; asked "
+                    + Server.INITIAL_PARAMETERS_ATTEMPTS
+                    + ": evil1 (unusable initial parameters: tensor 0 of 1: "),
+        e.getMessage());
+    int asked = evil.stream().mapToInt(c -> c.getParametersCalls.get()).sum();
+    assertEquals(Server.INITIAL_PARAMETERS_ATTEMPTS, asked);
+  }
+
+  @Test
+  void aNonOkAnswerMeansEmptyParametersNotTheBytesItCarried() throws Exception {
+    List<Integer> tensorsSent = new CopyOnWriteArrayList<>();
+    new FakeClient("only")
+        .registerWith(cm)
+        .onGetParameters(
+            ins ->
+                CompletableFuture.completedFuture(
+                    new GetParametersRes(
+                        new Status(Code.GET_PARAMETERS_NOT_IMPLEMENTED, "no"), GARBAGE)))
+        .onFit(
+            ins -> {
+              tensorsSent.add(ins.parameters().size());
+              return CompletableFuture.completedFuture(
+                  new FitRes(Status.OK, GOOD_B, 3, ScalarMap.empty()));
+            });
+    Server server =
+        new Server(
+            cm,
+            FedAvg.builder().minFitClients(1).minAvailableClients(1).fractionEvaluate(0).build());
+
+    server.fit(ServerConfig.ofRounds(1));
+
+    assertEquals(List.of(0), tensorsSent);
+  }
+
+  @Test
+  void unusableInitialParametersFromTheStrategyEndTheRunBeforeAnyClientIsAsked() {
+    FakeClient c = new FakeClient("c").registerWith(cm);
+    Server server = new Server(cm, FedAvg.builder().initialParameters(GARBAGE).build());
+
+    FlowerException e =
+        assertThrows(FlowerException.class, () -> server.fit(ServerConfig.ofRounds(1)));
+
+    assertTrue(
+        e.getMessage()
+            .startsWith("the strategy's initial parameters are not a model: tensor 0 of 1: "),
+        e.getMessage());
+    assertEquals(0, c.getParametersCalls.get());
+  }
+
+  @Test
+  void withInitialParametersAnUpdateOfAnotherLayoutCostsThatClientOnly() throws Exception {
+    new FakeClient("a").registerWith(cm).fitsWith(GOOD_A, 10);
+    new FakeClient("b").registerWith(cm).fitsWith(GOOD_B, 30);
+    FakeClient other =
+        new FakeClient("other")
+            .registerWith(cm)
+            .fitsWith(params(new float[] {1f, 1f, 1f}, new float[] {1f}), 10);
+    Recording strategy =
+        new Recording(
+            FedAvg.builder()
+                .initialParameters(INITIAL)
+                .minFitClients(3)
+                .minAvailableClients(3)
+                .fractionEvaluate(0)
+                .build());
+
+    new Server(cm, strategy).fit(ServerConfig.ofRounds(1));
+
+    assertEquals(
+        List.of(List.of(new Failure("other", "rejected: tensor 0 has shape [3], expected [2]"))),
+        strategy.fitFailures);
+    assertEquals(0, other.getParametersCalls.get());
+  }
+
+  @Test
+  void aHugeNumExamplesIsOneFailureNamingTheClientAndTheValue() throws Exception {
+    new FakeClient("a").registerWith(cm).fitsWith(GOOD_A, 10).evaluatesWith(1f, 10);
+    new FakeClient("b").registerWith(cm).fitsWith(GOOD_B, 30).evaluatesWith(1f, 30);
+    new FakeClient("huge")
+        .registerWith(cm)
+        .fitsWith(params(new float[] {1e6f, 1e6f}, new float[] {1e6f}), 1L << 62)
+        .evaluatesWith(1e6f, Long.MAX_VALUE);
+    Recording strategy =
+        new Recording(
+            FedAvg.builder()
+                .initialParameters(INITIAL)
+                .minFitClients(3)
+                .minEvaluateClients(3)
+                .minAvailableClients(3)
+                .build());
+    Server server = new Server(cm, strategy);
+
+    History h = server.fit(ServerConfig.ofRounds(1));
+
+    assertEquals(
+        List.of(
+            List.of(
+                new Failure(
+                    "huge",
+                    "rejected: num_examples 4611686018427387904 is above the maximum of"
+                        + " 1099511627776"))),
+        strategy.fitFailures);
+    assertEquals(
+        List.of(
+            List.of(
+                new Failure(
+                    "huge",
+                    "rejected: num_examples 9223372036854775807 is above the maximum of"
+                        + " 1099511627776"))),
+        strategy.evaluateFailures);
+    assertParameters(MEAN_AB, server.parameters());
+    assertEquals(List.of(1.0), values(h.lossesDistributed()));
   }
 
   @Test

@@ -1,13 +1,20 @@
 package dev.flowerjava.cli;
 
+import dev.flowerjava.FlowerException;
 import dev.flowerjava.server.FlowerServer;
 import dev.flowerjava.server.History;
 import dev.flowerjava.server.NodeAuthKeys;
 import dev.flowerjava.server.ServerConfig;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.MetricsAggregation;
+import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.tensor.NpyCodec;
+import dev.flowerjava.tensor.NpyFormatException;
+import dev.flowerjava.typing.Parameters;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -132,6 +139,21 @@ public final class ServerCli implements Callable<Integer> {
               + " (default: ${DEFAULT-VALUE}, as flwr).")
   double heartbeatPatience;
 
+  @Option(
+      names = "--initial-model",
+      paramLabel = "FILE.npz",
+      description =
+          "The first global model: an .npz as numpy.savez writes it (arrays arr_0, arr_1, ... or"
+              + " named, in order). Without it one client's own model is used, as in Flower.")
+  Path initialModel;
+
+  @Option(
+      names = "--max-num-examples",
+      description =
+          "Largest num_examples a client's result may claim; a result above it is rejected"
+              + " (default: 2^40 = 1099511627776).")
+  Long maxNumExamples;
+
   @Override
   public Integer call() throws Exception {
     if (nodeAuthKeys != null && fleetHttpPort == null) {
@@ -146,7 +168,7 @@ public final class ServerCli implements Callable<Integer> {
       throw new CommandLine.ParameterException(
           new CommandLine(this), "--tls-cert and --tls-key go together");
     }
-    FedAvg strategy =
+    FedAvg.Builder fedAvg =
         FedAvg.builder()
             .fractionFit(fractionFit)
             .fractionEvaluate(fractionEvaluate)
@@ -155,8 +177,14 @@ public final class ServerCli implements Callable<Integer> {
             .minAvailableClients(minAvailableClients)
             .acceptFailures(!rejectFailures)
             .fitMetricsAggregation(MetricsAggregation.weightedAverage())
-            .evaluateMetricsAggregation(MetricsAggregation.weightedAverage())
-            .build();
+            .evaluateMetricsAggregation(MetricsAggregation.weightedAverage());
+    if (initialModel != null) {
+      fedAvg.initialParameters(Parameters.fromArrays(readInitialModel(initialModel)));
+    }
+    if (maxNumExamples != null) {
+      fedAvg.maxNumExamples(maxNumExamples);
+    }
+    FedAvg strategy = fedAvg.build();
     ServerConfig config = ServerConfig.ofRounds(rounds);
     if (roundTimeoutSeconds != null) {
       config = config.withRoundTimeout(Duration.ofMillis((long) (roundTimeoutSeconds * 1000)));
@@ -188,13 +216,28 @@ public final class ServerCli implements Callable<Integer> {
     return 0;
   }
 
+  private static List<NDArray> readInitialModel(Path file) {
+    try {
+      return NpyCodec.readNpz(file);
+    } catch (NpyFormatException e) {
+      throw new IllegalArgumentException("--initial-model " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("--initial-model " + file + " cannot be read: " + e, e);
+    }
+  }
+
   /**
    * Runs the server and exits with its status: 0 after the last round, 1 when no client result was
-   * aggregated, 2 on a bad option.
+   * aggregated or the run failed (e.g. no client gave a usable initial model), 2 on a bad option.
    *
    * @param args the command line, as {@code --help} describes it
    */
   public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command with main's error handling, for main and the tests. */
+  static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new ServerCli());
     // bad option values are the operator's to fix: say which, without a stack trace
     cli.setExecutionExceptionHandler(
@@ -203,8 +246,13 @@ public final class ServerCli implements Callable<Integer> {
             cmd.getErr().println("server.jar: " + e.getMessage());
             return 2;
           }
+          // the run's own failures (no usable initial model, ...) say what went wrong
+          if (e instanceof FlowerException) {
+            cmd.getErr().println("server.jar: " + e.getMessage());
+            return 1;
+          }
           throw e;
         });
-    System.exit(cli.execute(args));
+    return cli;
   }
 }

@@ -3,12 +3,23 @@ package dev.flowerjava.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.tensor.NpyCodec;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** The command line only: option parsing and the checks made before any server starts. */
@@ -22,17 +33,108 @@ class ServerCliTest {
    * CommandLine of their own, which writes to System.err, so that is captured for the run.
    */
   private int run(String... args) {
-    CommandLine cli = new CommandLine(new ServerCli());
-    cli.setOut(new PrintWriter(out, true));
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     PrintStream previous = System.err;
     System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
     try {
+      CommandLine cli = ServerCli.commandLine();
+      cli.setOut(new PrintWriter(out, true));
+      cli.setErr(new PrintWriter(System.err, true));
       return cli.execute(args);
     } finally {
       System.setErr(previous);
       err = captured.toString(StandardCharsets.UTF_8);
     }
+  }
+
+  @TempDir Path tmp;
+
+  private Path npz(String name, List<NDArray> arrays) throws IOException {
+    Path p = tmp.resolve(name);
+    try (OutputStream o = Files.newOutputStream(p)) {
+      List<String> names = new ArrayList<>();
+      for (int i = 0; i < arrays.size(); i++) {
+        names.add("arr_" + i);
+      }
+      NpyCodec.writeNpz(o, names, arrays);
+    }
+    return p;
+  }
+
+  @Test
+  void helpListsTheInitialModelAndTheNumExamplesBound() {
+    assertEquals(0, run("--help"));
+    assertTrue(out.toString().contains("--initial-model=FILE.npz"), out.toString());
+    assertTrue(out.toString().contains("--max-num-examples"), out.toString());
+    assertTrue(out.toString().contains("1099511627776"), out.toString());
+  }
+
+  @Test
+  void anInitialModelThatIsNotAnNpzIsRefusedNamingTheFile() throws IOException {
+    Path p = tmp.resolve("model.npz");
+    Files.writeString(p, "not a zip");
+
+    assertEquals(2, run("--initial-model", p.toString()));
+    assertTrue(
+        err.startsWith("server.jar: --initial-model " + p + " is not an .npz (zip) archive"), err);
+  }
+
+  @Test
+  void anInitialModelWithABadMemberIsRefusedNamingTheMember() throws IOException {
+    Path p = tmp.resolve("model.npz");
+    try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(p))) {
+      zip.putNextEntry(new ZipEntry("arr_0.npy"));
+      zip.write("garbage".getBytes(StandardCharsets.UTF_8));
+      zip.closeEntry();
+    }
+
+    assertEquals(2, run("--initial-model", p.toString()));
+    assertTrue(
+        err.startsWith("server.jar: --initial-model " + p + ": member arr_0.npy: not an npy array"),
+        err);
+  }
+
+  @Test
+  void aMissingInitialModelIsRefused() {
+    Path p = tmp.resolve("absent.npz");
+
+    assertEquals(2, run("--initial-model", p.toString()));
+    assertTrue(err.startsWith("server.jar: --initial-model " + p + " cannot be read: "), err);
+  }
+
+  @Test
+  void theInitialModelIsTheStrategysAndItsValuesAreChecked() throws IOException {
+    // the file reaches the server: a NaN in it ends the run at once, with a message, not a trace
+    Path p =
+        npz(
+            "nan.npz",
+            List.of(NDArray.ofFloats(new float[] {1f}), NDArray.ofFloats(new float[] {Float.NaN})));
+
+    assertEquals(
+        1,
+        run(
+            "--initial-model",
+            p.toString(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--rounds",
+            "1"));
+    // the log goes to stderr too; the last line is the one for the operator, and no stack trace
+    String[] lines = err.strip().split("\n");
+    assertEquals(
+        "server.jar: the strategy's initial parameters are not a model: tensor 1 holds NaN at"
+            + " flat index 0",
+        lines[lines.length - 1],
+        err);
+    assertTrue(!err.contains("\tat "), err);
+  }
+
+  @Test
+  void aMaxNumExamplesBelowOneIsRefused() {
+    assertEquals(2, run("--max-num-examples", "0"));
+    assertTrue(err.startsWith("server.jar: maxNumExamples must be >= 1, got 0"), err);
   }
 
   @Test

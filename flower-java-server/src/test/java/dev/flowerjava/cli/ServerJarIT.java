@@ -3,8 +3,11 @@ package dev.flowerjava.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.tensor.NpyCodec;
 import dev.flowerjava.testing.PythonEnv;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,7 +29,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Issue 8's acceptance on the real {@code server.jar} (run with {@code java -jar}, after
  * packaging): two plain flwr NumPyClients whose model starts as {@code np.array([1])} (int64) and
- * whose fit returns float64 updates train 3 rounds to loss 0, in plaintext and over TLS.
+ * whose fit returns float64 updates train 3 rounds to loss 0, in plaintext and over TLS; and with
+ * {@code --initial-model}, the first model is the file's.
  */
 @Tag("interop")
 class ServerJarIT {
@@ -41,6 +46,37 @@ class ServerJarIT {
   @ValueSource(booleans = {false, true})
   @Timeout(300)
   void anIntegerModelWithFloat64UpdatesTrainsToLossZeroOnServerJar(boolean tls, @TempDir Path tmp)
+      throws Exception {
+    String out = trainToLossZero(tmp, tls, List.of());
+    assertTrue(out.contains("Received initial parameters from one random client"), out);
+  }
+
+  @Test
+  @Timeout(300)
+  void theInitialModelComesFromTheNpzAndRoundOneSendsIt(@TempDir Path tmp) throws Exception {
+    Path model = tmp.resolve("initial.npz");
+    try (OutputStream o = Files.newOutputStream(model)) {
+      NpyCodec.writeNpz(o, List.of("arr_0"), List.of(NDArray.ofDoubles(new double[] {2.0, 4.0})));
+    }
+
+    String out = trainToLossZero(tmp, false, List.of("--initial-model", model.toString()));
+
+    assertTrue(out.contains("Using initial global parameters provided by strategy"), out);
+    assertTrue(!out.contains("Requesting initial parameters"), out);
+    // each client's first instruction carries the file's model, not a client's np.array([1])
+    for (int c = 0; c < 2; c++) {
+      String first = Files.readAllLines(tmp.resolve("client" + c + ".jsonl")).get(0);
+      assertTrue(first.contains("\"dtypes\": [\"float64\"], \"values\": [[2.0, 4.0]]"), first);
+    }
+  }
+
+  /**
+   * Runs server.jar ({@code extraArgs} added) with two int-model clients for {@link #ROUNDS} rounds
+   * and checks that it exits 0 with every round's distributed loss 0 and no update rejected.
+   *
+   * @return the server's log
+   */
+  private static String trainToLossZero(Path tmp, boolean tls, List<String> extraArgs)
       throws Exception {
     Path jar = Path.of(System.getProperty("flowerjava.serverJar", "target/server.jar"));
     assertTrue(Files.isRegularFile(jar), jar + " is missing: run this test through mvn verify");
@@ -59,6 +95,7 @@ class ServerJarIT {
                 String.valueOf(ROUNDS),
                 "--round-timeout",
                 "120"));
+    command.addAll(extraArgs);
     Path certs = tmp.resolve("certs");
     if (tls) {
       PythonEnv.run(
@@ -115,6 +152,7 @@ class ServerJarIT {
             0.0, Double.parseDouble(m.group(2)), "loss of round " + m.group(1) + ":\n" + out);
       }
       assertEquals(ROUNDS, rounds, "distributed losses in the History:\n" + out);
+      return out;
     } finally {
       for (PythonEnv.PythonProcess c : clients) {
         c.close();

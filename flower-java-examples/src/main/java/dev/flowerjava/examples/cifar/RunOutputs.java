@@ -19,8 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 import javax.imageio.ImageIO;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
@@ -72,21 +70,7 @@ public final class RunOutputs {
    */
   public static void writeNpz(Path target, List<String> names, List<NDArray> arrays)
       throws IOException {
-    if (names.size() != arrays.size()) {
-      throw new IllegalArgumentException(
-          "names (" + names.size() + ") and arrays (" + arrays.size() + ") differ in count");
-    }
-    writeAtomically(
-        target,
-        out -> {
-          ZipOutputStream zip = new ZipOutputStream(out);
-          for (int i = 0; i < names.size(); i++) {
-            zip.putNextEntry(new ZipEntry(names.get(i) + ".npy"));
-            NpyCodec.encode(arrays.get(i), zip);
-            zip.closeEntry();
-          }
-          zip.finish();
-        });
+    writeAtomically(target, out -> NpyCodec.writeNpz(out, names, arrays));
   }
 
   /** The run as JSON: per-round losses, metrics and failures, plus {@code extra} fields. */

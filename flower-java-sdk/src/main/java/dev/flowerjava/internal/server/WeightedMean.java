@@ -3,6 +3,7 @@ package dev.flowerjava.internal.server;
 import dev.flowerjava.server.strategy.InvalidResultException;
 import dev.flowerjava.tensor.DType;
 import dev.flowerjava.tensor.NDArray;
+import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
@@ -24,19 +25,42 @@ import java.util.List;
  * promoted: the running sums are doubles whatever the inputs, so integer products do not wrap as
  * numpy's do. NaN or infinity, another tensor count and another shape are rejected, where flwr
  * would propagate them, crash or broadcast.
+ *
+ * <p>{@code num_examples} is a client's claim: each one is bounded by {@code maxWeight}, and the
+ * total is kept exactly (a {@link BigInteger}), so no arrival order can overflow it and a weight is
+ * accepted or rejected on its own, never because of what others sent before it.
  */
 public final class WeightedMean {
   private List<long[]> shapes; // expected layout; fixed by the reference or the first update
   private DType[] sumDtypes; // dtype numpy's running sum would have; null before the first update
   private double[][] sums;
-  private long totalWeight;
+  // per tensor, sum of max|w| * n over the updates: a bound on every |sums[t][i]|, so an update
+  // whose products would take a double sum to infinity is rejected before it is folded in
+  private double[] sumBounds;
+  private final long maxWeight;
+  private BigInteger totalWeight = BigInteger.ZERO;
   private int count;
 
-  /** A mean whose updates must match {@code reference}'s tensor count and shapes (any dtypes). */
-  public WeightedMean(List<NDArray> reference) {
+  /**
+   * A mean whose updates must match {@code reference}'s tensor count and shapes (any dtypes) and
+   * whose weights may not exceed {@code maxWeight}.
+   *
+   * @param reference the expected layout; null or empty to let the first accepted update fix it
+   * @param maxWeight the largest {@code num_examples} accepted, at least 1
+   */
+  public WeightedMean(List<NDArray> reference, long maxWeight) {
+    if (maxWeight < 1) {
+      throw new IllegalArgumentException("maxWeight must be >= 1, got " + maxWeight);
+    }
+    this.maxWeight = maxWeight;
     if (reference != null && !reference.isEmpty()) {
       fixLayout(reference);
     }
+  }
+
+  /** A mean whose updates must match {@code reference}'s layout, with any positive weight. */
+  public WeightedMean(List<NDArray> reference) {
+    this(reference, Long.MAX_VALUE);
   }
 
   /** A mean whose layout is fixed by the first update it accepts. */
@@ -54,19 +78,22 @@ public final class WeightedMean {
       throw new InvalidResultException(
           "num_examples must be > 0 to be weighted, got " + numExamples);
     }
+    if (numExamples > maxWeight) {
+      throw new InvalidResultException(
+          "num_examples " + numExamples + " is above the maximum of " + maxWeight);
+    }
+    double[] maxAbs;
     if (shapes == null) {
       if (update.isEmpty()) {
         throw new InvalidResultException("update has no tensors");
       }
-      checkFinite(update);
+      maxAbs = checkFinite(update);
+      checkSumsStayFinite(maxAbs, numExamples, new double[update.size()]);
       fixLayout(update);
     } else {
       checkLayout(update);
-      checkFinite(update);
-    }
-    if (totalWeight > Long.MAX_VALUE - numExamples) {
-      throw new InvalidResultException(
-          "num_examples " + numExamples + " overflows the round's total of " + totalWeight);
+      maxAbs = checkFinite(update);
+      checkSumsStayFinite(maxAbs, numExamples, sumBounds);
     }
     DType[] promoted = new DType[update.size()];
     for (int t = 0; t < update.size(); t++) {
@@ -76,8 +103,11 @@ public final class WeightedMean {
     for (int t = 0; t < update.size(); t++) {
       fold(update.get(t), sums[t], numExamples);
     }
+    for (int t = 0; t < update.size(); t++) {
+      sumBounds[t] += maxAbs[t] * numExamples;
+    }
     sumDtypes = promoted;
-    totalWeight += numExamples;
+    totalWeight = totalWeight.add(BigInteger.valueOf(numExamples));
     count++;
   }
 
@@ -86,8 +116,14 @@ public final class WeightedMean {
     return count;
   }
 
+  /**
+   * The sum of the accepted weights.
+   *
+   * @throws ArithmeticException if it does not fit a long (possible only with a {@code maxWeight}
+   *     above {@code Long.MAX_VALUE / count})
+   */
   public long totalWeight() {
-    return totalWeight;
+    return totalWeight.longValueExact();
   }
 
   /** The dtype tensor {@code t} of {@link #result()} has, given the updates so far. */
@@ -105,7 +141,7 @@ public final class WeightedMean {
     }
     List<NDArray> out = new ArrayList<>(sums.length);
     for (int t = 0; t < sums.length; t++) {
-      out.add(toArray(sums[t], totalWeight, resultDtype(t), shapes.get(t)));
+      out.add(toArray(sums[t], totalWeight.doubleValue(), resultDtype(t), shapes.get(t)));
     }
     return out;
   }
@@ -119,6 +155,7 @@ public final class WeightedMean {
     }
     shapes = newShapes;
     sums = newSums;
+    sumBounds = new double[layout.size()];
   }
 
   private void checkLayout(List<NDArray> update) {
@@ -140,7 +177,24 @@ public final class WeightedMean {
     }
   }
 
-  private static void checkFinite(List<NDArray> update) {
+  /**
+   * Checks a model that is not an update, e.g. a client's initial parameters, as {@link #add}
+   * checks the values of every update.
+   *
+   * @throws InvalidResultException naming the tensor and flat index of a NaN or infinity
+   */
+  public static void checkFiniteValues(List<NDArray> model) {
+    checkFinite(model);
+  }
+
+  /**
+   * Rejects NaN and infinity.
+   *
+   * @return per tensor, the largest absolute value of a float64 tensor, 0 for other dtypes (whose
+   *     values times any long weight stay far below the double range)
+   */
+  private static double[] checkFinite(List<NDArray> update) {
+    double[] maxAbs = new double[update.size()];
     for (int t = 0; t < update.size(); t++) {
       NDArray a = update.get(t);
       if (a.dtype() == DType.FLOAT32) {
@@ -153,9 +207,11 @@ public final class WeightedMean {
       } else if (a.dtype() == DType.FLOAT64) {
         DoubleBuffer b = a.data().asDoubleBuffer();
         for (int i = 0, n = b.limit(); i < n; i++) {
-          if (!Double.isFinite(b.get(i))) {
-            throw notFinite(t, b.get(i), i);
+          double v = b.get(i);
+          if (!Double.isFinite(v)) {
+            throw notFinite(t, v, i);
           }
+          maxAbs[t] = Math.max(maxAbs[t], Math.abs(v));
         }
       } else if (a.dtype() == DType.FLOAT16) {
         ByteBuffer b = a.data();
@@ -165,6 +221,22 @@ public final class WeightedMean {
             throw notFinite(t, Half.toDouble(h), i);
           }
         }
+      }
+    }
+    return maxAbs;
+  }
+
+  private static void checkSumsStayFinite(double[] maxAbs, long weight, double[] bounds) {
+    for (int t = 0; t < maxAbs.length; t++) {
+      if (!Double.isFinite(bounds[t] + maxAbs[t] * weight)) {
+        throw new InvalidResultException(
+            "tensor "
+                + t
+                + " holds "
+                + maxAbs[t]
+                + " in absolute value, which times num_examples "
+                + weight
+                + " overflows the double sum");
       }
     }
   }
@@ -201,8 +273,7 @@ public final class WeightedMean {
     }
   }
 
-  private static NDArray toArray(double[] sum, long total, DType dtype, long[] shape) {
-    double t = total;
+  private static NDArray toArray(double[] sum, double t, DType dtype, long[] shape) {
     ByteBuffer out =
         ByteBuffer.allocate(sum.length * dtype.itemSize()).order(ByteOrder.LITTLE_ENDIAN);
     switch (dtype) {

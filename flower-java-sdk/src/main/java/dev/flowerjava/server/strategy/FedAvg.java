@@ -32,8 +32,9 @@ import org.slf4j.LoggerFactory;
  * <p>The average has flwr's dtypes (numpy 2 promotion, as flwr's {@code aggregate}): an update may
  * come back in another dtype than the global model's, clients may disagree on dtypes, and averaged
  * integer or bool tensors become float64. An update with another tensor count or shape than the
- * global model, or with NaN or infinity, is rejected as one failure and the round goes on. The
- * rules, case by case against flwr: docs/AGGREGATION-SEMANTICS.md.
+ * global model, or with NaN or infinity, is rejected as one failure and the round goes on, as is a
+ * fit or evaluate result whose {@code num_examples} is above {@link Builder#maxNumExamples(long)}.
+ * The rules, case by case against flwr: docs/AGGREGATION-SEMANTICS.md.
  *
  * <pre>{@code
  * Strategy fedAvg = FedAvg.builder().minAvailableClients(2).fractionEvaluate(0.5).build();
@@ -42,13 +43,24 @@ import org.slf4j.LoggerFactory;
 public final class FedAvg implements Strategy {
   private static final Logger log = LoggerFactory.getLogger(FedAvg.class);
 
+  /**
+   * The default of {@link Builder#maxNumExamples(long)}: 2^40, about 1.1e12 examples in one
+   * client's round, beyond any real client (a trillion examples at a million a second is 13 days).
+   * It is exact in a double, and 2^23 - 1 clients at the maximum still sum within a long.
+   */
+  public static final long DEFAULT_MAX_NUM_EXAMPLES = 1L << 40;
+
   private final double fractionFit;
   private final double fractionEvaluate;
   private final int minFitClients;
   private final int minEvaluateClients;
   private final int minAvailableClients;
   private final boolean acceptFailures;
+  private final long maxNumExamples;
   private final Parameters initialParameters;
+  // the model of round 1 when one client gave it (no initialParameters): it stays that client's
+  // word, whose layout is not checked, for as long as no round replaces it with an aggregate
+  private volatile Parameters modelFromAClient;
   private final IntFunction<ScalarMap> onFitConfig;
   private final IntFunction<ScalarMap> onEvaluateConfig;
   private final BiFunction<Integer, List<NDArray>, Optional<CentralizedEvaluation>> evaluateFn;
@@ -62,6 +74,7 @@ public final class FedAvg implements Strategy {
     this.minEvaluateClients = b.minEvaluateClients;
     this.minAvailableClients = b.minAvailableClients;
     this.acceptFailures = b.acceptFailures;
+    this.maxNumExamples = b.maxNumExamples;
     this.initialParameters = b.initialParameters;
     this.onFitConfig = b.onFitConfig;
     this.onEvaluateConfig = b.onEvaluateConfig;
@@ -136,14 +149,23 @@ public final class FedAvg implements Strategy {
 
   @Override
   public FitAggregator fitAggregator(int serverRound, Parameters current) {
-    // Updates must have the global model's tensor count and shapes, except in a first round whose
-    // model one client gave (no initialParameters): that is one client's word, which flwr's
-    // aggregation ignores, so there the first accepted update fixes the layout. Dtypes may differ
-    // from the model's and between clients: they promote as numpy's do.
-    boolean modelFromAClient = serverRound == 1 && initialParameters == null;
-    List<NDArray> reference =
-        current == null || current.isEmpty() || modelFromAClient ? null : current.toArrays();
-    WeightedMean mean = new WeightedMean(reference);
+    // Updates must have the global model's tensor count and shapes, except while the model is the
+    // one a client gave (no initialParameters, and no round has aggregated since): that is one
+    // client's word, which flwr's aggregation ignores, so there the first accepted update fixes
+    // the layout. A client's model with a layout the others cannot train thus cannot lock the run.
+    // Dtypes may differ from the model's and between clients: they promote as numpy's do.
+    if (serverRound == 1 && initialParameters == null) {
+      modelFromAClient = current;
+    }
+    boolean fromAClient = current != null && current == modelFromAClient;
+    List<NDArray> reference;
+    try {
+      reference = current == null || current.isEmpty() || fromAClient ? null : current.toArrays();
+    } catch (NpyFormatException e) {
+      // the server checks the model before round 1, so this is a strategy used on its own
+      throw new IllegalArgumentException("current parameters: " + e.getMessage(), e);
+    }
+    WeightedMean mean = new WeightedMean(reference, maxNumExamples);
     List<MetricsAggregation.Weighted> metrics = new ArrayList<>();
     return new FitAggregator() {
       @Override
@@ -202,8 +224,10 @@ public final class FedAvg implements Strategy {
   @Override
   public EvaluateAggregator evaluateAggregator(int serverRound) {
     List<MetricsAggregation.Weighted> metrics = new ArrayList<>();
+    // doubles: a long total of num_examples could overflow with a large maxNumExamples, and the
+    // loss is a double mean anyway
     double[] weightedLoss = {0};
-    long[] examples = {0};
+    double[] examples = {0};
     return new EvaluateAggregator() {
       @Override
       public void accept(ClientProxy client, EvaluateRes result) {
@@ -213,6 +237,13 @@ public final class FedAvg implements Strategy {
         if (result.numExamples() <= 0) {
           throw new InvalidResultException(
               "num_examples must be > 0 to be weighted, got " + result.numExamples());
+        }
+        if (result.numExamples() > maxNumExamples) {
+          throw new InvalidResultException(
+              "num_examples "
+                  + result.numExamples()
+                  + " is above the maximum of "
+                  + maxNumExamples);
         }
         weightedLoss[0] += (double) result.loss() * result.numExamples();
         examples[0] += result.numExamples();
@@ -260,6 +291,7 @@ public final class FedAvg implements Strategy {
     private int minEvaluateClients = 2;
     private int minAvailableClients = 2;
     private boolean acceptFailures = true;
+    private long maxNumExamples = DEFAULT_MAX_NUM_EXAMPLES;
     private Parameters initialParameters;
     private IntFunction<ScalarMap> onFitConfig;
     private IntFunction<ScalarMap> onEvaluateConfig;
@@ -341,6 +373,25 @@ public final class FedAvg implements Strategy {
      */
     public Builder acceptFailures(boolean v) {
       this.acceptFailures = v;
+      return this;
+    }
+
+    /**
+     * The largest {@code num_examples} a fit or evaluate result may claim (default {@link
+     * #DEFAULT_MAX_NUM_EXAMPLES}, 2^40). {@code num_examples} is the client's word and weighs its
+     * update: a result above the maximum is rejected as a failure of that client, naming the value.
+     * Set it to the most examples a client of this federation can have, so that no one client can
+     * outweigh the others by more than its data allows.
+     *
+     * @param v at least 1
+     * @return this builder
+     * @throws IllegalArgumentException if {@code v} is less than 1
+     */
+    public Builder maxNumExamples(long v) {
+      if (v < 1) {
+        throw new IllegalArgumentException("maxNumExamples must be >= 1, got " + v);
+      }
+      this.maxNumExamples = v;
       return this;
     }
 

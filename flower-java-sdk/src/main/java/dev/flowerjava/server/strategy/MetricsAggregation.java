@@ -44,7 +44,7 @@ public interface MetricsAggregation {
       if (results.isEmpty()) {
         return ScalarMap.empty();
       }
-      long total = 0;
+      double total = 0; // a long could overflow: each numExamples may be up to Long.MAX_VALUE
       for (Weighted w : results) {
         total += w.numExamples();
       }

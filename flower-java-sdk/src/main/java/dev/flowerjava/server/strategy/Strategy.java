@@ -25,7 +25,9 @@ public interface Strategy {
 
   /**
    * The initial global parameters, or empty to ask one random client for its own. Flower's {@code
-   * initialize_parameters}; called once, before the first round.
+   * initialize_parameters}; called once, before the first round. The server checks either model
+   * (every tensor a readable {@code .npy}, no NaN or infinity): bad initial parameters from the
+   * strategy end the run; a client whose answer fails is disconnected and another one asked.
    *
    * @param clientManager the clients connected so far
    * @return the model to start from; empty to let the server ask a client

@@ -327,17 +327,93 @@ class WeightedMeanTest {
   }
 
   @Test
-  void rejectsAWeightThatWouldOverflowTheTotalAndKeepsTheAggregate() {
-    WeightedMean mean = new WeightedMean();
-    mean.add(List.of(f32(2f)), Long.MAX_VALUE - 1);
+  void aHugeWeightFirstOrLastGivesTheSameMeanAndRejectsNoOne() {
+    // without a bound, 2^63 - 1 then 10 used to reject the 10 as overflowing the round's total,
+    // and 10 then 2^63 - 1 the other way round: which client counted depended on arrival order
+    long huge = Long.MAX_VALUE;
+    WeightedMean hugeFirst = new WeightedMean();
+    hugeFirst.add(List.of(f32(2f)), huge);
+    hugeFirst.add(List.of(f32(1000f)), 10);
+    WeightedMean hugeLast = new WeightedMean();
+    hugeLast.add(List.of(f32(1000f)), 10);
+    hugeLast.add(List.of(f32(2f)), huge);
+
+    assertEquals(2, hugeFirst.count());
+    assertEquals(2, hugeLast.count());
+    assertArrayEquals(
+        hugeFirst.result().get(0).toFloatArray(), hugeLast.result().get(0).toFloatArray());
+    assertArrayEquals(new float[] {2f}, hugeFirst.result().get(0).toFloatArray());
+    ArithmeticException e = assertThrows(ArithmeticException.class, hugeFirst::totalWeight);
+    assertEquals("BigInteger out of long range", e.getMessage());
+  }
+
+  @Test
+  void rejectsAWeightAboveTheMaximumNamingItAndKeepsTheAggregate() {
+    WeightedMean mean = new WeightedMean(null, 1000);
+    mean.add(List.of(f32(2f)), 1000);
 
     InvalidResultException e =
-        assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(1000f)), 10));
+        assertThrows(InvalidResultException.class, () -> mean.add(List.of(f32(9f)), 1001));
+
+    assertEquals("num_examples 1001 is above the maximum of 1000", e.getMessage());
+    assertEquals(1, mean.count());
+    assertEquals(1000, mean.totalWeight());
+    assertArrayEquals(new float[] {2f}, mean.result().get(0).toFloatArray());
+  }
+
+  @Test
+  void aMaximumBelowOneIsRefused() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> new WeightedMean(null, 0));
+    assertEquals("maxWeight must be >= 1, got 0", e.getMessage());
+  }
+
+  @Test
+  void rejectsFloat64ValuesWhoseWeightedSumWouldOverflowToInfinity() {
+    WeightedMean mean = new WeightedMean();
+    mean.add(List.of(NDArray.ofDoubles(new double[] {1.0, -1e300})), 1000);
+
+    // 1e300 * 1e9 is beyond the double range: folded in, the global model would be infinite
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> mean.add(List.of(NDArray.ofDoubles(new double[] {1e300, 0.0})), 1_000_000_000));
 
     assertEquals(
-        "num_examples 10 overflows the round's total of " + (Long.MAX_VALUE - 1), e.getMessage());
+        "tensor 0 holds 1.0E300 in absolute value, which times num_examples 1000000000 overflows"
+            + " the double sum",
+        e.getMessage());
     assertEquals(1, mean.count());
-    assertArrayEquals(new float[] {2f}, mean.result().get(0).toFloatArray());
+    assertArrayEquals(new double[] {1.0, -1e300}, mean.result().get(0).toDoubleArray());
+  }
+
+  @Test
+  void rejectsAFloat64UpdateWhoseSumWithTheOthersWouldOverflow() {
+    WeightedMean mean = new WeightedMean();
+    mean.add(List.of(NDArray.ofDoubles(new double[] {1e308})), 1);
+
+    // each product is finite, their sum is not
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> mean.add(List.of(NDArray.ofDoubles(new double[] {1e308})), 1));
+
+    assertEquals(
+        "tensor 0 holds 1.0E308 in absolute value, which times num_examples 1 overflows the"
+            + " double sum",
+        e.getMessage());
+    assertArrayEquals(new double[] {1e308}, mean.result().get(0).toDoubleArray());
+  }
+
+  @Test
+  void checkFiniteValuesRejectsNaNInAModelThatIsNotAnUpdate() {
+    WeightedMean.checkFiniteValues(List.of(f32(1f), NDArray.ofDoubles(new double[] {2.0})));
+
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> WeightedMean.checkFiniteValues(List.of(f32(1f, Float.NaN))));
+    assertEquals("tensor 0 holds NaN at flat index 1", e.getMessage());
   }
 
   @Test

@@ -34,6 +34,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** FedAvg's sampling arithmetic, aggregation and settings, against Flower's semantics. */
 class FedAvgTest {
@@ -181,6 +182,114 @@ class FedAvgTest {
     assertEquals("tensor 0 has shape [2], expected [3]", e.getMessage());
     List<NDArray> r = agg.finish(List.of()).parameters().orElseThrow().toArrays();
     assertArrayEquals(new float[] {2f, 3f, 4f}, r.get(0).toFloatArray());
+  }
+
+  @Test
+  void aClientsModelStaysUncheckedUntilARoundAggregates() {
+    // round 1 got no result (say the others could not train that model): the model is still one
+    // client's word in round 2, so it must not lock out updates of another layout
+    FedAvg fedAvg = FedAvg.builder().build();
+    Parameters fromAClient = one(9f);
+    fedAvg.fitAggregator(1, fromAClient).finish(List.of(new Failure("a", "gone")));
+
+    FitAggregator round2 = fedAvg.fitAggregator(2, fromAClient);
+    round2.accept(A, fitRes(one(1f, 2f, 3f), 1, ScalarMap.empty()));
+    Parameters aggregate = round2.finish(List.of()).parameters().orElseThrow();
+    FitAggregator round3 = fedAvg.fitAggregator(3, aggregate);
+
+    // once aggregated, the model is the server's own and fixes the layout
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> round3.accept(B, fitRes(one(9f), 1, ScalarMap.empty())));
+    assertEquals("tensor 0 has shape [1], expected [3]", e.getMessage());
+  }
+
+  @Test
+  void aFitResultAboveMaxNumExamplesIsRejectedAndCannotReplaceTheModel() {
+    // 2^62 examples used to be folded in: weighted 2^62 : 30, the mean was that client's update
+    FitAggregator agg = FedAvg.builder().build().fitAggregator(2, one(0f));
+    agg.accept(A, fitRes(one(1f), 10, ScalarMap.empty()));
+
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> agg.accept(B, fitRes(one(1000f), 1L << 62, ScalarMap.empty())));
+    agg.accept(B, fitRes(one(5f), 30, ScalarMap.empty()));
+
+    assertEquals(
+        "num_examples 4611686018427387904 is above the maximum of 1099511627776", e.getMessage());
+    assertArrayEquals(
+        new float[] {4f},
+        agg.finish(List.of()).parameters().orElseThrow().toArrays().get(0).toFloatArray());
+  }
+
+  @ParameterizedTest(name = "huge result first: {0}")
+  @ValueSource(booleans = {true, false})
+  void aMaxLongNumExamplesIsRejectedWhetherItArrivesFirstOrLast(boolean hugeFirst) {
+    // sent first, 2^63 - 1 used to get both honest clients rejected as overflowing the total
+    FitAggregator agg = FedAvg.builder().build().fitAggregator(2, one(0f));
+    List<String> rejected = new ArrayList<>();
+    List<Map.Entry<ClientProxy, FitRes>> results =
+        new ArrayList<>(
+            List.of(
+                Map.entry(A, fitRes(one(1f), 10, ScalarMap.empty())),
+                Map.entry(B, fitRes(one(5f), 30, ScalarMap.empty()))));
+    Map.Entry<ClientProxy, FitRes> huge =
+        Map.entry(new FakeClient("huge"), fitRes(one(1000f), Long.MAX_VALUE, ScalarMap.empty()));
+    results.add(hugeFirst ? 0 : results.size(), huge);
+    for (Map.Entry<ClientProxy, FitRes> r : results) {
+      try {
+        agg.accept(r.getKey(), r.getValue());
+      } catch (InvalidResultException e) {
+        rejected.add(r.getKey().cid() + ": " + e.getMessage());
+      }
+    }
+
+    assertEquals(
+        List.of("huge: num_examples 9223372036854775807 is above the maximum of 1099511627776"),
+        rejected);
+    assertArrayEquals(
+        new float[] {4f},
+        agg.finish(List.of()).parameters().orElseThrow().toArrays().get(0).toFloatArray());
+  }
+
+  @ParameterizedTest(name = "huge result first: {0}")
+  @ValueSource(booleans = {true, false})
+  void withoutABoundHugeNumExamplesStillNeverOverflowTheTotal(boolean hugeFirst) {
+    FedAvg fedAvg = FedAvg.builder().maxNumExamples(Long.MAX_VALUE).build();
+    FitAggregator fit = fedAvg.fitAggregator(2, one(0f));
+    EvaluateAggregator evaluate = fedAvg.evaluateAggregator(2);
+    List<Long> weights = hugeFirst ? List.of(Long.MAX_VALUE, 10L) : List.of(10L, Long.MAX_VALUE);
+    for (long n : weights) {
+      fit.accept(A, fitRes(one(n == 10 ? 1000f : 2f), n, ScalarMap.empty()));
+      evaluate.accept(A, evalRes(n == 10 ? 1000f : 2f, n));
+    }
+
+    assertArrayEquals(
+        new float[] {2f},
+        fit.finish(List.of()).parameters().orElseThrow().toArrays().get(0).toFloatArray());
+    // a long total of examples would wrap to negative here and give a negative loss
+    assertEquals(2.0, evaluate.finish(List.of()).loss().orElseThrow(), 1e-9);
+  }
+
+  @Test
+  void anEvaluateResultAboveMaxNumExamplesIsRejected() {
+    EvaluateAggregator agg = FedAvg.builder().maxNumExamples(100).build().evaluateAggregator(1);
+    agg.accept(A, evalRes(1f, 100));
+
+    InvalidResultException e =
+        assertThrows(InvalidResultException.class, () -> agg.accept(B, evalRes(0f, 101)));
+
+    assertEquals("num_examples 101 is above the maximum of 100", e.getMessage());
+    assertEquals(1.0, agg.finish(List.of()).loss().orElseThrow(), 1e-12);
+  }
+
+  @Test
+  void builderRejectsMaxNumExamplesBelowOne() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> FedAvg.builder().maxNumExamples(0));
+    assertEquals("maxNumExamples must be >= 1, got 0", e.getMessage());
   }
 
   private static Parameters one(float... v) {
