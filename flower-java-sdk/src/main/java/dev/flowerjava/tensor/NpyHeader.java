@@ -342,7 +342,7 @@ final class NpyHeader {
         int keyAt = pos;
         String key = parseString("a string key or '}'");
         skipSpace();
-        expect(':', "':' after key '" + key + "'");
+        expect(':', "':' after key " + shown(key));
         skipSpace();
         switch (key) {
           case "descr":
@@ -359,9 +359,9 @@ final class NpyHeader {
             break;
           default:
             throw malformed(
-                "unexpected key '"
-                    + key
-                    + "' (expected only 'descr', "
+                "unexpected key "
+                    + shown(key)
+                    + " (expected only 'descr', "
                     + "'fortran_order' and 'shape')",
                 keyAt);
         }
@@ -388,6 +388,11 @@ final class NpyHeader {
         throw malformed("the header dict lacks the key 'shape'", -1);
       }
       return new HeaderDict(descr, fortran, shape);
+    }
+
+    /** A key for a message: quoted, and cut short, as a hostile header may hold megabytes. */
+    private static String shown(String key) {
+      return "'" + (key.length() <= 40 ? key : key.substring(0, 40) + "...") + "'";
     }
 
     private void checkUnique(Object previous, String key, int at) {

@@ -40,6 +40,17 @@ public final class ObjectCodec {
   /** flwr's {@code FLWR_PRIVATE_MAX_ARRAY_CHUNK_SIZE} default: 5 MiB. */
   public static final int DEFAULT_MAX_CHUNK_SIZE = 5_242_880;
 
+  /**
+   * How many bytes one inflated message may add by naming a chunk again (256 MiB). flwr stores
+   * identical chunks once, so a constant array travels as one chunk named many times: legitimate,
+   * but also a way for a few MiB of objects to inflate to terabytes. The first use of each chunk is
+   * free (its bytes were sent); every further use counts against this limit.
+   */
+  public static final long DEFAULT_MAX_REPEATED_BYTES = 256L << 20;
+
+  /** The most bytes one Array's data can hold (a {@code byte[]}'s limit on common JVMs). */
+  static final long MAX_ARRAY_BYTES = Integer.MAX_VALUE - 8;
+
   static final String MESSAGE = "Message";
   static final String RECORD_DICT = "RecordDict";
   static final String ARRAY_RECORD = "ArrayRecord";
@@ -49,6 +60,7 @@ public final class ObjectCodec {
   static final String ARRAY_CHUNK = "ArrayChunk";
 
   private final int maxChunkSize;
+  private final long maxRepeatedBytes;
 
   /** A codec with flwr's default chunk size. */
   public ObjectCodec() {
@@ -61,10 +73,23 @@ public final class ObjectCodec {
    * agree, since the chunks are named in the Array object).
    */
   public ObjectCodec(int maxChunkSize) {
+    this(maxChunkSize, DEFAULT_MAX_REPEATED_BYTES);
+  }
+
+  /**
+   * A codec with a chunk size and a limit on the bytes that repeated chunks may add to one inflated
+   * message (see {@link #DEFAULT_MAX_REPEATED_BYTES}).
+   */
+  public ObjectCodec(int maxChunkSize, long maxRepeatedBytes) {
     if (maxChunkSize <= 0) {
       throw new IllegalArgumentException("maxChunkSize must be positive, was " + maxChunkSize);
     }
+    if (maxRepeatedBytes < 0) {
+      throw new IllegalArgumentException(
+          "maxRepeatedBytes must not be negative, was " + maxRepeatedBytes);
+    }
     this.maxChunkSize = maxChunkSize;
+    this.maxRepeatedBytes = maxRepeatedBytes;
   }
 
   /** The object id of deflated content: lowercase hex SHA-256. */
@@ -230,7 +255,7 @@ public final class ObjectCodec {
    * @throws ObjectFormatException naming the offending object's id
    */
   public FlowerMessage inflate(String messageId, Map<String, byte[]> objects) {
-    Inflater in = new Inflater(objects);
+    Inflater in = new Inflater(objects, maxRepeatedBytes);
     FlowerMessage m = in.message(messageId);
     return m.withMetadata(m.metadata().withMessageId(messageId));
   }
@@ -271,9 +296,13 @@ public final class ObjectCodec {
   private static final class Inflater {
     private final Map<String, byte[]> objects;
     private final Map<String, Object> done = new LinkedHashMap<>();
+    private final long maxRepeatedBytes;
+    private final Set<String> chunksUsed = new HashSet<>();
+    private long repeatedBytes; // bytes added by chunks named again, across the message
 
-    Inflater(Map<String, byte[]> objects) {
+    Inflater(Map<String, byte[]> objects, long maxRepeatedBytes) {
       this.objects = objects;
+      this.maxRepeatedBytes = maxRepeatedBytes;
     }
 
     /** The verified content and head of object {@code id}, which must be of {@code type}. */
@@ -379,9 +408,9 @@ public final class ObjectCodec {
     }
 
     private Record record(String id, String parent) {
-      Object cached = done.get(id);
-      if (cached != null) {
-        return (Record) cached;
+      // an id inflated before as an Array falls through to open(), which names the wrong type
+      if (done.get(id) instanceof Record cached) {
+        return cached;
       }
       ObjectHeader h = open(id, parent, ARRAY_RECORD, CONFIG_RECORD, METRIC_RECORD);
       Record r;
@@ -425,9 +454,8 @@ public final class ObjectCodec {
     }
 
     private Array array(String id, String parent) {
-      Object cached = done.get(id);
-      if (cached != null) {
-        return (Array) cached;
+      if (done.get(id) instanceof Array cached) {
+        return cached;
       }
       ObjectHeader h = open(id, parent, ARRAY);
       Object parsed;
@@ -452,24 +480,65 @@ public final class ObjectCodec {
         shape.add(l.intValue());
       }
       List<String> children = h.childIds();
-      Set<String> used = new HashSet<>();
-      ByteString.Output data = ByteString.newOutput();
+      // first check every chunk and add up the size, then copy: the index list may name one chunk
+      // millions of times, and nothing is allocated for it before the limits are checked
+      ObjectHeader[] heads = new ObjectHeader[children.size()];
+      long size = 0;
+      long repeated = 0;
+      Set<String> firstUse = new HashSet<>();
       for (Object o : indexList) {
         if (!(o instanceof Long l) || l < 0 || l >= children.size()) {
           throw new ObjectFormatException(
               id, "chunk index " + o + " is out of range for " + children.size() + " children");
         }
-        String chunkId = children.get(l.intValue());
-        used.add(chunkId);
-        ObjectHeader ch = open(chunkId, id, ARRAY_CHUNK);
-        noChildren(chunkId, ch);
-        data.write(objects.get(chunkId), ch.bodyOffset(), ch.bodyLength());
+        int k = l.intValue();
+        String chunkId = children.get(k);
+        if (heads[k] == null) {
+          heads[k] = open(chunkId, id, ARRAY_CHUNK);
+          noChildren(chunkId, heads[k]);
+        }
+        long len = heads[k].bodyLength();
+        size += len;
+        if (!chunksUsed.contains(chunkId) && firstUse.add(chunkId)) {
+          continue; // the first use anywhere in the message: these bytes were sent
+        }
+        repeated += len;
+        if (size > MAX_ARRAY_BYTES || repeatedBytes + repeated > maxRepeatedBytes) {
+          throw new ObjectFormatException(
+              id,
+              "its "
+                  + indexList.size()
+                  + " chunk references repeat chunks to more than "
+                  + (size > MAX_ARRAY_BYTES
+                      ? MAX_ARRAY_BYTES + " bytes, more than one Array can hold"
+                      : maxRepeatedBytes
+                          + " bytes beyond the chunks sent, this codec's limit per message")
+                  + "; chunk size "
+                  + len);
+        }
       }
-      if (!used.equals(new HashSet<>(children))) {
+      if (size > MAX_ARRAY_BYTES) {
         throw new ObjectFormatException(
-            id, "head names chunks " + children + " but the body uses " + used);
+            id, "its chunks add up to " + size + " bytes, more than one Array can hold");
       }
-      Array a = new Array(dtype, shape, stype, data.toByteString());
+      for (int k = 0; k < heads.length; k++) {
+        if (heads[k] == null) {
+          throw new ObjectFormatException(
+              id, "head names chunk " + children.get(k) + " but the body does not use it");
+        }
+      }
+      chunksUsed.addAll(firstUse);
+      repeatedBytes += repeated;
+      byte[] data = new byte[(int) size];
+      int at = 0;
+      for (Object o : indexList) {
+        int k = ((Long) o).intValue();
+        System.arraycopy(
+            objects.get(children.get(k)), heads[k].bodyOffset(), data, at, heads[k].bodyLength());
+        at += heads[k].bodyLength();
+      }
+      Array a =
+          new Array(dtype, shape, stype, com.google.protobuf.UnsafeByteOperations.unsafeWrap(data));
       done.put(id, a);
       return a;
     }

@@ -78,9 +78,16 @@ final class PyJson {
     return v;
   }
 
+  /**
+   * How deep arrays and objects may nest. flwr's bodies nest two levels; the reader recurses per
+   * level, so a body of 100,000 '[' would otherwise overflow the stack.
+   */
+  static final int MAX_DEPTH = 32;
+
   private static final class Reader {
     private final String s;
     private int pos;
+    private int depth;
 
     Reader(String s) {
       this.s = s;
@@ -112,50 +119,64 @@ final class PyJson {
 
     Object value() {
       char c = peek();
-      if (c == '{') {
-        pos++;
-        Map<String, Object> map = new LinkedHashMap<>();
-        skipWs();
-        if (peek() == '}') {
-          pos++;
-          return map;
+      if (c == '{' || c == '[') {
+        if (++depth > MAX_DEPTH) {
+          throw error("JSON nested deeper than " + MAX_DEPTH + " levels");
         }
-        while (true) {
-          skipWs();
-          String key = string();
-          skipWs();
-          expect(':');
-          skipWs();
-          map.put(key, value());
-          skipWs();
-          if (peek() == ',') {
-            pos++;
-            continue;
-          }
-          expect('}');
-          return map;
-        }
+        Object v = c == '{' ? object() : array();
+        depth--;
+        return v;
       }
-      if (c == '[') {
+      return scalar(c);
+    }
+
+    private Map<String, Object> object() {
+      pos++;
+      Map<String, Object> map = new LinkedHashMap<>();
+      skipWs();
+      if (peek() == '}') {
         pos++;
-        List<Object> list = new ArrayList<>();
-        skipWs();
-        if (peek() == ']') {
-          pos++;
-          return list;
-        }
-        while (true) {
-          skipWs();
-          list.add(value());
-          skipWs();
-          if (peek() == ',') {
-            pos++;
-            continue;
-          }
-          expect(']');
-          return list;
-        }
+        return map;
       }
+      while (true) {
+        skipWs();
+        String key = string();
+        skipWs();
+        expect(':');
+        skipWs();
+        map.put(key, value());
+        skipWs();
+        if (peek() == ',') {
+          pos++;
+          continue;
+        }
+        expect('}');
+        return map;
+      }
+    }
+
+    private List<Object> array() {
+      pos++;
+      List<Object> list = new ArrayList<>();
+      skipWs();
+      if (peek() == ']') {
+        pos++;
+        return list;
+      }
+      while (true) {
+        skipWs();
+        list.add(value());
+        skipWs();
+        if (peek() == ',') {
+          pos++;
+          continue;
+        }
+        expect(']');
+        return list;
+      }
+    }
+
+    private Object scalar(char c) {
       if (c == '"') {
         return string();
       }
@@ -164,7 +185,7 @@ final class PyJson {
         if (c == '-') {
           pos++;
         }
-        while (pos < s.length() && Character.isDigit(s.charAt(pos))) {
+        while (pos < s.length() && s.charAt(pos) >= '0' && s.charAt(pos) <= '9') {
           pos++;
         }
         try {
@@ -202,11 +223,15 @@ final class PyJson {
             if (pos + 4 > s.length()) {
               throw error("truncated \\u escape");
             }
-            try {
-              out.append((char) Integer.parseInt(s.substring(pos, pos + 4), 16));
-            } catch (NumberFormatException ex) {
-              throw error("bad \\u escape");
+            int code = 0;
+            for (int i = 0; i < 4; i++) { // exactly four hex digits: parseInt would take a sign
+              int d = Character.digit(s.charAt(pos + i), 16);
+              if (d < 0 || s.charAt(pos + i) > 'f') {
+                throw error("bad \\u escape");
+              }
+              code = code << 4 | d;
             }
+            out.append((char) code);
             pos += 4;
           }
           default -> throw error("bad escape '\\" + e + "'");
