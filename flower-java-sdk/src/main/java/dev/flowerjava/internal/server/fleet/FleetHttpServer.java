@@ -219,6 +219,11 @@ public final class FleetHttpServer implements AutoCloseable {
     return service.runId();
   }
 
+  /** Signed calls remembered against replays now (tests). */
+  int signedCallsRemembered() {
+    return replayGuard.size();
+  }
+
   /** The budget request bodies are admitted against. */
   InFlightBudget budget() {
     return budget;
@@ -575,7 +580,8 @@ public final class FleetHttpServer implements AutoCloseable {
       String detail =
           code == HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE_431
               ? "request headers exceed the limit of " + maxHeaderBytes + " bytes"
-              : message != null ? message : HttpStatus.getMessage(code);
+              // a 500's message is an exception's text: internals, not for the client
+              : message != null && code < 500 ? message : HttpStatus.getMessage(code);
       byte[] body =
           new FleetApiException(code, null, detail).json().getBytes(StandardCharsets.UTF_8);
       response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
