@@ -53,6 +53,7 @@ public final class FlowerServer implements AutoCloseable {
   private final NodeAuthKeys nodeAuthKeys;
   private final double fleetHeartbeatPatience;
   private final Duration fleetHeartbeatCheckPeriod;
+  private final Integer maxFleetNodes;
   private io.grpc.Server grpcServer;
   private FleetHttpServer fleetServer;
   private boolean started;
@@ -70,6 +71,12 @@ public final class FlowerServer implements AutoCloseable {
     this.nodeAuthKeys = b.nodeAuthKeys;
     this.fleetHeartbeatPatience = b.fleetHeartbeatPatience;
     this.fleetHeartbeatCheckPeriod = b.fleetHeartbeatCheckPeriod;
+    this.maxFleetNodes = b.maxFleetNodes;
+    if (maxFleetNodes != null && (fleetHttpPort == null || nodeAuthKeys != null)) {
+      throw new IllegalArgumentException(
+          "maxFleetNodes(...) caps self-registered nodes: it needs fleetHttpPort(...) and no"
+              + " nodeAuthKeys(...)");
+    }
     if (!grpcBidi && fleetHttpPort == null) {
       throw new IllegalArgumentException(
           "grpcBidi(false) needs fleetHttpPort(...): nothing to serve");
@@ -132,7 +139,11 @@ public final class FlowerServer implements AutoCloseable {
               .port(fleetHttpPort)
               .maxBodyBytes(maxMessageSize)
               .heartbeatPatience(fleetHeartbeatPatience)
-              .heartbeatCheckPeriod(fleetHeartbeatCheckPeriod);
+              .heartbeatCheckPeriod(fleetHeartbeatCheckPeriod)
+              .inFlightBudget(inFlightBudget); // the same instance as the other transports'
+      if (maxFleetNodes != null) {
+        f.maxNodes(maxFleetNodes);
+      }
       if (nodeAuthKeys != null) {
         f.authKeys(nodeAuthKeys);
       }
@@ -261,6 +272,7 @@ public final class FlowerServer implements AutoCloseable {
     private NodeAuthKeys nodeAuthKeys;
     private double fleetHeartbeatPatience = 2;
     private Duration fleetHeartbeatCheckPeriod = Duration.ofSeconds(1);
+    private Integer maxFleetNodes;
 
     private Builder() {}
 
@@ -324,6 +336,20 @@ public final class FlowerServer implements AutoCloseable {
      */
     public Builder fleetHeartbeatCheckPeriod(Duration period) {
       this.fleetHeartbeatCheckPeriod = Checks.positive("fleetHeartbeatCheckPeriod", period);
+      return this;
+    }
+
+    /**
+     * Open Fleet API: the most nodes that may register themselves at once (default: no cap).
+     * RegisterNode past it is refused (HTTP 412) until a node unregisters.
+     *
+     * @param nodes the cap; more than zero. Needs {@link #fleetHttpPort(int)} and no {@link
+     *     #nodeAuthKeys}, where the operator's list is the cap
+     * @return this builder
+     * @throws IllegalArgumentException if {@code nodes} is zero or negative
+     */
+    public Builder maxFleetNodes(int nodes) {
+      this.maxFleetNodes = Checks.positive("maxFleetNodes", nodes);
       return this;
     }
 

@@ -154,6 +154,22 @@ public final class ServerCli implements Callable<Integer> {
               + " (default: 2^40 = 1099511627776).")
   Long maxNumExamples;
 
+  @Option(
+      names = "--in-flight-budget",
+      converter = ByteSize.class,
+      description =
+          "Most bytes of client messages held in memory at once, over all clients and transports;"
+              + " a message that does not fit is refused at once (Fleet API: HTTP 503). Bytes, or"
+              + " with a suffix: KiB, MiB, GiB, KB, MB, GB (default: 2GiB).")
+  Long inFlightBudget;
+
+  @Option(
+      names = "--max-nodes",
+      description =
+          "Fleet API without --node-auth-keys: the most SuperNodes that may register themselves"
+              + " at once; more are refused until one unregisters (default: no cap).")
+  Integer maxNodes;
+
   @Override
   public Integer call() throws Exception {
     if (nodeAuthKeys != null && fleetHttpPort == null) {
@@ -163,6 +179,10 @@ public final class ServerCli implements Callable<Integer> {
     if (noGrpcBidi && fleetHttpPort == null) {
       throw new CommandLine.ParameterException(
           new CommandLine(this), "--no-grpc-bidi needs --fleet-http-port");
+    }
+    if (maxNodes != null && (fleetHttpPort == null || nodeAuthKeys != null)) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(this), "--max-nodes needs --fleet-http-port and no --node-auth-keys");
     }
     if ((tlsCert == null) != (tlsKey == null)) {
       throw new CommandLine.ParameterException(
@@ -199,6 +219,12 @@ public final class ServerCli implements Callable<Integer> {
             .seed(seed);
     if (tlsCert != null) {
       b.tls(tlsCert, tlsKey);
+    }
+    if (inFlightBudget != null) {
+      b.inFlightBudget(inFlightBudget);
+    }
+    if (maxNodes != null) {
+      b.maxFleetNodes(maxNodes);
     }
     if (fleetHttpPort != null) {
       b.fleetHttpPort(fleetHttpPort).fleetHeartbeatPatience(heartbeatPatience);
@@ -254,5 +280,42 @@ public final class ServerCli implements Callable<Integer> {
           throw e;
         });
     return cli;
+  }
+
+  /** A byte count: plain digits, or digits with a binary (KiB, MiB, GiB) or decimal suffix. */
+  static final class ByteSize implements CommandLine.ITypeConverter<Long> {
+    private static final String[][] UNITS = {
+      {"KIB", "1024"},
+      {"MIB", "1048576"},
+      {"GIB", "1073741824"},
+      {"KB", "1000"},
+      {"MB", "1000000"},
+      {"GB", "1000000000"},
+      {"B", "1"}
+    };
+
+    @Override
+    public Long convert(String value) {
+      String v = value.strip().toUpperCase(java.util.Locale.ROOT);
+      long unit = 1;
+      for (String[] u : UNITS) {
+        if (v.endsWith(u[0])) {
+          unit = Long.parseLong(u[1]);
+          v = v.substring(0, v.length() - u[0].length()).strip();
+          break;
+        }
+      }
+      try {
+        long n = Long.parseLong(v);
+        if (n <= 0) {
+          throw new CommandLine.TypeConversionException(
+              "'" + value + "' is not a positive number of bytes");
+        }
+        return Math.multiplyExact(n, unit);
+      } catch (NumberFormatException | ArithmeticException e) {
+        throw new CommandLine.TypeConversionException(
+            "'" + value + "' is not a byte count (e.g. 2147483648, 512MiB, 2GiB)");
+      }
+    }
   }
 }

@@ -155,4 +155,25 @@ class ServerCliTest {
     assertEquals(2, run("--tls-cert", "server.pem"));
     assertTrue(err.startsWith("--tls-cert and --tls-key go together"), err);
   }
+
+  @Test
+  void theInFlightBudgetTakesBytesOrASizeSuffix() throws Exception {
+    ServerCli.ByteSize size = new ServerCli.ByteSize();
+    assertEquals(2147483648L, size.convert("2147483648"));
+    assertEquals(2147483648L, size.convert("2GiB"));
+    assertEquals(536870912L, size.convert("512MiB"));
+    assertEquals(512000000L, size.convert("512 MB"));
+    assertEquals(2, run("--in-flight-budget", "lots"));
+    assertTrue(
+        err.contains(
+            "Invalid value for option '--in-flight-budget': 'lots' is not a byte count"
+                + " (e.g. 2147483648, 512MiB, 2GiB)"),
+        err);
+  }
+
+  @Test
+  void theNodeCapNeedsAnOpenFleetApi() {
+    assertEquals(2, run("--max-nodes", "10"));
+    assertTrue(err.startsWith("--max-nodes needs --fleet-http-port and no --node-auth-keys"), err);
+  }
 }

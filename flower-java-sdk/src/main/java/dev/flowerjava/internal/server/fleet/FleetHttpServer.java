@@ -1,12 +1,10 @@
 package dev.flowerjava.internal.server.fleet;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
-import com.sun.net.httpserver.HttpsConfigurator;
-import com.sun.net.httpserver.HttpsServer;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeRequest;
 import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
@@ -20,21 +18,38 @@ import dev.flowerjava.internal.proto.fleet.RegisterNodeFleetRequest;
 import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
 import dev.flowerjava.internal.security.TlsMaterial;
+import dev.flowerjava.internal.server.InFlightBudget;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.NodeAuthKeys;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.http.HttpException;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,8 +65,22 @@ import org.slf4j.LoggerFactory;
  * (base64 DER ECDSA-SHA256 over the timestamp) must be present and valid, the timestamp no more
  * than 5 s ahead nor 305 s behind the server's clock, and the node a call names must be the one
  * registered with the signing key. Any failure is 401. Two modes: open (nodes register themselves,
- * like {@code flower-superlink} without {@code --enable-supernode-auth}) and authenticated (only
- * the operator's {@link NodeAuthKeys}; RegisterNode is refused with 412).
+ * like {@code flower-superlink} without {@code --enable-supernode-auth}, optionally capped at
+ * {@link Builder#maxNodes} nodes) and authenticated (only the operator's {@link NodeAuthKeys};
+ * RegisterNode is refused with 412). Beyond flwr, a (public key, timestamp) pair is accepted once
+ * ({@link ReplayGuard}): captured headers cannot be replayed.
+ *
+ * <p>Hostile clients: the signature headers and the announced body size are checked before any body
+ * byte is read; a body is admitted only if its bytes fit in the server-wide {@link InFlightBudget}
+ * (else 503 at once, nothing queued), and a chunked body is charged as it grows.
+ *
+ * <p>Why Jetty (core handlers, no servlets) rather than the JDK's {@code com.sun.net.httpserver}:
+ * its connections are non-blocking, so an idle or slow client holds no thread (the JDK server's
+ * workers block reading a slow request, and 16 such clients stopped the API); it has an idle
+ * timeout, limits on request headers, and lets the handler refuse before reading the body; its
+ * {@code QueuedThreadPool} is bounded; and it sets TCP_NODELAY on accepted connections, where the
+ * JDK server's separate header and body writes met Nagle's algorithm and delayed ACKs (~40 ms a
+ * call on loopback).
  *
  * <table>
  *   <caption>HTTP statuses</caption>
@@ -60,14 +89,18 @@ import org.slf4j.LoggerFactory;
  *       protocol (a reply to no pending instruction, an object the server did not ask for,
  *       content that does not hash to its id, ...)</td></tr>
  *   <tr><td>401</td><td>missing or malformed auth headers, a bad signature, a stale or future
- *       timestamp, a key that does not match the request's key or node id</td></tr>
+ *       timestamp, a replayed (key, timestamp) pair, a key that does not match the request's key
+ *       or node id</td></tr>
  *   <tr><td>404</td><td>an unknown path or run, GetFab (this server serves no FABs)</td></tr>
  *   <tr><td>405 / 415</td><td>not a POST / not {@code application/protobuf}</td></tr>
  *   <tr><td>409</td><td>RegisterNode of a key that is already registered</td></tr>
  *   <tr><td>412</td><td>RegisterNode in authenticated mode (code 2001), ActivateNode of an unknown
- *       key (code 2004), calls of a node that is not active (deactivated, dropped after missed
- *       heartbeats, disconnected by the round loop)</td></tr>
- *   <tr><td>413</td><td>a body above the size limit</td></tr>
+ *       key (code 2004) or past the node cap (code 2001), calls of a node that is not active
+ *       (deactivated, dropped after missed heartbeats, disconnected by the round loop)</td></tr>
+ *   <tr><td>408</td><td>a body that stopped arriving for the idle timeout</td></tr>
+ *   <tr><td>413</td><td>a body above the size limit, announced or read</td></tr>
+ *   <tr><td>431</td><td>request headers above their size limit</td></tr>
+ *   <tr><td>503</td><td>a body that does not fit in the in-flight budget now (retry later)</td></tr>
  *   <tr><td>500</td><td>anything unexpected (logged)</td></tr>
  * </table>
  */
@@ -75,45 +108,83 @@ public final class FleetHttpServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FleetHttpServer.class);
   static final String MEDIA_TYPE = "application/protobuf";
   private static final String PREFIX = "/v1/fleet/";
+  private static final Set<String> RPCS =
+      Set.of(
+          "register-node",
+          "activate-node",
+          "deactivate-node",
+          "unregister-node",
+          "send-node-heartbeat",
+          "pull-messages",
+          "push-messages",
+          "push-object",
+          "pull-object",
+          "confirm-message-received",
+          "get-run",
+          "get-fab");
 
   private final FleetService service;
-  private final HttpServer http;
-  private final ExecutorService executor;
   private final SignedRequestVerifier verifier;
+  private final ReplayGuard replayGuard;
+  private final InFlightBudget budget;
   private final long maxBodyBytes;
+  private final int maxHeaderBytes;
+  private final Duration idleTimeout;
   private final boolean tls;
+  private final Server server;
+  private final ServerConnector connector;
 
   private FleetHttpServer(Builder b) throws IOException {
+    if (b.maxNodes != null && b.authKeys != null) {
+      throw new IllegalArgumentException(
+          "maxNodes applies to open mode only; with authKeys the operator's list is the cap");
+    }
     this.verifier = new SignedRequestVerifier(b.clock);
+    this.replayGuard = new ReplayGuard(b.clock, SignedRequestVerifier.MAX_AGE, b.replayMemory);
+    this.budget = b.budget != null ? b.budget : new InFlightBudget(Builder.DEFAULT_BUDGET);
     this.maxBodyBytes = b.maxBodyBytes;
-    this.service =
-        new FleetService(b.clientManager, b.authKeys, b.heartbeatPatience, b.heartbeatCheckPeriod);
-    InetSocketAddress address = new InetSocketAddress(b.host, b.port);
+    this.maxHeaderBytes = b.maxHeaderBytes;
+    this.idleTimeout = b.idleTimeout;
     this.tls = b.certChain != null;
+    this.service =
+        new FleetService(
+            b.clientManager,
+            b.authKeys,
+            b.heartbeatPatience,
+            b.heartbeatCheckPeriod,
+            b.maxNodes == null ? Integer.MAX_VALUE : b.maxNodes);
     try {
+      // bounded: the workers plus one acceptor and one selector thread
+      QueuedThreadPool threads = new QueuedThreadPool(b.threads + 2, Math.min(4, b.threads + 2));
+      threads.setName("fleet-http");
+      threads.setDaemon(true);
+      this.server =
+          new Server(threads, new ScheduledExecutorScheduler("fleet-http-timer", true), null);
+      HttpConfiguration http = new HttpConfiguration();
+      http.setRequestHeaderSize(b.maxHeaderBytes);
+      http.setSendServerVersion(false);
+      http.setDelayDispatchUntilContent(false); // the handler refuses before the body comes
+      HttpConnectionFactory h1 = new HttpConnectionFactory(http);
       if (tls) {
-        HttpsServer s = HttpsServer.create(address, 0);
-        s.setHttpsConfigurator(
-            new HttpsConfigurator(TlsMaterial.serverContext(b.certChain, b.privateKey)));
-        this.http = s;
+        SslContextFactory.Server ssl = new SslContextFactory.Server();
+        ssl.setSslContext(TlsMaterial.serverContext(b.certChain, b.privateKey));
+        this.connector =
+            new ServerConnector(server, 1, 1, new SslConnectionFactory(ssl, h1.getProtocol()), h1);
       } else {
-        this.http = HttpServer.create(address, 0);
+        this.connector = new ServerConnector(server, 1, 1, h1);
       }
+      connector.setHost(b.host);
+      connector.setPort(b.port);
+      connector.setIdleTimeout(b.idleTimeout.toMillis());
+      connector.setAcceptedTcpNoDelay(true);
+      server.addConnector(connector);
+      server.setHandler(new FleetHandler());
+      server.setErrorHandler(new JsonErrors());
+      connector.open(); // binds now, so port() is known before start()
     } catch (IOException | RuntimeException e) {
       service.close(); // its heartbeat checker is already running
       throw e;
     }
-    AtomicInteger n = new AtomicInteger();
-    this.executor =
-        Executors.newFixedThreadPool(
-            b.threads,
-            r -> {
-              Thread t = new Thread(r, "fleet-http-" + n.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
-    http.setExecutor(executor);
-    http.createContext("/", this::handle);
   }
 
   public static Builder builder(ClientManager clientManager) {
@@ -122,11 +193,16 @@ public final class FleetHttpServer implements AutoCloseable {
 
   /** Starts serving. */
   public FleetHttpServer start() {
-    http.start();
+    try {
+      server.start();
+    } catch (Exception e) {
+      close();
+      throw new IllegalStateException("the Fleet API server did not start: " + e.getMessage(), e);
+    }
     log.info(
         "Fleet API (HTTP{}) listening on {}:{}, {} mode, run {}",
         tls ? "S" : "",
-        http.getAddress().getHostString(),
+        connector.getHost(),
         port(),
         service.authenticated() ? "authenticated (operator-registered keys only)" : "open",
         Long.toUnsignedString(service.runId()));
@@ -135,7 +211,7 @@ public final class FleetHttpServer implements AutoCloseable {
 
   /** The port actually bound. */
   public int port() {
-    return http.getAddress().getPort();
+    return connector.getLocalPort();
   }
 
   /** The run id every instruction carries (one run per server). */
@@ -143,155 +219,341 @@ public final class FleetHttpServer implements AutoCloseable {
     return service.runId();
   }
 
+  /** Signed calls remembered against replays now (tests). */
+  int signedCallsRemembered() {
+    return replayGuard.size();
+  }
+
+  /** The budget request bodies are admitted against. */
+  InFlightBudget budget() {
+    return budget;
+  }
+
   /** Stops serving; pending calls of every node fail. */
   @Override
   public void close() {
     service.close();
-    http.stop(0);
-    executor.shutdownNow();
+    try {
+      server.stop();
+    } catch (Exception e) {
+      log.warn("Fleet API server did not stop cleanly: {}", e.toString());
+    }
+    connector.close(); // when never started, stop() leaves the bound port open
   }
 
   // ------------------------------------------------------------------ HTTP
 
-  private void handle(HttpExchange ex) throws IOException {
-    try (ex) {
-      byte[] out;
+  private final class FleetHandler extends Handler.Abstract {
+    FleetHandler() {
+      // calls verify signatures and run the service: not for the selector thread
+      super(InvocationType.BLOCKING);
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+      new Call(request, response, callback).begin();
+      return true;
+    }
+  }
+
+  /**
+   * One Fleet call: checks everything the headers tell, then reads the body without holding a
+   * thread while it waits for bytes (demand callbacks), then serves it.
+   */
+  private final class Call {
+    private final Request request;
+    private final Response response;
+    private final Callback callback;
+    private final String path;
+    private String rpc;
+    private SignedRequestVerifier.Signed signed;
+    private byte[] fixed; // the body when its length was announced
+    private List<ByteString> parts; // the body's chunks when it was not
+    private long received;
+    private boolean answered;
+
+    // guarded by this: bytes taken from the budget, and whether they were given back for good
+    private long held;
+    private boolean released;
+
+    Call(Request request, Response response, Callback callback) {
+      this.request = request;
+      this.response = response;
+      this.callback = callback;
+      this.path = request.getHttpURI().getPath();
+    }
+
+    void begin() {
+      // whatever ends the call (answer, client gone, idle timeout) gives the budget back
+      Request.addCompletionListener(request, failure -> release());
       try {
-        out = dispatch(ex);
+        admit();
       } catch (FleetApiException e) {
-        if (e.status() >= 500) {
-          log.error(
-              "{} {}: {}", ex.getRequestMethod(), ex.getRequestURI().getPath(), e.getMessage());
-        } else {
-          log.debug("{} answered {}: {}", ex.getRequestURI().getPath(), e.status(), e.getMessage());
-        }
-        reply(ex, e.status(), "application/json", e.json().getBytes(StandardCharsets.UTF_8));
+        refuse(e);
         return;
       } catch (RuntimeException e) {
-        log.error("Fleet call {} failed", ex.getRequestURI().getPath(), e);
-        reply(
-            ex,
-            500,
-            "application/json",
-            "{\"detail\": \"Internal server error.\"}".getBytes(StandardCharsets.UTF_8));
+        internalError(e);
         return;
       }
-      reply(ex, 200, MEDIA_TYPE, out);
+      readBody();
     }
-  }
 
-  private static void reply(HttpExchange ex, int status, String type, byte[] body)
-      throws IOException {
-    ex.getResponseHeaders().set("content-type", type);
-    ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
-    if (body.length > 0) {
-      try (OutputStream os = ex.getResponseBody()) {
-        os.write(body);
+    /** Every check that needs no body byte, in order; the budget is taken last. */
+    private void admit() {
+      if (path == null || !path.startsWith(PREFIX)) {
+        throw new FleetApiException(404, null, "Not Found: " + path);
       }
-    }
-  }
-
-  private byte[] dispatch(HttpExchange ex) throws IOException {
-    String path = ex.getRequestURI().getPath();
-    if (!path.startsWith(PREFIX)) {
-      throw new FleetApiException(404, null, "Not Found: " + path);
-    }
-    String rpc = path.substring(PREFIX.length());
-    if (!ex.getRequestMethod().equals("POST")) {
-      throw new FleetApiException(405, null, "Method Not Allowed: Fleet calls are POST");
-    }
-    String type = ex.getRequestHeaders().getFirst("content-type");
-    if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith(MEDIA_TYPE)) {
-      throw new FleetApiException(
-          415, null, "content-type must be " + MEDIA_TYPE + ", got " + type);
-    }
-    byte[] body = readBody(ex);
-    switch (rpc) {
-      case "register-node" -> {
-        RegisterNodeFleetRequest r = parse(body, RegisterNodeFleetRequest.parser(), rpc);
-        String key = authenticateKey(ex, r.getPublicKey().toByteArray());
-        return service.registerNode(key).toByteArray();
+      if (!request.getMethod().equals("POST")) {
+        throw new FleetApiException(405, null, "Method Not Allowed: Fleet calls are POST");
       }
-      case "activate-node" -> {
-        ActivateNodeRequest r = parse(body, ActivateNodeRequest.parser(), rpc);
-        String key = authenticateKey(ex, r.getPublicKey().toByteArray());
-        return service.activateNode(key, r.getHeartbeatInterval()).toByteArray();
+      String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+      if (type == null || !type.toLowerCase(Locale.ROOT).startsWith(MEDIA_TYPE)) {
+        throw new FleetApiException(
+            415, null, "content-type must be " + MEDIA_TYPE + ", got " + type);
       }
-      case "deactivate-node" -> {
-        DeactivateNodeRequest r = parse(body, DeactivateNodeRequest.parser(), rpc);
-        return service.deactivateNode(node(ex, r.getNodeId())).toByteArray();
+      rpc = path.substring(PREFIX.length());
+      if (!RPCS.contains(rpc)) {
+        throw new FleetApiException(404, null, "Not Found: no Fleet call '" + rpc + "'");
       }
-      case "unregister-node" -> {
-        UnregisterNodeFleetRequest r = parse(body, UnregisterNodeFleetRequest.parser(), rpc);
-        return service.unregisterNode(node(ex, r.getNodeId())).toByteArray();
+      long length = request.getLength(); // Content-Length, or -1 when chunked
+      if (length > maxBodyBytes) {
+        throw new FleetApiException(
+            413,
+            null,
+            "request body of "
+                + length
+                + " bytes exceeds the limit of "
+                + maxBodyBytes
+                + " bytes (the server's largest message)");
       }
-      case "send-node-heartbeat" -> {
-        SendNodeHeartbeatRequest r = parse(body, SendNodeHeartbeatRequest.parser(), rpc);
-        long id = node(ex, r.getNode().getNodeId());
-        return service.heartbeat(id, r.getHeartbeatInterval()).toByteArray();
-      }
-      case "pull-messages" -> {
-        PullMessagesRequest r = parse(body, PullMessagesRequest.parser(), rpc);
-        return service.pullMessages(node(ex, r.getNode().getNodeId())).toByteArray();
-      }
-      case "push-messages" -> {
-        PushMessagesRequest r = parse(body, PushMessagesRequest.parser(), rpc);
-        return service.pushMessages(node(ex, r.getNode().getNodeId()), r).toByteArray();
-      }
-      case "push-object" -> {
-        PushObjectRequest r = parse(body, PushObjectRequest.parser(), rpc);
-        return service.pushObject(node(ex, r.getNode().getNodeId()), r).toByteArray();
-      }
-      case "pull-object" -> {
-        PullObjectRequest r = parse(body, PullObjectRequest.parser(), rpc);
-        return service.pullObject(node(ex, r.getNode().getNodeId()), r).toByteArray();
-      }
-      case "confirm-message-received" -> {
-        ConfirmMessageReceivedRequest r = parse(body, ConfirmMessageReceivedRequest.parser(), rpc);
-        return service.confirm(node(ex, r.getNode().getNodeId()), r).toByteArray();
-      }
-      case "get-run" -> {
-        GetRunRequest r = parse(body, GetRunRequest.parser(), rpc);
-        node(ex, r.getNode().getNodeId());
-        return service.getRun(r).toByteArray();
-      }
-      case "get-fab" -> {
-        verifier.signer(headers(ex));
+      signed = verifier.verify(name -> request.getHeaders().get(name));
+      replayGuard.firstUse(signed.keyId(), signed.timestamp());
+      if (rpc.equals("get-fab")) {
         throw new FleetApiException(
             404,
             null,
             "this server runs no Flower App: it has no FAB"
                 + " to serve (the Java server drives its nodes itself)");
       }
-      default -> throw new FleetApiException(404, null, "Not Found: no Fleet call '" + rpc + "'");
+      if (length >= 0) {
+        take(length);
+        fixed = new byte[(int) length];
+      } else {
+        parts = new ArrayList<>();
+      }
     }
-  }
 
-  private byte[] readBody(HttpExchange ex) throws IOException {
-    String length = ex.getRequestHeaders().getFirst("content-length");
-    if (length != null) {
-      try {
-        if (Long.parseLong(length.strip()) > maxBodyBytes) {
-          throw new FleetApiException(
-              413,
-              null,
-              "request body of " + length + " bytes exceeds the limit of " + maxBodyBytes);
+    /** Reads what has arrived; asks to be called again when more comes. */
+    private void readBody() {
+      while (true) {
+        Content.Chunk chunk = request.read();
+        if (chunk == null) {
+          request.demand(this::readBody);
+          return;
         }
-      } catch (NumberFormatException e) {
-        throw FleetApiException.badRequest("bad content-length '" + length + "'");
+        if (Content.Chunk.isFailure(chunk)) {
+          bodyFailed(chunk.getFailure());
+          return;
+        }
+        boolean last = chunk.isLast();
+        try {
+          append(chunk.getByteBuffer());
+        } catch (FleetApiException e) {
+          refuse(e);
+          return;
+        } finally {
+          chunk.release();
+        }
+        if (last) {
+          serve();
+          return;
+        }
       }
     }
-    try (InputStream in = ex.getRequestBody()) {
-      byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
-      if (body.length > maxBodyBytes) {
-        throw new FleetApiException(
-            413, null, "request body exceeds the limit of " + maxBodyBytes + " bytes");
+
+    private void append(ByteBuffer bytes) {
+      int n = bytes.remaining();
+      if (n == 0) {
+        return;
       }
-      return body;
+      if (received + n > maxBodyBytes) {
+        throw new FleetApiException(
+            413,
+            null,
+            "request body exceeds the limit of "
+                + maxBodyBytes
+                + " bytes (the server's largest message)");
+      }
+      if (fixed != null) {
+        bytes.get(fixed, (int) received, n); // Jetty never delivers past Content-Length
+      } else {
+        take(n);
+        byte[] copy = new byte[n];
+        bytes.get(copy);
+        parts.add(UnsafeByteOperations.unsafeWrap(copy));
+      }
+      received += n;
+    }
+
+    private void bodyFailed(Throwable failure) {
+      if (failure instanceof HttpException bad) {
+        int status = bad.getCode() >= 400 && bad.getCode() < 500 ? bad.getCode() : 400;
+        refuse(
+            new FleetApiException(
+                status,
+                null,
+                "malformed request body: "
+                    + (bad.getReason() != null ? bad.getReason() : HttpStatus.getMessage(status))));
+      } else if (failure instanceof TimeoutException) {
+        refuse(
+            new FleetApiException(
+                408,
+                null,
+                "the request body stopped arriving for the idle timeout of "
+                    + idleTimeout.toMillis() / 1000.0
+                    + " s, after "
+                    + received
+                    + " bytes"));
+      } else { // the client went away: nobody to answer
+        release();
+        callback.failed(failure);
+      }
+    }
+
+    private void serve() {
+      byte[] out;
+      try {
+        ByteString body =
+            fixed != null ? UnsafeByteOperations.unsafeWrap(fixed) : ByteString.copyFrom(parts);
+        out = dispatch(rpc, body, signed);
+      } catch (FleetApiException e) {
+        refuse(e);
+        return;
+      } catch (RuntimeException e) {
+        internalError(e);
+        return;
+      } finally {
+        fixed = null;
+        parts = null;
+        release(); // the body and the parsed request are garbage from here
+      }
+      answer(200, MEDIA_TYPE, out);
+    }
+
+    private void refuse(FleetApiException e) {
+      release();
+      if (e.status() >= 500) {
+        log.warn("{} {}: {}", request.getMethod(), path, e.getMessage());
+      } else {
+        log.debug("{} answered {}: {}", path, e.status(), e.getMessage());
+      }
+      answer(e.status(), "application/json", e.json().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void internalError(RuntimeException e) {
+      release();
+      log.error("Fleet call {} failed", path, e);
+      answer(
+          500,
+          "application/json",
+          "{\"detail\": \"Internal server error.\"}".getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void answer(int status, String type, byte[] body) {
+      if (answered) {
+        return;
+      }
+      answered = true;
+      response.setStatus(status);
+      response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
+      response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+      if (status == 503) {
+        response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
+      }
+      response.write(true, ByteBuffer.wrap(body), callback);
+    }
+
+    /** Takes {@code bytes} from the budget, or refuses the call with 503 at once. */
+    private synchronized void take(long bytes) {
+      if (released || !budget.tryAcquire(bytes)) {
+        throw new FleetApiException(
+            503,
+            null,
+            "no room for this request body now: the server's in-flight budget of "
+                + budget.limit()
+                + " bytes (--in-flight-budget) holds "
+                + budget.inUse()
+                + " bytes of other requests, and this one needs "
+                + (held + bytes)
+                + "; retry later");
+      }
+      held += bytes;
+    }
+
+    private synchronized void release() {
+      released = true;
+      if (held > 0) {
+        budget.release(held);
+        held = 0;
+      }
     }
   }
 
-  private static <T extends MessageLite> T parse(byte[] body, Parser<T> parser, String rpc) {
+  private byte[] dispatch(String rpc, ByteString body, SignedRequestVerifier.Signed signed) {
+    switch (rpc) {
+      case "register-node" -> {
+        RegisterNodeFleetRequest r = parse(body, RegisterNodeFleetRequest.parser(), rpc);
+        String key = SignedRequestVerifier.requestKey(signed.key(), r.getPublicKey().toByteArray());
+        return service.registerNode(key).toByteArray();
+      }
+      case "activate-node" -> {
+        ActivateNodeRequest r = parse(body, ActivateNodeRequest.parser(), rpc);
+        String key = SignedRequestVerifier.requestKey(signed.key(), r.getPublicKey().toByteArray());
+        return service.activateNode(key, r.getHeartbeatInterval()).toByteArray();
+      }
+      case "deactivate-node" -> {
+        DeactivateNodeRequest r = parse(body, DeactivateNodeRequest.parser(), rpc);
+        return service.deactivateNode(node(signed, r.getNodeId())).toByteArray();
+      }
+      case "unregister-node" -> {
+        UnregisterNodeFleetRequest r = parse(body, UnregisterNodeFleetRequest.parser(), rpc);
+        return service.unregisterNode(node(signed, r.getNodeId())).toByteArray();
+      }
+      case "send-node-heartbeat" -> {
+        SendNodeHeartbeatRequest r = parse(body, SendNodeHeartbeatRequest.parser(), rpc);
+        long id = node(signed, r.getNode().getNodeId());
+        return service.heartbeat(id, r.getHeartbeatInterval()).toByteArray();
+      }
+      case "pull-messages" -> {
+        PullMessagesRequest r = parse(body, PullMessagesRequest.parser(), rpc);
+        return service.pullMessages(node(signed, r.getNode().getNodeId())).toByteArray();
+      }
+      case "push-messages" -> {
+        PushMessagesRequest r = parse(body, PushMessagesRequest.parser(), rpc);
+        return service.pushMessages(node(signed, r.getNode().getNodeId()), r).toByteArray();
+      }
+      case "push-object" -> {
+        PushObjectRequest r = parse(body, PushObjectRequest.parser(), rpc);
+        return service.pushObject(node(signed, r.getNode().getNodeId()), r).toByteArray();
+      }
+      case "pull-object" -> {
+        PullObjectRequest r = parse(body, PullObjectRequest.parser(), rpc);
+        return service.pullObject(node(signed, r.getNode().getNodeId()), r).toByteArray();
+      }
+      case "confirm-message-received" -> {
+        ConfirmMessageReceivedRequest r = parse(body, ConfirmMessageReceivedRequest.parser(), rpc);
+        return service.confirm(node(signed, r.getNode().getNodeId()), r).toByteArray();
+      }
+      case "get-run" -> {
+        GetRunRequest r = parse(body, GetRunRequest.parser(), rpc);
+        node(signed, r.getNode().getNodeId());
+        return service.getRun(r).toByteArray();
+      }
+      default -> throw new IllegalStateException("no dispatch for Fleet call " + rpc);
+    }
+  }
+
+  private static <T extends MessageLite> T parse(ByteString body, Parser<T> parser, String rpc) {
     try {
       return parser.parseFrom(body);
     } catch (InvalidProtocolBufferException e) {
@@ -300,31 +562,49 @@ public final class FleetHttpServer implements AutoCloseable {
     }
   }
 
-  // ------------------------------------------------------------------ authentication
-
-  private static Function<String, String> headers(HttpExchange ex) {
-    return name -> ex.getRequestHeaders().getFirst(name);
+  /** Calls naming a node: the node id must belong to the signing key. */
+  private long node(SignedRequestVerifier.Signed signed, long nodeId) {
+    return service.authorize(signed.keyId(), nodeId);
   }
 
-  /** RegisterNode/ActivateNode: the request's key must be the signing key. */
-  private String authenticateKey(HttpExchange ex, byte[] requestKeyPem) {
-    return verifier.requestKey(headers(ex), requestKeyPem);
-  }
-
-  /** Other calls: the node id must belong to the signing key. */
-  private long node(HttpExchange ex, long nodeId) {
-    return verifier.node(headers(ex), nodeId, service::authorize);
+  /** Jetty's own refusals (bad request line, headers too large, ...) in the Fleet API's JSON. */
+  private final class JsonErrors extends ErrorHandler {
+    @Override
+    protected void generateResponse(
+        Request request,
+        Response response,
+        int code,
+        String message,
+        Throwable cause,
+        Callback callback) {
+      String detail =
+          code == HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE_431
+              ? "request headers exceed the limit of " + maxHeaderBytes + " bytes"
+              // a 500's message is an exception's text: internals, not for the client
+              : message != null && code < 500 ? message : HttpStatus.getMessage(code);
+      byte[] body =
+          new FleetApiException(code, null, detail).json().getBytes(StandardCharsets.UTF_8);
+      response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+      response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+      response.write(true, ByteBuffer.wrap(body), callback);
+    }
   }
 
   /** Settings of a {@link FleetHttpServer}. */
   public static final class Builder {
+    static final long DEFAULT_BUDGET = 2L * 1024 * 1024 * 1024;
     private final ClientManager clientManager;
     private String host = "0.0.0.0";
     private int port = 9092;
     private NodeAuthKeys authKeys;
+    private Integer maxNodes;
     private double heartbeatPatience = 2;
     private Duration heartbeatCheckPeriod = Duration.ofSeconds(1);
     private long maxBodyBytes = 512L * 1024 * 1024;
+    private int maxHeaderBytes = 8 * 1024;
+    private Duration idleTimeout = Duration.ofSeconds(30);
+    private InFlightBudget budget;
+    private int replayMemory = 500_000;
     private int threads = 16;
     private Path certChain;
     private Path privateKey;
@@ -352,6 +632,15 @@ public final class FleetHttpServer implements AutoCloseable {
     }
 
     /**
+     * Open mode: most self-registered nodes at once (default: no cap). RegisterNode past it is
+     * refused (412, code 2001) until a node unregisters.
+     */
+    public Builder maxNodes(int nodes) {
+      this.maxNodes = Checks.positive("maxNodes", nodes);
+      return this;
+    }
+
+    /**
      * How many of its announced heartbeat intervals a node may stay silent before it is deactivated
      * and leaves the round loop (default 2, flwr's {@code HEARTBEAT_PATIENCE}).
      */
@@ -366,13 +655,47 @@ public final class FleetHttpServer implements AutoCloseable {
       return this;
     }
 
-    /** Largest request body (default 512 MiB). */
+    /** Largest request body (default 512 MiB; at most 2 GiB - 9 bytes, one Java array). */
     public Builder maxBodyBytes(long bytes) {
       this.maxBodyBytes = Checks.positive("maxBodyBytes", bytes);
+      if (bytes > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException(
+            "maxBodyBytes must be at most " + (Integer.MAX_VALUE - 8) + ", got " + bytes);
+      }
       return this;
     }
 
-    /** Worker threads of the HTTP server (default 16). */
+    /** Largest request line and headers together (default 8 KiB); past it 431. */
+    public Builder maxHeaderBytes(int bytes) {
+      this.maxHeaderBytes = Checks.positive("maxHeaderBytes", bytes);
+      return this;
+    }
+
+    /** How long a connection may send nothing, mid-request or between requests (default 30 s). */
+    public Builder idleTimeout(Duration timeout) {
+      this.idleTimeout = Checks.positive("idleTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * The budget request bodies are admitted against, shared with the server's other transports
+     * (default: a budget of 2 GiB of this server's own).
+     */
+    public Builder inFlightBudget(InFlightBudget budget) {
+      this.budget = Objects.requireNonNull(budget, "budget");
+      return this;
+    }
+
+    /**
+     * Most (key, timestamp) pairs remembered against replays (default 500,000, some 40 MB); when
+     * that many signed calls arrived within the 305 s window, more are refused with 503.
+     */
+    public Builder replayMemory(int pairs) {
+      this.replayMemory = Checks.positive("replayMemory", pairs);
+      return this;
+    }
+
+    /** Worker threads of the HTTP server (default 16), besides one acceptor and one selector. */
     public Builder threads(int threads) {
       this.threads = Checks.positive("threads", threads);
       return this;

@@ -76,6 +76,7 @@ final class FleetService implements FleetClientProxy.Owner {
 
   private final ClientManager clientManager;
   private final boolean authenticated;
+  private final int maxNodes;
   private final double heartbeatPatience;
   private final long runId;
   private final ObjectCodec codec = new ObjectCodec();
@@ -99,7 +100,24 @@ final class FleetService implements FleetClientProxy.Owner {
       NodeAuthKeys authKeys,
       double heartbeatPatience,
       Duration checkPeriod) {
+    this(clientManager, authKeys, heartbeatPatience, checkPeriod, Integer.MAX_VALUE);
+  }
+
+  /**
+   * @param maxNodes open mode: most self-registered nodes at once; RegisterNode is refused past it
+   *     until a node unregisters
+   */
+  FleetService(
+      ClientManager clientManager,
+      NodeAuthKeys authKeys,
+      double heartbeatPatience,
+      Duration checkPeriod,
+      int maxNodes) {
+    if (maxNodes <= 0) {
+      throw new IllegalArgumentException("maxNodes must be > 0, got " + maxNodes);
+    }
     this.clientManager = clientManager;
+    this.maxNodes = maxNodes;
     this.authenticated = authKeys != null;
     this.heartbeatPatience = heartbeatPatience;
     long id;
@@ -214,6 +232,16 @@ final class FleetService implements FleetClientProxy.Owner {
       if (existing != null) {
         throw new FleetApiException(
             409, null, "this public key is already registered as node " + existing.id());
+      }
+      if (byKey.size() >= maxNodes) {
+        throw new FleetApiException(
+            412,
+            FleetApiException.REGISTRATION_REFUSED,
+            "this server accepts at most "
+                + maxNodes
+                + " self-registered SuperNodes (--max-nodes) and has "
+                + byKey.size()
+                + ": RegisterNode is refused until one unregisters");
       }
       NodeEntry n = new NodeEntry(newNodeId(), keyId, "self-registered", false);
       byKey.put(keyId, n);

@@ -41,6 +41,14 @@ final class SignedRequestVerifier {
     long authorize(String keyId, long nodeId);
   }
 
+  /** A call whose signature headers verified: the signing key and the signed timestamp. */
+  record Signed(ECPublicKey key, Instant timestamp) {
+    /** The key's id ({@link FleetService#keyId}). */
+    String keyId() {
+      return FleetService.keyId(key);
+    }
+  }
+
   private final Clock clock;
 
   SignedRequestVerifier(Clock clock) {
@@ -55,6 +63,17 @@ final class SignedRequestVerifier {
    * @throws FleetApiException 401, naming the failed check
    */
   ECPublicKey signer(Function<String, String> headers) {
+    return verify(headers).key();
+  }
+
+  /**
+   * Verifies the signature headers.
+   *
+   * @param headers a call's request header by (lower-case) name, null when absent
+   * @return the signing key and the signed timestamp
+   * @throws FleetApiException 401, naming the failed check
+   */
+  Signed verify(Function<String, String> headers) {
     String keyB64 = header(headers, NodeSigner.HTTP_PUBLIC_KEY_HEADER);
     String timestamp = header(headers, NodeSigner.TIMESTAMP_HEADER);
     String sigB64 = header(headers, NodeSigner.HTTP_SIGNATURE_HEADER);
@@ -89,7 +108,7 @@ final class SignedRequestVerifier {
       throw FleetApiException.unauthenticated(
           "the signature does not verify against the public key and timestamp");
     }
-    return key;
+    return new Signed(key, when);
   }
 
   /**
@@ -100,7 +119,17 @@ final class SignedRequestVerifier {
    * @throws FleetApiException 401, naming the failed check
    */
   String requestKey(Function<String, String> headers, byte[] requestKeyPem) {
-    ECPublicKey signer = signer(headers);
+    return requestKey(signer(headers), requestKeyPem);
+  }
+
+  /**
+   * RegisterNode and ActivateNode, headers already verified: the request's {@code public_key} must
+   * be the signing key.
+   *
+   * @return the key's id ({@link FleetService#keyId})
+   * @throws FleetApiException 401 otherwise
+   */
+  static String requestKey(ECPublicKey signer, byte[] requestKeyPem) {
     ECPublicKey requested;
     try {
       requested = KeyFiles.parsePublicKeyPem(requestKeyPem);
