@@ -108,6 +108,9 @@ final class BidiAttacks {
         ok,
         String.format("run %.1f s, final model %s", run, Arrays.toString(global)),
         (asked ? "rogue was asked for the initial model" : "rogue was never asked (attack void)")
+            + (ctx.option("--initial-model") == null
+                ? ""
+                : " (--initial-model exists; not given: the attack is on the client-supplied model)")
             + "; server "
             + exitText(exit)
             + (server.isAlive() ? " (still alive)" : "")
@@ -179,9 +182,10 @@ final class BidiAttacks {
     int timeout = st.roundTimeoutSeconds();
     long flood = st.floodClients() * st.bidiFloodBytes();
     List<String> args = ServerJar.bidiArgs(port, 1, 2, timeout);
-    String budget = ctx.optionContaining("in-flight");
+    // with a budget option, allow one flood message in memory: well under the bound even copied
+    String budget = ctx.inFlightOption();
     if (budget != null) {
-      args.addAll(List.of(budget, String.valueOf(flood / 4)));
+      args.addAll(List.of(budget, String.valueOf(st.bidiFloodBytes())));
     }
     ServerJar server = ctx.serverListening("a4", args, port);
     Thread.sleep(500);
@@ -237,7 +241,7 @@ final class BidiAttacks {
         "baseline "
             + mib(baseline)
             + " MiB"
-            + (budget == null ? "" : ", " + budget + " " + mib(flood / 4) + " MiB")
+            + (budget == null ? "" : ", " + budget + " " + mib(st.bidiFloodBytes()) + " MiB")
             + "; "
             + sent
             + " messages queued, "
@@ -300,7 +304,7 @@ final class BidiAttacks {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
       stop = true;
       RogueJoin.Session s = current;
       if (s != null) {

@@ -202,9 +202,13 @@ final class ClientAttacks {
     }
 
     @Override
-    public void close() throws InterruptedException {
-      flower.close();
-      thread.join(10_000);
+    public void close() {
+      try {
+        flower.close();
+        thread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt(); // cleanup stops; the caller sees the interrupt
+      }
     }
   }
 
@@ -251,9 +255,13 @@ final class ClientAttacks {
     }
 
     @Override
-    public void close() throws InterruptedException {
-      server.shutdownNow();
-      server.awaitTermination(5, TimeUnit.SECONDS);
+    public void close() {
+      try {
+        server.shutdownNow();
+        server.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt(); // cleanup stops; the caller sees the interrupt
+      }
     }
   }
 

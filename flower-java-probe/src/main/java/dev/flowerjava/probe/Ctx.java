@@ -55,9 +55,21 @@ final class Ctx implements AutoCloseable {
     return null;
   }
 
-  /** The first option server.jar --help lists whose name contains {@code part}, or null. */
-  String optionContaining(String part) {
-    return serverOptions.stream().filter(o -> o.contains(part)).findFirst().orElse(null);
+  /** The first option server.jar --help lists whose name contains one of {@code parts}, or null. */
+  String optionContaining(String... parts) {
+    for (String part : parts) {
+      for (String o : serverOptions) {
+        if (o.contains(part)) {
+          return o;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** The server's in-flight budget option (its name is the fix's to choose), or null. */
+  String inFlightOption() {
+    return optionContaining("in-flight", "inflight", "budget");
   }
 
   @Override

@@ -89,7 +89,7 @@ final class FleetAttacks {
    */
   static Row bodyFlood(Ctx ctx) throws Exception {
     Settings st = ctx.settings;
-    String budgetOption = ctx.optionContaining("in-flight");
+    String budgetOption = ctx.inFlightOption();
     long maxMessage =
         st.fleetMaxMessageBytes() > 0 ? st.fleetMaxMessageBytes() : 512 * Settings.MIB;
     long body;

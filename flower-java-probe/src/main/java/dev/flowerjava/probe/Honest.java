@@ -195,9 +195,13 @@ final class Honest extends NumPyClient {
     }
 
     @Override
-    public void close() throws InterruptedException {
-      flower.close();
-      thread.join(TimeUnit.SECONDS.toMillis(5));
+    public void close() {
+      try {
+        flower.close();
+        thread.join(TimeUnit.SECONDS.toMillis(5));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt(); // cleanup stops; the caller sees the interrupt
+      }
     }
   }
 }

@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -33,6 +34,7 @@ final class RawHttp {
    * @param bytes the body (at most 64 KiB of it), or what went wrong reading it
    * @param millis from the first byte sent to the end of the response
    */
+  @SuppressWarnings("ArrayRecordComponent") // read once, never compared
   record Response(int status, byte[] bytes, long millis) {
     Response(int status, String text, long millis) {
       this(status, text.getBytes(StandardCharsets.UTF_8), millis);
@@ -89,7 +91,7 @@ final class RawHttp {
   static Socket connect(int port) throws IOException {
     Socket s = new Socket();
     s.setTcpNoDelay(true);
-    s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
     return s;
   }
 
@@ -131,7 +133,8 @@ final class RawHttp {
         if (size == null) {
           break;
         }
-        int n = Integer.parseInt(size.split(";")[0].strip(), 16);
+        int semicolon = size.indexOf(';');
+        int n = Integer.parseInt((semicolon < 0 ? size : size.substring(0, semicolon)).strip(), 16);
         if (n == 0) {
           break;
         }

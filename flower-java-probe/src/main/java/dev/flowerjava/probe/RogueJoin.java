@@ -85,9 +85,13 @@ final class RogueJoin implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
-    channel.shutdownNow();
-    channel.awaitTermination(5, TimeUnit.SECONDS);
+  public void close() {
+    try {
+      channel.shutdownNow();
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // cleanup stops; the caller sees the interrupt
+    }
   }
 
   /** One Join call. */

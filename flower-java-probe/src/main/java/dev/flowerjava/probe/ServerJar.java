@@ -2,6 +2,7 @@ package dev.flowerjava.probe;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -111,7 +112,7 @@ final class ServerJar implements AutoCloseable {
             "server.jar exited with " + process.exitValue() + " before listening:\n" + tail(20));
       }
       try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 200);
         return;
       } catch (IOException e) {
         if (System.nanoTime() > deadline) {
@@ -179,8 +180,12 @@ final class ServerJar implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
-    process.destroyForcibly();
-    process.waitFor(10, TimeUnit.SECONDS);
+  public void close() {
+    try {
+      process.destroyForcibly();
+      process.waitFor(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // cleanup stops; the caller sees the interrupt
+    }
   }
 }
