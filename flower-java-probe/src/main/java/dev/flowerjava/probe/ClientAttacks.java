@@ -32,6 +32,12 @@ final class ClientAttacks {
   static final RetryPolicy BUDGET =
       new RetryPolicy(Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(2));
 
+  /**
+   * How long the client may wait on a listener that never answers: bounded is what matters (a hang
+   * is unbounded); the client's own connect timeout is 20 s.
+   */
+  static final int SILENT_BOUND_SECONDS = 60;
+
   /** Most Join calls a client may make in 8a before it must have given up. */
   static final int MAX_JOINS = 30;
 
@@ -40,7 +46,7 @@ final class ClientAttacks {
    * no instruction, a FitIns whose model does not decode): the client must back off and give up
    * within its budget (2 s; checked at 15 s) after few joins. (b) ReconnectIns(seconds=10^12): the
    * client must acknowledge and not crash. (c) A TCP listener that accepts and says nothing: the
-   * client (no retries) must fail the attempt within 30 s.
+   * client (no retries) must fail the attempt within 60 s.
    */
   static Row rogueServer(Ctx ctx) throws Exception {
     String attack = "8 client: rogue server";
@@ -123,12 +129,12 @@ final class ClientAttacks {
             + (closed ? "took " + closeMs + " ms" : "did not end it");
 
     // (c): the silent listener
-    boolean gaveUp = waiting.await(Duration.ofSeconds(30));
+    boolean gaveUp = waiting.await(Duration.ofSeconds(SILENT_BOUND_SECONDS));
     String silentText =
         "silent listener: "
             + (gaveUp
                 ? String.format("attempt failed after %.1f s", waiting.seconds())
-                : "still connecting after 30 s")
+                : "still connecting after " + SILENT_BOUND_SECONDS + " s")
             + " ("
             + silent.accepted.get()
             + " connections)";
@@ -140,7 +146,9 @@ final class ClientAttacks {
         "bad instructions: "
             + totalJoins
             + " joins in 15 s; silent: "
-            + (gaveUp ? String.format("%.1f s", waiting.seconds()) : ">30 s"),
+            + (gaveUp
+                ? String.format("%.1f s", waiting.seconds())
+                : ">" + SILENT_BOUND_SECONDS + " s"),
         String.join("; ", bad) + "; " + reconnectText + "; " + silentText);
   }
 

@@ -53,7 +53,7 @@ public final class Probe {
         new Attack("6", "6 fleet: body flood", 120, FleetAttacks::bodyFlood),
         new Attack(
             "7", "7 fleet: huge chunk size; replayed signature", 60, FleetAttacks::chunkAndReplay),
-        new Attack("8", "8 client: rogue server", 90, ClientAttacks::rogueServer),
+        new Attack("8", "8 client: rogue server", 120, ClientAttacks::rogueServer),
         new Attack("9", "9 kill -9: client mid-fit; server", 150, CrashAttacks::killNine));
   }
 
