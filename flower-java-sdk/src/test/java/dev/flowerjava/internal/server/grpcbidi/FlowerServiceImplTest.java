@@ -27,17 +27,12 @@ import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -197,26 +192,6 @@ class FlowerServiceImplTest {
     assertStillWorks(good);
   }
 
-  /** The Join method with raw bytes as messages: lets a test client send anything. */
-  private static final MethodDescriptor<byte[], byte[]> RAW_JOIN =
-      FlowerServiceGrpc.getJoinMethod().toBuilder(new RawBytes(), new RawBytes()).build();
-
-  private static final class RawBytes implements MethodDescriptor.Marshaller<byte[]> {
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  }
-
   /**
    * gRPC closes a call whose message it cannot parse without telling the request observer or the
    * cancel handler (the in-process transport, as a client that never resets the stream, reports
@@ -227,7 +202,7 @@ class FlowerServiceImplTest {
     RawClient good = join();
     ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     channels.add(channel);
-    ClientCall<byte[], byte[]> bad = channel.newCall(RAW_JOIN, CallOptions.DEFAULT);
+    ClientCall<byte[], byte[]> bad = channel.newCall(RawJoin.METHOD, CallOptions.DEFAULT);
     CompletableFuture<io.grpc.Status> badEnd = new CompletableFuture<>();
     bad.start(
         new ClientCall.Listener<>() {

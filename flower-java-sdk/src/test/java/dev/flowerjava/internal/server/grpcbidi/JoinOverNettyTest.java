@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flowerjava.internal.proto.ClientMessage;
-import dev.flowerjava.internal.proto.FlowerServiceGrpc;
 import dev.flowerjava.internal.proto.ServerMessage;
 import dev.flowerjava.internal.serde.ProtoSerde;
 import dev.flowerjava.internal.server.ClientDisconnectedException;
@@ -25,12 +24,10 @@ import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerStreamTracer;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -70,10 +67,6 @@ class JoinOverNettyTest {
       new FitIns(
           Parameters.fromArrays(List.of(NDArray.ofFloats(new float[] {1f}))), ScalarMap.empty());
 
-  /** The Join method with raw bytes as messages: lets a test client send anything. */
-  private static final MethodDescriptor<byte[], byte[]> RAW_JOIN =
-      FlowerServiceGrpc.getJoinMethod().toBuilder(new RawBytes(), new RawBytes()).build();
-
   private final ClientManager cm = new ClientManager(new Random(1), Duration.ofSeconds(5));
   private final List<ManagedChannel> channels = new ArrayList<>();
   private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -102,22 +95,6 @@ class JoinOverNettyTest {
       };
   private InFlightBudget budget;
   private Server server;
-
-  private static final class RawBytes implements MethodDescriptor.Marshaller<byte[]> {
-    @Override
-    public InputStream stream(byte[] value) {
-      return new ByteArrayInputStream(value);
-    }
-
-    @Override
-    public byte[] parse(InputStream stream) {
-      try {
-        return stream.readAllBytes();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-  }
 
   /** A client stream that sends raw bytes. */
   private static final class RawClient {
@@ -188,7 +165,7 @@ class JoinOverNettyTest {
     channels.add(channel);
     RawClient c = new RawClient();
     int before = cm.numAvailable();
-    c.call = channel.newCall(RAW_JOIN, CallOptions.DEFAULT);
+    c.call = channel.newCall(RawJoin.METHOD, CallOptions.DEFAULT);
     c.call.start(
         new ClientCall.Listener<>() {
           @Override
