@@ -7,6 +7,7 @@ import dev.flowerjava.internal.server.InFlightBudget;
 import dev.flowerjava.server.ClientManager;
 import io.grpc.BindableService;
 import io.grpc.Context;
+import io.grpc.DecompressorRegistry;
 import io.grpc.Grpc;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerBuilder;
@@ -34,7 +35,11 @@ import org.slf4j.LoggerFactory;
  * and its bytes are charged to the shared {@link InFlightBudget} as they are read (see {@link
  * InboundCharge}). So the server holds at most the budget in client messages being read or decoded,
  * plus, per client connection, one HTTP/2 flow-control window ({@link #FLOW_CONTROL_WINDOW}, 1 MiB)
- * of bytes received but not yet asked for.
+ * of bytes received but not yet asked for. Compressed messages are refused ({@code UNIMPLEMENTED}):
+ * the budget charges bytes as they arrive, and a few KB of gzip could expand to a whole
+ * maximum-size message past it (Flower's clients do not compress). A connection carries one Join
+ * stream at a time ({@link #MAX_JOINS_PER_CONNECTION}), so each client costs its own TCP
+ * connection.
  */
 public final class FlowerServiceImpl implements BindableService {
   private static final Logger log = LoggerFactory.getLogger(FlowerServiceImpl.class);
@@ -44,6 +49,13 @@ public final class FlowerServiceImpl implements BindableService {
    * bytes that the server did not ask for. Fixed (grpc-java would otherwise grow it up to 8 MiB).
    */
   public static final int FLOW_CONTROL_WINDOW = 1024 * 1024;
+
+  /**
+   * Join streams one connection may have open at once. A Flower client has one (two for a moment
+   * when it rejoins on the same channel); HTTP/2 clients queue streams beyond the limit. Not 1:
+   * grpc-java's client does not always start a queued stream when the one before it is cancelled.
+   */
+  public static final int MAX_JOINS_PER_CONNECTION = 4;
 
   /** How often the server pings an idle connection: as flwr's own server (210 s). */
   public static final Duration KEEPALIVE_TIME = Duration.ofSeconds(210);
@@ -89,6 +101,9 @@ public final class FlowerServiceImpl implements BindableService {
       NettyServerBuilder b, int maxMessageSize, Duration keepAliveTime, Duration keepAliveTimeout) {
     b.maxInboundMessageSize(maxMessageSize)
         .flowControlWindow(FLOW_CONTROL_WINDOW)
+        .maxConcurrentCallsPerConnection(MAX_JOINS_PER_CONNECTION)
+        // identity only: a gzip message would be charged at its compressed size
+        .decompressorRegistry(DecompressorRegistry.emptyInstance())
         .keepAliveTime(keepAliveTime.toNanos(), TimeUnit.NANOSECONDS)
         .keepAliveTimeout(keepAliveTimeout.toNanos(), TimeUnit.NANOSECONDS)
         .permitKeepAliveTime(PERMIT_KEEPALIVE_TIME.toNanos(), TimeUnit.NANOSECONDS)

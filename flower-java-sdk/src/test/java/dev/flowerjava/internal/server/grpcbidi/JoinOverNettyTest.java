@@ -157,15 +157,32 @@ class JoinOverNettyTest {
 
   /** Opens a Join stream to {@code port} and returns it once the server has registered it. */
   private RawClient join(int port) throws Exception {
+    return join(channel(port), CallOptions.DEFAULT);
+  }
+
+  private ManagedChannel channel(int port) {
     ManagedChannel channel =
         NettyChannelBuilder.forAddress("127.0.0.1", port)
             .usePlaintext()
             .maxInboundMessageSize(64 * MIB)
             .build();
     channels.add(channel);
-    RawClient c = new RawClient();
+    return channel;
+  }
+
+  private RawClient join(ManagedChannel channel, CallOptions options) throws Exception {
     int before = cm.numAvailable();
-    c.call = channel.newCall(RawJoin.METHOD, CallOptions.DEFAULT);
+    RawClient c = open(channel, options);
+    assertTrue(cm.waitFor(before + 1, Duration.ofSeconds(10)), "the server registered the client");
+    List<ClientProxy> all = cm.all();
+    c.proxy = all.get(all.size() - 1);
+    return c;
+  }
+
+  /** Starts a Join stream without waiting for the server to register it. */
+  private RawClient open(ManagedChannel channel, CallOptions options) {
+    RawClient c = new RawClient();
+    c.call = channel.newCall(RawJoin.METHOD, options);
     c.call.start(
         new ClientCall.Listener<>() {
           @Override
@@ -184,9 +201,6 @@ class JoinOverNettyTest {
         },
         new Metadata());
     c.call.request(Integer.MAX_VALUE);
-    assertTrue(cm.waitFor(before + 1, Duration.ofSeconds(10)), "the server registered the client");
-    List<ClientProxy> all = cm.all();
-    c.proxy = all.get(all.size() - 1);
     return c;
   }
 
@@ -242,6 +256,40 @@ class JoinOverNettyTest {
     good.send(fitRes(1));
     assertEquals(7, goodFit.get(10, TimeUnit.SECONDS).numExamples());
     assertGrpcLoggedNothing();
+  }
+
+  @Test
+  void aCompressingClientIsRefusedBeforeItCanExpandPastTheBudget() throws Exception {
+    int port = startServer(64 * MIB, 1 * MIB, FlowerServiceImpl.KEEPALIVE_TIME);
+    RawClient zipper = open(channel(port), CallOptions.DEFAULT.withCompression("gzip"));
+    zipper.call.setMessageCompression(true);
+
+    zipper.send(fitRes(4 * MIB)); // 16 MiB of zeros: a few KiB of gzip, 16 times the budget
+
+    io.grpc.Status end = zipper.end();
+    assertEquals(io.grpc.Status.Code.UNIMPLEMENTED, end.getCode(), end.toString());
+    assertEquals(0, cm.numAvailable(), "a compressing client is never registered");
+    assertEquals(0, budget.inUse());
+  }
+
+  @Test
+  void oneConnectionCannotPoseAsManyClients() throws Exception {
+    int port = startServer(64 * MIB, Long.MAX_VALUE, FlowerServiceImpl.KEEPALIVE_TIME);
+    ManagedChannel shared = channel(port);
+    List<RawClient> streams = new ArrayList<>();
+    for (int i = 0; i < 3 * FlowerServiceImpl.MAX_JOINS_PER_CONNECTION; i++) {
+      streams.add(open(shared, CallOptions.DEFAULT));
+    }
+
+    waitUntil(
+        () -> cm.numAvailable() == FlowerServiceImpl.MAX_JOINS_PER_CONNECTION,
+        "the first streams are registered");
+    Thread.sleep(1_000);
+    assertEquals(
+        FlowerServiceImpl.MAX_JOINS_PER_CONNECTION,
+        cm.numAvailable(),
+        "streams beyond the limit wait; they are not clients");
+    assertTrue(streams.stream().noneMatch(s -> s.ended.isDone()), "no stream was refused");
   }
 
   @Test
