@@ -327,7 +327,13 @@ public final class FleetHttpServer implements AutoCloseable {
                 + " bytes (the server's largest message)");
       }
       signed = verifier.verify(name -> request.getHeaders().get(name));
-      replayGuard.firstUse(signed.keyId(), signed.timestamp());
+      // Remember only calls that can do something: a known node's, or a self-registration in open
+      // mode. Any other key's calls are refused by the service anyway, and recording them would
+      // let an outsider with self-made keys fill the memory and lock every node out (503).
+      if (service.isKnownKey(signed.keyId())
+          || (!service.authenticated() && rpc.equals("register-node"))) {
+        replayGuard.firstUse(signed.keyId(), signed.timestamp());
+      }
       if (rpc.equals("get-fab")) {
         throw new FleetApiException(
             404,

@@ -152,6 +152,11 @@ final class FleetService implements FleetClientProxy.Owner {
     return runId;
   }
 
+  /** Whether {@code keyId} is a listed (authenticated mode) or registered (open mode) node's. */
+  synchronized boolean isKnownKey(String keyId) {
+    return byKey.containsKey(keyId);
+  }
+
   boolean authenticated() {
     return authenticated;
   }

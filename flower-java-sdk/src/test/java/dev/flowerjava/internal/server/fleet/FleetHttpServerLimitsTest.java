@@ -491,6 +491,39 @@ class FleetHttpServerLimitsTest {
     node.timedHeartbeat();
   }
 
+  @Test
+  @Timeout(60)
+  void anOutsidersSignedCallsTakeNoReplayMemory() throws Exception {
+    NodeKeys listed = NodeKeys.generate();
+    FleetHttpServer s = start(builder().authKeys(NodeAuthKeys.of(List.of(listed.publicKey()))));
+    for (int i = 0; i < 20; i++) {
+      NodeKeys outsider = NodeKeys.generate(); // a self-made key the operator never listed
+      NodeSigner signer = new NodeSigner(outsider.privateKey(), outsider.publicKey());
+      byte[] activate =
+          ActivateNodeRequest.newBuilder()
+              .setPublicKey(ByteString.copyFrom(outsider.publicKeyPem()))
+              .setHeartbeatInterval(30)
+              .build()
+              .toByteArray();
+      int status = post(s, "activate-node", activate, signer.sign().httpHeaders()).statusCode();
+      assertTrue(status == 401 || status == 412, "outsider refused, got " + status);
+    }
+    assertEquals(0, s.signedCallsRemembered(), "outsiders' calls were remembered");
+
+    // a listed node's calls are remembered, so its captured headers cannot be replayed
+    NodeSigner node = new NodeSigner(listed.privateKey(), listed.publicKey());
+    Map<String, String> captured = node.sign().httpHeaders();
+    byte[] activate =
+        ActivateNodeRequest.newBuilder()
+            .setPublicKey(ByteString.copyFrom(listed.publicKeyPem()))
+            .setHeartbeatInterval(30)
+            .build()
+            .toByteArray();
+    assertEquals(200, post(s, "activate-node", activate, captured).statusCode());
+    assertEquals(1, s.signedCallsRemembered());
+    assertEquals(401, post(s, "activate-node", activate, captured).statusCode());
+  }
+
   private static java.net.http.HttpResponse<String> post(
       FleetHttpServer s, String rpc, byte[] body, Map<String, String> headers) throws Exception {
     java.net.http.HttpRequest.Builder r =
