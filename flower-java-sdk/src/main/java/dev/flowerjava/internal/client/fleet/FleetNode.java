@@ -248,27 +248,23 @@ public final class FleetNode implements ClientTransport {
 
   /** ActivateNode again with the same key; registration, where there was one, still stands. */
   private void reactivate() throws InterruptedException {
-    ByteString key = ByteString.copyFrom(publicKeyPem);
-    nodeId =
-        withRetry(
-                "ActivateNode",
-                () ->
-                    rpc.activateNode(
-                        ActivateNodeRequest.newBuilder()
-                            .setPublicKey(key)
-                            .setHeartbeatInterval(HEARTBEAT_INTERVAL_SECONDS)
-                            .build()))
-            .getNodeId();
+    activateNode();
     log.info("Joined {} again as node {}", rpc.target(), Long.toUnsignedString(nodeId));
   }
 
   private void activate() throws InterruptedException {
-    ByteString key = ByteString.copyFrom(publicKeyPem);
     if (selfRegister) {
+      ByteString key = ByteString.copyFrom(publicKeyPem);
       withRetry(
           "RegisterNode",
           () -> rpc.registerNode(RegisterNodeFleetRequest.newBuilder().setPublicKey(key).build()));
     }
+    activateNode();
+    log.info("Joined {} as node {}", rpc.target(), Long.toUnsignedString(nodeId));
+  }
+
+  private void activateNode() throws InterruptedException {
+    ByteString key = ByteString.copyFrom(publicKeyPem);
     nodeId =
         withRetry(
                 "ActivateNode",
@@ -279,7 +275,6 @@ public final class FleetNode implements ClientTransport {
                             .setHeartbeatInterval(HEARTBEAT_INTERVAL_SECONDS)
                             .build()))
             .getNodeId();
-    log.info("Joined {} as node {}", rpc.target(), Long.toUnsignedString(nodeId));
   }
 
   /**
