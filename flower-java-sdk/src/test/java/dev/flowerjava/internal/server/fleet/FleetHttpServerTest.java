@@ -691,30 +691,7 @@ class FleetHttpServerTest {
   void aNodeTrainsOverHttpsWithAPemCertificateAndKey(@TempDir Path dir) throws Exception {
     Path key = dir.resolve("server.key");
     Path cert = dir.resolve("server.pem");
-    Process p =
-        new ProcessBuilder(
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:secp384r1",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-addext",
-                "subjectAltName=IP:127.0.0.1",
-                "-keyout",
-                key.toString(),
-                "-out",
-                cert.toString())
-            .redirectErrorStream(true)
-            .start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertEquals(0, p.waitFor(), "openssl (needed by this test) failed: " + out);
+    TestCertificate.write(cert, key);
 
     FedAvg fedAvg =
         FedAvg.builder()

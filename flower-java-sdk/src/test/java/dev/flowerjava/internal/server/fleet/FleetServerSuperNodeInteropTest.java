@@ -57,30 +57,7 @@ class FleetServerSuperNodeInteropTest {
     Path cert = dir.resolve("server.pem");
     if (auth != null) {
       Path certKey = dir.resolve("server.key");
-      Process p =
-          new ProcessBuilder(
-                  "openssl",
-                  "req",
-                  "-x509",
-                  "-newkey",
-                  "ec",
-                  "-pkeyopt",
-                  "ec_paramgen_curve:secp384r1",
-                  "-nodes",
-                  "-days",
-                  "1",
-                  "-subj",
-                  "/CN=127.0.0.1",
-                  "-addext",
-                  "subjectAltName=IP:127.0.0.1",
-                  "-keyout",
-                  certKey.toString(),
-                  "-out",
-                  cert.toString())
-              .redirectErrorStream(true)
-              .start();
-      String out = new String(p.getInputStream().readAllBytes());
-      assertEquals(0, p.waitFor(), "openssl (needed by this test) failed: " + out);
+      TestCertificate.write(cert, certKey);
       b.authKeys((NodeAuthKeys) auth[0]).tls(cert, certKey);
     }
     Path log = dir.resolve("supernode.log");
