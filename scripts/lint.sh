@@ -16,7 +16,7 @@ run() { # name command...
 }
 run "ruff check" "$bin/ruff" check python/
 run "ruff format" "$bin/ruff" format --check python/
-run "shellcheck" "$bin/shellcheck" scripts/*.sh benchmarks/*.sh .ci/run
+run "shellcheck" "$bin/shellcheck" scripts/*.sh benchmarks/*.sh benchmarks/*/*.sh .ci/run
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "lint: FAILED: ${failed[*]}" >&2
   exit 1

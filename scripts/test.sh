@@ -5,7 +5,8 @@
 # in .venv/lint, the pinned flwr in .venv/flwr (1.41.0) and .venv/flwr-grpc (1.39.0), and CIFAR-10
 # in .cache/cifar10. Then the consumer check (scripts/consumer-check.sh): a project outside the
 # reactor builds against the artifacts just built, through flower-java-bom, and joins Python
-# Flower's start_server.
+# Flower's start_server. Last, every benchmark in its quick mode (benchmarks/run.sh --quick: small
+# sizes; a benchmark that no longer runs fails the tests; its figures are not recorded).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,3 +16,4 @@ scripts/fetch-cifar10.sh
 export DJL_OFFLINE=true OPT_OUT_TRACKING=true DJL_CACHE_DIR="$root/.cache/djl"
 mvn -B -ntp install "$@"
 scripts/consumer-check.sh
+BENCH_SKIP_BUILD=1 benchmarks/run.sh --quick

@@ -1,6 +1,9 @@
 """The Python anchor for the JMH benchmarks: the same operations done by flwr and numpy,
-timed in the same run. Prints JSON: {"<benchmark>:<model>": milliseconds per operation}."""
+timed in the same run. Prints JSON: {"<benchmark>:<model>": milliseconds per operation}.
 
+Usage: anchor.py --ops encodeModel,decodeModel --models cifar-cnn,resnet18-sized [--quick]"""
+
+import argparse
 import json
 import statistics
 import time
@@ -34,8 +37,8 @@ def random_model(shapes, seed):
 
 
 def time_ms(fn, min_seconds=3.0):
-    """Mean milliseconds per call over at least min_seconds, after a warm-up second."""
-    warm_end = time.perf_counter() + 1.0
+    """Mean milliseconds per call over at least min_seconds, after a warm-up of a third of that."""
+    warm_end = time.perf_counter() + min_seconds / 3
     while time.perf_counter() < warm_end:
         fn()
     samples = []
@@ -48,14 +51,26 @@ def time_ms(fn, min_seconds=3.0):
 
 
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ops", required=True, help="comma-separated benchmark names")
+    parser.add_argument("--models", required=True, help="comma-separated model names")
+    parser.add_argument("--quick", action="store_true", help="one short sample per figure")
+    args = parser.parse_args()
+    ops = args.ops.split(",")
+    seconds = 0.2 if args.quick else 3.0
+    timed = partial(time_ms, min_seconds=seconds)
     out = {}
-    for name, shapes in MODELS.items():
+    for name in args.models.split(","):
+        shapes = MODELS[name]
         arrays = random_model(shapes, 1)
         encoded = ndarrays_to_parameters(arrays)
-        out[f"encodeModel:{name}"] = time_ms(partial(ndarrays_to_parameters, arrays))
-        out[f"decodeModel:{name}"] = time_ms(partial(parameters_to_ndarrays, encoded))
-        updates = [(random_model(shapes, c), 100 + c) for c in range(CLIENTS)]
-        out[f"aggregateRound:{name}"] = time_ms(partial(aggregate, updates))
+        if "encodeModel" in ops:
+            out[f"encodeModel:{name}"] = timed(partial(ndarrays_to_parameters, arrays))
+        if "decodeModel" in ops:
+            out[f"decodeModel:{name}"] = timed(partial(parameters_to_ndarrays, encoded))
+        if "aggregateRound" in ops:
+            updates = [(random_model(shapes, c), 100 + c) for c in range(CLIENTS)]
+            out[f"aggregateRound:{name}"] = timed(partial(aggregate, updates))
     print(json.dumps(out))
 
 
