@@ -9,12 +9,15 @@ from datetime import UTC, datetime
 
 
 def torch_version():
-    """The Debian PyTorch that the training anchor runs (.venv/torch), or a note that it is absent."""
+    """The Debian PyTorch of the training anchor (.venv/torch), or why there is none."""
     python = os.path.join(".venv", "torch", "bin", "python")
     if not os.path.exists(python):
         return "not installed"
     found = subprocess.run(
-        [python, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True
+        [python, "-c", "import torch; print(torch.__version__)"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return found.stdout.strip() or "not importable"
 
