@@ -2,7 +2,7 @@
 # Creates the git-ignored virtual environment .venv/torch for the PyTorch client of the mixed
 # federation (python/mixed/torch_client.py). Idempotent.
 #
-# PyTorch comes from Debian (python3-torch 1.13.1, CPU only): PyPI's Linux torch wheels need the
+# PyTorch comes from Debian (python3-torch 1.13.1, CPU only, with OpenBLAS): PyPI's Linux torch wheels need the
 # CUDA libraries (several GB of nvidia-* wheels) even to import, and the CPU-only wheels live on an
 # index this project cannot reach. The venv sees Debian's torch and PIL through
 # --system-site-packages and gets the pinned flwr and a numpy 1.x (torch 1.13 breaks with numpy 2)
@@ -15,6 +15,17 @@ stamp="$venv/.requirements.sha256"
 want=$( (cat "$req" "$0") | sha256sum | cut -d' ' -f1)
 system_python=/usr/bin/python3 # Debian's python3, the one python3-torch is built for
 
+# Debian's torch calls BLAS through libblas.so.3; without OpenBLAS that is the reference BLAS,
+# several times slower and no fair anchor for the training benchmark (benchmarks/parts/70-*).
+# The OpenMP build shares torch's OpenMP threads, so torch.set_num_threads governs it too.
+if [ ! -e /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3 ] && [ "$(uname -m)" = x86_64 ]; then
+  echo "installing Debian's libopenblas0-openmp (the BLAS behind python3-torch)"
+  sudo_cmd=""
+  if [ "$(id -u)" != 0 ]; then sudo_cmd=sudo; fi
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
+    libopenblas0-openmp >/dev/null
+fi
 if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   exit 0
 fi

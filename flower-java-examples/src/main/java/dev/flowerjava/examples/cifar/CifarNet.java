@@ -261,6 +261,11 @@ public final class CifarNet implements AutoCloseable {
     }
   }
 
+  /** The DJL parameters in {@link #PARAMETER_NAMES} order (the live arrays, not copies). */
+  List<Parameter> parameters() {
+    return parameters;
+  }
+
   /** The DJL model (owned by this object). */
   Model model() {
     return model;

@@ -1,15 +1,13 @@
 package dev.flowerjava.examples.cifar;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.nn.Block;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -109,32 +107,31 @@ public final class CifarTrainer {
     long correct = 0;
     long seen = 0;
     int done = 0;
-    Loss lossFn = Loss.softmaxCrossEntropyLoss();
-    try (MomentumSgd optimizer = new MomentumSgd(net.model().getNDManager(), lr, momentum);
-        Trainer trainer =
-            net.model()
-                .newTrainer(
-                    new DefaultTrainingConfig(lossFn)
-                        .optOptimizer(optimizer)
-                        .optDevices(new Device[] {Device.cpu()}))) {
+    // A direct loop instead of DJL's Trainer: its step() copies every gradient and runs the
+    // engine's sgdUpdate (about nine libtorch operations per parameter); see MomentumSgd.
+    NDManager modelManager = net.model().getNDManager();
+    Block block = net.model().getBlock();
+    try (NDManager call = modelManager.newSubManager();
+        MomentumSgd optimizer = new MomentumSgd(call, net.parameters(), lr, momentum)) {
+      ParameterStore ps = new ParameterStore(call, false);
       for (int epoch = 0; epoch < epochs; epoch++) {
         shuffle(order, rng);
         for (int start = 0; start < n; start += batchSize) {
           float batchLoss;
           int b = Math.min(batchSize, n - start);
           int[] idx = buf.indices(order, start, b);
-          try (NDManager m = trainer.getManager().newSubManager()) {
+          try (NDManager m = call.newSubManager()) {
             NDArray x = buf.images(m, data, idx);
             NDArray y = buf.labels(m, data, idx);
-            try (GradientCollector gc = trainer.newGradientCollector()) {
-              NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
-              NDArray loss = lossFn.evaluate(new NDList(y), new NDList(logits));
+            try (GradientCollector gc = modelManager.getEngine().newGradientCollector()) {
+              NDArray logits = block.forward(ps, new NDList(x), true).singletonOrThrow();
+              NDArray loss = crossEntropy(logits, y);
               gc.backward(loss);
               batchLoss = loss.getFloat();
               lossSum += batchLoss * (double) b;
               correct += logits.argMax(1).eq(y).countNonzero().getLong();
             }
-            trainer.step();
+            optimizer.step();
           }
           seen += b;
           done++;
@@ -179,6 +176,17 @@ public final class CifarTrainer {
       }
     }
     return new EvalResult(lossSum / n, (double) correct / n, n);
+  }
+
+  /**
+   * Mean softmax cross-entropy of {@code logits} (batch x classes) against class indices {@code
+   * labels}: {@code -mean(logSoftmax(logits)[i, labels[i]])}, what {@code
+   * torch.nn.functional.cross_entropy} and DJL's {@code SoftmaxCrossEntropyLoss} compute, in four
+   * operations (DJL's loss picks the label column through its general indexer: reshape, expand,
+   * gather and copies).
+   */
+  static NDArray crossEntropy(NDArray logits, NDArray labels) {
+    return logits.logSoftmax(1).gather(labels.reshape(-1, 1), 1).mean().neg();
   }
 
   private static void shuffle(int[] a, Random rng) {
