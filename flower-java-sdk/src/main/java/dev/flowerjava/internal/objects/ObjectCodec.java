@@ -176,8 +176,18 @@ public final class ObjectCodec {
     }
   }
 
-  /** Deflates {@code record} once, to be shared by messages that hold this same instance. */
+  /**
+   * Deflates {@code record} once, to be shared by messages that hold {@link SharedRecord#record()}
+   * (the same instance). For an {@link ArrayRecord} that is a new record equal to {@code record}
+   * whose array data are views of the chunk objects, so the shared record holds the model's bytes
+   * once: put it, not {@code record}, into the messages.
+   */
   public SharedRecord deflateShared(Record record) {
+    if (record instanceof ArrayRecord a) {
+      ArrayRecord.Builder view = ArrayRecord.builder();
+      Node root = deflateArrayRecord(a, view);
+      return new SharedRecord(view.build(), root);
+    }
     return new SharedRecord(record, deflateRecord(record));
   }
 
@@ -276,16 +286,7 @@ public final class ObjectCodec {
 
   private Node deflateRecord(Record r) {
     if (r instanceof ArrayRecord a) {
-      Map<String, String> refs = new LinkedHashMap<>();
-      List<Node> children = new ArrayList<>();
-      a.asMap()
-          .forEach(
-              (name, array) -> {
-                Node n = deflateArray(array);
-                refs.put(name, n.id());
-                children.add(n);
-              });
-      return node(ARRAY_RECORD, distinct(children), json(PyJson.stringMap(refs)));
+      return deflateArrayRecord(a, null);
     }
     if (r instanceof ConfigRecord c) {
       dev.flowerjava.internal.proto.fleet.ConfigRecord.Builder b =
@@ -312,9 +313,41 @@ public final class ObjectCodec {
     return node(METRIC_RECORD, List.of(), b.build().toByteArray());
   }
 
-  private Node deflateArray(Array a) {
+  /**
+   * @param view if not null, gets each array again with its data read from the chunk objects'
+   *     bodies (no copy), so that a shared record does not hold the model's bytes twice
+   */
+  private Node deflateArrayRecord(ArrayRecord a, ArrayRecord.Builder view) {
+    Map<String, String> refs = new LinkedHashMap<>();
+    List<Node> children = new ArrayList<>();
+    a.asMap()
+        .forEach(
+            (name, array) -> {
+              List<Node> chunks = new ArrayList<>();
+              Node n = deflateArray(array, chunks);
+              refs.put(name, n.id());
+              children.add(n);
+              if (view != null) {
+                ByteString data = ByteString.EMPTY;
+                for (Node c : chunks) {
+                  int bodyLength =
+                      c.content().length - ObjectHeader.parse(c.id(), c.content()).bodyOffset();
+                  data =
+                      data.concat(
+                          com.google.protobuf.UnsafeByteOperations.unsafeWrap(
+                              c.content(), c.content().length - bodyLength, bodyLength));
+                }
+                view.put(name, new Array(array.dtype(), array.shape(), array.stype(), data));
+              }
+            });
+    return node(ARRAY_RECORD, distinct(children), json(PyJson.stringMap(refs)));
+  }
+
+  /**
+   * @param chunks gets the array's chunks in order, repeats included
+   */
+  private Node deflateArray(Array a, List<Node> chunks) {
     ByteString data = a.data();
-    List<Node> chunks = new ArrayList<>();
     for (int start = 0; start < data.size(); start += maxChunkSize) {
       int end = Math.min(start + maxChunkSize, data.size());
       chunks.add(node(ARRAY_CHUNK, List.of(), data.substring(start, end).toByteArray()));

@@ -44,10 +44,14 @@ class ObjectCodecSharedRecordTest {
 
   @Test
   void aSharedRecordGivesTheSameObjectsAsAFreshDeflationAndIsHashedOnce() {
-    ArrayRecord arrays = model();
-    ObjectCodec.SharedRecord shared = codec.deflateShared(arrays);
+    ArrayRecord original = model();
+    ObjectCodec.SharedRecord shared = codec.deflateShared(original);
     long once = codec.chunkBytesDeflated();
-    assertEquals(arrays.get("0").data().size() + arrays.get("1").data().size(), once);
+    // the record to share: equal to the original, its data read from the chunk objects
+    ArrayRecord arrays = (ArrayRecord) shared.record();
+    assertEquals(original, arrays);
+    assertEquals(original.get("0").toNDArray(), arrays.get("0").toNDArray());
+    assertEquals(original.get("0").data().size() + original.get("1").data().size(), once);
     for (long node = 10; node < 15; node++) {
       DeflatedMessage withShared = codec.deflate(message(node, arrays), shared);
       DeflatedMessage fresh = new ObjectCodec(1000).deflate(message(node, arrays));
@@ -73,6 +77,8 @@ class ObjectCodecSharedRecordTest {
     ObjectCodec.SharedRecord shared = codec.deflateShared(model());
     long once = codec.chunkBytesDeflated();
     codec.deflate(message(3, model()), shared);
+    assertEquals(2 * once, codec.chunkBytesDeflated());
+    codec.deflate(message(3, (ArrayRecord) shared.record()), shared);
     assertEquals(2 * once, codec.chunkBytesDeflated());
   }
 

@@ -83,8 +83,9 @@ final class RoundModels {
       // Built under the lock: the round loop posts from one thread, and two threads building the
       // same model at once would pay twice what sharing saves. Lookups of objects do not take
       // this lock (instructions hold their entry).
-      ArrayRecord arrays = RecordDictCompat.modelArrayRecord(model);
-      e = new Entry(model, arrays, codec.deflateShared(arrays));
+      // the shared record's arrays view the chunk objects: the model's bytes are held once
+      ObjectCodec.SharedRecord d = codec.deflateShared(RecordDictCompat.modelArrayRecord(model));
+      e = new Entry(model, (ArrayRecord) d.record(), d);
       entries.add(e);
       deflations++;
     }
