@@ -59,6 +59,7 @@ final class GrpcClientProxy implements ClientProxy {
   private CompletableFuture<ClientMessage> pending;
   private String closeReason;
   private boolean toldToLeave; // a ReconnectIns was sent: the stream's end is expected
+  private boolean overBudget; // refused for the in-flight budget (a failure reason of its own)
   // read by the transport thread without the lock (it must never wait for a stream write)
   private volatile boolean awaitingReply;
 
@@ -203,6 +204,7 @@ final class GrpcClientProxy implements ClientProxy {
       state = State.CLOSING;
       awaitingReply = false;
       closeReason = status.getDescription();
+      overBudget = status.getCode() == Status.Code.RESOURCE_EXHAUSTED;
       try {
         toClient.onError(status.asRuntimeException());
       } catch (RuntimeException ignored) {
@@ -250,6 +252,7 @@ final class GrpcClientProxy implements ClientProxy {
    */
   private void close(String reason, Status.Code code, boolean expected) {
     CompletableFuture<ClientMessage> failed;
+    boolean refusedForBudget;
     synchronized (this) {
       if (state == State.CLOSED) {
         return;
@@ -267,6 +270,7 @@ final class GrpcClientProxy implements ClientProxy {
       closeReason = reason;
       failed = pending;
       pending = null;
+      refusedForBudget = overBudget;
       if (tell) {
         try {
           if (code == null) {
@@ -280,7 +284,7 @@ final class GrpcClientProxy implements ClientProxy {
       }
     }
     if (failed != null) {
-      failed.completeExceptionally(new ClientDisconnectedException(cid, reason));
+      failed.completeExceptionally(new ClientDisconnectedException(cid, reason, refusedForBudget));
     }
     onClose.closed(reason, expected);
   }
