@@ -12,7 +12,7 @@ bench_jar="$root/flower-java-benchmarks/target/benchmarks.jar"
 runs=()
 if [[ $mode == quick ]]; then
   "$py" "$root/python/benchmarks/fleet_scale.py" --server-jar "$server_jar" --bench-jar "$bench_jar" \
-    --label "Java Fleet server" --model cnn --nodes 10 --rounds 2 --timeout 35 --poll-ms 500 \
+    --label "Java Fleet server" --model cnn --nodes 10 --rounds 2 --timeout 40 --poll-ms 500 \
     --server-xmx 512m --client-xmx 1g > "$out/50-fleet-scale.cnn.json"
   runs+=("$out/50-fleet-scale.cnn.json")
 else
