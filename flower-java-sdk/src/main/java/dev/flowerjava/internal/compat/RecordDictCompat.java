@@ -459,14 +459,30 @@ public final class RecordDictCompat {
           .put(prefix + ".config", configRecordOf(config))
           .build();
     }
+    return insToRecordDict(modelArrayRecord(parameters), config);
+  }
+
+  /**
+   * A model as the current dialect's instructions carry it: arrays {@code "0"}, {@code "1"}, ... in
+   * order, each as flwr's {@code Array(ndarray)} makes it.
+   *
+   * @throws dev.flowerjava.tensor.NpyFormatException if a tensor is not {@code .npy} data
+   */
+  public static ArrayRecord modelArrayRecord(Parameters parameters) {
     ArrayRecord.Builder arrays = ArrayRecord.builder();
     for (int i = 0; i < parameters.size(); i++) {
       arrays.put(String.valueOf(i), Array.of(NpyCodec.decode(parameters.tensors().get(i))));
     }
-    return RecordDict.builder()
-        .put(ARRAYS, arrays.build())
-        .put(CONFIG, configRecordOf(config))
-        .build();
+    return arrays.build();
+  }
+
+  /**
+   * A current-dialect fit or evaluate instruction around a model record made once by {@link
+   * #modelArrayRecord}: a server that sends one model to many nodes builds (and deflates) that
+   * record once and puts the same instance into every node's instruction.
+   */
+  public static RecordDict insToRecordDict(ArrayRecord model, ScalarMap config) {
+    return RecordDict.builder().put(ARRAYS, model).put(CONFIG, configRecordOf(config)).build();
   }
 
   private static ConfigRecord statusRecordOf(Status status) {

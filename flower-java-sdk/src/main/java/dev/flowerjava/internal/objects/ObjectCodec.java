@@ -17,12 +17,15 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Deflates {@link FlowerMessage}s into the Fleet API's content-addressed objects and inflates them
@@ -61,6 +64,9 @@ public final class ObjectCodec {
 
   private final int maxChunkSize;
   private final long maxRepeatedBytes;
+  // array bytes serialized and hashed into ArrayChunk objects: a test hook that tells whether a
+  // model was deflated once or once per message
+  private final LongAdder chunkBytesDeflated = new LongAdder();
 
   /** A codec with flwr's default chunk size. */
   public ObjectCodec() {
@@ -101,10 +107,89 @@ public final class ObjectCodec {
     }
   }
 
+  /**
+   * Array bytes this codec has serialized and hashed into {@code ArrayChunk} objects so far (a
+   * shared record counts once, however many messages use it).
+   */
+  public long chunkBytesDeflated() {
+    return chunkBytesDeflated.sum();
+  }
+
   // ------------------------------------------------------------------ deflate
 
   /** A deflated object and its distinct children, in order. */
   private record Node(String id, byte[] content, List<Node> children) {}
+
+  /**
+   * A record deflated once, for many messages to share: a server sends every node of a round the
+   * same model, and only the small Message object (its metadata names the node) differs per node.
+   * {@link #deflate(FlowerMessage, SharedRecord)} reuses its objects, their ids and its object tree
+   * for the very {@link Record} instance it was made from, so the model is serialized and hashed
+   * once, not once per node, and its bytes are held once.
+   */
+  public static final class SharedRecord {
+    private final Record record;
+    private final Node root;
+    private final ObjectTree tree;
+    private final Map<String, byte[]> objects;
+    private final long bytes;
+
+    private SharedRecord(Record record, Node root) {
+      this.record = record;
+      this.root = root;
+      this.tree = ObjectCodec.tree(root, Map.of());
+      Map<String, DeflatedObject> all = new LinkedHashMap<>();
+      collect(root, all);
+      Map<String, byte[]> byId = new LinkedHashMap<>();
+      long total = 0;
+      for (DeflatedObject o : all.values()) {
+        byId.put(o.objectId(), o.content());
+        total += o.content().length;
+      }
+      this.objects = Collections.unmodifiableMap(byId);
+      this.bytes = total;
+    }
+
+    /** The record it was deflated from; messages share it only when they hold this instance. */
+    public Record record() {
+      return record;
+    }
+
+    /** The record's object id. */
+    public String objectId() {
+      return root.id();
+    }
+
+    /** Its objects by id (children before parents), unmodifiable; the bytes are not copies. */
+    public Map<String, byte[]> objects() {
+      return objects;
+    }
+
+    /** The object tree rooted at the record. */
+    public ObjectTree objectTree() {
+      return tree;
+    }
+
+    /** The bytes of all its objects together. */
+    public long bytes() {
+      return bytes;
+    }
+  }
+
+  /**
+   * Deflates {@code record} once, to be shared by messages that hold {@link SharedRecord#record()}
+   * (the same instance). For an {@link ArrayRecord} that is a new record equal to {@code record}
+   * whose array data are views of the chunk objects, so the shared record holds the model's bytes
+   * once: put it, not {@code record}, into the messages.
+   */
+  public SharedRecord deflateShared(Record record) {
+    if (record instanceof ArrayRecord a) {
+      ArrayRecord.Builder view = ArrayRecord.builder();
+      Node root = deflateArrayRecord(a, view);
+      return new SharedRecord(view.build(), root);
+    }
+    return new SharedRecord(record, deflateRecord(record));
+  }
 
   private static Node node(String type, List<Node> children, byte[] body) {
     List<String> ids = new ArrayList<>(children.size());
@@ -125,13 +210,28 @@ public final class ObjectCodec {
 
   /** Deflates a message: its id, all its objects and its object tree. */
   public DeflatedMessage deflate(FlowerMessage message) {
-    Node root = deflateMessage(message);
+    return deflate(message, null);
+  }
+
+  /**
+   * Deflates a message whose content may hold the record of {@code shared} (the same instance):
+   * that record's objects, ids and tree are reused instead of serialized and hashed again. The
+   * result is byte for byte what {@link #deflate(FlowerMessage)} gives.
+   *
+   * @param shared a record deflated before, or null
+   */
+  public DeflatedMessage deflate(FlowerMessage message, SharedRecord shared) {
+    Node root = deflateMessage(message, shared);
     Map<String, DeflatedObject> all = new LinkedHashMap<>();
     collect(root, all);
+    Map<Node, ObjectTree> prebuilt = new IdentityHashMap<>();
+    if (shared != null) {
+      prebuilt.put(shared.root, shared.tree);
+    }
     return new DeflatedMessage(
         root.id(),
         new ArrayList<>(all.values()),
-        tree(root),
+        tree(root, prebuilt),
         message.withMetadata(message.metadata().withMessageId(root.id())));
   }
 
@@ -142,9 +242,14 @@ public final class ObjectCodec {
     out.putIfAbsent(n.id(), new DeflatedObject(n.id(), n.content()));
   }
 
-  private static ObjectTree tree(Node n) {
+  /** The tree of {@code n}; subtrees found in {@code prebuilt} (by node identity) are reused. */
+  private static ObjectTree tree(Node n, Map<Node, ObjectTree> prebuilt) {
+    ObjectTree known = prebuilt.get(n);
+    if (known != null) {
+      return known;
+    }
     ObjectTree.Builder b = ObjectTree.newBuilder().setObjectId(n.id());
-    n.children().forEach(c -> b.addChildren(tree(c)));
+    n.children().forEach(c -> b.addChildren(tree(c, prebuilt)));
     return b.build();
   }
 
@@ -155,22 +260,24 @@ public final class ObjectCodec {
         .build();
   }
 
-  private Node deflateMessage(FlowerMessage m) {
+  private Node deflateMessage(FlowerMessage m, SharedRecord shared) {
     dev.flowerjava.internal.proto.fleet.Message.Builder body =
         dev.flowerjava.internal.proto.fleet.Message.newBuilder()
             .setMetadata(m.metadata().withMessageId("").toProto());
     m.error().ifPresent(e -> body.setError(errorProto(e)));
-    List<Node> children = m.content().map(c -> List.of(deflateRecordDict(c))).orElse(List.of());
+    List<Node> children =
+        m.content().map(c -> List.of(deflateRecordDict(c, shared))).orElse(List.of());
     return node(MESSAGE, children, body.build().toByteArray());
   }
 
-  private Node deflateRecordDict(RecordDict d) {
+  private Node deflateRecordDict(RecordDict d, SharedRecord shared) {
     Map<String, String> refs = new LinkedHashMap<>();
     List<Node> children = new ArrayList<>();
     d.asMap()
         .forEach(
             (name, record) -> {
-              Node n = deflateRecord(record);
+              Node n =
+                  shared != null && shared.record == record ? shared.root : deflateRecord(record);
               refs.put(name, n.id());
               children.add(n);
             });
@@ -179,16 +286,7 @@ public final class ObjectCodec {
 
   private Node deflateRecord(Record r) {
     if (r instanceof ArrayRecord a) {
-      Map<String, String> refs = new LinkedHashMap<>();
-      List<Node> children = new ArrayList<>();
-      a.asMap()
-          .forEach(
-              (name, array) -> {
-                Node n = deflateArray(array);
-                refs.put(name, n.id());
-                children.add(n);
-              });
-      return node(ARRAY_RECORD, distinct(children), json(PyJson.stringMap(refs)));
+      return deflateArrayRecord(a, null);
     }
     if (r instanceof ConfigRecord c) {
       dev.flowerjava.internal.proto.fleet.ConfigRecord.Builder b =
@@ -215,12 +313,45 @@ public final class ObjectCodec {
     return node(METRIC_RECORD, List.of(), b.build().toByteArray());
   }
 
-  private Node deflateArray(Array a) {
+  /**
+   * @param view if not null, gets each array again with its data read from the chunk objects'
+   *     bodies (no copy), so that a shared record does not hold the model's bytes twice
+   */
+  private Node deflateArrayRecord(ArrayRecord a, ArrayRecord.Builder view) {
+    Map<String, String> refs = new LinkedHashMap<>();
+    List<Node> children = new ArrayList<>();
+    a.asMap()
+        .forEach(
+            (name, array) -> {
+              List<Node> chunks = new ArrayList<>();
+              Node n = deflateArray(array, chunks);
+              refs.put(name, n.id());
+              children.add(n);
+              if (view != null) {
+                ByteString data = ByteString.EMPTY;
+                for (Node c : chunks) {
+                  int bodyLength =
+                      c.content().length - ObjectHeader.parse(c.id(), c.content()).bodyOffset();
+                  data =
+                      data.concat(
+                          com.google.protobuf.UnsafeByteOperations.unsafeWrap(
+                              c.content(), c.content().length - bodyLength, bodyLength));
+                }
+                view.put(name, new Array(array.dtype(), array.shape(), array.stype(), data));
+              }
+            });
+    return node(ARRAY_RECORD, distinct(children), json(PyJson.stringMap(refs)));
+  }
+
+  /**
+   * @param chunks gets the array's chunks in order, repeats included
+   */
+  private Node deflateArray(Array a, List<Node> chunks) {
     ByteString data = a.data();
-    List<Node> chunks = new ArrayList<>();
     for (int start = 0; start < data.size(); start += maxChunkSize) {
       int end = Math.min(start + maxChunkSize, data.size());
       chunks.add(node(ARRAY_CHUNK, List.of(), data.substring(start, end).toByteArray()));
+      chunkBytesDeflated.add(end - start);
     }
     List<Node> unique = distinct(chunks);
     List<String> uniqueIds = new ArrayList<>(unique.size());
@@ -255,7 +386,11 @@ public final class ObjectCodec {
    * @throws ObjectFormatException naming the offending object's id
    */
   public FlowerMessage inflate(String messageId, Map<String, byte[]> objects) {
-    Inflater in = new Inflater(objects, maxRepeatedBytes);
+    return inflate(messageId, objects, true);
+  }
+
+  private FlowerMessage inflate(String messageId, Map<String, byte[]> objects, boolean hash) {
+    Inflater in = new Inflater(objects, maxRepeatedBytes, hash);
     FlowerMessage m = in.message(messageId);
     return m.withMetadata(m.metadata().withMessageId(messageId));
   }
@@ -267,6 +402,16 @@ public final class ObjectCodec {
   public FlowerMessage inflate(ObjectTree tree, Map<String, byte[]> objects) {
     checkTree(tree, objects);
     return inflate(tree.getObjectId(), objects);
+  }
+
+  /**
+   * Like {@link #inflate(ObjectTree, Map)} for objects whose bytes the caller has already checked
+   * against their ids (a server hashes each pushed object as it arrives): they are not hashed a
+   * second time. Everything else is checked as there.
+   */
+  public FlowerMessage inflateVerified(ObjectTree tree, Map<String, byte[]> objects) {
+    checkTree(tree, objects);
+    return inflate(tree.getObjectId(), objects, false);
   }
 
   private static void checkTree(ObjectTree tree, Map<String, byte[]> objects) {
@@ -300,9 +445,12 @@ public final class ObjectCodec {
     private final Set<String> chunksUsed = new HashSet<>();
     private long repeatedBytes; // bytes added by chunks named again, across the message
 
-    Inflater(Map<String, byte[]> objects, long maxRepeatedBytes) {
+    private final boolean hash;
+
+    Inflater(Map<String, byte[]> objects, long maxRepeatedBytes, boolean hash) {
       this.objects = objects;
       this.maxRepeatedBytes = maxRepeatedBytes;
+      this.hash = hash;
     }
 
     /** The verified content and head of object {@code id}, which must be of {@code type}. */
@@ -316,9 +464,11 @@ public final class ObjectCodec {
                 + objects.size()
                 + " objects given)");
       }
-      String actual = objectId(content);
-      if (!actual.equals(id)) {
-        throw new ObjectFormatException(id, "its bytes hash to " + actual + ", not to its id");
+      if (hash) {
+        String actual = objectId(content);
+        if (!actual.equals(id)) {
+          throw new ObjectFormatException(id, "its bytes hash to " + actual + ", not to its id");
+        }
       }
       ObjectHeader h = ObjectHeader.parse(id, content);
       if (!List.of(types).contains(h.type())) {

@@ -81,6 +81,18 @@ public final class HttpFleetRpc implements FleetRpc {
     this.http = b.build();
   }
 
+  /**
+   * Over an {@link HttpClient} that many nodes share (many nodes in one JVM: one connection pool
+   * and selector thread instead of one per node); closing this leaves the client open.
+   *
+   * @param https whether {@code http} was built with the SuperLink's TLS trust
+   */
+  public HttpFleetRpc(String serverAddress, boolean https, HttpClient http, NodeSigner signer) {
+    this.baseUrl = (https ? "https://" : "http://") + Objects.requireNonNull(serverAddress);
+    this.http = Objects.requireNonNull(http, "http");
+    this.signer = Objects.requireNonNull(signer, "signer");
+  }
+
   @Override
   public String target() {
     return baseUrl;

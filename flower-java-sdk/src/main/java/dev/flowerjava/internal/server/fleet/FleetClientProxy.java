@@ -17,6 +17,7 @@ import dev.flowerjava.typing.GetParametersIns;
 import dev.flowerjava.typing.GetParametersRes;
 import dev.flowerjava.typing.GetPropertiesIns;
 import dev.flowerjava.typing.GetPropertiesRes;
+import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.Scalar;
 import dev.flowerjava.typing.ScalarMap;
 import java.util.List;
@@ -68,16 +69,19 @@ final class FleetClientProxy implements ClientProxy {
   private final long nodeId;
   private final String cid;
   private final NodeMailbox mailbox;
+  private final RoundModels models;
   private final Owner onClose;
 
   /**
+   * @param models where the model of fit and evaluate instructions is deflated once for all nodes
    * @param onClose told once when the round loop closes the proxy, with the reason
    */
-  FleetClientProxy(long runId, long nodeId, ObjectCodec codec, ObjectPool pool, Owner onClose) {
+  FleetClientProxy(long runId, long nodeId, ObjectCodec codec, RoundModels models, Owner onClose) {
     this.runId = runId;
     this.nodeId = nodeId;
     this.cid = Long.toUnsignedString(nodeId);
-    this.mailbox = new NodeMailbox(runId, nodeId, codec, pool);
+    this.mailbox = new NodeMailbox(runId, nodeId, codec);
+    this.models = models;
     this.onClose = onClose;
   }
 
@@ -97,22 +101,18 @@ final class FleetClientProxy implements ClientProxy {
 
   // ------------------------------------------------------------------ ClientProxy
 
+  // fit and evaluate: the current dialect's content (RecordDictCompat.fitInsToRecordDict), around
+  // the model record that every node of the round shares
+
   @Override
   public CompletableFuture<FitRes> fit(FitIns ins) {
-    return send(
-        "train",
-        RecordDictCompat.fitInsToRecordDict(ins, Dialect.CURRENT),
-        groupId(ins.config()),
-        RecordDictCompat::recordDictToFitRes);
+    return sendModel("train", ins.parameters(), ins.config(), RecordDictCompat::recordDictToFitRes);
   }
 
   @Override
   public CompletableFuture<EvaluateRes> evaluate(EvaluateIns ins) {
-    return send(
-        "evaluate",
-        RecordDictCompat.evaluateInsToRecordDict(ins, Dialect.CURRENT),
-        groupId(ins.config()),
-        RecordDictCompat::recordDictToEvaluateRes);
+    return sendModel(
+        "evaluate", ins.parameters(), ins.config(), RecordDictCompat::recordDictToEvaluateRes);
   }
 
   @Override
@@ -163,15 +163,38 @@ final class FleetClientProxy implements ClientProxy {
     return mailbox.isClosed();
   }
 
+  private <T> CompletableFuture<T> sendModel(
+      String type, Parameters model, ScalarMap config, Function<RecordDict, T> translate) {
+    RoundModels.Lease lease = models.acquire(model);
+    RecordDict content;
+    try {
+      content = RecordDictCompat.insToRecordDict(lease.arrays(), config);
+    } catch (RuntimeException e) {
+      lease.release();
+      throw e;
+    }
+    return send(type, content, groupId(config), lease, translate);
+  }
+
   private <T> CompletableFuture<T> send(
       String type, RecordDict content, String groupId, Function<RecordDict, T> translate) {
+    return send(type, content, groupId, null, translate);
+  }
+
+  /** Queues one instruction; the mailbox takes over {@code model} (released when done). */
+  private <T> CompletableFuture<T> send(
+      String type,
+      RecordDict content,
+      String groupId,
+      RoundModels.Lease model,
+      Function<RecordDict, T> translate) {
     double now = System.currentTimeMillis() / 1000.0;
     MessageMetadata metadata =
         new MessageMetadata(
             runId, "", SERVER_NODE_ID, nodeId, "", groupId, DEFAULT_TTL, type, now, null, null);
     CompletableFuture<FlowerMessage> reply;
     try {
-      reply = mailbox.post(FlowerMessage.ofContent(metadata, content));
+      reply = mailbox.post(FlowerMessage.ofContent(metadata, content), model);
     } catch (NodeMailbox.ClosedException e) {
       return CompletableFuture.failedFuture(new ClientDisconnectedException(cid, e.getMessage()));
     }

@@ -232,6 +232,11 @@ public final class FleetHttpServer implements AutoCloseable {
     return replayGuard.size();
   }
 
+  /** The service behind the endpoint (tests). */
+  FleetService service() {
+    return service;
+  }
+
   /** The budget request bodies are admitted against. */
   InFlightBudget budget() {
     return budget;

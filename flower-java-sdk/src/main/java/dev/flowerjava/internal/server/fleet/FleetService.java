@@ -80,7 +80,7 @@ final class FleetService implements FleetClientProxy.Owner {
   private final double heartbeatPatience;
   private final long runId;
   private final ObjectCodec codec = new ObjectCodec();
-  private final ObjectPool pool = new ObjectPool();
+  private final RoundModels models = new RoundModels(codec);
   private final SecureRandom random = new SecureRandom();
   private final ScheduledExecutorService reaper;
 
@@ -278,7 +278,7 @@ final class FleetService implements FleetClientProxy.Owner {
                     : "; call RegisterNode first"));
       }
       old = e.proxy;
-      proxy = new FleetClientProxy(runId, e.nodeId, codec, pool, this);
+      proxy = new FleetClientProxy(runId, e.nodeId, codec, models, this);
       e.proxy = proxy;
       e.active = true;
       e.heartbeatInterval = heartbeatInterval;
@@ -499,5 +499,36 @@ final class FleetService implements FleetClientProxy.Owner {
     for (long id : ids) {
       deactivate(id, "the server stopped");
     }
+    models.clear();
+  }
+
+  /** The codec every instruction is deflated with (tests count its work). */
+  ObjectCodec codec() {
+    return codec;
+  }
+
+  /** The models instructions share (tests). */
+  RoundModels models() {
+    return models;
+  }
+
+  /**
+   * Bytes of objects held for nodes: every mailbox's own (pending instructions' small objects and
+   * replies being uploaded) plus the shared models' (tests).
+   */
+  long heldObjectBytes() {
+    List<FleetClientProxy> proxies = new ArrayList<>();
+    synchronized (this) {
+      for (NodeEntry e : byId.values()) {
+        if (e.proxy != null) {
+          proxies.add(e.proxy);
+        }
+      }
+    }
+    long sum = models.heldBytes();
+    for (FleetClientProxy p : proxies) {
+      sum += p.mailbox().heldBytes();
+    }
+    return sum;
   }
 }

@@ -4,6 +4,7 @@ import dev.flowerjava.FlowerException;
 import dev.flowerjava.internal.message.FlowerMessage;
 import dev.flowerjava.internal.message.MessageMetadata;
 import dev.flowerjava.internal.objects.DeflatedMessage;
+import dev.flowerjava.internal.objects.DeflatedObject;
 import dev.flowerjava.internal.objects.ObjectCodec;
 import dev.flowerjava.internal.objects.ObjectFormatException;
 import dev.flowerjava.internal.proto.fleet.Message;
@@ -45,7 +46,9 @@ final class NodeMailbox {
 
   private static final class Pending {
     final Instruction instruction;
+    // this node's own objects (its Message, RecordDict, config); the model's are in the lease's
     final Map<String, byte[]> objects;
+    final RoundModels.Lease model; // null for an instruction without a model
     final CompletableFuture<FlowerMessage> reply = new CompletableFuture<>();
     State state = State.QUEUED;
     // the reply being uploaded (state UPLOADING)
@@ -54,17 +57,48 @@ final class NodeMailbox {
     Map<String, byte[]> received;
     Set<String> missing;
 
-    /** Keeps only what serving the instruction needs, its objects shared through the pool. */
-    Pending(DeflatedMessage deflated, ObjectPool pool) {
+    /** Keeps only what serving the instruction needs; the model's objects stay in the lease. */
+    Pending(DeflatedMessage deflated, RoundModels.Lease model) {
       this.instruction =
           new Instruction(
               deflated.messageId(),
               deflated.message().metadata().messageType(),
               deflated.toPushProto(),
               deflated.objectTree());
-      Map<String, byte[]> shared = new HashMap<>();
-      deflated.objectMap().forEach((id, content) -> shared.put(id, pool.intern(id, content)));
-      this.objects = shared;
+      this.model = model;
+      Map<String, byte[]> shared = model == null ? Map.of() : model.deflated().objects();
+      Map<String, byte[]> own = new HashMap<>();
+      for (DeflatedObject o : deflated.objects()) {
+        if (!shared.containsKey(o.objectId())) {
+          own.put(o.objectId(), o.content());
+        }
+      }
+      this.objects = own;
+    }
+
+    /** An object of the instruction, or null. */
+    byte[] object(String id) {
+      byte[] own = objects.get(id);
+      return own != null || model == null ? own : model.deflated().objects().get(id);
+    }
+
+    boolean hasObject(String id) {
+      return object(id) != null;
+    }
+
+    /** Every object of the instruction: the model's and this node's own. */
+    Map<String, byte[]> allObjects() {
+      Map<String, byte[]> all =
+          new HashMap<>(model == null ? Map.of() : model.deflated().objects());
+      all.putAll(objects);
+      return all;
+    }
+
+    /** The instruction is done (answered or abandoned): its hold on the model goes. */
+    void releaseModel() {
+      if (model != null) {
+        model.release();
+      }
     }
   }
 
@@ -72,7 +106,6 @@ final class NodeMailbox {
   private final long nodeId;
   private final String cid;
   private final ObjectCodec codec;
-  private final ObjectPool pool;
 
   // guarded by this
   private Pending pending;
@@ -81,12 +114,11 @@ final class NodeMailbox {
   private String lastCompletedSession;
   private Set<String> lastCompletedObjects = Set.of();
 
-  NodeMailbox(long runId, long nodeId, ObjectCodec codec, ObjectPool pool) {
+  NodeMailbox(long runId, long nodeId, ObjectCodec codec) {
     this.runId = runId;
     this.nodeId = nodeId;
     this.cid = Long.toUnsignedString(nodeId);
     this.codec = codec;
-    this.pool = pool;
   }
 
   /**
@@ -97,12 +129,31 @@ final class NodeMailbox {
    * @throws ClosedException if the mailbox is closed
    */
   CompletableFuture<FlowerMessage> post(FlowerMessage message) {
-    Pending p = new Pending(codec.deflate(message), pool);
+    return post(message, null);
+  }
+
+  /**
+   * Queues {@code message}, whose content holds the record of {@code model} (the same instance):
+   * the model's objects are reused, not deflated again. The mailbox releases the lease when the
+   * instruction is done, or at once if it is refused.
+   */
+  CompletableFuture<FlowerMessage> post(FlowerMessage message, RoundModels.Lease model) {
+    Pending p;
+    try {
+      p = new Pending(codec.deflate(message, model == null ? null : model.deflated()), model);
+    } catch (RuntimeException e) {
+      if (model != null) {
+        model.release();
+      }
+      throw e;
+    }
     synchronized (this) {
       if (closeReason != null) {
+        p.releaseModel();
         throw new ClosedException(closeReason);
       }
       if (pending != null) {
+        p.releaseModel();
         throw new IllegalStateException(
             "node "
                 + cid
@@ -133,7 +184,7 @@ final class NodeMailbox {
     if (pending == null || pending.state == State.QUEUED) {
       return null;
     }
-    return pending.objects.get(objectId);
+    return pending.object(objectId);
   }
 
   /** ConfirmMessageReceived: the node has the whole instruction. */
@@ -205,7 +256,7 @@ final class NodeMailbox {
       }
       Set<String> missing = new LinkedHashSet<>();
       collect(tree, missing);
-      missing.removeIf(p.objects::containsKey);
+      missing.removeIf(p::hasObject);
       p.state = State.UPLOADING;
       p.sessionId = UUID.randomUUID().toString();
       p.replyTree = tree;
@@ -238,7 +289,7 @@ final class NodeMailbox {
             "session_id '" + sessionId + "' names no reply upload of node " + cid);
       }
       if (!p.missing.contains(objectId)) {
-        if (p.received.containsKey(objectId) || p.objects.containsKey(objectId)) {
+        if (p.received.containsKey(objectId) || p.hasObject(objectId)) {
           return true; // a retried push of something already stored
         }
         throw FleetApiException.badRequest(
@@ -275,6 +326,7 @@ final class NodeMailbox {
       pending = null;
     }
     if (p != null) {
+      p.releaseModel();
       p.reply.completeExceptionally(failure.apply(reason));
     }
     return true;
@@ -284,12 +336,37 @@ final class NodeMailbox {
     return closeReason != null;
   }
 
-  /** The complete reply's objects; the instruction is done, the mailbox free again. */
+  /**
+   * Bytes this mailbox holds of its own: the pending instruction's own objects and the reply
+   * objects pushed so far (the model's objects are counted in {@link RoundModels}); 0 when idle.
+   */
+  synchronized long heldBytes() {
+    if (pending == null) {
+      return 0;
+    }
+    long sum = 0;
+    for (byte[] b : pending.objects.values()) {
+      sum += b.length;
+    }
+    if (pending.received != null) {
+      for (byte[] b : pending.received.values()) {
+        sum += b.length;
+      }
+    }
+    return sum;
+  }
+
+  /**
+   * The complete reply's objects; the instruction is done, the mailbox free again. From here only
+   * the returned map holds the pushed bytes: they are garbage once the reply is inflated.
+   */
   private Map<String, byte[]> takeReplyObjects(Pending p) {
-    Map<String, byte[]> all = new HashMap<>(p.objects);
+    Map<String, byte[]> all = p.allObjects();
     all.putAll(p.received);
     lastCompletedSession = p.sessionId;
     lastCompletedObjects = Set.copyOf(p.received.keySet());
+    p.received = null;
+    p.releaseModel();
     pending = null;
     return all;
   }
@@ -297,7 +374,8 @@ final class NodeMailbox {
   private void finish(Pending p, Map<String, byte[]> objects) {
     FlowerMessage reply;
     try {
-      reply = codec.inflate(p.replyTree, objects);
+      // every pushed object was hashed as it arrived; the rest are the instruction's own
+      reply = codec.inflateVerified(p.replyTree, objects);
     } catch (ObjectFormatException e) {
       p.reply.completeExceptionally(
           new FlowerException("node " + cid + " sent a malformed reply: " + e.getMessage(), e));
