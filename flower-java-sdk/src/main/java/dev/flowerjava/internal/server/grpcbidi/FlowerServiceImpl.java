@@ -102,7 +102,7 @@ public final class FlowerServiceImpl implements BindableService {
       ClientManager clientManager, InFlightBudget budget, long outboundWindow) {
     this.clientManager = Objects.requireNonNull(clientManager, "clientManager");
     this.budget = Objects.requireNonNull(budget, "budget");
-    this.window = new OutboundWindow(outboundWindow);
+    this.window = new OutboundWindow(outboundWindow, this.budget);
   }
 
   /** Instructions serialized so far: one per round's fit or evaluate instruction (test hook). */
@@ -222,6 +222,7 @@ public final class FlowerServiceImpl implements BindableService {
           proxy.onUnparsableMessage("handling the message failed: " + e);
         } finally {
           charge.delivered();
+          window.pump(); // budget came back: sends waiting for room for their replies may go
         }
       }
 

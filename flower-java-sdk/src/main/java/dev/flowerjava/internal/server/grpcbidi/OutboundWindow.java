@@ -1,5 +1,6 @@
 package dev.flowerjava.internal.server.grpcbidi;
 
+import dev.flowerjava.internal.server.InFlightBudget;
 import java.util.ArrayDeque;
 
 /**
@@ -12,6 +13,14 @@ import java.util.ArrayDeque;
  *
  * <p>Messages under {@link #SMALL_MESSAGE} bytes go out at once, uncounted, so small models pay
  * nothing. A single message larger than the whole window starts when nothing else is in flight.
+ *
+ * <p>Replies: a client's reply to a large instruction is about as large (a model for a model), and
+ * the server refuses a reply that does not fit its {@link InFlightBudget}. So a large send also
+ * waits while the budget has no room for the replies of everything in the window plus its own:
+ * clients that answer at once are then paced by how fast the server folds their replies, instead of
+ * being refused. This is a soft bound (a client that computes long replies later, when the budget
+ * may be fuller); with nothing in flight one send always starts, so sending never stalls on budget
+ * held by other transports. Call {@link #pump} when budget is released.
  */
 final class OutboundWindow {
   /** Messages smaller than this are sent at once and not counted. */
@@ -21,6 +30,7 @@ final class OutboundWindow {
   static final long DEFAULT_LIMIT = 64L * 1024 * 1024;
 
   private final long limit;
+  private final InFlightBudget budget;
 
   // guarded by this
   private final ArrayDeque<Send> queue = new ArrayDeque<>();
@@ -37,11 +47,12 @@ final class OutboundWindow {
     }
   }
 
-  OutboundWindow(long limit) {
+  OutboundWindow(long limit, InFlightBudget budget) {
     if (limit <= 0) {
       throw new IllegalArgumentException("outbound window must be > 0 bytes, got " + limit);
     }
     this.limit = limit;
+    this.budget = budget;
   }
 
   /** Sends {@code message} to {@code proxy}'s client now, or once earlier sends have drained. */
@@ -76,8 +87,11 @@ final class OutboundWindow {
     pump();
   }
 
-  /** Starts queued sends while they fit; a loop rather than recursion through {@link #release}. */
-  private void pump() {
+  /**
+   * Starts queued sends while they fit; a loop rather than recursion through {@link #release}. Also
+   * called when the budget was released.
+   */
+  void pump() {
     while (true) {
       Send s;
       synchronized (this) {
@@ -106,7 +120,11 @@ final class OutboundWindow {
   }
 
   private boolean fits(int size) {
-    return inUse == 0 || inUse + size <= limit;
+    if (inUse == 0) {
+      return true;
+    }
+    long room = budget.limit() - budget.inUse();
+    return inUse + size <= limit && room >= inUse + size;
   }
 
   private void take(int size) {
