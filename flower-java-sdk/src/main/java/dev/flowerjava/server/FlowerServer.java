@@ -3,6 +3,7 @@ package dev.flowerjava.server;
 import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.security.TlsMaterial;
 import dev.flowerjava.internal.server.InFlightBudget;
+import dev.flowerjava.internal.server.ServerMetrics;
 import dev.flowerjava.internal.server.fleet.FleetHttpServer;
 import dev.flowerjava.internal.server.grpcbidi.FlowerServiceImpl;
 import dev.flowerjava.server.strategy.FedAvg;
@@ -12,6 +13,7 @@ import io.grpc.InsecureServerCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -54,6 +56,7 @@ public final class FlowerServer implements AutoCloseable {
   private final double fleetHeartbeatPatience;
   private final Duration fleetHeartbeatCheckPeriod;
   private final Integer maxFleetNodes;
+  private final ServerMetrics metrics;
   private io.grpc.Server grpcServer;
   private FleetHttpServer fleetServer;
   private boolean started;
@@ -84,8 +87,10 @@ public final class FlowerServer implements AutoCloseable {
     if (nodeAuthKeys != null && fleetHttpPort == null) {
       throw new IllegalArgumentException("nodeAuthKeys(...) needs fleetHttpPort(...)");
     }
+    this.metrics =
+        b.meterRegistry == null ? ServerMetrics.none() : ServerMetrics.of(b.meterRegistry);
     ClientManager clientManager = new ClientManager(new Random(b.seed), Duration.ofDays(1));
-    this.server = new Server(clientManager, b.strategy);
+    this.server = new Server(clientManager, b.strategy, metrics);
   }
 
   /**
@@ -124,7 +129,7 @@ public final class FlowerServer implements AutoCloseable {
           NettyServerBuilder.forAddress(new InetSocketAddress(host, requestedPort), credentials);
       FlowerServiceImpl.configure(
           b, maxMessageSize, FlowerServiceImpl.KEEPALIVE_TIME, FlowerServiceImpl.KEEPALIVE_TIMEOUT);
-      new FlowerServiceImpl(server.clientManager(), inFlightBudget).addTo(b);
+      new FlowerServiceImpl(server.clientManager(), inFlightBudget, metrics).addTo(b);
       grpcServer = b.build().start();
       log.info(
           "Flower server (grpc-bidi) listening on {}:{}{}",
@@ -140,7 +145,8 @@ public final class FlowerServer implements AutoCloseable {
               .maxBodyBytes(maxMessageSize)
               .heartbeatPatience(fleetHeartbeatPatience)
               .heartbeatCheckPeriod(fleetHeartbeatCheckPeriod)
-              .inFlightBudget(inFlightBudget); // the same instance as the other transports'
+              .inFlightBudget(inFlightBudget) // the same instance as the other transports'
+              .metrics(metrics);
       if (maxFleetNodes != null) {
         f.maxNodes(maxFleetNodes);
       }
@@ -237,6 +243,7 @@ public final class FlowerServer implements AutoCloseable {
    */
   @Override
   public synchronized void close() {
+    metrics.close(); // the clients-connected gauges; counters and timers stay in the registry
     if (fleetServer != null) {
       fleetServer.close();
       fleetServer = null;
@@ -273,8 +280,33 @@ public final class FlowerServer implements AutoCloseable {
     private double fleetHeartbeatPatience = 2;
     private Duration fleetHeartbeatCheckPeriod = Duration.ofSeconds(1);
     private Integer maxFleetNodes;
+    private MeterRegistry meterRegistry;
 
     private Builder() {}
+
+    /**
+     * Record the server's meters in {@code registry} (default: none, and no cost on the message
+     * path). Registered when the server is built, all with the prefix {@code flower.}: {@code
+     * flower.rounds} (counter, tag {@code phase} = {@code fit} | {@code evaluate}), {@code
+     * flower.round.duration} (timer, tag {@code phase}), {@code flower.clients.connected} (gauge,
+     * tag {@code transport} = {@code grpc-bidi} | {@code fleet-http}; removed when the server
+     * closes), {@code flower.bytes.received} and {@code flower.bytes.sent} (counters of message
+     * body bytes, tag {@code transport}), {@code flower.aggregation.fold} (timer, one sample per
+     * fit round: the time spent validating and folding results) and {@code flower.failures}
+     * (counter of clients whose reply did not count, tag {@code reason} = {@code timeout} | {@code
+     * invalid-result} | {@code disconnected} | {@code client-error} | {@code over-budget} | {@code
+     * error}). JVM and process meters are the application's to bind. Use one registry per server:
+     * two servers running at once on one registry would share their meters.
+     *
+     * @param registry any Micrometer registry, e.g. a {@code PrometheusMeterRegistry} to scrape or
+     *     a {@code SimpleMeterRegistry} to read in a test
+     * @return this builder
+     * @throws NullPointerException if {@code registry} is null
+     */
+    public Builder meterRegistry(MeterRegistry registry) {
+      this.meterRegistry = Objects.requireNonNull(registry, "registry");
+      return this;
+    }
 
     /**
      * Whether to serve the legacy grpc-bidi protocol on {@link #port(int)} (default true).

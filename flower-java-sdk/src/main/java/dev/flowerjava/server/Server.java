@@ -1,6 +1,8 @@
 package dev.flowerjava.server;
 
 import dev.flowerjava.FlowerException;
+import dev.flowerjava.internal.server.ClientDisconnectedException;
+import dev.flowerjava.internal.server.ServerMetrics;
 import dev.flowerjava.internal.server.WeightedMean;
 import dev.flowerjava.server.strategy.ClientInstruction;
 import dev.flowerjava.server.strategy.EvaluateAggregator;
@@ -57,11 +59,17 @@ final class Server {
 
   private final ClientManager clientManager;
   private final Strategy strategy;
+  private final ServerMetrics metrics;
   private volatile Parameters parameters = Parameters.empty();
 
   public Server(ClientManager clientManager, Strategy strategy) {
+    this(clientManager, strategy, ServerMetrics.none());
+  }
+
+  public Server(ClientManager clientManager, Strategy strategy, ServerMetrics metrics) {
     this.clientManager = clientManager;
     this.strategy = strategy;
+    this.metrics = metrics;
   }
 
   public ClientManager clientManager() {
@@ -194,6 +202,7 @@ final class Server {
   }
 
   private void fitRound(int round, Duration timeout, History history) throws InterruptedException {
+    long start = System.nanoTime();
     List<ClientInstruction<FitIns>> instructions =
         strategy.configureFit(round, parameters, clientManager);
     if (instructions.isEmpty()) {
@@ -206,6 +215,8 @@ final class Server {
         instructions.size(),
         clientManager.numAvailable());
     FitAggregator aggregator = strategy.fitAggregator(round, parameters);
+    // time in the aggregator; accept calls are serialized by fanOut's lock
+    long[] foldNanos = {0};
     List<Failure> failures =
         fanOut(
             round,
@@ -214,10 +225,21 @@ final class Server {
             timeout,
             ClientProxy::fit,
             FitRes::status,
-            (client, res) -> aggregator.accept(client, res));
+            (client, res) -> {
+              long t = System.nanoTime();
+              try {
+                aggregator.accept(client, res);
+              } finally {
+                foldNanos[0] += System.nanoTime() - t;
+              }
+            });
     int results = instructions.size() - failures.size();
     log.info("aggregate_fit: received {} results and {} failures", results, failures.size());
+    long finishStart = System.nanoTime();
     AggregatedFit aggregated = aggregator.finish(failures);
+    long end = System.nanoTime();
+    metrics.fold(foldNanos[0] + end - finishStart);
+    metrics.round(ServerMetrics.Phase.FIT, end - start);
     aggregated.parameters().ifPresent(p -> parameters = p);
     history.addMetricsDistributedFit(round, aggregated.metrics());
     history.addFitOutcome(round, results, failures.size());
@@ -225,6 +247,7 @@ final class Server {
 
   private void evaluateRound(int round, Duration timeout, History history)
       throws InterruptedException {
+    long start = System.nanoTime();
     List<ClientInstruction<EvaluateIns>> instructions =
         strategy.configureEvaluate(round, parameters, clientManager);
     if (instructions.isEmpty()) {
@@ -251,6 +274,7 @@ final class Server {
         instructions.size() - failures.size(),
         failures.size());
     AggregatedEvaluate aggregated = aggregator.finish(failures);
+    metrics.round(ServerMetrics.Phase.EVALUATE, System.nanoTime() - start);
     aggregated.loss().ifPresent(loss -> history.addLossDistributed(round, loss));
     history.addMetricsDistributed(round, aggregated.metrics());
     history.addEvaluateFailures(round, failures.size());
@@ -298,23 +322,29 @@ final class Server {
               }
               done[index] = true;
               String reason = null;
+              ServerMetrics.Failure kind = null;
               if (error != null) {
                 reason = rootMessage(error);
+                kind = failureKind(error);
               } else if (status.apply(res).code() != Code.OK) {
                 Status s = status.apply(res);
                 reason = "status " + s.code() + ": " + s.message();
+                kind = ServerMetrics.Failure.CLIENT_ERROR;
               } else {
                 try {
                   accept.accept(client, res);
                 } catch (InvalidResultException e) {
                   reason = "rejected: " + e.getMessage();
+                  kind = ServerMetrics.Failure.INVALID_RESULT;
                 } catch (RuntimeException e) {
                   reason = "aggregation failed: " + e;
+                  kind = ServerMetrics.Failure.ERROR;
                 }
               }
               if (reason != null) {
                 log.warn("Round {} {}: client {} failed: {}", round, what, client.cid(), reason);
                 failures.add(new Failure(client.cid(), reason));
+                metrics.failure(kind);
               }
             }
             remaining.countDown();
@@ -338,6 +368,7 @@ final class Server {
           ClientProxy client = instructions.get(i).client();
           log.warn("Round {} {}: client {} failed: {}", round, what, client.cid(), reason);
           failures.add(new Failure(client.cid(), reason));
+          metrics.failure(ServerMetrics.Failure.TIMEOUT);
           late.add(client);
         }
       }
@@ -348,6 +379,26 @@ final class Server {
       client.disconnect(reason);
     }
     return all;
+  }
+
+  /** The metrics' reason for a reply that completed with {@code error}. */
+  private static ServerMetrics.Failure failureKind(Throwable error) {
+    Throwable c = error;
+    while ((c instanceof CompletionException
+            || c instanceof java.util.concurrent.ExecutionException)
+        && c.getCause() != null) {
+      c = c.getCause();
+    }
+    if (c instanceof ClientDisconnectedException d) {
+      return d.overBudget()
+          ? ServerMetrics.Failure.OVER_BUDGET
+          : ServerMetrics.Failure.DISCONNECTED;
+    }
+    // the transports decode a reply on its completion path: a reply they cannot read is invalid
+    if (c instanceof FlowerException) {
+      return ServerMetrics.Failure.INVALID_RESULT;
+    }
+    return ServerMetrics.Failure.ERROR;
   }
 
   private static String formatSeconds(Duration d) {

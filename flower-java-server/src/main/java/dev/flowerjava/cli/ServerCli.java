@@ -16,6 +16,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,6 +32,7 @@ import picocli.CommandLine.Option;
             + " (Python start_client, flower-java) can join.",
     sortOptions = false)
 public final class ServerCli implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(ServerCli.class);
 
   @Option(
       names = "--rounds",
@@ -170,6 +173,19 @@ public final class ServerCli implements Callable<Integer> {
               + " at once; more are refused until one unregisters (default: no cap).")
   Integer maxNodes;
 
+  @Option(
+      names = "--metrics-port",
+      description =
+          "Serve the server's meters (rounds, clients, bytes, fold time, failures; JVM and"
+              + " process) for Prometheus at http://HOST:PORT/metrics; 0 picks a free port, the"
+              + " log says which (default: off).")
+  Integer metricsPort;
+
+  @Option(
+      names = "--metrics-host",
+      description = "Address the metrics endpoint binds (default: 127.0.0.1, this machine only).")
+  String metricsHost;
+
   @Override
   public Integer call() throws Exception {
     if (nodeAuthKeys != null && fleetHttpPort == null) {
@@ -187,6 +203,15 @@ public final class ServerCli implements Callable<Integer> {
     if ((tlsCert == null) != (tlsKey == null)) {
       throw new CommandLine.ParameterException(
           new CommandLine(this), "--tls-cert and --tls-key go together");
+    }
+    if (metricsHost != null && metricsPort == null) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(this), "--metrics-host needs --metrics-port");
+    }
+    if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(this),
+          "--metrics-port must be a TCP port in [0, 65535], got " + metricsPort);
     }
     FedAvg.Builder fedAvg =
         FedAvg.builder()
@@ -233,7 +258,16 @@ public final class ServerCli implements Callable<Integer> {
       }
     }
     b.grpcBidi(!noGrpcBidi);
-    History history = b.build().run();
+    History history;
+    if (metricsPort == null) {
+      history = b.build().run();
+    } else {
+      try (MetricsEndpoint metrics =
+          MetricsEndpoint.start(metricsHost == null ? "127.0.0.1" : metricsHost, metricsPort)) {
+        log.info("metrics: {}", metrics.url());
+        history = b.meterRegistry(metrics.registry()).build().run();
+      }
+    }
     int trained = history.fitResults().stream().mapToInt(History.Entry::value).sum();
     if (trained == 0) {
       System.err.println("server.jar: no client result was aggregated in " + rounds + " rounds");

@@ -176,4 +176,31 @@ class ServerCliTest {
     assertEquals(2, run("--max-nodes", "10"));
     assertTrue(err.startsWith("--max-nodes needs --fleet-http-port and no --node-auth-keys"), err);
   }
+
+  @Test
+  void aMetricsPortOutsideTheTcpRangeIsRefusedNamingTheOption() {
+    assertEquals(2, run("--metrics-port", "70000"));
+    assertTrue(err.startsWith("--metrics-port must be a TCP port in [0, 65535], got 70000"), err);
+    assertEquals(2, run("--metrics-port", "many"));
+    assertTrue(err.contains("Invalid value for option '--metrics-port': 'many'"), err);
+  }
+
+  @Test
+  void aMetricsHostNeedsAMetricsPort() {
+    assertEquals(2, run("--metrics-host", "0.0.0.0"));
+    assertTrue(err.startsWith("--metrics-host needs --metrics-port"), err);
+  }
+
+  @Test
+  void anUnknownMetricsHostIsRefusedNamingTheOption() {
+    assertEquals(2, run("--metrics-port", "0", "--metrics-host", "no-such-host.invalid"));
+    assertTrue(err.contains("--metrics-host no-such-host.invalid is not a known host"), err);
+  }
+
+  @Test
+  void helpListsTheMetricsOptions() {
+    assertEquals(0, run("--help"));
+    assertTrue(out.toString().contains("--metrics-port"), out.toString());
+    assertTrue(out.toString().contains("--metrics-host"), out.toString());
+  }
 }

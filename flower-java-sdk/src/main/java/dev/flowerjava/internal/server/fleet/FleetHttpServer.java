@@ -19,6 +19,7 @@ import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
 import dev.flowerjava.internal.security.TlsMaterial;
 import dev.flowerjava.internal.server.InFlightBudget;
+import dev.flowerjava.internal.server.ServerMetrics;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.NodeAuthKeys;
 import java.io.IOException;
@@ -127,6 +128,7 @@ public final class FleetHttpServer implements AutoCloseable {
   private final SignedRequestVerifier verifier;
   private final ReplayGuard replayGuard;
   private final InFlightBudget budget;
+  private final ServerMetrics metrics;
   private final long maxBodyBytes;
   private final int maxHeaderBytes;
   private final Duration idleTimeout;
@@ -142,6 +144,7 @@ public final class FleetHttpServer implements AutoCloseable {
     this.verifier = new SignedRequestVerifier(b.clock);
     this.replayGuard = new ReplayGuard(b.clock, SignedRequestVerifier.MAX_AGE, b.replayMemory);
     this.budget = b.budget != null ? b.budget : new InFlightBudget(Builder.DEFAULT_BUDGET);
+    this.metrics = b.metrics;
     this.maxBodyBytes = b.maxBodyBytes;
     this.maxHeaderBytes = b.maxHeaderBytes;
     this.idleTimeout = b.idleTimeout;
@@ -181,6 +184,11 @@ public final class FleetHttpServer implements AutoCloseable {
       server.setHandler(new FleetHandler());
       server.setErrorHandler(new JsonErrors());
       connector.open(); // binds now, so port() is known before start()
+      ClientManager clients = b.clientManager;
+      // read at a scrape only: the client manager is the truth of which nodes are in the loop
+      metrics.clientsConnected(
+          ServerMetrics.Transport.FLEET_HTTP,
+          () -> (int) clients.all().stream().filter(FleetClientProxy.class::isInstance).count());
     } catch (IOException | RuntimeException e) {
       service.close(); // its heartbeat checker is already running
       throw e;
@@ -284,8 +292,14 @@ public final class FleetHttpServer implements AutoCloseable {
     }
 
     void begin() {
-      // whatever ends the call (answer, client gone, idle timeout) gives the budget back
-      Request.addCompletionListener(request, failure -> release());
+      // whatever ends the call (answer, client gone, idle timeout) gives the budget back, and
+      // counts the body bytes read (once per request)
+      Request.addCompletionListener(
+          request,
+          failure -> {
+            release();
+            metrics.received(ServerMetrics.Transport.FLEET_HTTP, received);
+          });
       try {
         admit();
       } catch (FleetApiException e) {
@@ -476,6 +490,7 @@ public final class FleetHttpServer implements AutoCloseable {
       if (status == 503) {
         response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
       }
+      metrics.sent(ServerMetrics.Transport.FLEET_HTTP, body.length);
       response.write(true, ByteBuffer.wrap(body), callback);
     }
 
@@ -610,6 +625,7 @@ public final class FleetHttpServer implements AutoCloseable {
     private int maxHeaderBytes = 8 * 1024;
     private Duration idleTimeout = Duration.ofSeconds(30);
     private InFlightBudget budget;
+    private ServerMetrics metrics = ServerMetrics.none();
     private int replayMemory = 500_000;
     private int threads = 16;
     private Path certChain;
@@ -689,6 +705,12 @@ public final class FleetHttpServer implements AutoCloseable {
      */
     public Builder inFlightBudget(InFlightBudget budget) {
       this.budget = Objects.requireNonNull(budget, "budget");
+      return this;
+    }
+
+    /** Where body bytes and active nodes are counted (default: nowhere). */
+    public Builder metrics(ServerMetrics metrics) {
+      this.metrics = Objects.requireNonNull(metrics, "metrics");
       return this;
     }
 

@@ -4,6 +4,7 @@ import dev.flowerjava.internal.proto.ClientMessage;
 import dev.flowerjava.internal.proto.FlowerServiceGrpc;
 import dev.flowerjava.internal.proto.ServerMessage;
 import dev.flowerjava.internal.server.InFlightBudget;
+import dev.flowerjava.internal.server.ServerMetrics;
 import dev.flowerjava.server.ClientManager;
 import io.grpc.BindableService;
 import io.grpc.Context;
@@ -78,6 +79,7 @@ public final class FlowerServiceImpl implements BindableService {
 
   private final ClientManager clientManager;
   private final InFlightBudget budget;
+  private final ServerMetrics metrics;
   private final AtomicLong nextId = new AtomicLong(1);
   private final InstructionCache instructions = new InstructionCache();
   private final OutboundWindow window;
@@ -88,21 +90,41 @@ public final class FlowerServiceImpl implements BindableService {
    *     transports
    */
   public FlowerServiceImpl(ClientManager clientManager, InFlightBudget budget) {
-    this(clientManager, budget, OutboundWindow.DEFAULT_LIMIT);
+    this(clientManager, budget, ServerMetrics.none(), OutboundWindow.DEFAULT_LIMIT);
   }
 
   /**
    * @param clientManager where clients are registered while their stream lasts
    * @param budget the server-wide budget for client messages in memory, shared with other
    *     transports
+   * @param metrics where the bytes of each message and the clients connected are counted
+   */
+  public FlowerServiceImpl(
+      ClientManager clientManager, InFlightBudget budget, ServerMetrics metrics) {
+    this(clientManager, budget, metrics, OutboundWindow.DEFAULT_LIMIT);
+  }
+
+  /**
+   * @param clientManager where clients are registered while their stream lasts
+   * @param budget the server-wide budget for client messages in memory, shared with other
+   *     transports
+   * @param metrics where the bytes of each message and the clients connected are counted
    * @param outboundWindow the most bytes of large instructions (64 KiB or more) in gRPC's send
    *     buffers at once, over all clients; one instruction larger than this is sent alone
    */
   public FlowerServiceImpl(
-      ClientManager clientManager, InFlightBudget budget, long outboundWindow) {
+      ClientManager clientManager,
+      InFlightBudget budget,
+      ServerMetrics metrics,
+      long outboundWindow) {
     this.clientManager = Objects.requireNonNull(clientManager, "clientManager");
     this.budget = Objects.requireNonNull(budget, "budget");
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.window = new OutboundWindow(outboundWindow, this.budget);
+    // read at a scrape only: the client manager is the truth of who is connected
+    metrics.clientsConnected(
+        ServerMetrics.Transport.GRPC_BIDI,
+        () -> (int) clientManager.all().stream().filter(GrpcClientProxy.class::isInstance).count());
   }
 
   /** Instructions serialized so far: one per round's fit or evaluate instruction (test hook). */
@@ -149,7 +171,7 @@ public final class FlowerServiceImpl implements BindableService {
    * @param b the server being built
    */
   public void addTo(ServerBuilder<?> b) {
-    b.addService(this).addStreamTracerFactory(InboundCharge.factory(budget));
+    b.addService(this).addStreamTracerFactory(InboundCharge.factory(budget, metrics));
   }
 
   @Override

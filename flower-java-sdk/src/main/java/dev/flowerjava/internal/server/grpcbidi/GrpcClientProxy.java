@@ -64,6 +64,7 @@ final class GrpcClientProxy implements ClientProxy {
   private CompletableFuture<ClientMessage> pending;
   private String closeReason;
   private boolean toldToLeave; // a ReconnectIns was sent: the stream's end is expected
+  private boolean overBudget; // refused for the in-flight budget (a failure reason of its own)
   // read by the transport thread without the lock (it must never wait for a stream write)
   private volatile boolean awaitingReply;
 
@@ -250,6 +251,7 @@ final class GrpcClientProxy implements ClientProxy {
       state = State.CLOSING;
       awaitingReply = false;
       closeReason = status.getDescription();
+      overBudget = status.getCode() == Status.Code.RESOURCE_EXHAUSTED;
       try {
         toClient.onError(status.asRuntimeException());
       } catch (RuntimeException ignored) {
@@ -298,6 +300,7 @@ final class GrpcClientProxy implements ClientProxy {
    */
   private void close(String reason, Status.Code code, boolean expected) {
     CompletableFuture<ClientMessage> failed;
+    boolean refusedForBudget;
     synchronized (this) {
       if (state == State.CLOSED) {
         return;
@@ -315,6 +318,7 @@ final class GrpcClientProxy implements ClientProxy {
       closeReason = reason;
       failed = pending;
       pending = null;
+      refusedForBudget = overBudget;
       if (tell) {
         try {
           if (code == null) {
@@ -329,7 +333,7 @@ final class GrpcClientProxy implements ClientProxy {
     }
     window.release(this); // a stream that ended holds nothing
     if (failed != null) {
-      failed.completeExceptionally(new ClientDisconnectedException(cid, reason));
+      failed.completeExceptionally(new ClientDisconnectedException(cid, reason, refusedForBudget));
     }
     onClose.closed(reason, expected);
   }

@@ -1,6 +1,7 @@
 package dev.flowerjava.internal.server.grpcbidi;
 
 import dev.flowerjava.internal.server.InFlightBudget;
+import dev.flowerjava.internal.server.ServerMetrics;
 import io.grpc.Context;
 import io.grpc.ServerStreamTracer;
 import io.grpc.Status;
@@ -29,6 +30,7 @@ final class InboundCharge extends ServerStreamTracer {
   static final int UNSOLICITED_LIMIT = 4096;
 
   private final InFlightBudget budget;
+  private final ServerMetrics metrics;
 
   // guarded by this
   private GrpcClientProxy proxy;
@@ -41,16 +43,21 @@ final class InboundCharge extends ServerStreamTracer {
   private Status endStatus;
 
   InboundCharge(InFlightBudget budget) {
+    this(budget, ServerMetrics.none());
+  }
+
+  InboundCharge(InFlightBudget budget, ServerMetrics metrics) {
     this.budget = budget;
+    this.metrics = metrics;
   }
 
   /** Makes one charge per stream. */
-  static ServerStreamTracer.Factory factory(InFlightBudget budget) {
+  static ServerStreamTracer.Factory factory(InFlightBudget budget, ServerMetrics metrics) {
     return new ServerStreamTracer.Factory() {
       @Override
       public ServerStreamTracer newServerStreamTracer(
           String fullMethodName, io.grpc.Metadata headers) {
-        return new InboundCharge(budget);
+        return new InboundCharge(budget, metrics);
       }
     };
   }
@@ -106,10 +113,18 @@ final class InboundCharge extends ServerStreamTracer {
   @Override
   public synchronized void inboundMessageRead(
       int seqNo, long optionalWireSize, long optionalUncompressedSize) {
+    // the metrics count whole messages (once each, not per chunk); -1 where not measured
+    metrics.received(ServerMetrics.Transport.GRPC_BIDI, optionalWireSize);
     if (!ended) {
       read.add(current);
       current = 0;
     }
+  }
+
+  /** gRPC reports each outbound message's size once, after framing it. */
+  @Override
+  public void outboundWireSize(long bytes) {
+    metrics.sent(ServerMetrics.Transport.GRPC_BIDI, bytes);
   }
 
   /** The oldest whole message has been handled: its bytes go back to the budget. */

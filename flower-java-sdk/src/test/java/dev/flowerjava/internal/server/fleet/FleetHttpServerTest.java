@@ -595,23 +595,29 @@ class FleetHttpServerTest {
             .fleetHttpPort(0)
             .strategy(fedAvg)
             .seed(7)
-            .config(ServerConfig.ofRounds(2).withRoundTimeout(Duration.ofSeconds(2)))
+            .config(ServerConfig.ofRounds(2).withRoundTimeout(Duration.ofSeconds(5)))
             .build()
             .start();
     int port = s.fleetHttpPort();
+    // The slow node answers round 1 only after the server has dropped it for missing the round
+    // timeout: late by construction, however loaded the machine, rather than by a fixed sleep.
     RecordingNode quick = new RecordingNode(1, 10, null);
     RecordingNode slowOnce =
         new RecordingNode(2, 30, null) {
-          private boolean slept;
+          private boolean waited;
 
           @Override
           public synchronized FitResult fit(List<NDArray> parameters, ScalarMap config) {
-            if (!slept) {
-              slept = true;
-              try {
-                Thread.sleep(3500); // past the 2 s round timeout
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (!waited) {
+              waited = true;
+              long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+              while (s.clientManager().numAvailable() > 1 && System.nanoTime() < deadline) {
+                try {
+                  Thread.sleep(20);
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                  break;
+                }
               }
             }
             return super.fit(parameters, config);

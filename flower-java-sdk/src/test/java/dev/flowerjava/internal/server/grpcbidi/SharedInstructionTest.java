@@ -7,6 +7,7 @@ import dev.flowerjava.internal.proto.ClientMessage;
 import dev.flowerjava.internal.proto.ServerMessage;
 import dev.flowerjava.internal.serde.ProtoSerde;
 import dev.flowerjava.internal.server.InFlightBudget;
+import dev.flowerjava.internal.server.ServerMetrics;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.tensor.NDArray;
@@ -55,7 +56,8 @@ class SharedInstructionTest {
     NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0));
     FlowerServiceImpl.configure(
         b, 64 * MIB, FlowerServiceImpl.KEEPALIVE_TIME, FlowerServiceImpl.KEEPALIVE_TIMEOUT);
-    service = new FlowerServiceImpl(cm, new InFlightBudget(Long.MAX_VALUE), window);
+    service =
+        new FlowerServiceImpl(cm, new InFlightBudget(Long.MAX_VALUE), ServerMetrics.none(), window);
     service.addTo(b);
     server = b.build().start();
     return server.getPort();
