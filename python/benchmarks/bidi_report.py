@@ -74,7 +74,7 @@ def clients_section(directory, intro):
     per_client = (c["peak_rss_bytes"] - c["baseline_rss_bytes"]) / n
     java_round = statistics.mean(c["round_seconds"])
     out.append(
-        f"{n:,} clients, {params:,}-parameter model ({params * 4 / 1e6:.1f} MB), "
+        f"{n:,} clients, {params:,}-parameter model ({params * 4 / 1e6:.2f} MB), "
         f"{s['rounds']} rounds; Java server: every round aggregated all {n:,} results."
     )
     out.append("")
