@@ -8,7 +8,7 @@ dir="$out/30-round-overhead"
 mkdir -p "$dir"
 # clients params rounds warm-up-intervals
 if [[ $mode == quick ]]; then
-  configs=("10 62006 12 4")
+  configs=("10 62006 8 3")
 else
   configs=("10 62006 40 20" "100 62006 20 10" "10 11689512 6 2" "100 11689512 3 1")
 fi
