@@ -40,6 +40,10 @@ import javax.net.ssl.SSLContext;
  * {@link #close()} from another thread (or a shutdown hook) to leave early and cleanly. A closed
  * client does not start again, and one instance runs one session at a time: build one per
  * concurrent session.
+ *
+ * <p>Many clients in one JVM are cheap: each gRPC client has its own connection (a server may cap
+ * streams per connection), and all of them share gRPC's process-wide event loops and executor; a
+ * client's own cost is its connection, its buffers and the thread that runs {@link #start}.
  */
 public final class FlowerClient implements AutoCloseable {
   /** 512 MiB, the limit Flower's own server and client use. */

@@ -38,9 +38,12 @@ import org.slf4j.LoggerFactory;
  * plus, per client connection, one HTTP/2 flow-control window ({@link #FLOW_CONTROL_WINDOW}, 1 MiB)
  * of bytes received but not yet asked for. Compressed messages are refused ({@code UNIMPLEMENTED}):
  * the budget charges bytes as they arrive, and a few KB of gzip could expand to a whole
- * maximum-size message past it (Flower's clients do not compress). A connection carries one Join
- * stream at a time ({@link #MAX_JOINS_PER_CONNECTION}), so each client costs its own TCP
- * connection.
+ * maximum-size message past it (Flower's clients do not compress). Outbound, a round's instruction
+ * is serialized once and its bytes shared by every client ({@link InstructionCache}), and large
+ * instructions enter gRPC's send buffers only while an {@link OutboundWindow} has room, so sending
+ * a model to N clients costs one serialized copy plus the window, not N copies. A connection
+ * carries one Join stream at a time ({@link #MAX_JOINS_PER_CONNECTION}), so each client costs its
+ * own TCP connection.
  */
 public final class FlowerServiceImpl implements BindableService {
   private static final Logger log = LoggerFactory.getLogger(FlowerServiceImpl.class);
@@ -78,6 +81,8 @@ public final class FlowerServiceImpl implements BindableService {
   private final InFlightBudget budget;
   private final ServerMetrics metrics;
   private final AtomicLong nextId = new AtomicLong(1);
+  private final InstructionCache instructions = new InstructionCache();
+  private final OutboundWindow window;
 
   /**
    * @param clientManager where clients are registered while their stream lasts
@@ -85,7 +90,7 @@ public final class FlowerServiceImpl implements BindableService {
    *     transports
    */
   public FlowerServiceImpl(ClientManager clientManager, InFlightBudget budget) {
-    this(clientManager, budget, ServerMetrics.none());
+    this(clientManager, budget, ServerMetrics.none(), OutboundWindow.DEFAULT_LIMIT);
   }
 
   /**
@@ -96,13 +101,40 @@ public final class FlowerServiceImpl implements BindableService {
    */
   public FlowerServiceImpl(
       ClientManager clientManager, InFlightBudget budget, ServerMetrics metrics) {
+    this(clientManager, budget, metrics, OutboundWindow.DEFAULT_LIMIT);
+  }
+
+  /**
+   * @param clientManager where clients are registered while their stream lasts
+   * @param budget the server-wide budget for client messages in memory, shared with other
+   *     transports
+   * @param metrics where the bytes of each message and the clients connected are counted
+   * @param outboundWindow the most bytes of large instructions (64 KiB or more) in gRPC's send
+   *     buffers at once, over all clients; one instruction larger than this is sent alone
+   */
+  public FlowerServiceImpl(
+      ClientManager clientManager,
+      InFlightBudget budget,
+      ServerMetrics metrics,
+      long outboundWindow) {
     this.clientManager = Objects.requireNonNull(clientManager, "clientManager");
     this.budget = Objects.requireNonNull(budget, "budget");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
+    this.window = new OutboundWindow(outboundWindow, this.budget);
     // read at a scrape only: the client manager is the truth of who is connected
     metrics.clientsConnected(
         ServerMetrics.Transport.GRPC_BIDI,
         () -> (int) clientManager.all().stream().filter(GrpcClientProxy.class::isInstance).count());
+  }
+
+  /** Instructions serialized so far: one per round's fit or evaluate instruction (test hook). */
+  long serializations() {
+    return instructions.serializations();
+  }
+
+  /** The outbound window shared by all streams (test hook). */
+  OutboundWindow window() {
+    return window;
   }
 
   /**
@@ -145,9 +177,9 @@ public final class FlowerServiceImpl implements BindableService {
   @Override
   public ServerServiceDefinition bindService() {
     MethodDescriptor<ClientMessage, ServerMessage> stock = FlowerServiceGrpc.getJoinMethod();
-    MethodDescriptor<Inbound, ServerMessage> join =
+    MethodDescriptor<Inbound, Outbound> join =
         stock.toBuilder(
-                new InboundMarshaller(stock.getRequestMarshaller()), stock.getResponseMarshaller())
+                new InboundMarshaller(stock.getRequestMarshaller()), new Outbound.Marshaller())
             .build();
     ServerServiceDefinition definition =
         ServerServiceDefinition.builder(FlowerServiceGrpc.SERVICE_NAME)
@@ -156,15 +188,15 @@ public final class FlowerServiceImpl implements BindableService {
     return ServerInterceptors.intercept(definition, new PeerInterceptor());
   }
 
-  private StreamObserver<Inbound> join(StreamObserver<ServerMessage> responseObserver) {
+  private StreamObserver<Inbound> join(StreamObserver<Outbound> responseObserver) {
     SocketAddress peer = PEER.get();
     String cid = nextId.getAndIncrement() + "@" + (peer == null ? "unknown" : peer);
     InboundCharge charge = InboundCharge.KEY.get();
     if (charge == null) {
       throw new IllegalStateException("FlowerServiceImpl needs its tracer: use addTo(builder)");
     }
-    ServerCallStreamObserver<ServerMessage> toClient =
-        (ServerCallStreamObserver<ServerMessage>) responseObserver;
+    ServerCallStreamObserver<Outbound> toClient =
+        (ServerCallStreamObserver<Outbound>) responseObserver;
     // one message at a time, asked for by the proxy: gRPC reads nothing ahead
     toClient.disableAutoRequest();
     GrpcClientProxy[] self = new GrpcClientProxy[1];
@@ -172,6 +204,8 @@ public final class FlowerServiceImpl implements BindableService {
         new GrpcClientProxy(
             cid,
             toClient,
+            instructions,
+            window,
             (reason, expected) -> {
               clientManager.unregister(self[0]);
               if (expected) {
@@ -191,6 +225,8 @@ public final class FlowerServiceImpl implements BindableService {
     // deframe, a server-side close): the close handler sees those, the cancel handler the rest
     toClient.setOnCancelHandler(() -> proxy.onStreamEnd(charge.endReason("stream cancelled")));
     toClient.setOnCloseHandler(() -> proxy.onStreamEnd(charge.endReason("stream closed")));
+    // a large instruction holds outbound window bytes until its stream has written it out
+    toClient.setOnReadyHandler(proxy::onReady);
     clientManager.register(proxy);
     log.info("Client {} joined; {} connected", cid, clientManager.numAvailable());
     toClient.request(1);
@@ -208,6 +244,7 @@ public final class FlowerServiceImpl implements BindableService {
           proxy.onUnparsableMessage("handling the message failed: " + e);
         } finally {
           charge.delivered();
+          window.pump(); // budget came back: sends waiting for room for their replies may go
         }
       }
 

@@ -16,6 +16,7 @@ import dev.flowerjava.typing.GetPropertiesRes;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
@@ -50,8 +51,12 @@ final class GrpcClientProxy implements ClientProxy {
   }
 
   private final String cid;
-  private final ServerCallStreamObserver<ServerMessage> toClient;
+  private final ServerCallStreamObserver<Outbound> toClient;
   private final OnClose onClose;
+  private final InstructionCache instructions;
+  private final OutboundWindow window;
+  // bytes of the outbound window this stream's last large message holds (see OutboundWindow)
+  private final AtomicLong windowBytes = new AtomicLong();
 
   // guarded by this
   private State state = State.OPEN;
@@ -63,9 +68,16 @@ final class GrpcClientProxy implements ClientProxy {
   // read by the transport thread without the lock (it must never wait for a stream write)
   private volatile boolean awaitingReply;
 
-  GrpcClientProxy(String cid, ServerCallStreamObserver<ServerMessage> toClient, OnClose onClose) {
+  GrpcClientProxy(
+      String cid,
+      ServerCallStreamObserver<Outbound> toClient,
+      InstructionCache instructions,
+      OutboundWindow window,
+      OnClose onClose) {
     this.cid = cid;
     this.toClient = toClient;
+    this.instructions = instructions;
+    this.window = window;
     this.onClose = onClose;
   }
 
@@ -77,7 +89,7 @@ final class GrpcClientProxy implements ClientProxy {
   @Override
   public CompletableFuture<GetPropertiesRes> getProperties(GetPropertiesIns ins) {
     return send(
-        ProtoSerde.toProto(ins),
+        Outbound.of(ProtoSerde.toProto(ins)),
         ClientMessage.MsgCase.GET_PROPERTIES_RES,
         m -> ProtoSerde.fromProto(m.getGetPropertiesRes()));
   }
@@ -85,15 +97,16 @@ final class GrpcClientProxy implements ClientProxy {
   @Override
   public CompletableFuture<GetParametersRes> getParameters(GetParametersIns ins) {
     return send(
-        ProtoSerde.toProto(ins),
+        Outbound.of(ProtoSerde.toProto(ins)),
         ClientMessage.MsgCase.GET_PARAMETERS_RES,
         m -> ProtoSerde.fromProto(m.getGetParametersRes()));
   }
 
   @Override
   public CompletableFuture<FitRes> fit(FitIns ins) {
+    // every client of a round gets the same instance: its model is encoded once, then shared
     return send(
-        ProtoSerde.toProto(ins),
+        instructions.get(ins, ProtoSerde::toProto),
         ClientMessage.MsgCase.FIT_RES,
         m -> ProtoSerde.fromProto(m.getFitRes()));
   }
@@ -101,15 +114,14 @@ final class GrpcClientProxy implements ClientProxy {
   @Override
   public CompletableFuture<EvaluateRes> evaluate(EvaluateIns ins) {
     return send(
-        ProtoSerde.toProto(ins),
+        instructions.get(ins, ProtoSerde::toProto),
         ClientMessage.MsgCase.EVALUATE_RES,
         m -> ProtoSerde.fromProto(m.getEvaluateRes()));
   }
 
   private <T> CompletableFuture<T> send(
-      ServerMessage message, ClientMessage.MsgCase replyCase, Function<ClientMessage, T> decode) {
+      Outbound message, ClientMessage.MsgCase replyCase, Function<ClientMessage, T> decode) {
     CompletableFuture<ClientMessage> reply = new CompletableFuture<>();
-    RuntimeException sendFailure = null;
     synchronized (this) {
       if (state == State.CLOSED) {
         return CompletableFuture.failedFuture(new ClientDisconnectedException(cid, closeReason));
@@ -125,18 +137,53 @@ final class GrpcClientProxy implements ClientProxy {
       awaitingReply = true;
       expected = replyCase;
       pending = reply;
-      try {
-        toClient.onNext(message); // StreamObserver is not thread-safe: write under the lock
-      } catch (RuntimeException e) {
-        sendFailure = e;
-      }
     }
-    if (sendFailure != null) {
-      close("sending failed: " + sendFailure, Status.Code.ABORTED, false);
-      throw sendFailure;
-    }
+    // now, or once earlier large sends have drained; never blocks the round loop
+    window.submit(this, message);
     // decoding runs on the caller's completion path, so one bad reply fails only its own future
     return reply.thenApply(decode);
+  }
+
+  /**
+   * Writes an instruction sent by {@link #send} to the stream, unless the proxy closed meanwhile.
+   *
+   * @return whether it was written
+   */
+  boolean write(Outbound message) {
+    RuntimeException failure;
+    synchronized (this) {
+      if (state != State.AWAITING) {
+        return false; // closed while the send waited for the window
+      }
+      try {
+        toClient.onNext(message); // StreamObserver is not thread-safe: write under the lock
+        return true;
+      } catch (RuntimeException e) {
+        failure = e;
+      }
+    }
+    close("sending failed: " + failure, Status.Code.ABORTED, false);
+    return false;
+  }
+
+  /** True when gRPC has (almost) nothing of this stream's left to write to the socket. */
+  boolean isReady() {
+    return toClient.isReady();
+  }
+
+  void holdWindowBytes(long bytes) {
+    windowBytes.set(bytes);
+  }
+
+  long takeWindowBytes() {
+    return windowBytes.getAndSet(0);
+  }
+
+  /** gRPC's onReady: what this stream held of the outbound window has left; others may start. */
+  void onReady() {
+    if (toClient.isReady()) {
+      window.release(this);
+    }
   }
 
   /** True while an instruction waits for its reply: only then may a client send a large message. */
@@ -220,9 +267,10 @@ final class GrpcClientProxy implements ClientProxy {
         return;
       }
       toClient.onNext(
-          ServerMessage.newBuilder()
-              .setReconnectIns(ServerMessage.ReconnectIns.newBuilder().setSeconds(seconds))
-              .build());
+          Outbound.of(
+              ServerMessage.newBuilder()
+                  .setReconnectIns(ServerMessage.ReconnectIns.newBuilder().setSeconds(seconds))
+                  .build()));
       toldToLeave = true;
       // the DisconnectRes that answers this closes the proxy
     }
@@ -283,6 +331,7 @@ final class GrpcClientProxy implements ClientProxy {
         }
       }
     }
+    window.release(this); // a stream that ended holds nothing
     if (failed != null) {
       failed.completeExceptionally(new ClientDisconnectedException(cid, reason, refusedForBudget));
     }
