@@ -7,7 +7,8 @@ import java.util.SplittableRandom;
 
 /**
  * Model layouts the benchmarks use, shared with the Python anchor (python/benchmarks/anchor.py):
- * Flower's quickstart CIFAR-10 CNN (62,006 values) and a ResNet-18-sized flat model (11.7 M).
+ * Flower's quickstart CIFAR-10 CNN (62,006 values), a ResNet-18-sized flat model (11.7 M) and a 100
+ * M-value flat model (400 MB of float32; needs a heap of several GB).
  */
 final class Models {
   private Models() {}
@@ -19,12 +20,17 @@ final class Models {
   /** One 11,689,512-value tensor: the parameter count of ResNet-18. */
   static final long[][] RESNET18_SIZED = {{11_689_512}};
 
+  /** One 100,000,000-value tensor: 400 MB of float32. */
+  static final long[][] HUNDRED_M = {{100_000_000}};
+
   static long[][] byName(String name) {
     switch (name) {
       case "cifar-cnn":
         return CIFAR_CNN;
       case "resnet18-sized":
         return RESNET18_SIZED;
+      case "100m":
+        return HUNDRED_M;
       default:
         throw new IllegalArgumentException("unknown model '" + name + "'");
     }

@@ -9,13 +9,21 @@ import java.util.Objects;
  * An immutable, engine-neutral n-dimensional array: a dtype, a shape and the elements in C order,
  * stored little-endian. It is what travels in Flower's {@code Parameters}; conversion to and from a
  * deep-learning engine's tensors belongs to the application.
+ *
+ * <p>What is shared: arrays made by the factories here ({@link #of}, {@link #ofFloats}, ...) own
+ * their bytes. Arrays read by {@link NpyCodec#decodeView} (and so by {@code Parameters.toArrays()})
+ * view the bytes they were read from when the layout allows, instead of copying them; those bytes
+ * are immutable by the contract of their holder. Either way nothing reachable from an {@code
+ * NDArray} can modify its elements: {@link #data()} is read-only.
  */
 public final class NDArray {
   private final DType dtype;
   private final long[] shape;
-  private final byte[] data; // little-endian, C order; never exposed mutable
+  // little-endian, C order, position 0, limit == capacity == byteSize; never handed out as is.
+  // Either owned (a heap buffer made here or by the decoder) or a view of immutable received bytes.
+  private final ByteBuffer data;
 
-  private NDArray(DType dtype, long[] shape, byte[] data) {
+  private NDArray(DType dtype, long[] shape, ByteBuffer data) {
     this.dtype = dtype;
     this.shape = shape;
     this.data = data;
@@ -42,11 +50,20 @@ public final class NDArray {
 
   /** Like {@link #of} but takes ownership of {@code data}: the caller must not modify it later. */
   static NDArray wrap(DType dtype, long[] shape, byte[] data) {
+    return view(dtype, shape, ByteBuffer.wrap(data));
+  }
+
+  /**
+   * An array over {@code data}'s bytes from its position to its limit, not copied: the caller
+   * guarantees they never change (they are owned by the array or immutable).
+   */
+  static NDArray view(DType dtype, long[] shape, ByteBuffer data) {
     Objects.requireNonNull(dtype, "dtype");
     Objects.requireNonNull(shape, "shape");
     long[] shapeCopy = shape.clone();
     long count = elementCount(shapeCopy);
-    if (count > Long.MAX_VALUE / dtype.itemSize() || count * dtype.itemSize() != data.length) {
+    int length = data.remaining();
+    if (count > Long.MAX_VALUE / dtype.itemSize() || count * dtype.itemSize() != length) {
       throw new IllegalArgumentException(
           "shape "
               + Arrays.toString(shapeCopy)
@@ -57,10 +74,10 @@ public final class NDArray {
               + " x "
               + dtype.itemSize()
               + " bytes, but "
-              + data.length
+              + length
               + " were given");
     }
-    return new NDArray(dtype, shapeCopy, data);
+    return new NDArray(dtype, shapeCopy, data.slice().order(ByteOrder.LITTLE_ENDIAN));
   }
 
   /**
@@ -166,7 +183,7 @@ public final class NDArray {
    * @return the product of the shape's dimensions
    */
   public long size() {
-    return data.length / dtype.itemSize();
+    return data.capacity() / dtype.itemSize();
   }
 
   /**
@@ -175,20 +192,26 @@ public final class NDArray {
    * @return {@link #size()} times the dtype's item size, in bytes
    */
   public int byteSize() {
-    return data.length;
+    return data.capacity();
   }
 
   /**
-   * A read-only little-endian view of the element bytes, without copying them.
+   * A read-only little-endian view of the element bytes, without copying them. The buffer has no
+   * accessible array ({@link ByteBuffer#hasArray()} is false): read it with its get methods or bulk
+   * {@code get}, or take a copy with {@link #toByteArray()}.
    *
    * @return a new buffer over all {@link #byteSize()} bytes, positioned at 0, in C order
    */
   public ByteBuffer data() {
-    return ByteBuffer.wrap(data).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    return data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
   }
 
-  /** The backing little-endian element bytes, not copied: callers must not modify them. */
-  byte[] rawData() {
+  /**
+   * The backing buffer itself (position 0, little-endian), not a copy: callers within this package
+   * must neither modify its bytes nor hand it out, and should duplicate it before moving its
+   * position.
+   */
+  ByteBuffer buffer() {
     return data;
   }
 
@@ -198,7 +221,9 @@ public final class NDArray {
    * @return {@link #byteSize()} bytes in C order, which the caller may modify
    */
   public byte[] toByteArray() {
-    return data.clone();
+    byte[] out = new byte[data.capacity()];
+    data.get(0, out); // absolute bulk get: the shared buffer's position does not move
+    return out;
   }
 
   /**
@@ -273,12 +298,12 @@ public final class NDArray {
     NDArray other = (NDArray) o;
     return dtype == other.dtype
         && Arrays.equals(shape, other.shape)
-        && Arrays.equals(data, other.data);
+        && data.equals(other.data); // the bytes, whatever holds them (both at position 0)
   }
 
   @Override
   public int hashCode() {
-    return 31 * (31 * dtype.hashCode() + Arrays.hashCode(shape)) + Arrays.hashCode(data);
+    return 31 * (31 * dtype.hashCode() + Arrays.hashCode(shape)) + data.hashCode();
   }
 
   @Override

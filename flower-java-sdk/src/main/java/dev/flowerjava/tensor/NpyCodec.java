@@ -74,10 +74,11 @@ public final class NpyCodec {
    */
   public static byte[] encode(NDArray array) {
     byte[] header = NpyHeader.header(array);
-    byte[] data = array.rawData();
-    byte[] out = new byte[Math.addExact(header.length, data.length)];
+    ByteBuffer data = array.buffer();
+    byte[] out = new byte[Math.addExact(header.length, data.capacity())];
+    // header and elements go straight into the result: one bulk copy of the data, no staging
     System.arraycopy(header, 0, out, 0, header.length);
-    System.arraycopy(data, 0, out, header.length, data.length);
+    data.get(0, out, header.length, data.capacity());
     return out;
   }
 
@@ -91,7 +92,18 @@ public final class NpyCodec {
    */
   public static void encode(NDArray array, OutputStream out) throws IOException {
     out.write(NpyHeader.header(array));
-    out.write(array.rawData());
+    ByteBuffer data = array.buffer();
+    if (data.hasArray()) {
+      out.write(data.array(), data.arrayOffset(), data.capacity());
+      return;
+    }
+    // a view of received bytes without an accessible array: bounded staging, never a whole copy
+    byte[] chunk = new byte[Math.min(data.capacity(), 1 << 16)];
+    for (int at = 0; at < data.capacity(); at += chunk.length) {
+      int n = Math.min(chunk.length, data.capacity() - at);
+      data.get(at, chunk, 0, n);
+      out.write(chunk, 0, n);
+    }
   }
 
   /**
@@ -294,7 +306,7 @@ public final class NpyCodec {
 
   /**
    * Reads one {@code .npy} array that occupies the remaining bytes of {@code npy}; the buffer's
-   * position is not changed. Heap buffers are read in place; others are copied first.
+   * position is not changed. The data is copied; {@link #decodeView} avoids that where it can.
    *
    * @param npy a buffer whose bytes from its position to its limit are the {@code .npy} image
    * @return the array, C-ordered and little-endian, sharing no memory with {@code npy}
@@ -309,6 +321,54 @@ public final class NpyCodec {
     byte[] copy = new byte[npy.remaining()];
     npy.duplicate().get(copy);
     return decode(copy);
+  }
+
+  /**
+   * Reads one {@code .npy} array that occupies the remaining bytes of {@code npy}, viewing its
+   * element bytes instead of copying them where the layout allows; the buffer's position is not
+   * changed.
+   *
+   * <p>The result shares memory with {@code npy} when the data is little-endian (or of a one-byte
+   * dtype) and in C order (or Fortran order with at most one dimension longer than 1, which is the
+   * same layout): it is then a slice of {@code npy}, whatever kind of buffer that is (heap,
+   * read-only or direct). Otherwise (big-endian data, a true Fortran-order layout) the elements are
+   * copied into a new little-endian C-order array. Use this for bytes that never change, such as a
+   * received message or a protobuf {@code ByteString}'s {@code asReadOnlyByteBuffer()}: the array
+   * stays immutable only as long as {@code npy}'s bytes do. Use {@link #decode(ByteBuffer)} for
+   * buffers that are reused.
+   *
+   * @param npy a buffer whose bytes from its position to its limit are the {@code .npy} image,
+   *     which must not be modified afterwards
+   * @return the array, C-ordered and little-endian
+   * @throws NpyFormatException if the bytes are not such an array (see the class comment)
+   * @throws NullPointerException if {@code npy} is null
+   */
+  public static NDArray decodeView(ByteBuffer npy) {
+    Objects.requireNonNull(npy, "npy");
+    NpyHeader.Header h = NpyHeader.readHeader(npy);
+    int start = npy.position() + h.dataOffset;
+    int length = (int) h.dataBytes; // checked equal to the bytes present
+    boolean transpose = h.fortranOrder && needsTranspose(h.shape);
+    if (!transpose && !h.bigEndian) {
+      return NDArray.view(h.dtype, h.shape, npy.duplicate().position(start).limit(start + length));
+    }
+    byte[] src;
+    int srcOff;
+    if (npy.hasArray()) {
+      src = npy.array();
+      srcOff = npy.arrayOffset() + start;
+    } else { // a read-only or direct buffer: stage its data once, then reorder
+      src = new byte[length];
+      npy.get(start, src);
+      srcOff = 0;
+    }
+    byte[] data = new byte[length];
+    if (transpose) {
+      fortranToC(src, srcOff, data, h.shape, h.dtype.itemSize(), h.bigEndian);
+    } else {
+      swapCopy(src, srcOff, data, h.dtype.itemSize());
+    }
+    return NDArray.wrap(h.dtype, h.shape, data);
   }
 
   private static boolean needsTranspose(long[] shape) {

@@ -125,6 +125,39 @@ final class NpyHeader {
     }
   }
 
+  /**
+   * {@link #readHeader(byte[], int, int)} over the remaining bytes of {@code npy}, copying out only
+   * the preamble (at most the bytes present), never the data.
+   */
+  static Header readHeader(ByteBuffer npy) {
+    int pos = npy.position();
+    int len = npy.remaining();
+    if (npy.hasArray()) {
+      return readHeader(npy.array(), npy.arrayOffset() + pos, len);
+    }
+    // how much of the start readHeader may look at: magic, version, length field and the header
+    // it declares; where those are malformed it reads no further than the first 12 bytes
+    int need = Math.min(len, 12);
+    if (len >= 10 && (npy.get(pos + 6) & 0xff) >= 1) {
+      boolean v1 = (npy.get(pos + 6) & 0xff) == 1;
+      long headerLen = (npy.get(pos + 8) & 0xff) | (npy.get(pos + 9) & 0xff) << 8;
+      if (!v1 && len >= 12) {
+        headerLen |=
+            (long) (npy.get(pos + 10) & 0xff) << 16 | (long) (npy.get(pos + 11) & 0xff) << 24;
+      }
+      need = (int) Math.min(len, Math.max(need, (v1 ? 10 : 12) + headerLen));
+    }
+    byte[] head = new byte[need];
+    npy.get(pos, head);
+    // readHeader reads b only up to the end of the preamble, so the image's length suffices
+    return readHeader(head, 0, len);
+  }
+
+  /**
+   * Reads and checks the preamble of the {@code .npy} image of {@code len} bytes at {@code b[off]}.
+   * It reads {@code b} no further than the end of the preamble (the first 12 bytes when those are
+   * malformed), so {@code b} may hold just that much.
+   */
   static Header readHeader(byte[] b, int off, int len) {
     if (len < MAGIC.length) {
       throw new NpyFormatException(

@@ -2,6 +2,7 @@ package dev.flowerjava.typing;
 
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -9,7 +10,9 @@ import java.util.Objects;
 /**
  * Model weights as they travel: one serialized tensor per entry. With {@link #NUMPY_TENSOR_TYPE}
  * each entry is a complete {@code .npy} image, as Flower's {@code ndarrays_to_parameters} makes.
- * The byte arrays are not copied: treat them as read-only. Mirrors Flower's {@code Parameters}.
+ * The byte arrays are not copied: treat them as read-only, as the arrays {@link #toArrays()}
+ * returns may view them and received parameters may share them with the message they came in.
+ * Mirrors Flower's {@code Parameters}.
  *
  * @param tensors the serialized tensors, in the order the model defines; an unmodifiable list
  * @param tensorType how each tensor is serialized, e.g. {@value #NUMPY_TENSOR_TYPE}; empty for
@@ -58,6 +61,9 @@ public record Parameters(List<byte[]> tensors, String tensorType) {
 
   /**
    * Decodes every tensor as a {@code .npy} image, as Flower's {@code parameters_to_ndarrays} does.
+   * The element bytes are not copied where the layout allows (little-endian, C order, as numpy and
+   * this SDK write them): such arrays view the tensors' bytes (see {@link
+   * NpyCodec#decodeView(java.nio.ByteBuffer)}), which is why those must never be modified.
    *
    * @return the arrays in the order of {@link #tensors()}; empty when there are no tensors
    * @throws dev.flowerjava.tensor.NpyFormatException naming the tensor index that is malformed
@@ -66,7 +72,7 @@ public record Parameters(List<byte[]> tensors, String tensorType) {
     List<NDArray> out = new ArrayList<>(tensors.size());
     for (int i = 0; i < tensors.size(); i++) {
       try {
-        out.add(NpyCodec.decode(tensors.get(i)));
+        out.add(NpyCodec.decodeView(ByteBuffer.wrap(tensors.get(i))));
       } catch (dev.flowerjava.tensor.NpyFormatException e) {
         throw new dev.flowerjava.tensor.NpyFormatException(
             "tensor " + i + " of " + tensors.size() + ": " + e.getMessage(), e);

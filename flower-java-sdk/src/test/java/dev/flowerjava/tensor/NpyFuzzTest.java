@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import dev.flowerjava.testing.Fuzz;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -17,7 +18,8 @@ import org.junit.jupiter.api.Test;
  * key order), mutations of them, and hostile headers (10^12 elements, 2^63, 65 dimensions, huge
  * header lengths). Only {@link NpyFormatException} may escape; valid encodings decode to the array
  * they encode; no decode allocates more than {@link Fuzz#FACTOR} x its input + {@link Fuzz#SLACK}.
- * Modes and the full-run command: {@link Fuzz}.
+ * The viewing reader ({@link NpyCodec#decodeView}) over heap, read-only and direct buffers returns
+ * or refuses exactly what the copying one does. Modes and the full-run command: {@link Fuzz}.
  */
 class NpyFuzzTest {
 
@@ -46,6 +48,39 @@ class NpyFuzzTest {
             assertNotNull(m.value(), () -> "valid input refused: " + m.thrown());
             assertEquals(expected, m.value(), () -> "valid input " + Fuzz.hex(in));
           }
+        });
+  }
+
+  @Test
+  void theViewingReaderAgreesWithTheCopyingOneOnEveryInputAndBufferKind() {
+    Fuzz.run(
+        "npy view reader",
+        (r, fuzz) -> {
+          byte[] in =
+              switch (r.nextInt(4)) {
+                case 0 -> randomBytesMaybeWithMagic(r);
+                case 1 -> valid(r).npy;
+                case 2 -> Fuzz.mutate(r, valid(r).npy);
+                default -> Fuzz.mutate(r, hostileHeader(r));
+              };
+          ByteBuffer source =
+              switch (r.nextInt(3)) {
+                case 0 -> ByteBuffer.wrap(in);
+                case 1 -> ByteBuffer.wrap(in).asReadOnlyBuffer();
+                default -> ByteBuffer.allocateDirect(in.length).put(in).flip();
+              };
+          Fuzz.Measured<NDArray> copied = Fuzz.measureOnce(() -> NpyCodec.decode(in));
+          Fuzz.Measured<NDArray> m =
+              fuzz.call(() -> NpyCodec.decodeView(source), NpyFormatException.class);
+          // without an accessible array the reader stages the preamble, or the data it must
+          // reorder, in one array of its own: at most the input once more
+          fuzz.checkAllocation(
+              "view decode of " + Fuzz.hex(in), m, in.length, source.hasArray() ? 0 : in.length);
+          assertEquals(copied.value(), m.value(), () -> "input " + Fuzz.hex(in));
+          assertEquals(
+              copied.thrown() == null ? null : copied.thrown().getMessage(),
+              m.thrown() == null ? null : m.thrown().getMessage(),
+              () -> "input " + Fuzz.hex(in));
         });
   }
 

@@ -1,6 +1,7 @@
 package dev.flowerjava.internal.compat;
 
 import com.google.protobuf.ByteString;
+import dev.flowerjava.internal.ByteStrings;
 import dev.flowerjava.internal.message.Array;
 import dev.flowerjava.internal.message.ArrayRecord;
 import dev.flowerjava.internal.message.ConfigRecord;
@@ -23,6 +24,7 @@ import dev.flowerjava.typing.Scalar;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -321,8 +323,9 @@ public final class RecordDictCompat {
       b.put(
           keys.get(i),
           names != null
-              ? Array.of(NpyCodec.decode(npy))
-              : new Array("", List.of(), Array.STYPE_NUMPY, ByteString.copyFrom(npy)));
+              ? Array.of(NpyCodec.decodeView(ByteBuffer.wrap(npy)))
+              // Parameters' arrays are read-only by contract: wrap, do not copy
+              : new Array("", List.of(), Array.STYPE_NUMPY, ByteStrings.wrapReadOnly(npy)));
     }
     return b.build();
   }
@@ -348,7 +351,7 @@ public final class RecordDictCompat {
                 + " is read");
       }
       if (!a.data().isEmpty()) {
-        tensors.add(a.data().toByteArray());
+        tensors.add(ByteStrings.sharedArray(a.data()));
       }
     }
     return new Parameters(tensors, Parameters.NUMPY_TENSOR_TYPE);
@@ -471,7 +474,9 @@ public final class RecordDictCompat {
   public static ArrayRecord modelArrayRecord(Parameters parameters) {
     ArrayRecord.Builder arrays = ArrayRecord.builder();
     for (int i = 0; i < parameters.size(); i++) {
-      arrays.put(String.valueOf(i), Array.of(NpyCodec.decode(parameters.tensors().get(i))));
+      arrays.put(
+          String.valueOf(i),
+          Array.of(NpyCodec.decodeView(ByteBuffer.wrap(parameters.tensors().get(i)))));
     }
     return arrays.build();
   }

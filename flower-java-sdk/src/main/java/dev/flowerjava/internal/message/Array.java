@@ -1,6 +1,7 @@
 package dev.flowerjava.internal.message;
 
 import com.google.protobuf.ByteString;
+import dev.flowerjava.internal.ByteStrings;
 import dev.flowerjava.tensor.DType;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
@@ -35,12 +36,17 @@ public record Array(String dtype, List<Integer> shape, String stype, ByteString 
     for (long d : array.shape()) {
       shape.add(Math.toIntExact(d));
     }
+    // the encoded array is new and handed over whole, so it is wrapped, not copied again
     return new Array(
-        array.dtype().numpyName(), shape, STYPE_NUMPY, ByteString.copyFrom(NpyCodec.encode(array)));
+        array.dtype().numpyName(),
+        shape,
+        STYPE_NUMPY,
+        ByteStrings.wrapReadOnly(NpyCodec.encode(array)));
   }
 
   /**
-   * Decodes the {@code .npy} data.
+   * Decodes the {@code .npy} data. The result views {@code data} where the layout allows (a {@code
+   * ByteString} never changes), see {@link NpyCodec#decodeView}.
    *
    * @throws IllegalStateException if the stype is not {@value #STYPE_NUMPY}
    * @throws dev.flowerjava.tensor.NpyFormatException if the data is not a valid .npy image
@@ -50,7 +56,7 @@ public record Array(String dtype, List<Integer> shape, String stype, ByteString 
       throw new IllegalStateException(
           "cannot decode an Array of stype '" + stype + "' as .npy (expected " + STYPE_NUMPY + ")");
     }
-    return NpyCodec.decode(data.asReadOnlyByteBuffer());
+    return NpyCodec.decodeView(data.asReadOnlyByteBuffer());
   }
 
   /** The dtype as the SDK's {@link DType}. */

@@ -1,6 +1,7 @@
 package dev.flowerjava.internal.serde;
 
 import com.google.protobuf.ByteString;
+import dev.flowerjava.internal.ByteStrings;
 import dev.flowerjava.internal.proto.ClientMessage;
 import dev.flowerjava.internal.proto.ServerMessage;
 import dev.flowerjava.typing.Code;
@@ -100,7 +101,7 @@ public final class ProtoSerde {
         dev.flowerjava.internal.proto.Parameters.newBuilder().setTensorType(p.tensorType());
     for (byte[] t : p.tensors()) {
       // the records promise read-only arrays, so wrapping without a copy is safe
-      b.addTensors(com.google.protobuf.UnsafeByteOperations.unsafeWrap(t));
+      b.addTensors(ByteStrings.wrapReadOnly(t));
     }
     return b.build();
   }
@@ -108,7 +109,8 @@ public final class ProtoSerde {
   public static Parameters fromProto(dev.flowerjava.internal.proto.Parameters p) {
     List<byte[]> tensors = new ArrayList<>(p.getTensorsCount());
     for (ByteString t : p.getTensorsList()) {
-      tensors.add(t.toByteArray());
+      // the parsed message owns each tensor's array and never writes it: share it, read-only
+      tensors.add(ByteStrings.sharedArray(t));
     }
     return new Parameters(tensors, p.getTensorType());
   }
