@@ -1,14 +1,15 @@
 package dev.flowerjava.internal.compat;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.flowerjava.internal.message.Array;
 import dev.flowerjava.internal.message.ArrayRecord;
+import dev.flowerjava.internal.message.ByteStrings;
 import dev.flowerjava.internal.message.ConfigRecord;
 import dev.flowerjava.internal.message.MetricRecord;
 import dev.flowerjava.internal.message.Record;
 import dev.flowerjava.internal.message.RecordDict;
 import dev.flowerjava.internal.message.ValueRecord;
-import dev.flowerjava.tensor.NpyCodec;
 import dev.flowerjava.typing.Code;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
@@ -321,8 +322,8 @@ public final class RecordDictCompat {
       b.put(
           keys.get(i),
           names != null
-              ? Array.of(NpyCodec.decode(npy))
-              : new Array("", List.of(), Array.STYPE_NUMPY, ByteString.copyFrom(npy)));
+              ? Array.ofNpy(npy)
+              : new Array("", List.of(), Array.STYPE_NUMPY, UnsafeByteOperations.unsafeWrap(npy)));
     }
     return b.build();
   }
@@ -348,7 +349,7 @@ public final class RecordDictCompat {
                 + " is read");
       }
       if (!a.data().isEmpty()) {
-        tensors.add(a.data().toByteArray());
+        tensors.add(ByteStrings.array(a.data())); // inflated data is one array: no copy
       }
     }
     return new Parameters(tensors, Parameters.NUMPY_TENSOR_TYPE);
@@ -461,7 +462,7 @@ public final class RecordDictCompat {
     }
     ArrayRecord.Builder arrays = ArrayRecord.builder();
     for (int i = 0; i < parameters.size(); i++) {
-      arrays.put(String.valueOf(i), Array.of(NpyCodec.decode(parameters.tensors().get(i))));
+      arrays.put(String.valueOf(i), Array.ofNpy(parameters.tensors().get(i)));
     }
     return RecordDict.builder()
         .put(ARRAYS, arrays.build())

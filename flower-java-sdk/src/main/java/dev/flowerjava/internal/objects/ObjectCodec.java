@@ -2,8 +2,10 @@ package dev.flowerjava.internal.objects;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.flowerjava.internal.message.Array;
 import dev.flowerjava.internal.message.ArrayRecord;
+import dev.flowerjava.internal.message.ByteStrings;
 import dev.flowerjava.internal.message.ConfigRecord;
 import dev.flowerjava.internal.message.FlowerMessage;
 import dev.flowerjava.internal.message.MessageError;
@@ -104,7 +106,7 @@ public final class ObjectCodec {
   // ------------------------------------------------------------------ deflate
 
   /** A deflated object and its distinct children, in order. */
-  private record Node(String id, byte[] content, List<Node> children) {}
+  private record Node(String id, DeflatedObject object, List<Node> children) {}
 
   private static Node node(String type, List<Node> children, byte[] body) {
     List<String> ids = new ArrayList<>(children.size());
@@ -113,7 +115,29 @@ public final class ObjectCodec {
     byte[] content = new byte[head.length + 1 + body.length];
     System.arraycopy(head, 0, content, 0, head.length);
     System.arraycopy(body, 0, content, head.length + 1, body.length);
-    return new Node(objectId(content), content, children);
+    String id = objectId(content);
+    return new Node(id, new DeflatedObject(id, content), children);
+  }
+
+  /**
+   * An ArrayChunk that views {@code slice} of its array's data instead of copying it: hashed
+   * straight from the data, its bytes are a short head followed by the slice itself. A model
+   * deflated for pushing costs no second copy of the model.
+   */
+  private static Node chunk(ByteString slice) {
+    byte[] head = ObjectHeader.encode(ARRAY_CHUNK, List.of(), slice.size());
+    byte[] headAndNul = java.util.Arrays.copyOf(head, head.length + 1); // the NUL divider
+    MessageDigest sha;
+    try {
+      sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+    sha.update(headAndNul);
+    ByteStrings.update(sha, slice);
+    String id = HexFormat.of().formatHex(sha.digest());
+    ByteString bytes = UnsafeByteOperations.unsafeWrap(headAndNul).concat(slice);
+    return new Node(id, new DeflatedObject(id, bytes), List.of());
   }
 
   /** Children keyed by id, first occurrence first: flwr's {@code {child.object_id: child}}. */
@@ -139,7 +163,7 @@ public final class ObjectCodec {
     for (Node c : n.children()) {
       collect(c, out);
     }
-    out.putIfAbsent(n.id(), new DeflatedObject(n.id(), n.content()));
+    out.putIfAbsent(n.id(), n.object());
   }
 
   private static ObjectTree tree(Node n) {
@@ -220,7 +244,7 @@ public final class ObjectCodec {
     List<Node> chunks = new ArrayList<>();
     for (int start = 0; start < data.size(); start += maxChunkSize) {
       int end = Math.min(start + maxChunkSize, data.size());
-      chunks.add(node(ARRAY_CHUNK, List.of(), data.substring(start, end).toByteArray()));
+      chunks.add(chunk(data.substring(start, end)));
     }
     List<Node> unique = distinct(chunks);
     List<String> uniqueIds = new ArrayList<>(unique.size());
@@ -269,6 +293,34 @@ public final class ObjectCodec {
     return inflate(tree.getObjectId(), objects);
   }
 
+  /**
+   * Like {@link #inflate(ObjectTree, Map)}, but takes each ArrayChunk out of {@code objects} (which
+   * must be modifiable) as soon as the last Array that uses it has copied it. A received model's
+   * chunks and its reassembled arrays are then held together for one array at a time, not for the
+   * whole model. If it throws, {@code objects} may have lost chunks.
+   *
+   * @throws ObjectFormatException naming the offending object's id
+   */
+  public FlowerMessage inflateConsuming(ObjectTree tree, Map<String, byte[]> objects) {
+    checkTree(tree, objects);
+    // which Arrays use each leaf: checkTree proved the tree names every object's children
+    Map<String, Set<String>> users = new java.util.HashMap<>();
+    leafUsers(tree, users);
+    String messageId = tree.getObjectId();
+    FlowerMessage m = new Inflater(objects, maxRepeatedBytes, users).message(messageId);
+    return m.withMetadata(m.metadata().withMessageId(messageId));
+  }
+
+  private static void leafUsers(ObjectTree t, Map<String, Set<String>> users) {
+    for (ObjectTree c : t.getChildrenList()) {
+      if (c.getChildrenCount() == 0) {
+        users.computeIfAbsent(c.getObjectId(), k -> new HashSet<>()).add(t.getObjectId());
+      } else {
+        leafUsers(c, users);
+      }
+    }
+  }
+
   private static void checkTree(ObjectTree tree, Map<String, byte[]> objects) {
     String id = tree.getObjectId();
     byte[] content = objects.get(id);
@@ -300,9 +352,18 @@ public final class ObjectCodec {
     private final Set<String> chunksUsed = new HashSet<>();
     private long repeatedBytes; // bytes added by chunks named again, across the message
 
+    // inflateConsuming: the Arrays yet to copy each chunk; null to leave the objects alone
+    private final Map<String, Set<String>> chunkUsers;
+
     Inflater(Map<String, byte[]> objects, long maxRepeatedBytes) {
+      this(objects, maxRepeatedBytes, null);
+    }
+
+    Inflater(
+        Map<String, byte[]> objects, long maxRepeatedBytes, Map<String, Set<String>> chunkUsers) {
       this.objects = objects;
       this.maxRepeatedBytes = maxRepeatedBytes;
+      this.chunkUsers = chunkUsers;
     }
 
     /** The verified content and head of object {@code id}, which must be of {@code type}. */
@@ -537,8 +598,15 @@ public final class ObjectCodec {
             objects.get(children.get(k)), heads[k].bodyOffset(), data, at, heads[k].bodyLength());
         at += heads[k].bodyLength();
       }
-      Array a =
-          new Array(dtype, shape, stype, com.google.protobuf.UnsafeByteOperations.unsafeWrap(data));
+      if (chunkUsers != null) {
+        for (String chunkId : children) {
+          Set<String> users = chunkUsers.get(chunkId);
+          if (users != null && users.remove(id) && users.isEmpty()) {
+            objects.remove(chunkId); // copied for the last time: drop it now, not with the map
+          }
+        }
+      }
+      Array a = new Array(dtype, shape, stype, UnsafeByteOperations.unsafeWrap(data));
       done.put(id, a);
       return a;
     }

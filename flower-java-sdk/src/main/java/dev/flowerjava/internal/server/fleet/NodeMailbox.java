@@ -290,6 +290,7 @@ final class NodeMailbox {
     all.putAll(p.received);
     lastCompletedSession = p.sessionId;
     lastCompletedObjects = Set.copyOf(p.received.keySet());
+    p.received = null; // from here only 'all' holds the reply, and inflating empties it as it goes
     pending = null;
     return all;
   }
@@ -297,7 +298,7 @@ final class NodeMailbox {
   private void finish(Pending p, Map<String, byte[]> objects) {
     FlowerMessage reply;
     try {
-      reply = codec.inflate(p.replyTree, objects);
+      reply = codec.inflateConsuming(p.replyTree, objects);
     } catch (ObjectFormatException e) {
       p.reply.completeExceptionally(
           new FlowerException("node " + cid + " sent a malformed reply: " + e.getMessage(), e));
