@@ -9,6 +9,8 @@ import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.tensor.DType;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
+import dev.flowerjava.typing.EvaluateIns;
+import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.typing.Parameters;
@@ -241,6 +243,11 @@ public final class LargestModel {
               }
               fits.incrementAndGet();
               return new FitRes(Status.OK, ins.parameters(), 1, ScalarMap.empty());
+            }
+
+            @Override
+            public EvaluateRes evaluate(EvaluateIns ins) {
+              return new EvaluateRes(Status.OK, 0f, 1, ScalarMap.empty()); // flwr's FedAvg asks
             }
           };
       Thread t =
