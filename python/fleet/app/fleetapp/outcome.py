@@ -61,7 +61,9 @@ class Outcome:
         folder.mkdir(parents=True, exist_ok=True)
         listing = {}
         for name, arr in arrays.items():
-            np.save(folder / f"{name}.npy", arr, allow_pickle=False)
+            # save-arrays=false (large-model benchmark): list them, write no gigabytes to disk
+            if getattr(self, "keep_arrays", True):
+                np.save(folder / f"{name}.npy", arr, allow_pickle=False)
             listing[name] = {
                 "file": f"{rel}/{name}.npy",
                 "dtype": str(arr.dtype),

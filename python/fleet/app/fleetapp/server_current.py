@@ -63,7 +63,9 @@ def run(grid: Grid, context: Context, outcome: Outcome, num_rounds: int) -> None
         min_available_nodes=min_nodes,
     )
     big = int(cfg.get("big-values", 0))
-    start = ArrayRecord({k: Array(v) for k, v in initial_arrays(big).items()})
+    big_arrays = int(cfg.get("big-arrays", 1))
+    outcome.keep_arrays = bool(cfg.get("save-arrays", True))
+    start = ArrayRecord({k: Array(v) for k, v in initial_arrays(big, big_arrays).items()})
     result = strategy.start(
         grid=grid,
         initial_arrays=start,

@@ -6,6 +6,7 @@ import com.google.protobuf.UnsafeByteOperations;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.security.MessageDigest;
 
 /**
  * Moving bytes between protobuf's {@link ByteString} and the SDK's {@code byte[]} without copying
@@ -39,6 +40,45 @@ public final class ByteStrings {
    */
   public static ByteString wrapReadOnly(byte[] bytes) {
     return UnsafeByteOperations.unsafeWrap(bytes);
+  }
+
+  /**
+   * Feeds the bytes of {@code s} to {@code digest} straight from the arrays behind it, without
+   * copying them into one array first.
+   */
+  public static void update(MessageDigest digest, ByteString s) {
+    try {
+      UnsafeByteOperations.unsafeWriteTo(
+          s,
+          new ByteOutput() {
+            @Override
+            public void write(byte value) {
+              digest.update(value);
+            }
+
+            @Override
+            public void write(byte[] value, int offset, int length) {
+              digest.update(value, offset, length);
+            }
+
+            @Override
+            public void writeLazy(byte[] value, int offset, int length) {
+              digest.update(value, offset, length);
+            }
+
+            @Override
+            public void write(ByteBuffer value) {
+              digest.update(value.duplicate());
+            }
+
+            @Override
+            public void writeLazy(ByteBuffer value) {
+              digest.update(value.duplicate());
+            }
+          });
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // the output above never throws
+    }
   }
 
   /** Catches the backing array when protobuf hands over exactly one whole array. */

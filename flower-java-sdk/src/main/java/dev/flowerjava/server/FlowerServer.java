@@ -142,7 +142,8 @@ public final class FlowerServer implements AutoCloseable {
           FleetHttpServer.builder(server.clientManager())
               .host(host)
               .port(fleetHttpPort)
-              .maxBodyBytes(maxMessageSize)
+              // one Fleet request body is one Java array: at most 2^31 - 9 bytes
+              .maxBodyBytes(Math.min(maxMessageSize, FleetHttpServer.MAX_BODY_BYTES))
               .heartbeatPatience(fleetHeartbeatPatience)
               .heartbeatCheckPeriod(fleetHeartbeatCheckPeriod)
               .inFlightBudget(inFlightBudget) // the same instance as the other transports'

@@ -105,8 +105,13 @@ public final class ServerCli implements Callable<Integer> {
   @Option(
       names = "--max-message-size",
       defaultValue = "536870912",
-      description = "Largest message in bytes (default: ${DEFAULT-VALUE}, as flwr).")
-  int maxMessageSize;
+      converter = ByteSize.class,
+      description =
+          "Largest message in bytes, or with a suffix as --in-flight-budget (default:"
+              + " ${DEFAULT-VALUE}, as flwr); at most 2147483647 (2 GiB - 1), the most gRPC and"
+              + " protobuf can carry in one message. The Fleet API's chunked objects carry"
+              + " larger models.")
+  long maxMessageSize;
 
   @Option(names = "--tls-cert", description = "PEM certificate chain; with --tls-key, serves TLS.")
   Path tlsCert;
@@ -200,6 +205,14 @@ public final class ServerCli implements Callable<Integer> {
       throw new CommandLine.ParameterException(
           new CommandLine(this), "--max-nodes needs --fleet-http-port and no --node-auth-keys");
     }
+    if (maxMessageSize > Integer.MAX_VALUE) {
+      // gRPC reads a message's length as a Java int, and protobuf cannot encode 2 GiB or more
+      throw new CommandLine.ParameterException(
+          new CommandLine(this),
+          "--max-message-size must be at most 2147483647 bytes (2 GiB - 1, the largest message"
+              + " gRPC and protobuf carry), got "
+              + maxMessageSize);
+    }
     if ((tlsCert == null) != (tlsKey == null)) {
       throw new CommandLine.ParameterException(
           new CommandLine(this), "--tls-cert and --tls-key go together");
@@ -238,7 +251,7 @@ public final class ServerCli implements Callable<Integer> {
         FlowerServer.builder()
             .host(host)
             .port(port)
-            .maxMessageSize(maxMessageSize)
+            .maxMessageSize((int) maxMessageSize)
             .strategy(strategy)
             .config(config)
             .seed(seed);

@@ -138,6 +138,25 @@ class ServerCliTest {
   }
 
   @Test
+  void aMaxMessageSizeAboveWhatGrpcCarriesIsRefusedNamingTheOption() {
+    assertEquals(2, run("--max-message-size", "2GiB"));
+    assertTrue(
+        err.startsWith(
+            "--max-message-size must be at most 2147483647 bytes (2 GiB - 1, the largest message"
+                + " gRPC and protobuf carry), got 2147483648"),
+        err);
+  }
+
+  @Test
+  void aMaxMessageSizeThatIsNoPositiveByteCountIsRefusedNamingTheOption() {
+    assertEquals(2, run("--max-message-size", "0"));
+    assertTrue(err.contains("--max-message-size"), err);
+    assertTrue(err.contains("'0' is not a positive number of bytes"), err);
+    assertEquals(2, run("--max-message-size", "lots"));
+    assertTrue(err.contains("--max-message-size"), err);
+  }
+
+  @Test
   void helpNamesTheJarAndExitsZero() {
     assertEquals(0, run("--help"));
     assertTrue(out.toString().startsWith("Usage: server.jar"), out.toString());

@@ -9,7 +9,6 @@ import dev.flowerjava.internal.message.MetricRecord;
 import dev.flowerjava.internal.message.Record;
 import dev.flowerjava.internal.message.RecordDict;
 import dev.flowerjava.internal.message.ValueRecord;
-import dev.flowerjava.tensor.NpyCodec;
 import dev.flowerjava.typing.Code;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
@@ -24,7 +23,6 @@ import dev.flowerjava.typing.Scalar;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
 import java.math.BigInteger;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -323,7 +321,7 @@ public final class RecordDictCompat {
       b.put(
           keys.get(i),
           names != null
-              ? Array.of(NpyCodec.decodeView(ByteBuffer.wrap(npy)))
+              ? Array.ofNpy(npy)
               // Parameters' arrays are read-only by contract: wrap, do not copy
               : new Array("", List.of(), Array.STYPE_NUMPY, ByteStrings.wrapReadOnly(npy)));
     }
@@ -474,9 +472,7 @@ public final class RecordDictCompat {
   public static ArrayRecord modelArrayRecord(Parameters parameters) {
     ArrayRecord.Builder arrays = ArrayRecord.builder();
     for (int i = 0; i < parameters.size(); i++) {
-      arrays.put(
-          String.valueOf(i),
-          Array.of(NpyCodec.decodeView(ByteBuffer.wrap(parameters.tensors().get(i)))));
+      arrays.put(String.valueOf(i), Array.ofNpy(parameters.tensors().get(i)));
     }
     return arrays.build();
   }

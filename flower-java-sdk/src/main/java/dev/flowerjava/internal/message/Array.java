@@ -45,6 +45,87 @@ public record Array(String dtype, List<Integer> shape, String stype, ByteString 
   }
 
   /**
+   * {@link #of(NDArray)} of the array that the {@code .npy} image {@code npy} holds, sharing {@code
+   * npy} instead of writing it again when it already is the image {@link #of(NDArray)} would write
+   * (as every image NpyCodec or numpy's {@code np.save} writes for a C-ordered little-endian array
+   * is). Callers must not modify {@code npy} afterwards.
+   *
+   * @param npy a {@code .npy} image
+   * @return the Array, with dtype and shape read from the image
+   * @throws dev.flowerjava.tensor.NpyFormatException if {@code npy} is not a valid .npy image
+   */
+  public static Array ofNpy(byte[] npy) {
+    NDArray array = NpyCodec.decodeView(java.nio.ByteBuffer.wrap(npy)); // header only: no copy
+    if (!hasCanonicalHeader(npy, array)) {
+      return of(array); // e.g. Fortran order or big-endian: written again as numpy would
+    }
+    List<Integer> shape = new ArrayList<>(array.ndim());
+    for (long d : array.shape()) {
+      shape.add(Math.toIntExact(d));
+    }
+    return new Array(array.dtype().numpyName(), shape, STYPE_NUMPY, ByteStrings.wrapReadOnly(npy));
+  }
+
+  /**
+   * Whether {@code npy} starts with the header {@link NpyCodec#encode} writes for {@code array}:
+   * then its data, which decoded to {@code array}, is byte for byte what encode would write too.
+   */
+  private static boolean hasCanonicalHeader(byte[] npy, NDArray array) {
+    int headerLength = npy.length - array.byteSize();
+    if (headerLength <= 0) {
+      return false;
+    }
+    HeaderCheck check = new HeaderCheck(npy, headerLength);
+    try {
+      NpyCodec.encode(array, check);
+    } catch (HeaderCheck.Stop stop) {
+      // the header was compared; the data is not needed
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e); // HeaderCheck throws nothing else
+    }
+    return check.matches && check.compared == headerLength;
+  }
+
+  /** Compares the first bytes written to it with a header, then stops the writer. */
+  private static final class HeaderCheck extends java.io.OutputStream {
+    private final byte[] npy;
+    private final int headerLength;
+    int compared;
+    boolean matches = true;
+
+    HeaderCheck(byte[] npy, int headerLength) {
+      this.npy = npy;
+      this.headerLength = headerLength;
+    }
+
+    @Override
+    public void write(int b) throws Stop {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws Stop {
+      int n = Math.min(len, headerLength - compared);
+      if (!java.util.Arrays.equals(b, off, off + n, npy, compared, compared + n)) {
+        matches = false;
+      }
+      compared += n;
+      if (compared >= headerLength || !matches) {
+        throw new Stop();
+      }
+    }
+
+    /** Ends the writer's work once the header is compared. */
+    static final class Stop extends java.io.IOException {
+      private static final long serialVersionUID = 1L;
+
+      Stop() {
+        super("header compared");
+      }
+    }
+  }
+
+  /**
    * Decodes the {@code .npy} data. The result views {@code data} where the layout allows (a {@code
    * ByteString} never changes), see {@link NpyCodec#decodeView}.
    *

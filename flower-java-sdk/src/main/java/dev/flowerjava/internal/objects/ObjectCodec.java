@@ -2,6 +2,8 @@ package dev.flowerjava.internal.objects;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
+import dev.flowerjava.internal.ByteStrings;
 import dev.flowerjava.internal.message.Array;
 import dev.flowerjava.internal.message.ArrayRecord;
 import dev.flowerjava.internal.message.ConfigRecord;
@@ -118,7 +120,7 @@ public final class ObjectCodec {
   // ------------------------------------------------------------------ deflate
 
   /** A deflated object and its distinct children, in order. */
-  private record Node(String id, byte[] content, List<Node> children) {}
+  private record Node(String id, DeflatedObject object, List<Node> children) {}
 
   /**
    * A record deflated once, for many messages to share: a server sends every node of a round the
@@ -198,7 +200,33 @@ public final class ObjectCodec {
     byte[] content = new byte[head.length + 1 + body.length];
     System.arraycopy(head, 0, content, 0, head.length);
     System.arraycopy(body, 0, content, head.length + 1, body.length);
-    return new Node(objectId(content), content, children);
+    String id = objectId(content);
+    return new Node(id, new DeflatedObject(id, content), children);
+  }
+
+  /**
+   * An ArrayChunk that views {@code slice} of its array's data instead of copying it: hashed
+   * straight from the data, its bytes are a short head followed by the slice itself. A model
+   * deflated for pushing costs no second copy of the model. {@code materialize} makes it an array
+   * of its own instead (a shared record, served to many nodes, keeps its chunks as arrays).
+   */
+  private static Node chunk(ByteString slice, boolean materialize) {
+    if (materialize) {
+      return node(ARRAY_CHUNK, List.of(), slice.toByteArray());
+    }
+    byte[] head = ObjectHeader.encode(ARRAY_CHUNK, List.of(), slice.size());
+    byte[] headAndNul = java.util.Arrays.copyOf(head, head.length + 1); // the NUL divider
+    MessageDigest sha;
+    try {
+      sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+    sha.update(headAndNul);
+    ByteStrings.update(sha, slice);
+    String id = HexFormat.of().formatHex(sha.digest());
+    ByteString bytes = UnsafeByteOperations.unsafeWrap(headAndNul).concat(slice);
+    return new Node(id, new DeflatedObject(id, bytes), List.of());
   }
 
   /** Children keyed by id, first occurrence first: flwr's {@code {child.object_id: child}}. */
@@ -239,7 +267,7 @@ public final class ObjectCodec {
     for (Node c : n.children()) {
       collect(c, out);
     }
-    out.putIfAbsent(n.id(), new DeflatedObject(n.id(), n.content()));
+    out.putIfAbsent(n.id(), n.object());
   }
 
   /** The tree of {@code n}; subtrees found in {@code prebuilt} (by node identity) are reused. */
@@ -324,18 +352,19 @@ public final class ObjectCodec {
         .forEach(
             (name, array) -> {
               List<Node> chunks = new ArrayList<>();
-              Node n = deflateArray(array, chunks);
+              Node n = deflateArray(array, chunks, view != null);
               refs.put(name, n.id());
               children.add(n);
               if (view != null) {
                 ByteString data = ByteString.EMPTY;
                 for (Node c : chunks) {
+                  byte[] content = c.object().content(); // materialized: the chunk's own array
                   int bodyLength =
-                      c.content().length - ObjectHeader.parse(c.id(), c.content()).bodyOffset();
+                      content.length - ObjectHeader.parse(c.id(), content).bodyOffset();
                   data =
                       data.concat(
                           com.google.protobuf.UnsafeByteOperations.unsafeWrap(
-                              c.content(), c.content().length - bodyLength, bodyLength));
+                              content, content.length - bodyLength, bodyLength));
                 }
                 view.put(name, new Array(array.dtype(), array.shape(), array.stype(), data));
               }
@@ -345,12 +374,13 @@ public final class ObjectCodec {
 
   /**
    * @param chunks gets the array's chunks in order, repeats included
+   * @param materialize whether each chunk gets an array of its own rather than viewing {@code a}'s
    */
-  private Node deflateArray(Array a, List<Node> chunks) {
+  private Node deflateArray(Array a, List<Node> chunks, boolean materialize) {
     ByteString data = a.data();
     for (int start = 0; start < data.size(); start += maxChunkSize) {
       int end = Math.min(start + maxChunkSize, data.size());
-      chunks.add(node(ARRAY_CHUNK, List.of(), data.substring(start, end).toByteArray()));
+      chunks.add(chunk(data.substring(start, end), materialize));
       chunkBytesDeflated.add(end - start);
     }
     List<Node> unique = distinct(chunks);
@@ -390,7 +420,7 @@ public final class ObjectCodec {
   }
 
   private FlowerMessage inflate(String messageId, Map<String, byte[]> objects, boolean hash) {
-    Inflater in = new Inflater(objects, maxRepeatedBytes, hash);
+    Inflater in = new Inflater(objects, maxRepeatedBytes, hash, null);
     FlowerMessage m = in.message(messageId);
     return m.withMetadata(m.metadata().withMessageId(messageId));
   }
@@ -412,6 +442,49 @@ public final class ObjectCodec {
   public FlowerMessage inflateVerified(ObjectTree tree, Map<String, byte[]> objects) {
     checkTree(tree, objects);
     return inflate(tree.getObjectId(), objects, false);
+  }
+
+  /**
+   * Like {@link #inflate(ObjectTree, Map)}, but takes each ArrayChunk out of {@code objects} (which
+   * must be modifiable) as soon as the last Array that uses it has copied it. A received model's
+   * chunks and its reassembled arrays are then held together for one array at a time, not for the
+   * whole model. If it throws, {@code objects} may have lost chunks.
+   *
+   * @throws ObjectFormatException naming the offending object's id
+   */
+  public FlowerMessage inflateConsuming(ObjectTree tree, Map<String, byte[]> objects) {
+    return inflateConsuming(tree, objects, true);
+  }
+
+  /**
+   * {@link #inflateConsuming} of objects already checked against their ids, as {@link
+   * #inflateVerified}: what a server does with a node's pushed reply.
+   *
+   * @throws ObjectFormatException naming the offending object's id
+   */
+  public FlowerMessage inflateConsumingVerified(ObjectTree tree, Map<String, byte[]> objects) {
+    return inflateConsuming(tree, objects, false);
+  }
+
+  private FlowerMessage inflateConsuming(
+      ObjectTree tree, Map<String, byte[]> objects, boolean hash) {
+    checkTree(tree, objects);
+    // which Arrays use each leaf: checkTree proved the tree names every object's children
+    Map<String, Set<String>> users = new java.util.HashMap<>();
+    leafUsers(tree, users);
+    String messageId = tree.getObjectId();
+    FlowerMessage m = new Inflater(objects, maxRepeatedBytes, hash, users).message(messageId);
+    return m.withMetadata(m.metadata().withMessageId(messageId));
+  }
+
+  private static void leafUsers(ObjectTree t, Map<String, Set<String>> users) {
+    for (ObjectTree c : t.getChildrenList()) {
+      if (c.getChildrenCount() == 0) {
+        users.computeIfAbsent(c.getObjectId(), k -> new HashSet<>()).add(t.getObjectId());
+      } else {
+        leafUsers(c, users);
+      }
+    }
   }
 
   private static void checkTree(ObjectTree tree, Map<String, byte[]> objects) {
@@ -445,12 +518,19 @@ public final class ObjectCodec {
     private final Set<String> chunksUsed = new HashSet<>();
     private long repeatedBytes; // bytes added by chunks named again, across the message
 
-    private final boolean hash;
+    private final boolean hash; // false when the caller has checked every object against its id
+    // inflateConsuming: the Arrays yet to copy each chunk; null to leave the objects alone
+    private final Map<String, Set<String>> chunkUsers;
 
-    Inflater(Map<String, byte[]> objects, long maxRepeatedBytes, boolean hash) {
+    Inflater(
+        Map<String, byte[]> objects,
+        long maxRepeatedBytes,
+        boolean hash,
+        Map<String, Set<String>> chunkUsers) {
       this.objects = objects;
       this.maxRepeatedBytes = maxRepeatedBytes;
       this.hash = hash;
+      this.chunkUsers = chunkUsers;
     }
 
     /** The verified content and head of object {@code id}, which must be of {@code type}. */
@@ -687,8 +767,15 @@ public final class ObjectCodec {
             objects.get(children.get(k)), heads[k].bodyOffset(), data, at, heads[k].bodyLength());
         at += heads[k].bodyLength();
       }
-      Array a =
-          new Array(dtype, shape, stype, com.google.protobuf.UnsafeByteOperations.unsafeWrap(data));
+      if (chunkUsers != null) {
+        for (String chunkId : children) {
+          Set<String> users = chunkUsers.get(chunkId);
+          if (users != null && users.remove(id) && users.isEmpty()) {
+            objects.remove(chunkId); // copied for the last time: drop it now, not with the map
+          }
+        }
+      }
+      Array a = new Array(dtype, shape, stype, UnsafeByteOperations.unsafeWrap(data));
       done.put(id, a);
       return a;
     }

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.flowerjava.client.Client;
 import dev.flowerjava.client.RetryPolicy;
 import dev.flowerjava.client.TransportException;
+import dev.flowerjava.internal.ByteStrings;
 import dev.flowerjava.internal.client.ClientTransport;
 import dev.flowerjava.internal.client.RetryBudget;
 import dev.flowerjava.internal.message.FlowerMessage;
@@ -302,7 +303,8 @@ public final class FleetNode implements ClientTransport {
           objects.put(id, pullObject(node, runId, id));
         }
       }
-      instruction = codec.inflate(tree, objects);
+      // the chunks go as their arrays are rebuilt: the model is held about once, not twice
+      instruction = codec.inflateConsuming(tree, objects);
     } catch (FleetRpcException e) {
       throw e; // the call failed, not the instruction: it is offered again later
     } catch (RuntimeException e) {
@@ -368,9 +370,11 @@ public final class FleetNode implements ClientTransport {
                         .addMessageObjectTrees(deflated.objectTree())
                         .addClientappRuntimeList(runtime)
                         .build()));
-    Map<String, byte[]> available = deflated.objectMap();
+    // the objects' bytes as views: a chunk is copied only into its own request, one at a time
+    Map<String, ByteString> available = new java.util.HashMap<>();
+    deflated.objects().forEach(o -> available.put(o.objectId(), o.bytes()));
     for (String id : pushed.getObjectsToPushList()) {
-      byte[] content = available.get(id);
+      ByteString content = available.get(id);
       if (content == null) {
         throw new TransportException(
             "SuperLink asked for object "
@@ -387,8 +391,7 @@ public final class FleetNode implements ClientTransport {
                               .setNode(node)
                               .setRunId(runId)
                               .setObjectId(id)
-                              .setObjectContent(
-                                  com.google.protobuf.UnsafeByteOperations.unsafeWrap(content))
+                              .setObjectContent(content)
                               .setSessionId(pushed.getSessionId())
                               .build()))
               .getStored();
@@ -430,7 +433,7 @@ public final class FleetNode implements ClientTransport {
         throw new TransportException("SuperLink does not know object " + id + " of run " + runId);
       }
       if (r.getObjectAvailable()) {
-        return r.getObjectContent().toByteArray();
+        return ByteStrings.sharedArray(r.getObjectContent());
       }
       if (System.nanoTime() > deadline) {
         throw new TransportException(

@@ -108,6 +108,10 @@ import org.slf4j.LoggerFactory;
 public final class FleetHttpServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FleetHttpServer.class);
   static final String MEDIA_TYPE = "application/protobuf";
+
+  /** The largest request body: one Java array (2^31 - 9 bytes on common JVMs). */
+  public static final int MAX_BODY_BYTES = Integer.MAX_VALUE - 8;
+
   private static final String PREFIX = "/v1/fleet/";
   private static final Set<String> RPCS =
       Set.of(
@@ -685,9 +689,9 @@ public final class FleetHttpServer implements AutoCloseable {
     /** Largest request body (default 512 MiB; at most 2 GiB - 9 bytes, one Java array). */
     public Builder maxBodyBytes(long bytes) {
       this.maxBodyBytes = Checks.positive("maxBodyBytes", bytes);
-      if (bytes > Integer.MAX_VALUE - 8) {
+      if (bytes > MAX_BODY_BYTES) {
         throw new IllegalArgumentException(
-            "maxBodyBytes must be at most " + (Integer.MAX_VALUE - 8) + ", got " + bytes);
+            "maxBodyBytes must be at most " + MAX_BODY_BYTES + ", got " + bytes);
       }
       return this;
     }

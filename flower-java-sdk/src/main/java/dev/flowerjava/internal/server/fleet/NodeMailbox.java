@@ -365,7 +365,7 @@ final class NodeMailbox {
     all.putAll(p.received);
     lastCompletedSession = p.sessionId;
     lastCompletedObjects = Set.copyOf(p.received.keySet());
-    p.received = null;
+    p.received = null; // from here only 'all' holds the reply, and inflating empties it as it goes
     p.releaseModel();
     pending = null;
     return all;
@@ -374,8 +374,9 @@ final class NodeMailbox {
   private void finish(Pending p, Map<String, byte[]> objects) {
     FlowerMessage reply;
     try {
-      // every pushed object was hashed as it arrived; the rest are the instruction's own
-      reply = codec.inflateVerified(p.replyTree, objects);
+      // every pushed object was hashed as it arrived; the rest are the instruction's own. Chunks
+      // leave 'objects' as soon as their arrays are rebuilt, so the reply is not held twice
+      reply = codec.inflateConsumingVerified(p.replyTree, objects);
     } catch (ObjectFormatException e) {
       p.reply.completeExceptionally(
           new FlowerException("node " + cid + " sent a malformed reply: " + e.getMessage(), e));
