@@ -1,6 +1,7 @@
 package dev.flowerjava.server;
 
 import dev.flowerjava.FlowerException;
+import dev.flowerjava.internal.server.DeferredRejections;
 import dev.flowerjava.internal.server.WeightedMean;
 import dev.flowerjava.server.strategy.ClientInstruction;
 import dev.flowerjava.server.strategy.EvaluateAggregator;
@@ -214,7 +215,8 @@ final class Server {
             timeout,
             ClientProxy::fit,
             FitRes::status,
-            (client, res) -> aggregator.accept(client, res));
+            (client, res) -> aggregator.accept(client, res),
+            aggregator instanceof DeferredRejections ? (DeferredRejections) aggregator : null);
     int results = instructions.size() - failures.size();
     log.info("aggregate_fit: received {} results and {} failures", results, failures.size());
     AggregatedFit aggregated = aggregator.finish(failures);
@@ -245,7 +247,8 @@ final class Server {
             timeout,
             ClientProxy::evaluate,
             EvaluateRes::status,
-            (client, res) -> aggregator.accept(client, res));
+            (client, res) -> aggregator.accept(client, res),
+            null);
     log.info(
         "aggregate_evaluate: received {} results and {} failures",
         instructions.size() - failures.size(),
@@ -273,7 +276,8 @@ final class Server {
       Duration timeout,
       Call<I, R> call,
       Function<R, Status> status,
-      BiConsumer<ClientProxy, R> accept)
+      BiConsumer<ClientProxy, R> accept,
+      DeferredRejections deferred)
       throws InterruptedException {
     List<Failure> failures = new ArrayList<>();
     Object foldLock = new Object();
@@ -316,6 +320,7 @@ final class Server {
                 log.warn("Round {} {}: client {} failed: {}", round, what, client.cid(), reason);
                 failures.add(new Failure(client.cid(), reason));
               }
+              addRejections(round, what, deferred, false, failures);
             }
             remaining.countDown();
           });
@@ -333,6 +338,7 @@ final class Server {
     List<Failure> all;
     synchronized (foldLock) {
       closed[0] = true;
+      addRejections(round, what, deferred, true, failures);
       for (int i = 0; i < instructions.size(); i++) {
         if (!done[i]) {
           ClientProxy client = instructions.get(i).client();
@@ -348,6 +354,27 @@ final class Server {
       client.disconnect(reason);
     }
     return all;
+  }
+
+  /**
+   * Records results an aggregator rejected after it had accepted them (it folds them in batches),
+   * each as a failure of the client that sent it.
+   */
+  private static void addRejections(
+      int round,
+      String what,
+      DeferredRejections deferred,
+      boolean endOfRound,
+      List<Failure> failures) {
+    if (deferred == null) {
+      return;
+    }
+    for (WeightedMean.Rejection r : deferred.takeRejections(endOfRound)) {
+      String cid = ((ClientProxy) r.client()).cid();
+      String reason = "rejected: " + r.error().getMessage();
+      log.warn("Round {} {}: client {} failed: {}", round, what, cid, reason);
+      failures.add(new Failure(cid, reason));
+    }
   }
 
   private static String formatSeconds(Duration d) {
