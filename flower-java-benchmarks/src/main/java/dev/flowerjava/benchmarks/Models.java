@@ -19,12 +19,22 @@ final class Models {
   /** One 11,689,512-value tensor: the parameter count of ResNet-18. */
   static final long[][] RESNET18_SIZED = {{11_689_512}};
 
+  /** One 1,000,000-value tensor: the smallest model the server folds in batches. */
+  static final long[][] FLAT_1M = {{1_000_000}};
+
+  /** One 100,000,000-value tensor (400 MB of float32). */
+  static final long[][] FLAT_100M = {{100_000_000}};
+
   static long[][] byName(String name) {
     switch (name) {
       case "cifar-cnn":
         return CIFAR_CNN;
       case "resnet18-sized":
         return RESNET18_SIZED;
+      case "flat-1m":
+        return FLAT_1M;
+      case "flat-100m":
+        return FLAT_100M;
       default:
         throw new IllegalArgumentException("unknown model '" + name + "'");
     }
