@@ -67,6 +67,8 @@ public final class WeightedMean {
   private final List<Pending> pending = new ArrayList<>();
   private long pendingBytes;
   private final List<Rejection> rejections = new ArrayList<>();
+  // the caller's scratch blocks, kept: a small model is folded one update at a time
+  private final Scratch scratch = new Scratch();
 
   /**
    * A mean whose updates must match {@code reference}'s tensor count and shapes (any dtypes), whose
@@ -270,7 +272,7 @@ public final class WeightedMean {
       for (int t = 0; t < dtypes.length; t++) {
         dtypes[t] = resultDtype(t);
       }
-      Pass pass = new Pass(pending, sums, shapes, dtypes, allWeight().doubleValue());
+      Pass pass = new Pass(pending, sums, shapes, dtypes, allWeight().doubleValue(), scratch);
       pass.run();
       if (pass.rejectedAny()) {
         List<Pending> kept = new ArrayList<>();
@@ -298,6 +300,14 @@ public final class WeightedMean {
       out.add(toArray(sums[t], totalWeight.doubleValue(), resultDtype(t), shapes.get(t)));
     }
     return out;
+  }
+
+  /** One worker's block-sized buffers. */
+  private static final class Scratch {
+    final double[] tile = new double[BLOCK];
+    final int[] bits = new int[BLOCK];
+    final short[] halves = new short[BLOCK];
+    final double[] doubles = new double[BLOCK];
   }
 
   /** An offered update whose cheap checks passed. */
@@ -392,7 +402,7 @@ public final class WeightedMean {
         sums[t] = new double[Math.toIntExact(NDArray.elementCount(shapes.get(t)))];
       }
     }
-    Pass pass = new Pass(batch, sums, shapes, null, 0);
+    Pass pass = new Pass(batch, sums, shapes, null, 0, scratch);
     pass.run();
     InvalidResultException first = null;
     for (int u = 0; u < batch.size(); u++) {
@@ -534,9 +544,17 @@ public final class WeightedMean {
     final int[] blockStart;
     final int[] runStart; // worker r takes blocks [runStart[r], runStart[r + 1])
     final int[][] foldedTo; // [worker][update]: that worker's blocks before this one hold it
+    final Scratch callerScratch; // run 0's, which the caller runs
 
-    Pass(List<Pending> batch, double[][] sums, List<long[]> shapes, DType[] outDtypes, double d) {
+    Pass(
+        List<Pending> batch,
+        double[][] sums,
+        List<long[]> shapes,
+        DType[] outDtypes,
+        double d,
+        Scratch callerScratch) {
       this.batch = batch;
+      this.callerScratch = callerScratch;
       this.sums = sums;
       this.outDtypes = outDtypes;
       this.divisor = d;
@@ -624,10 +642,11 @@ public final class WeightedMean {
     }
 
     private void work(int r) {
-      double[] tile = new double[BLOCK];
-      int[] bits = new int[BLOCK];
-      short[] halves = new short[BLOCK];
-      double[] doubles = new double[BLOCK];
+      Scratch own = r == 0 ? callerScratch : new Scratch();
+      double[] tile = own.tile;
+      int[] bits = own.bits;
+      short[] halves = own.halves;
+      double[] doubles = own.doubles;
       int[] folded = foldedTo[r];
       Arrays.fill(folded, runStart[r]);
       for (int k = runStart[r]; k < runStart[r + 1]; k++) {

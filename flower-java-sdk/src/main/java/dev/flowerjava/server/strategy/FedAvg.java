@@ -39,6 +39,14 @@ import org.slf4j.LoggerFactory;
  * fit or evaluate result whose {@code num_examples} is above {@link Builder#maxNumExamples(long)}.
  * The rules, case by case against flwr: docs/AGGREGATION-SEMANTICS.md.
  *
+ * <p>Models above 262,144 values are folded in batches of held results (at most 64, and a quarter
+ * of the heap or {@code -Dflowerjava.fold.maxPendingBytes}), each block of the sums taking the
+ * whole batch while it is in cache, on all cores: a held result's values are checked when its batch
+ * is folded, after {@code accept} returned. The {@link dev.flowerjava.server.Server} still records
+ * such a rejection as that client's failure, and the result leaves no trace in the average; a
+ * strategy that wraps this aggregator in its own gets them only in {@code finish}, where they are
+ * logged, left out and count against {@link Builder#acceptFailures(boolean)}.
+ *
  * <pre>{@code
  * Strategy fedAvg = FedAvg.builder().minAvailableClients(2).fractionEvaluate(0.5).build();
  * }</pre>
