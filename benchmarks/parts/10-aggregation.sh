@@ -1,6 +1,32 @@
 #!/usr/bin/env bash
-# Aggregation: the server's fold of client updates against flwr's aggregate.
+# Aggregation: the server's fold of client updates against a read-only pass over the same bytes on
+# all cores (the ceiling, same JMH run) and flwr's aggregate.
+#   10-aggregation.sh MODE OUT
+# Full: cifar-cnn, resnet18-sized and flat-100m (JMH single-shot-like: few 1 s iterations for the
+# 100M cases), 10 and 100 updates each. Quick: cifar-cnn and flat-1m, 10 updates.
 set -euo pipefail
+mode=$1 out=$2
 here=$(dirname "$0")
-exec "$here/../lib/jmh-section.sh" "$1" "$2" 10-aggregation FedAvgBenchmark aggregateRound \
-  "Aggregation" "$here/10-aggregation.intro.md"
+jar=flower-java-benchmarks/target/benchmarks.jar
+bench='FedAvgBenchmark.(aggregateRound|readCeiling)$'
+jsons=()
+if [[ $mode == quick ]]; then
+  java -jar "$jar" "$bench" -p model=cifar-cnn,flat-1m -p clients=10 -wi 1 -w 200ms -i 1 -r 200ms \
+    -jvmArgs '-Xms256m -Xmx2g' -rf json -rff "$out/10-aggregation.jmh.json" >&2
+  jsons=("$out/10-aggregation.jmh.json")
+  .venv/flwr/bin/python python/benchmarks/aggregation_anchor.py --models cifar-cnn,flat-1m \
+    --clients 10 --quick > "$out/10-aggregation.anchor.json"
+else
+  # -Xmx16g: a quarter of the heap (4 GiB) is the fold's default bound on held updates; what is
+  # live is about 2 GiB of distinct updates plus the sums and the result
+  java -jar "$jar" "$bench" -p model=cifar-cnn,resnet18-sized -p clients=10,100 \
+    -wi 2 -w 1 -i 3 -r 1 -jvmArgs '-Xms1g -Xmx16g' \
+    -rf json -rff "$out/10-aggregation.jmh.json" >&2
+  java -jar "$jar" "$bench" -p model=flat-100m -p clients=10,100 -wi 1 -w 1 -i 2 -r 1 \
+    -jvmArgs '-Xms1g -Xmx16g' -rf json -rff "$out/10-aggregation-100m.jmh.json" >&2
+  jsons=("$out/10-aggregation.jmh.json" "$out/10-aggregation-100m.jmh.json")
+  .venv/flwr/bin/python python/benchmarks/aggregation_anchor.py \
+    --models cifar-cnn,resnet18-sized,flat-100m --clients 10,100 > "$out/10-aggregation.anchor.json"
+fi
+.venv/flwr/bin/python python/benchmarks/report_aggregation.py "$out/10-aggregation.anchor.json" \
+  "$here/10-aggregation.intro.md" "${jsons[@]}" > "$out/10-aggregation.md"

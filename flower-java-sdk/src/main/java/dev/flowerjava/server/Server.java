@@ -2,6 +2,7 @@ package dev.flowerjava.server;
 
 import dev.flowerjava.FlowerException;
 import dev.flowerjava.internal.server.ClientDisconnectedException;
+import dev.flowerjava.internal.server.DeferredRejections;
 import dev.flowerjava.internal.server.ServerMetrics;
 import dev.flowerjava.internal.server.WeightedMean;
 import dev.flowerjava.server.strategy.ClientInstruction;
@@ -232,7 +233,8 @@ final class Server {
               } finally {
                 foldNanos[0] += System.nanoTime() - t;
               }
-            });
+            },
+            aggregator instanceof DeferredRejections ? (DeferredRejections) aggregator : null);
     int results = instructions.size() - failures.size();
     log.info("aggregate_fit: received {} results and {} failures", results, failures.size());
     long finishStart = System.nanoTime();
@@ -268,7 +270,8 @@ final class Server {
             timeout,
             ClientProxy::evaluate,
             EvaluateRes::status,
-            (client, res) -> aggregator.accept(client, res));
+            (client, res) -> aggregator.accept(client, res),
+            null);
     log.info(
         "aggregate_evaluate: received {} results and {} failures",
         instructions.size() - failures.size(),
@@ -297,7 +300,8 @@ final class Server {
       Duration timeout,
       Call<I, R> call,
       Function<R, Status> status,
-      BiConsumer<ClientProxy, R> accept)
+      BiConsumer<ClientProxy, R> accept,
+      DeferredRejections deferred)
       throws InterruptedException {
     List<Failure> failures = new ArrayList<>();
     Object foldLock = new Object();
@@ -346,6 +350,7 @@ final class Server {
                 failures.add(new Failure(client.cid(), reason));
                 metrics.failure(kind);
               }
+              addRejections(round, what, deferred, false, failures);
             }
             remaining.countDown();
           });
@@ -363,6 +368,7 @@ final class Server {
     List<Failure> all;
     synchronized (foldLock) {
       closed[0] = true;
+      addRejections(round, what, deferred, true, failures);
       for (int i = 0; i < instructions.size(); i++) {
         if (!done[i]) {
           ClientProxy client = instructions.get(i).client();
@@ -399,6 +405,28 @@ final class Server {
       return ServerMetrics.Failure.INVALID_RESULT;
     }
     return ServerMetrics.Failure.ERROR;
+  }
+
+  /**
+   * Records results an aggregator rejected after it had accepted them (it folds them in batches),
+   * each as a failure of the client that sent it.
+   */
+  private void addRejections(
+      int round,
+      String what,
+      DeferredRejections deferred,
+      boolean endOfRound,
+      List<Failure> failures) {
+    if (deferred == null) {
+      return;
+    }
+    for (WeightedMean.Rejection r : deferred.takeRejections(endOfRound)) {
+      String cid = ((ClientProxy) r.client()).cid();
+      String reason = "rejected: " + r.error().getMessage();
+      log.warn("Round {} {}: client {} failed: {}", round, what, cid, reason);
+      failures.add(new Failure(cid, reason));
+      metrics.failure(ServerMetrics.Failure.INVALID_RESULT);
+    }
   }
 
   private static String formatSeconds(Duration d) {

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flowerjava.FlowerException;
 import dev.flowerjava.internal.server.ClientDisconnectedException;
+import dev.flowerjava.internal.server.DeferredRejections;
+import dev.flowerjava.internal.server.WeightedMean;
 import dev.flowerjava.server.strategy.ClientInstruction;
 import dev.flowerjava.server.strategy.EvaluateAggregator;
 import dev.flowerjava.server.strategy.Failure;
@@ -69,7 +71,7 @@ class ServerTest {
   }
 
   /** FedAvg that records every round's fit and evaluate failures. */
-  private static final class Recording implements Strategy {
+  private static class Recording implements Strategy {
     final Strategy inner;
     final List<List<Failure>> fitFailures = new CopyOnWriteArrayList<>();
     final List<List<Failure>> evaluateFailures = new CopyOnWriteArrayList<>();
@@ -609,5 +611,78 @@ class ServerTest {
 
     assertEquals(List.of(0L), a.reconnects);
     assertEquals(List.of(0L), b.reconnects);
+  }
+
+  @Test
+  void aHeldUpdateRejectedWhenItsBatchIsFoldedIsThatClientsFailure() throws Exception {
+    // a model large enough to be folded in batches: its values are checked after accept returned
+    int n = WeightedMean.INLINE_VALUES + 3;
+    float[] zeros = new float[n];
+    float[] ones = new float[n];
+    java.util.Arrays.fill(ones, 1f);
+    float[] threes = new float[n];
+    java.util.Arrays.fill(threes, 3f);
+    float[] poisoned = ones.clone();
+    poisoned[n - 1] = Float.NaN; // in the last block: the earlier ones are folded by then
+    new FakeClient("a").registerWith(cm).fitsWith(params(ones, new float[] {1f}), 10);
+    new FakeClient("b-nan").registerWith(cm).fitsWith(params(poisoned, new float[] {1f}), 10);
+    new FakeClient("c").registerWith(cm).fitsWith(params(threes, new float[] {3f}), 30);
+    Strategy fedAvg =
+        FedAvg.builder()
+            .initialParameters(params(zeros, new float[] {0f}))
+            .minFitClients(3)
+            .minAvailableClients(3)
+            .fractionEvaluate(0)
+            .build();
+    List<List<Failure>> seen = new CopyOnWriteArrayList<>();
+    Strategy recording =
+        new Recording(fedAvg) {
+          @Override
+          public FitAggregator fitAggregator(int round, Parameters current) {
+            FitAggregator a = fedAvg.fitAggregator(round, current);
+            // forwards the held-result rejections, as a wrapper of FedAvg's aggregator must
+            return new DeferredAggregator(a, seen);
+          }
+        };
+    Server server = new Server(cm, recording);
+
+    History h = server.fit(ServerConfig.ofRounds(1));
+
+    assertEquals(List.of(2), values(h.fitResults()));
+    assertEquals(List.of(1), values(h.fitFailures()));
+    assertEquals(
+        List.of(new Failure("b-nan", "rejected: tensor 0 holds NaN at flat index " + (n - 1))),
+        seen.get(0));
+    float[] mean = new float[n];
+    java.util.Arrays.fill(mean, 2.5f); // (10 * 1 + 30 * 3) / 40: nothing of b-nan's
+    assertParameters(new float[][] {mean, {2.5f}}, server.parameters());
+    assertEquals(3, cm.numAvailable());
+  }
+
+  /** Forwards a FitAggregator, held-result rejections included, and records its failures. */
+  private static final class DeferredAggregator implements FitAggregator, DeferredRejections {
+    final FitAggregator inner;
+    final List<List<Failure>> seen;
+
+    DeferredAggregator(FitAggregator inner, List<List<Failure>> seen) {
+      this.inner = inner;
+      this.seen = seen;
+    }
+
+    @Override
+    public void accept(ClientProxy client, FitRes result) {
+      inner.accept(client, result);
+    }
+
+    @Override
+    public List<WeightedMean.Rejection> takeRejections(boolean endOfRound) {
+      return ((DeferredRejections) inner).takeRejections(endOfRound);
+    }
+
+    @Override
+    public AggregatedFit finish(List<Failure> failures) {
+      seen.add(List.copyOf(failures));
+      return inner.finish(failures);
+    }
   }
 }

@@ -3,14 +3,21 @@ package dev.flowerjava.internal.server;
 import dev.flowerjava.server.strategy.InvalidResultException;
 import dev.flowerjava.tensor.DType;
 import dev.flowerjava.tensor.NDArray;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.math.BigInteger;
+import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.ShortBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * A streaming example-weighted mean of model updates: each update is checked against the expected
@@ -31,31 +38,74 @@ import java.util.List;
  * accepted or rejected on its own, never because of what others sent before it.
  */
 public final class WeightedMean {
+  /** Default of the pending-update count bound: enough for the fold to run near read speed. */
+  public static final int DEFAULT_MAX_PENDING_UPDATES = 64;
+
+  /** Models up to this many values (2 MiB of double sums, cache-sized) fold at once, inline. */
+  public static final int INLINE_VALUES = 1 << 18;
+
+  // values per block: its double sums (32 KiB) and one update's slice (16 KiB) stay in L1/L2
+  // while every update of the batch streams through
+  private static final int BLOCK = 4096;
+  // below this many values x updates a pass runs on the caller's thread: no hand-off cost
+  private static final long PARALLEL_MIN_WORK = 1L << 21;
+
+  /** An update rejected after it was offered, with the client it came from. */
+  public record Rejection(Object client, InvalidResultException error) {}
+
   private List<long[]> shapes; // expected layout; fixed by the reference or the first update
   private DType[] sumDtypes; // dtype numpy's running sum would have; null before the first update
-  private double[][] sums;
+  private double[][] sums; // null until a batch is folded into them
   // per tensor, sum of max|w| * n over the updates: a bound on every |sums[t][i]|, so an update
   // whose products would take a double sum to infinity is rejected before it is folded in
   private double[] sumBounds;
   private final long maxWeight;
-  private BigInteger totalWeight = BigInteger.ZERO;
-  private int count;
+  private final int maxPendingUpdates;
+  private final long maxPendingBytes;
+  private BigInteger totalWeight = BigInteger.ZERO; // of the updates folded into sums
+  private int count; // updates folded into sums
+  private final List<Pending> pending = new ArrayList<>();
+  private long pendingBytes;
+  private final List<Rejection> rejections = new ArrayList<>();
+  // the caller's scratch blocks, kept: a small model is folded one update at a time
+  private final Scratch scratch = new Scratch();
 
   /**
-   * A mean whose updates must match {@code reference}'s tensor count and shapes (any dtypes) and
-   * whose weights may not exceed {@code maxWeight}.
+   * A mean whose updates must match {@code reference}'s tensor count and shapes (any dtypes), whose
+   * weights may not exceed {@code maxWeight}, and which holds up to {@code maxPendingUpdates}
+   * offered updates of at most {@code maxPendingBytes} in all before it folds them as one batch.
    *
    * @param reference the expected layout; null or empty to let the first accepted update fix it
    * @param maxWeight the largest {@code num_examples} accepted, at least 1
+   * @param maxPendingUpdates at least 1 (1 folds every update as it is offered)
+   * @param maxPendingBytes at least 0; an update larger than this is folded on its own
    */
-  public WeightedMean(List<NDArray> reference, long maxWeight) {
+  public WeightedMean(
+      List<NDArray> reference, long maxWeight, int maxPendingUpdates, long maxPendingBytes) {
     if (maxWeight < 1) {
       throw new IllegalArgumentException("maxWeight must be >= 1, got " + maxWeight);
     }
+    if (maxPendingUpdates < 1 || maxPendingBytes < 0) {
+      throw new IllegalArgumentException(
+          "maxPendingUpdates must be >= 1 and maxPendingBytes >= 0, got "
+              + maxPendingUpdates
+              + " and "
+              + maxPendingBytes);
+    }
     this.maxWeight = maxWeight;
+    this.maxPendingUpdates = maxPendingUpdates;
+    this.maxPendingBytes = maxPendingBytes;
     if (reference != null && !reference.isEmpty()) {
       fixLayout(reference);
     }
+  }
+
+  /**
+   * As {@link #WeightedMean(List, long, int, long)} with the default bounds: {@link
+   * #DEFAULT_MAX_PENDING_UPDATES} updates and {@link #defaultMaxPendingBytes()}.
+   */
+  public WeightedMean(List<NDArray> reference, long maxWeight) {
+    this(reference, maxWeight, DEFAULT_MAX_PENDING_UPDATES, defaultMaxPendingBytes());
   }
 
   /** A mean whose updates must match {@code reference}'s layout, with any positive weight. */
@@ -69,75 +119,181 @@ public final class WeightedMean {
   }
 
   /**
-   * Folds in one update with weight {@code numExamples}.
+   * The default bound on the bytes of pending updates: a quarter of the JVM's maximum heap, or the
+   * system property {@code flowerjava.fold.maxPendingBytes} when set.
+   */
+  public static long defaultMaxPendingBytes() {
+    String p = System.getProperty("flowerjava.fold.maxPendingBytes");
+    if (p != null) {
+      return Long.parseLong(p.trim());
+    }
+    return Runtime.getRuntime().maxMemory() / 4;
+  }
+
+  /**
+   * Folds in one update with weight {@code numExamples} now (after any pending updates).
    *
    * @throws InvalidResultException naming the first problem found (nothing is folded then)
    */
   public void add(List<NDArray> update, long numExamples) {
-    if (numExamples <= 0) {
-      throw new InvalidResultException(
-          "num_examples must be > 0 to be weighted, got " + numExamples);
+    Pending p = admit(update, numExamples, null, true);
+    flush();
+    InvalidResultException e = foldBatch(List.of(p));
+    if (e != null) {
+      throw e;
     }
-    if (numExamples > maxWeight) {
-      throw new InvalidResultException(
-          "num_examples " + numExamples + " is above the maximum of " + maxWeight);
-    }
-    double[] maxAbs;
-    if (shapes == null) {
-      if (update.isEmpty()) {
-        throw new InvalidResultException("update has no tensors");
-      }
-      maxAbs = checkFinite(update);
-      checkSumsStayFinite(maxAbs, numExamples, new double[update.size()]);
-      fixLayout(update);
-    } else {
-      checkLayout(update);
-      maxAbs = checkFinite(update);
-      checkSumsStayFinite(maxAbs, numExamples, sumBounds);
-    }
-    DType[] promoted = new DType[update.size()];
-    for (int t = 0; t < update.size(); t++) {
-      DType d = NumpyPromotion.scaled(update.get(t).dtype());
-      promoted[t] = count == 0 ? d : NumpyPromotion.promote(sumDtypes[t], d);
-    }
-    for (int t = 0; t < update.size(); t++) {
-      fold(update.get(t), sums[t], numExamples);
-    }
-    for (int t = 0; t < update.size(); t++) {
-      sumBounds[t] += maxAbs[t] * numExamples;
-    }
-    sumDtypes = promoted;
-    totalWeight = totalWeight.add(BigInteger.valueOf(numExamples));
-    count++;
-  }
-
-  /** How many updates were folded in. */
-  public int count() {
-    return count;
   }
 
   /**
-   * The sum of the accepted weights.
+   * Offers one update of {@code client}'s with weight {@code numExamples}. Its weight, tensor
+   * count, shapes and float64 values are checked now; its other values when it is folded, in a
+   * batch with other pending updates (when the count or byte bound is reached, or at {@link
+   * #flush()} / {@link #result()}): an update rejected then is removed from the sums again and
+   * listed by {@link #takeRejections()}. Removal is within rounding: each affected double sum may
+   * differ from a fold that never saw the update by the rounding of one addition and one
+   * subtraction per update folded in the same batch (a relative 2^-52 or so of the sum of the
+   * magnitudes folded into that value), far below float32 resolution. Models of at most {@link
+   * #INLINE_VALUES} values are folded at once, and rejected by a throw, as by {@link #add}.
+   *
+   * @param client who sent the update, handed back in its {@link Rejection}
+   * @throws InvalidResultException if a problem is found now (nothing is kept then)
+   */
+  public void offer(List<NDArray> update, long numExamples, Object client) {
+    long values = 0;
+    for (NDArray a : update) {
+      values += a.size();
+    }
+    boolean inline = shapes == null || values <= INLINE_VALUES;
+    Pending p = admit(update, numExamples, client, inline);
+    if (inline) {
+      // the first update fixes the layout: it must be known good before another is compared
+      flush();
+      InvalidResultException e = foldBatch(List.of(p));
+      if (e != null) {
+        throw e;
+      }
+      return;
+    }
+    if (!pending.isEmpty()
+        && (pending.size() >= maxPendingUpdates || pendingBytes + p.bytes > maxPendingBytes)) {
+      flush();
+    }
+    pending.add(p);
+    pendingBytes += p.bytes;
+    if (pending.size() >= maxPendingUpdates || pendingBytes >= maxPendingBytes) {
+      flush();
+    }
+  }
+
+  /** Folds every pending update into the sums now; rejections go to {@link #takeRejections()}. */
+  public void flush() {
+    if (pending.isEmpty()) {
+      return;
+    }
+    List<Pending> batch = new ArrayList<>(pending);
+    pending.clear();
+    pendingBytes = 0;
+    foldBatch(batch);
+  }
+
+  /**
+   * The updates rejected when they were folded since the last call, in the order found.
+   *
+   * @return the rejections; the list is the caller's
+   */
+  public List<Rejection> takeRejections() {
+    List<Rejection> out = new ArrayList<>(rejections);
+    rejections.clear();
+    return out;
+  }
+
+  /** How many updates are held, offered but not yet folded. */
+  public int pendingCount() {
+    return pending.size();
+  }
+
+  /** The bytes of the updates held, offered but not yet folded. */
+  public long pendingBytes() {
+    return pendingBytes;
+  }
+
+  /** How many updates were accepted: folded in, or pending and not (yet) rejected. */
+  public int count() {
+    return count + pending.size();
+  }
+
+  /**
+   * The sum of the accepted weights, pending updates included.
    *
    * @throws ArithmeticException if it does not fit a long (possible only with a {@code maxWeight}
    *     above {@code Long.MAX_VALUE / count})
    */
   public long totalWeight() {
-    return totalWeight.longValueExact();
+    return allWeight().longValueExact();
+  }
+
+  private BigInteger allWeight() {
+    BigInteger w = totalWeight;
+    for (Pending p : pending) {
+      w = w.add(BigInteger.valueOf(p.weight));
+    }
+    return w;
   }
 
   /** The dtype tensor {@code t} of {@link #result()} has, given the updates so far. */
   public DType resultDtype(int t) {
-    if (count == 0) {
+    if (count() == 0) {
       throw new IllegalStateException("no update was added");
     }
-    return NumpyPromotion.divided(sumDtypes[t]);
+    DType d = count == 0 ? null : sumDtypes[t];
+    for (Pending p : pending) {
+      DType s = NumpyPromotion.scaled(p.dtypes[t]);
+      d = d == null ? s : NumpyPromotion.promote(d, s);
+    }
+    return NumpyPromotion.divided(d);
   }
 
-  /** The weighted mean so far. */
+  /**
+   * The weighted mean so far. Pending updates are folded in the same pass that writes the result
+   * (the sums are only read), and stay pending; one rejected there is dropped and the pass redone
+   * without it, so it leaves no trace at all. Check {@link #takeRejections()} afterwards.
+   *
+   * @throws IllegalStateException if no update was accepted
+   */
   public List<NDArray> result() {
-    if (count == 0) {
-      throw new IllegalStateException("no update was added");
+    while (true) {
+      if (count() == 0) {
+        throw new IllegalStateException("no update was added");
+      }
+      if (pending.isEmpty()) {
+        break;
+      }
+      DType[] dtypes = new DType[shapes.size()];
+      for (int t = 0; t < dtypes.length; t++) {
+        dtypes[t] = resultDtype(t);
+      }
+      Pass pass = new Pass(pending, sums, shapes, dtypes, allWeight().doubleValue(), scratch);
+      pass.run();
+      if (pass.rejectedAny()) {
+        List<Pending> kept = new ArrayList<>();
+        for (int u = 0; u < pending.size(); u++) {
+          InvalidResultException e = pass.bad.get(u);
+          if (e == null) {
+            kept.add(pending.get(u));
+          } else {
+            pendingBytes -= pending.get(u).bytes;
+            rejections.add(new Rejection(pending.get(u).client, e));
+          }
+        }
+        pending.clear();
+        pending.addAll(kept);
+        continue;
+      }
+      List<NDArray> out = new ArrayList<>(shapes.size());
+      for (int t = 0; t < shapes.size(); t++) {
+        out.add(NDArray.of(dtypes[t], shapes.get(t), pass.out[t]));
+      }
+      return out;
     }
     List<NDArray> out = new ArrayList<>(sums.length);
     for (int t = 0; t < sums.length; t++) {
@@ -146,16 +302,137 @@ public final class WeightedMean {
     return out;
   }
 
+  /** One worker's block-sized buffers. */
+  private static final class Scratch {
+    final double[] tile = new double[BLOCK];
+    final int[] bits = new int[BLOCK];
+    final short[] halves = new short[BLOCK];
+    final double[] doubles = new double[BLOCK];
+  }
+
+  /** An offered update whose cheap checks passed. */
+  private static final class Pending {
+    final Object client;
+    final long weight;
+    final DType[] dtypes;
+    final ByteBuffer[] data; // per tensor, little-endian, from index 0
+    final Buffer[] views; // per tensor, an IntBuffer (float32), ShortBuffer or DoubleBuffer view
+    final long bytes;
+
+    Pending(Object client, long weight, List<NDArray> update) {
+      this.client = client;
+      this.weight = weight;
+      dtypes = new DType[update.size()];
+      data = new ByteBuffer[update.size()];
+      views = new Buffer[update.size()];
+      long b = 0;
+      for (int t = 0; t < dtypes.length; t++) {
+        NDArray a = update.get(t);
+        dtypes[t] = a.dtype();
+        data[t] = a.data().order(ByteOrder.LITTLE_ENDIAN);
+        switch (dtypes[t]) {
+          case FLOAT32:
+            views[t] = data[t].asIntBuffer();
+            break;
+          case FLOAT16:
+            views[t] = data[t].asShortBuffer();
+            break;
+          case FLOAT64:
+            views[t] = data[t].asDoubleBuffer();
+            break;
+          default:
+            views[t] = data[t];
+        }
+        b += data[t].remaining();
+      }
+      bytes = b;
+    }
+  }
+
+  /** The checks that need no pass over float32/float16 values; float64 values are checked here. */
+  private Pending admit(List<NDArray> update, long numExamples, Object client, boolean precheck) {
+    if (numExamples <= 0) {
+      throw new InvalidResultException(
+          "num_examples must be > 0 to be weighted, got " + numExamples);
+    }
+    if (numExamples > maxWeight) {
+      throw new InvalidResultException(
+          "num_examples " + numExamples + " is above the maximum of " + maxWeight);
+    }
+    if (shapes == null) {
+      if (update.isEmpty()) {
+        throw new InvalidResultException("update has no tensors");
+      }
+    } else {
+      checkLayout(update);
+    }
+    boolean hasFloat64 = false;
+    for (NDArray a : update) {
+      hasFloat64 |= a.dtype() == DType.FLOAT64;
+    }
+    if (hasFloat64 || precheck) {
+      // the overflow bound needs a float64 tensor's largest value before anything is folded: such
+      // an update is checked whole now (one extra read), so it is never rejected later and its
+      // bound is final. So is an update folded on its own (add, small models), so that nothing
+      // of it is folded if it fails
+      double[] maxAbs = checkFinite(update);
+      checkSumsStayFinite(
+          maxAbs, numExamples, sumBounds == null ? new double[update.size()] : sumBounds);
+      if (shapes == null) {
+        fixLayout(update);
+      }
+      for (int t = 0; t < update.size(); t++) {
+        sumBounds[t] += maxAbs[t] * numExamples;
+      }
+    } else if (shapes == null) {
+      fixLayout(update);
+    }
+    return new Pending(client, numExamples, update);
+  }
+
+  /**
+   * Folds {@code batch} into the sums in one pass; rejected updates are removed again and listed.
+   *
+   * @return the first rejection, or null
+   */
+  private InvalidResultException foldBatch(List<Pending> batch) {
+    if (sums == null) {
+      sums = new double[shapes.size()][];
+      for (int t = 0; t < sums.length; t++) {
+        sums[t] = new double[Math.toIntExact(NDArray.elementCount(shapes.get(t)))];
+      }
+    }
+    Pass pass = new Pass(batch, sums, shapes, null, 0, scratch);
+    pass.run();
+    InvalidResultException first = null;
+    for (int u = 0; u < batch.size(); u++) {
+      Pending p = batch.get(u);
+      InvalidResultException e = pass.bad.get(u);
+      if (e != null) {
+        pass.remove(u);
+        rejections.add(new Rejection(p.client, e));
+        first = first == null ? e : first;
+        continue;
+      }
+      for (int t = 0; t < p.dtypes.length; t++) {
+        DType d = NumpyPromotion.scaled(p.dtypes[t]);
+        sumDtypes[t] = count == 0 ? d : NumpyPromotion.promote(sumDtypes[t], d);
+      }
+      totalWeight = totalWeight.add(BigInteger.valueOf(p.weight));
+      count++;
+    }
+    return first;
+  }
+
   private void fixLayout(List<NDArray> layout) {
     List<long[]> newShapes = new ArrayList<>(layout.size());
-    double[][] newSums = new double[layout.size()][];
-    for (int t = 0; t < layout.size(); t++) {
-      newShapes.add(layout.get(t).shape());
-      newSums[t] = new double[Math.toIntExact(layout.get(t).size())];
+    for (NDArray a : layout) {
+      newShapes.add(a.shape());
+      Math.toIntExact(a.size()); // a tensor's sums are one double[]
     }
     shapes = newShapes;
-    sums = newSums;
     sumBounds = new double[layout.size()];
+    sumDtypes = new DType[layout.size()];
   }
 
   private void checkLayout(List<NDArray> update) {
@@ -241,37 +518,295 @@ public final class WeightedMean {
     }
   }
 
-  private static InvalidResultException notFinite(int tensor, double value, int index) {
+  private static InvalidResultException notFinite(int tensor, double value, long index) {
     return new InvalidResultException(
         "tensor " + tensor + " holds " + value + " at flat index " + index);
   }
 
-  private static void fold(NDArray a, double[] sum, long weight) {
-    double w = weight;
-    ByteBuffer b = a.data();
-    switch (a.dtype()) {
-      case FLOAT32:
-        {
-          FloatBuffer f = b.asFloatBuffer();
-          for (int i = 0; i < sum.length; i++) {
-            sum[i] += f.get(i) * w;
+  /**
+   * One pass over the model for a batch of updates: the model is cut into blocks, the blocks into
+   * one contiguous run per worker, and each block's sums take every update of the batch in order
+   * while they are in cache. Each update's slice of a block is checked (NaN/Inf) before it is
+   * folded, so a bad value never reaches a sum; the same order of additions per value as a fold of
+   * one update after the other, so the sums are bit for bit the sequential ones.
+   *
+   * <p>Without {@code outDtypes} it folds into {@code sums} in place; with them, it reads {@code
+   * sums} (null: zeros) and writes the mean into {@code out}, leaving the sums as they were.
+   */
+  private static final class Pass {
+    final List<Pending> batch;
+    final double[][] sums;
+    final DType[] outDtypes;
+    final double divisor;
+    final byte[][] out;
+    final AtomicReferenceArray<InvalidResultException> bad;
+    final int[] blockTensor;
+    final int[] blockStart;
+    final int[] runStart; // worker r takes blocks [runStart[r], runStart[r + 1])
+    final int[][] foldedTo; // [worker][update]: that worker's blocks before this one hold it
+    final Scratch callerScratch; // run 0's, which the caller runs
+
+    Pass(
+        List<Pending> batch,
+        double[][] sums,
+        List<long[]> shapes,
+        DType[] outDtypes,
+        double d,
+        Scratch callerScratch) {
+      this.batch = batch;
+      this.callerScratch = callerScratch;
+      this.sums = sums;
+      this.outDtypes = outDtypes;
+      this.divisor = d;
+      int tensors = shapes.size();
+      long values = 0;
+      int blocks = 0;
+      int[] sizes = new int[tensors];
+      for (int t = 0; t < tensors; t++) {
+        sizes[t] = Math.toIntExact(NDArray.elementCount(shapes.get(t)));
+        values += sizes[t];
+        blocks += (sizes[t] + BLOCK - 1) / BLOCK;
+      }
+      blockTensor = new int[blocks];
+      blockStart = new int[blocks];
+      int k = 0;
+      for (int t = 0; t < tensors; t++) {
+        for (int a = 0; a < sizes[t]; a += BLOCK) {
+          blockTensor[k] = t;
+          blockStart[k++] = a;
+        }
+      }
+      if (outDtypes != null) {
+        out = new byte[tensors][];
+        for (int t = 0; t < tensors; t++) {
+          out[t] = new byte[sizes[t] * outDtypes[t].itemSize()];
+        }
+      } else {
+        out = null;
+      }
+      int workers =
+          values * batch.size() < PARALLEL_MIN_WORK
+              ? 1
+              : Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), blocks));
+      runStart = new int[workers + 1];
+      for (int r = 0; r <= workers; r++) {
+        runStart[r] = (int) ((long) blocks * r / workers);
+      }
+      foldedTo = new int[workers][batch.size()];
+      bad = new AtomicReferenceArray<>(batch.size());
+    }
+
+    boolean rejectedAny() {
+      for (int u = 0; u < bad.length(); u++) {
+        if (bad.get(u) != null) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    void run() {
+      int workers = runStart.length - 1;
+      if (workers == 1) {
+        work(0);
+        return;
+      }
+      // the caller takes run 0; the others go to the common pool, and any a busy pool has not
+      // started yet the caller takes back and runs itself
+      List<ForkJoinTask<?>> forked = new ArrayList<>(workers - 1);
+      for (int r = 1; r < workers; r++) {
+        int run = r;
+        forked.add(ForkJoinTask.adapt(() -> work(run)).fork());
+      }
+      work(0);
+      for (int i = forked.size() - 1; i >= 0; i--) {
+        ForkJoinTask<?> f = forked.get(i);
+        if (f.tryUnfork()) {
+          f.invoke();
+        } else {
+          f.join();
+        }
+      }
+    }
+
+    private int sizeOf(int k) {
+      int t = blockTensor[k];
+      int n =
+          k + 1 < blockTensor.length && blockTensor[k + 1] == t ? blockStart[k + 1] : tensorSize(t);
+      return n - blockStart[k];
+    }
+
+    private int tensorSize(int t) {
+      ByteBuffer b = batch.get(0).data[t];
+      return b.remaining() / batch.get(0).dtypes[t].itemSize();
+    }
+
+    private void work(int r) {
+      Scratch own = r == 0 ? callerScratch : new Scratch();
+      double[] tile = own.tile;
+      int[] bits = own.bits;
+      short[] halves = own.halves;
+      double[] doubles = own.doubles;
+      int[] folded = foldedTo[r];
+      Arrays.fill(folded, runStart[r]);
+      for (int k = runStart[r]; k < runStart[r + 1]; k++) {
+        int t = blockTensor[k];
+        int a = blockStart[k];
+        int len = sizeOf(k);
+        double[] target;
+        int off;
+        if (out == null) {
+          target = sums[t];
+          off = a;
+        } else {
+          target = tile;
+          off = 0;
+          if (sums == null) {
+            Arrays.fill(tile, 0, len, 0.0);
+          } else {
+            System.arraycopy(sums[t], a, tile, 0, len);
           }
-          return;
         }
-      case FLOAT64:
-        {
-          DoubleBuffer d = b.asDoubleBuffer();
-          for (int i = 0; i < sum.length; i++) {
-            sum[i] += d.get(i) * w;
+        for (int u = 0; u < batch.size(); u++) {
+          if (bad.get(u) != null) {
+            continue;
           }
-          return;
+          Pending p = batch.get(u);
+          InvalidResultException e =
+              foldSlice(p, t, a, len, target, off, bits, halves, doubles, 1.0);
+          if (e != null) {
+            bad.compareAndSet(u, null, e);
+          } else {
+            folded[u] = k + 1;
+          }
         }
-      default:
-        for (int i = 0; i < sum.length; i++) {
-          sum[i] += a.dtype().readAsDouble(b, i) * w;
+        if (out != null) {
+          write(t, a, len, tile);
         }
+      }
+    }
+
+    /** Takes update {@code u} out of the sums again, from every block a worker folded it into. */
+    void remove(int u) {
+      int[] bits = new int[BLOCK];
+      short[] halves = new short[BLOCK];
+      double[] doubles = new double[BLOCK];
+      Pending p = batch.get(u);
+      for (int r = 0; r < foldedTo.length; r++) {
+        for (int k = runStart[r]; k < foldedTo[r][u]; k++) {
+          int t = blockTensor[k];
+          int a = blockStart[k];
+          foldSlice(p, t, a, sizeOf(k), sums[t], a, bits, halves, doubles, -1.0);
+        }
+      }
+    }
+
+    /**
+     * Checks, then adds {@code sign * weight *} values {@code [a, a + len)} of tensor {@code t} to
+     * {@code target[off...]}.
+     *
+     * @return why the slice was not folded, or null
+     */
+    private static InvalidResultException foldSlice(
+        Pending p,
+        int t,
+        int a,
+        int len,
+        double[] target,
+        int off,
+        int[] bits,
+        short[] halves,
+        double[] doubles,
+        double sign) {
+      double w = sign * p.weight;
+      ByteBuffer b = p.data[t];
+      switch (p.dtypes[t]) {
+        case FLOAT32:
+          {
+            // read as int bits: the check is then integer-only, which C2 vectorizes
+            ((IntBuffer) p.views[t]).get(a, bits, 0, len);
+            // an exponent of all ones (NaN, infinity) makes (bits & exp) + 1 ulp of exponent
+            // carry into the sign bit: one OR per value, no branch
+            int any = 0;
+            for (int i = 0; i < len; i++) {
+              any |= (bits[i] & 0x7f800000) + 0x00800000;
+            }
+            if (any < 0) {
+              for (int i = 0; i < len; i++) {
+                float v = Float.intBitsToFloat(bits[i]);
+                if (!Float.isFinite(v)) {
+                  return notFinite(t, v, (long) a + i);
+                }
+              }
+            }
+            for (int i = 0; i < len; i++) {
+              target[off + i] += Float.intBitsToFloat(bits[i]) * w;
+            }
+            return null;
+          }
+        case FLOAT16:
+          {
+            ((ShortBuffer) p.views[t]).get(a, halves, 0, len);
+            for (int i = 0; i < len; i++) {
+              if ((halves[i] & 0x7c00) == 0x7c00) {
+                return notFinite(t, Half.toDouble(halves[i]), (long) a + i);
+              }
+            }
+            for (int i = 0; i < len; i++) {
+              target[off + i] += Half.toDouble(halves[i]) * w;
+            }
+            return null;
+          }
+        case FLOAT64:
+          {
+            // checked when offered
+            ((DoubleBuffer) p.views[t]).get(a, doubles, 0, len);
+            for (int i = 0; i < len; i++) {
+              target[off + i] += doubles[i] * w;
+            }
+            return null;
+          }
+        default:
+          {
+            DType d = p.dtypes[t];
+            for (int i = 0; i < len; i++) {
+              target[off + i] += d.readAsDouble(b, a + i) * w;
+            }
+            return null;
+          }
+      }
+    }
+
+    private void write(int t, int a, int len, double[] tile) {
+      byte[] o = out[t];
+      switch (outDtypes[t]) {
+        case FLOAT16:
+          for (int i = 0; i < len; i++) {
+            SHORTS.set(o, 2 * (a + i), Half.fromDouble(tile[i] / divisor));
+          }
+          break;
+        case FLOAT32:
+          for (int i = 0; i < len; i++) {
+            FLOATS.set(o, 4 * (a + i), (float) (tile[i] / divisor));
+          }
+          break;
+        case FLOAT64:
+          for (int i = 0; i < len; i++) {
+            DOUBLES.set(o, 8 * (a + i), tile[i] / divisor);
+          }
+          break;
+        default:
+          throw new AssertionError("a mean is never " + outDtypes[t]);
+      }
     }
   }
+
+  private static final VarHandle SHORTS =
+      MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle FLOATS =
+      MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle DOUBLES =
+      MethodHandles.byteArrayViewVarHandle(double[].class, ByteOrder.LITTLE_ENDIAN);
 
   private static NDArray toArray(double[] sum, double t, DType dtype, long[] shape) {
     ByteBuffer out =

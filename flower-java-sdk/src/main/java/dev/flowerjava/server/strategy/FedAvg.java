@@ -1,5 +1,6 @@
 package dev.flowerjava.server.strategy;
 
+import dev.flowerjava.internal.server.DeferredRejections;
 import dev.flowerjava.internal.server.WeightedMean;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
@@ -15,7 +16,9 @@ import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -35,6 +38,14 @@ import org.slf4j.LoggerFactory;
  * global model, or with NaN or infinity, is rejected as one failure and the round goes on, as is a
  * fit or evaluate result whose {@code num_examples} is above {@link Builder#maxNumExamples(long)}.
  * The rules, case by case against flwr: docs/AGGREGATION-SEMANTICS.md.
+ *
+ * <p>Models above 262,144 values are folded in batches of held results (at most 64, and a quarter
+ * of the heap or {@code -Dflowerjava.fold.maxPendingBytes}), each block of the sums taking the
+ * whole batch while it is in cache, on all cores: a held result's values are checked when its batch
+ * is folded, after {@code accept} returned. The {@link dev.flowerjava.server.Server} still records
+ * such a rejection as that client's failure, and the result leaves no trace in the average; a
+ * strategy that wraps this aggregator in its own gets them only in {@code finish}, where they are
+ * logged, left out and count against {@link Builder#acceptFailures(boolean)}.
  *
  * <pre>{@code
  * Strategy fedAvg = FedAvg.builder().minAvailableClients(2).fractionEvaluate(0.5).build();
@@ -165,42 +176,80 @@ public final class FedAvg implements Strategy {
       // the server checks the model before round 1, so this is a strategy used on its own
       throw new IllegalArgumentException("current parameters: " + e.getMessage(), e);
     }
-    WeightedMean mean = new WeightedMean(reference, maxNumExamples);
-    List<MetricsAggregation.Weighted> metrics = new ArrayList<>();
-    return new FitAggregator() {
-      @Override
-      public void accept(ClientProxy client, FitRes result) {
-        List<NDArray> update;
-        try {
-          update = result.parameters().toArrays();
-        } catch (NpyFormatException e) {
-          throw new InvalidResultException("undecodable parameters: " + e.getMessage(), e);
-        }
-        mean.add(update, result.numExamples());
-        metrics.add(new MetricsAggregation.Weighted(result.numExamples(), result.metrics()));
-      }
+    return new FedAvgFitAggregator(new WeightedMean(reference, maxNumExamples), serverRound);
+  }
 
-      @Override
-      public AggregatedFit finish(List<Failure> failures) {
-        if (mean.count() == 0) {
-          return AggregatedFit.none();
-        }
-        if (!acceptFailures && !failures.isEmpty()) {
-          log.warn(
-              "aggregate_fit: {} failures and accept_failures is off: keeping the model",
-              failures.size());
-          return AggregatedFit.none();
-        }
-        ScalarMap aggregatedMetrics = ScalarMap.empty();
-        if (fitMetricsAggregation != null) {
-          aggregatedMetrics = fitMetricsAggregation.aggregate(metrics);
-        } else if (serverRound == 1) {
-          log.warn("No fit metrics aggregation was configured");
-        }
-        return new AggregatedFit(
-            Optional.of(Parameters.fromArrays(mean.result())), aggregatedMetrics);
+  /**
+   * Folds results as they arrive. Large models are folded in batches (WeightedMean#offer): a result
+   * whose values turn out bad when its batch is folded is reported through {@link
+   * DeferredRejections}, which the server records as that client's failure, and leaves no trace.
+   */
+  private final class FedAvgFitAggregator implements FitAggregator, DeferredRejections {
+    private final WeightedMean mean;
+    private final int serverRound;
+    // per accepted client, its metrics; a client rejected later is taken out again
+    private final Map<Object, MetricsAggregation.Weighted> metrics = new LinkedHashMap<>();
+    private List<NDArray> computed; // by takeRejections(true), reused by finish
+    private int lateRejections;
+
+    FedAvgFitAggregator(WeightedMean mean, int serverRound) {
+      this.mean = mean;
+      this.serverRound = serverRound;
+    }
+
+    @Override
+    public void accept(ClientProxy client, FitRes result) {
+      List<NDArray> update;
+      try {
+        update = result.parameters().toArrays();
+      } catch (NpyFormatException e) {
+        throw new InvalidResultException("undecodable parameters: " + e.getMessage(), e);
       }
-    };
+      computed = null;
+      mean.offer(update, result.numExamples(), client);
+      metrics.put(client, new MetricsAggregation.Weighted(result.numExamples(), result.metrics()));
+    }
+
+    @Override
+    public List<WeightedMean.Rejection> takeRejections(boolean endOfRound) {
+      if (endOfRound && computed == null && mean.count() > 0) {
+        computed = mean.result();
+      }
+      List<WeightedMean.Rejection> out = mean.takeRejections();
+      for (WeightedMean.Rejection r : out) {
+        metrics.remove(r.client());
+        lateRejections++;
+      }
+      if (computed != null && mean.count() == 0) {
+        computed = null;
+      }
+      return out;
+    }
+
+    @Override
+    public AggregatedFit finish(List<Failure> failures) {
+      // a caller other than the server may not have asked: rejections found now still count
+      for (WeightedMean.Rejection r : takeRejections(true)) {
+        log.warn("aggregate_fit: a held result was rejected: {}", r.error().getMessage());
+      }
+      if (mean.count() == 0) {
+        return AggregatedFit.none();
+      }
+      int failed = Math.max(failures.size(), lateRejections);
+      if (!acceptFailures && failed > 0) {
+        log.warn(
+            "aggregate_fit: {} failures and accept_failures is off: keeping the model", failed);
+        return AggregatedFit.none();
+      }
+      ScalarMap aggregatedMetrics = ScalarMap.empty();
+      if (fitMetricsAggregation != null) {
+        aggregatedMetrics = fitMetricsAggregation.aggregate(new ArrayList<>(metrics.values()));
+      } else if (serverRound == 1) {
+        log.warn("No fit metrics aggregation was configured");
+      }
+      List<NDArray> average = computed != null ? computed : mean.result();
+      return new AggregatedFit(Optional.of(Parameters.fromArrays(average)), aggregatedMetrics);
+    }
   }
 
   @Override

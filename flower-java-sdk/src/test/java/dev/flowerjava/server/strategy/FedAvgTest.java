@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flowerjava.internal.server.DeferredRejections;
+import dev.flowerjava.internal.server.WeightedMean;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.server.FakeClient;
@@ -529,5 +531,39 @@ class FedAvgTest {
         assertThrows(NullPointerException.class, () -> FedAvg.builder().initialParameters(null));
 
     assertEquals("initialParameters", e.getMessage());
+  }
+
+  @Test
+  void aHeldUpdateWithNaNIsRejectedLaterForItsClientWithItsMetricsDropped() {
+    int n = WeightedMean.INLINE_VALUES + 1; // batched: values are checked when folded
+    float[] ones = new float[n];
+    java.util.Arrays.fill(ones, 1f);
+    float[] bad = ones.clone();
+    bad[n / 2] = Float.POSITIVE_INFINITY;
+    ClientProxy c = new FakeClient("c");
+    FedAvg fedAvg =
+        FedAvg.builder()
+            .initialParameters(params(new float[n], new float[] {0f}))
+            .fitMetricsAggregation(MetricsAggregation.weightedAverage())
+            .build();
+    FitAggregator agg = fedAvg.fitAggregator(2, fedAvg.initializeParameters(null).orElseThrow());
+    agg.accept(
+        A, fitRes(params(ones, new float[] {1f}), 1, ScalarMap.builder().put("acc", 0.2).build()));
+    agg.accept(
+        B, fitRes(params(bad, new float[] {7f}), 5, ScalarMap.builder().put("acc", 0.9).build()));
+    agg.accept(
+        c, fitRes(params(ones, new float[] {3f}), 3, ScalarMap.builder().put("acc", 0.6).build()));
+
+    List<WeightedMean.Rejection> late = ((DeferredRejections) agg).takeRejections(true);
+
+    assertEquals(1, late.size());
+    assertSame(B, late.get(0).client());
+    assertEquals(
+        "tensor 0 holds Infinity at flat index " + (n / 2), late.get(0).error().getMessage());
+    AggregatedFit out = agg.finish(List.of(new Failure("b", "rejected")));
+    List<NDArray> mean = out.parameters().orElseThrow().toArrays();
+    assertEquals(1f, mean.get(0).toFloatArray()[n / 2]);
+    assertArrayEquals(new float[] {(1f + 9f) / 4}, mean.get(1).toFloatArray());
+    assertEquals(Map.of("acc", Scalar.of((0.2 * 1 + 0.6 * 3) / 4)), out.metrics().asMap());
   }
 }
