@@ -9,7 +9,7 @@
 #
 # Each part is benchmarks/parts/NN-name.sh, called as `part MODE OUT` (MODE is full or quick); it
 # writes OUT/NN-name.md (its section of the report) and may leave raw figures beside it. A part that
-# fails fails the run.
+# fails does not stop the others: the report says which part failed and how, and the run exits 1.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -34,6 +34,7 @@ out="$root/target/benchmarks-$mode"
 rm -rf "$out"
 mkdir -p "$out"
 started=$(date +%s)
+failed=()
 for part in benchmarks/parts/*.sh; do
   name=$(basename "$part" .sh)
   if [[ -n "$only" && ",$only," != *",$name,"* ]]; then
@@ -41,12 +42,16 @@ for part in benchmarks/parts/*.sh; do
   fi
   echo "== benchmark part $name ($mode)" >&2
   part_started=$(date +%s)
-  "$part" "$mode" "$out"
-  if [[ ! -s "$out/$name.md" ]]; then
-    echo "benchmarks/run.sh: part $name wrote no $out/$name.md" >&2
-    exit 1
+  status=0
+  "$part" "$mode" "$out" || status=$?
+  took=$(( $(date +%s) - part_started ))
+  if [[ $status -ne 0 || ! -s "$out/$name.md" ]]; then
+    echo "benchmarks/run.sh: part $name FAILED (exit $status after $took s)" >&2
+    failed+=("$name")
+    printf '## %s: FAILED\n\nThe part exited with status %s after %s s; its figures are missing.\n\n' \
+      "$name" "$status" "$took" > "$out/$name.md"
   fi
-  echo "== $name took $(( $(date +%s) - part_started )) s" >&2
+  echo "== $name took $took s" >&2
 done
 command="benchmarks/run.sh${only:+ --only $only}"
 [[ $mode == quick ]] && command="$command --quick"
@@ -58,4 +63,8 @@ if [[ $mode == full && -z "$only" ]]; then
   echo "wrote BENCHMARKS.md" >&2
 else
   echo "wrote $report" >&2
+fi
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "benchmarks/run.sh: FAILED parts: ${failed[*]}" >&2
+  exit 1
 fi
