@@ -63,7 +63,8 @@ def run_one(args, model_file: Path, nodes: int, work: Path) -> dict:
     port = free_port()
     log_path = work / f"server-{nodes}.log"
     server_cmd = [
-        "java", f"-Xmx{args.server_xmx}", "-jar", args.server_jar,
+        "java", f"-Xmx{args.server_xmx}", *os.environ.get("FLEET_SERVER_JAVA_OPTS", "").split(),
+        "-jar", args.server_jar,
         "--host", "127.0.0.1", "--fleet-http-port", str(port), "--no-grpc-bidi",
         "--port", str(free_port()),
         "--rounds", str(args.rounds), "--min-clients", str(nodes),

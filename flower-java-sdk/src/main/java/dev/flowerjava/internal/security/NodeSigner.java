@@ -1,5 +1,8 @@
 package dev.flowerjava.internal.security;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.Signature;
@@ -14,6 +17,16 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.DERSequence;
+import org.bouncycastle.asn1.x9.X9ECParameters;
+import org.bouncycastle.crypto.digests.SHA256Digest;
+import org.bouncycastle.crypto.ec.CustomNamedCurves;
+import org.bouncycastle.crypto.params.ECDomainParameters;
+import org.bouncycastle.crypto.params.ECPrivateKeyParameters;
+import org.bouncycastle.crypto.signers.ECDSASigner;
+import org.bouncycastle.crypto.signers.HMacDSAKCalculator;
 
 /**
  * Signs a SuperNode's Fleet API calls as flwr 1.41 does: with every call the node sends its public
@@ -38,7 +51,10 @@ public final class NodeSigner {
   private static final DateTimeFormatter SECONDS =
       DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss").withZone(ZoneOffset.UTC);
 
-  private final ECPrivateKey privateKey;
+  private static final X9ECParameters P384 = CustomNamedCurves.getByName("secp384r1");
+  private static final ECDomainParameters DOMAIN = new ECDomainParameters(P384);
+
+  private final ECPrivateKeyParameters privateKey;
   private final Clock clock;
   private final byte[] publicKeyPem;
 
@@ -48,7 +64,10 @@ public final class NodeSigner {
   }
 
   public NodeSigner(ECPrivateKey privateKey, ECPublicKey publicKey, Clock clock) {
-    this.privateKey = Objects.requireNonNull(privateKey, "privateKey");
+    // BouncyCastle's P-384 signs at a fraction of the JDK 17 provider's CPU (a node signs every
+    // call)
+    this.privateKey =
+        new ECPrivateKeyParameters(Objects.requireNonNull(privateKey, "privateKey").getS(), DOMAIN);
     this.clock = Objects.requireNonNull(clock, "clock");
     this.publicKeyPem = KeyFiles.publicKeyPem(Objects.requireNonNull(publicKey, "publicKey"));
   }
@@ -88,13 +107,22 @@ public final class NodeSigner {
   /** Signs {@code when}. */
   public SignedTimestamp sign(Instant when) {
     String ts = timestamp(when);
+    SHA256Digest sha = new SHA256Digest();
+    byte[] message = ts.getBytes(StandardCharsets.US_ASCII);
+    byte[] digest = new byte[sha.getDigestSize()];
+    sha.update(message, 0, message.length);
+    sha.doFinal(digest, 0);
+    // deterministic nonces (RFC 6979): no dependence on a random source per call
+    ECDSASigner signer = new ECDSASigner(new HMacDSAKCalculator(new SHA256Digest()));
+    signer.init(true, privateKey);
+    BigInteger[] rs = signer.generateSignature(digest);
     try {
-      Signature s = Signature.getInstance("SHA256withECDSA");
-      s.initSign(privateKey);
-      s.update(ts.getBytes(StandardCharsets.US_ASCII));
-      return new SignedTimestamp(publicKeyPem.clone(), ts, s.sign());
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("ECDSA-SHA256 signing failed", e);
+      byte[] der =
+          new DERSequence(new ASN1Integer[] {new ASN1Integer(rs[0]), new ASN1Integer(rs[1])})
+              .getEncoded(ASN1Encoding.DER);
+      return new SignedTimestamp(publicKeyPem.clone(), ts, der);
+    } catch (IOException e) {
+      throw new UncheckedIOException("ECDSA-SHA256 signature encoding failed", e);
     }
   }
 

@@ -42,17 +42,21 @@ final class SignedRequestVerifier {
   }
 
   /** A call whose signature headers verified: the signing key and the signed timestamp. */
-  record Signed(ECPublicKey key, Instant timestamp) {
-    /** The key's id ({@link FleetService#keyId}). */
-    String keyId() {
-      return FleetService.keyId(key);
-    }
-  }
+  record Signed(ECPublicKey key, String keyId, Instant timestamp) {}
+
+  /** How many signing keys a verifier keeps parsed by default. */
+  static final int DEFAULT_KEY_CACHE = 10_000;
 
   private final Clock clock;
+  private final VerifyingKeys keys;
 
   SignedRequestVerifier(Clock clock) {
+    this(clock, new VerifyingKeys(DEFAULT_KEY_CACHE));
+  }
+
+  SignedRequestVerifier(Clock clock, VerifyingKeys keys) {
     this.clock = Objects.requireNonNull(clock, "clock");
+    this.keys = Objects.requireNonNull(keys, "keys");
   }
 
   /**
@@ -77,7 +81,6 @@ final class SignedRequestVerifier {
     String keyB64 = header(headers, NodeSigner.HTTP_PUBLIC_KEY_HEADER);
     String timestamp = header(headers, NodeSigner.TIMESTAMP_HEADER);
     String sigB64 = header(headers, NodeSigner.HTTP_SIGNATURE_HEADER);
-    byte[] pem = base64(keyB64, NodeSigner.HTTP_PUBLIC_KEY_HEADER);
     byte[] signature = base64(sigB64, NodeSigner.HTTP_SIGNATURE_HEADER);
     Instant when;
     try {
@@ -97,18 +100,19 @@ final class SignedRequestVerifier {
                   : (age.toMillis() / 1000.0) + " s old")
               + "; accepted are -5 s to +305 s from the server's clock");
     }
-    ECPublicKey key;
+    // parsed once per key; the signature is still checked on every call
+    VerifyingKeys.Key key;
     try {
-      key = KeyFiles.parsePublicKeyPem(pem);
+      key = keys.key(keyB64, () -> base64(keyB64, NodeSigner.HTTP_PUBLIC_KEY_HEADER));
     } catch (IllegalArgumentException e) {
       throw FleetApiException.unauthenticated(
           NodeSigner.HTTP_PUBLIC_KEY_HEADER + ": " + e.getMessage());
     }
-    if (!NodeSigner.verify(key, timestamp, signature)) {
+    if (!VerifyingKeys.verify(key, timestamp, signature)) {
       throw FleetApiException.unauthenticated(
           "the signature does not verify against the public key and timestamp");
     }
-    return new Signed(key, when);
+    return new Signed(key.key(), key.keyId(), when);
   }
 
   /**
@@ -151,7 +155,7 @@ final class SignedRequestVerifier {
    * @throws FleetApiException 401, naming the failed check
    */
   long node(Function<String, String> headers, long nodeId, Registrations registrations) {
-    return registrations.authorize(FleetService.keyId(signer(headers)), nodeId);
+    return registrations.authorize(verify(headers).keyId(), nodeId);
   }
 
   private static String header(Function<String, String> headers, String name) {

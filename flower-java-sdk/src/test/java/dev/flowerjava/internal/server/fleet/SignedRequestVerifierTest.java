@@ -188,4 +188,80 @@ class SignedRequestVerifierTest {
             + " P-384 (secp384r1)",
         refusal(() -> verifier.signer(notP384::get)));
   }
+
+  @Test
+  void aKeyIsParsedOnceAcrossManyCallsAndEachSignatureIsStillChecked() {
+    VerifyingKeys cache = new VerifyingKeys(8);
+    SignedRequestVerifier cached =
+        new SignedRequestVerifier(Clock.fixed(NOW, ZoneOffset.UTC), cache);
+    String keyId = FleetService.keyId(keys.publicKey());
+    for (int i = 0; i < 20; i++) {
+      Map<String, String> h = signedAt(NOW.minusMillis(10L * i));
+      assertEquals(keyId, cached.verify(h::get).keyId());
+    }
+    assertEquals(1, cache.parses());
+
+    // with the key warm: a tampered signature, a signature over another timestamp, a signature
+    // made by another key, and trailing bytes after the DER signature are all refused
+    String detail = PREFIX + "the signature does not verify against the public key and timestamp";
+    Map<String, String> tampered = signedAt(NOW);
+    byte[] sig = Base64.getDecoder().decode(tampered.get("flwr-signature"));
+    sig[sig.length - 1] ^= 1;
+    tampered.put("flwr-signature", Base64.getEncoder().encodeToString(sig));
+    assertEquals(detail, refusal(() -> cached.verify(tampered::get)));
+
+    Map<String, String> timestamp = signedAt(NOW);
+    timestamp.put("flwr-timestamp", NodeSigner.timestamp(NOW.minusSeconds(1)));
+    assertEquals(detail, refusal(() -> cached.verify(timestamp::get)));
+
+    Map<String, String> byOther =
+        new HashMap<>(
+            new NodeSigner(other.privateKey(), other.publicKey()).sign(NOW).httpHeaders());
+    byOther.put("flwr-public-key", signedAt(NOW).get("flwr-public-key"));
+    assertEquals(detail, refusal(() -> cached.verify(byOther::get)));
+
+    Map<String, String> trailing = signedAt(NOW);
+    byte[] good = Base64.getDecoder().decode(trailing.get("flwr-signature"));
+    byte[] longer = java.util.Arrays.copyOf(good, good.length + 1);
+    trailing.put("flwr-signature", Base64.getEncoder().encodeToString(longer));
+    assertEquals(detail, refusal(() -> cached.verify(trailing::get)));
+    assertEquals(1, cache.parses());
+  }
+
+  @Test
+  void theKeyCacheIsBoundedAndAnEvictedKeyIsParsedAgain() {
+    VerifyingKeys cache = new VerifyingKeys(1);
+    SignedRequestVerifier cached =
+        new SignedRequestVerifier(Clock.fixed(NOW, ZoneOffset.UTC), cache);
+    NodeSigner otherSigner = new NodeSigner(other.privateKey(), other.publicKey());
+    for (int i = 0; i < 3; i++) {
+      Map<String, String> mine = signedAt(NOW.minusMillis(i));
+      cached.verify(mine::get);
+      Map<String, String> theirs =
+          new HashMap<>(otherSigner.sign(NOW.minusMillis(i)).httpHeaders());
+      assertEquals(FleetService.keyId(other.publicKey()), cached.verify(theirs::get).keyId());
+    }
+    assertEquals(6, cache.parses());
+    assertThrows(IllegalArgumentException.class, () -> new VerifyingKeys(0));
+  }
+
+  @Test
+  void theCachedVerifierAgreesWithTheJdkOnManySignatures() {
+    // BouncyCastle verifies on the server; the JDK (NodeSigner) is the reference
+    VerifyingKeys cache = new VerifyingKeys(4);
+    Random random = new Random(7);
+    for (int i = 0; i < 40; i++) {
+      Map<String, String> h = signedAt(NOW.minusMillis(random.nextInt(100_000)));
+      String ts = h.get("flwr-timestamp");
+      byte[] sig = Base64.getDecoder().decode(h.get("flwr-signature"));
+      if (i % 2 == 1) {
+        sig[4 + random.nextInt(sig.length - 4)] ^= (byte) (1 + random.nextInt(255));
+      }
+      VerifyingKeys.Key key =
+          cache.key(
+              h.get("flwr-public-key"), () -> Base64.getDecoder().decode(h.get("flwr-public-key")));
+      assertEquals(
+          NodeSigner.verify(keys.publicKey(), ts, sig), VerifyingKeys.verify(key, ts, sig), ts);
+    }
+  }
 }
