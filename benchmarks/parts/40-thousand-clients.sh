@@ -13,12 +13,13 @@ else
   clients=1000 params=1000000 rounds=3
   run=(flock /work/h10/bigmem.lock "$here/../lib/bidi-run.sh")
 fi
-# the Java server in a bounded heap: 640 MiB, of which at most 256 MiB client messages being read
-BIDI_SERVER_XMX=640m BIDI_BUDGET=$((256 * 1024 * 1024)) BIDI_CLIENT_XMX=6g \
+# the Java server in a bounded heap: 384 MiB, of which at most 128 MiB client messages being read
+# (large sends wait for budget room for their replies, so none is refused)
+BIDI_SERVER_XMX=384m BIDI_BUDGET=$((128 * 1024 * 1024)) BIDI_CLIENT_XMX=6g \
   "${run[@]}" java "$clients" "$params" "$rounds" "$dir/java"
 # flwr may fail or not finish; that is a figure too
 status=0
-BIDI_CLIENT_XMX=6g BIDI_TIMEOUT="${BIDI_FLWR_TIMEOUT:-900}" \
+BIDI_CLIENT_XMX=6g BIDI_TIMEOUT="${BIDI_FLWR_TIMEOUT:-150}" \
   "${run[@]}" flwr "$clients" "$params" "$rounds" "$dir/flwr" || status=$?
 echo "$status" > "$dir/flwr.status"
 .venv/flwr/bin/python python/benchmarks/bidi_report.py clients "$dir" \

@@ -101,6 +101,16 @@ def clients_section(directory, intro):
         why = "did not finish in time" if status == 124 else f"failed (exit {status})"
         out.append(f"| flwr start_server | - | - | {why}; see flwr.server.log | - |")
     out.append("")
+    if "fit_round_seconds_mean" in s:
+        # the server's own flower.round.duration timer (flower_round_duration_seconds)
+        out.append(
+            f"Java server's own round timers: fit {s['fit_round_seconds_mean']:.2f} s mean "
+            f"(max {s['fit_round_seconds_max']:.2f}), evaluate "
+            f"{s['evaluate_round_seconds_mean']:.2f} s mean; of which validating and folding "
+            f"results (flower.aggregation.fold) {s['fold_seconds_total'] / s['rounds']:.2f} s "
+            "per round."
+        )
+        out.append("")
     met = "met" if rss <= 1e9 else "missed"
     line = f"Target: Java server peak RSS <= 1 GB: {rss / 1e9:.2f} GB, {met}."
     if flwr_rss:

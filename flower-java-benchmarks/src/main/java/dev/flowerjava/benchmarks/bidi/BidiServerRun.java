@@ -6,6 +6,10 @@ import dev.flowerjava.server.ServerConfig;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.typing.Parameters;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -15,7 +19,12 @@ import java.util.Locale;
  * The Java bidi server of the benchmark: FedAvg over {@code clients} clients (all of them fit and
  * evaluate every round), a float32 model of {@code params} values given as initial parameters so no
  * client is asked. Writes its port to {@code portFile} once it listens; at the end prints one JSON
- * line: results and failures per round (every result must count) and its peak RSS.
+ * line: results and failures per round (every result must count), its peak RSS, the round times of
+ * its own {@code flower.round.duration} timer (what {@code server.jar --metrics-port} serves as
+ * flower_round_duration_seconds) and the JVM's direct-buffer bytes (gRPC's Netty is shaded and
+ * allocates through NIO direct buffers, so they show up there). With the system property {@code
+ * bidi.nmt} set (and {@code -XX:NativeMemoryTracking=summary}), the JVM's native memory summary is
+ * written to stderr just before the end.
  *
  * <p>Args: clients params rounds portFile [inFlightBudgetBytes]
  */
@@ -27,8 +36,10 @@ public final class BidiServerRun {
     int params = Integer.parseInt(args[1]);
     int rounds = Integer.parseInt(args[2]);
     Path portFile = Path.of(args[3]);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
     FlowerServer.Builder b =
         FlowerServer.builder()
+            .meterRegistry(registry)
             .host("127.0.0.1")
             .port(0)
             .strategy(
@@ -56,16 +67,69 @@ public final class BidiServerRun {
     for (History.Entry<Integer> e : h.fitResults()) {
       fit.append(fit.length() == 0 ? "" : ",").append(e.value());
     }
+    if (System.getProperty("bidi.nmt") != null) {
+      nativeMemorySummary();
+    }
     System.out.printf(
         Locale.ROOT,
         "{\"server\":\"java\",\"clients\":%d,\"params\":%d,\"rounds\":%d,\"fit_results\":[%s],"
-            + "\"failures\":%d,\"run_seconds\":%.3f,\"peak_rss_bytes\":%d}%n",
+            + "\"failures\":%d,\"run_seconds\":%.3f,\"peak_rss_bytes\":%d,"
+            + "\"fit_round_seconds_mean\":%.4f,\"fit_round_seconds_max\":%.4f,"
+            + "\"evaluate_round_seconds_mean\":%.4f,\"evaluate_round_seconds_max\":%.4f,"
+            + "\"fold_seconds_total\":%.4f,\"direct_buffer_bytes\":%d}%n",
         clients,
         params,
         rounds,
         fit,
         h.totalFailures(),
         seconds,
-        Proc.statusBytes("VmHWM"));
+        Proc.statusBytes("VmHWM"),
+        mean(registry, "fit"),
+        max(registry, "fit"),
+        mean(registry, "evaluate"),
+        max(registry, "evaluate"),
+        fold(registry),
+        directBytes());
+  }
+
+  private static Timer round(SimpleMeterRegistry r, String phase) {
+    return r.find("flower.round.duration").tag("phase", phase).timer();
+  }
+
+  private static double mean(SimpleMeterRegistry r, String phase) {
+    Timer t = round(r, phase);
+    return t == null ? Double.NaN : t.mean(java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  private static double max(SimpleMeterRegistry r, String phase) {
+    Timer t = round(r, phase);
+    return t == null ? Double.NaN : t.max(java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  private static double fold(SimpleMeterRegistry r) {
+    Timer t = r.find("flower.aggregation.fold").timer();
+    return t == null ? Double.NaN : t.totalTime(java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  /** NIO direct buffers in use now (the shaded Netty's pooled arenas included). */
+  private static long directBytes() {
+    for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+      if (pool.getName().equals("direct")) {
+        return pool.getMemoryUsed();
+      }
+    }
+    return -1;
+  }
+
+  /** Runs jcmd against this JVM and copies its native memory summary to stderr. */
+  private static void nativeMemorySummary() throws Exception {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    Process p =
+        new ProcessBuilder(
+                jcmd.toString(), Long.toString(ProcessHandle.current().pid()), "VM.native_memory")
+            .redirectErrorStream(true)
+            .start();
+    System.err.println(new String(p.getInputStream().readAllBytes(), "UTF-8"));
+    p.waitFor();
   }
 }

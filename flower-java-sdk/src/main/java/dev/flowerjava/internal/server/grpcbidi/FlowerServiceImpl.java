@@ -244,7 +244,8 @@ public final class FlowerServiceImpl implements BindableService {
           proxy.onUnparsableMessage("handling the message failed: " + e);
         } finally {
           charge.delivered();
-          window.pump(); // budget came back: sends waiting for room for their replies may go
+          // the reply's reservation and its budget came back: sends waiting for room may go
+          window.unreserve(proxy.takeDeliveredReservation());
         }
       }
 

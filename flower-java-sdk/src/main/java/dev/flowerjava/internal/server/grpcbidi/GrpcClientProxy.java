@@ -57,6 +57,8 @@ final class GrpcClientProxy implements ClientProxy {
   private final OutboundWindow window;
   // bytes of the outbound window this stream's last large message holds (see OutboundWindow)
   private final AtomicLong windowBytes = new AtomicLong();
+  // bytes of the in-flight budget reserved for the reply to that message (see OutboundWindow)
+  private final AtomicLong replyBytes = new AtomicLong();
 
   // guarded by this
   private State state = State.OPEN;
@@ -67,6 +69,8 @@ final class GrpcClientProxy implements ClientProxy {
   private boolean overBudget; // refused for the in-flight budget (a failure reason of its own)
   // read by the transport thread without the lock (it must never wait for a stream write)
   private volatile boolean awaitingReply;
+  // reservation of a reply delivered whose charge is not yet released (the transport thread only)
+  private long delivered;
 
   GrpcClientProxy(
       String cid,
@@ -179,6 +183,14 @@ final class GrpcClientProxy implements ClientProxy {
     return windowBytes.getAndSet(0);
   }
 
+  void holdReplyBytes(long bytes) {
+    replyBytes.addAndGet(bytes);
+  }
+
+  long takeReplyBytes() {
+    return replyBytes.getAndSet(0);
+  }
+
   /** gRPC's onReady: what this stream held of the outbound window has left; others may start. */
   void onReady() {
     if (toClient.isReady()) {
@@ -220,6 +232,8 @@ final class GrpcClientProxy implements ClientProxy {
         expected = null;
         state = State.OPEN;
         awaitingReply = false;
+        // moved aside before the round loop can send the next instruction and reserve anew
+        delivered += replyBytes.getAndSet(0);
         toClient.request(1);
       }
     }
@@ -230,6 +244,16 @@ final class GrpcClientProxy implements ClientProxy {
     } else {
       toComplete.complete(message);
     }
+  }
+
+  /**
+   * The reservation of the reply just handed over by {@link #onClientMessage}; the service gives it
+   * back once the reply's budget charge is released, not before (the transport thread only).
+   */
+  long takeDeliveredReservation() {
+    long bytes = delivered;
+    delivered = 0;
+    return bytes;
   }
 
   /** A message arrived that is not a {@code ClientMessage}: the client is closed at once. */
@@ -332,6 +356,7 @@ final class GrpcClientProxy implements ClientProxy {
       }
     }
     window.release(this); // a stream that ended holds nothing
+    window.replied(this); // and awaits no reply
     if (failed != null) {
       failed.completeExceptionally(new ClientDisconnectedException(cid, reason, refusedForBudget));
     }

@@ -15,12 +15,18 @@ import java.util.ArrayDeque;
  * nothing. A single message larger than the whole window starts when nothing else is in flight.
  *
  * <p>Replies: a client's reply to a large instruction is about as large (a model for a model), and
- * the server refuses a reply that does not fit its {@link InFlightBudget}. So a large send also
- * waits while the budget has no room for the replies of everything in the window plus its own:
- * clients that answer at once are then paced by how fast the server folds their replies, instead of
- * being refused. This is a soft bound (a client that computes long replies later, when the budget
- * may be fuller); with nothing in flight one send always starts, so sending never stalls on budget
- * held by other transports. Call {@link #pump} when budget is released.
+ * the server refuses a reply that does not fit its {@link InFlightBudget}. So a large send reserves
+ * room for its reply from the moment it starts until that reply has been handed to the round loop
+ * (or its stream ended): a large send waits while the replies awaited so far plus its own would not
+ * fit in the budget (less what other users of the budget hold). Clients that answer at once are
+ * then paced by how fast the server reads and folds their replies instead of being refused; with
+ * 1,000 clients and a 4 MB model, only budget / 4 MB instructions are out at once. Counting only
+ * the bytes in gRPC's buffers was not enough: a send leaves the window as soon as the client read
+ * it, and its reply arrives later, so 1,000 replies could be on their way with the window empty. A
+ * reply larger than its instruction can still be refused (a soft bound); with nothing in flight or
+ * awaited, one send always starts, so sending never stalls on budget held by other transports. Call
+ * {@link #unreserve} when a reply was delivered (its charge released), {@link #replied} when a
+ * stream ends, and {@link #pump} when budget is released.
  */
 final class OutboundWindow {
   /** Messages smaller than this are sent at once and not counted. */
@@ -36,6 +42,8 @@ final class OutboundWindow {
   private final ArrayDeque<Send> queue = new ArrayDeque<>();
   private long inUse;
   private long peak;
+  private long awaited; // bytes reserved for the replies of large sends not yet answered
+  private long peakAwaited;
 
   private static final class Send {
     final GrpcClientProxy proxy;
@@ -88,6 +96,24 @@ final class OutboundWindow {
   }
 
   /**
+   * {@code proxy}'s stream ended: the room reserved for that reply goes back and waiting sends may
+   * start. Safe to call any number of times.
+   */
+  void replied(GrpcClientProxy proxy) {
+    unreserve(proxy.takeReplyBytes());
+  }
+
+  /** Gives back {@code bytes} reserved for a reply, and starts waiting sends that now fit. */
+  void unreserve(long bytes) {
+    if (bytes != 0) {
+      synchronized (this) {
+        awaited -= bytes;
+      }
+    }
+    pump();
+  }
+
+  /**
    * Starts queued sends while they fit; a loop rather than recursion through {@link #release}. Also
    * called when the budget was released.
    */
@@ -108,28 +134,36 @@ final class OutboundWindow {
 
   /** Writes a send whose bytes were taken; gives them back at once if it is already drained. */
   private void start(Send s) {
+    s.proxy.holdReplyBytes(s.message.size());
     s.proxy.holdWindowBytes(s.message.size());
-    if (!s.proxy.write(s.message) || s.proxy.isReady()) {
+    boolean written = s.proxy.write(s.message);
+    if (!written || s.proxy.isReady()) {
       long bytes = s.proxy.takeWindowBytes();
-      if (bytes > 0) {
+      // not written: the proxy closed while the send waited, and no reply will come
+      long reserved = written ? 0 : s.proxy.takeReplyBytes();
+      if (bytes > 0 || reserved > 0) {
         synchronized (this) {
           inUse -= bytes;
+          awaited -= reserved;
         }
       }
     }
   }
 
   private boolean fits(int size) {
-    if (inUse == 0) {
+    if (inUse == 0 && awaited == 0) {
       return true;
     }
-    long room = budget.limit() - budget.inUse();
-    return inUse + size <= limit && room >= inUse + size;
+    // what others hold of the budget: replies being read are charged there and counted in awaited
+    long others = Math.max(0, budget.inUse() - awaited);
+    return inUse + size <= limit && awaited + size <= budget.limit() - others;
   }
 
   private void take(int size) {
     inUse += size;
     peak = Math.max(peak, inUse);
+    awaited += size;
+    peakAwaited = Math.max(peakAwaited, awaited);
   }
 
   long limit() {
@@ -144,6 +178,16 @@ final class OutboundWindow {
   /** The most {@link #inUse()} ever was (a test hook). */
   synchronized long peak() {
     return peak;
+  }
+
+  /** Bytes reserved now for the replies of large sends (a test hook). */
+  synchronized long awaited() {
+    return awaited;
+  }
+
+  /** The most {@link #awaited()} ever was (a test hook). */
+  synchronized long peakAwaited() {
+    return peakAwaited;
   }
 
   /** Large sends waiting for room. */

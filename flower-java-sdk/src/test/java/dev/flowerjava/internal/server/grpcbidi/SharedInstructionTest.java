@@ -53,11 +53,14 @@ class SharedInstructionTest {
   private Server server;
 
   private int startServer(long window) throws IOException {
+    return startServer(window, Long.MAX_VALUE);
+  }
+
+  private int startServer(long window, long budget) throws IOException {
     NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0));
     FlowerServiceImpl.configure(
         b, 64 * MIB, FlowerServiceImpl.KEEPALIVE_TIME, FlowerServiceImpl.KEEPALIVE_TIMEOUT);
-    service =
-        new FlowerServiceImpl(cm, new InFlightBudget(Long.MAX_VALUE), ServerMetrics.none(), window);
+    service = new FlowerServiceImpl(cm, new InFlightBudget(budget), ServerMetrics.none(), window);
     service.addTo(b);
     server = b.build().start();
     return server.getPort();
@@ -195,6 +198,30 @@ class SharedInstructionTest {
   }
 
   @Test
+  void largeSendsWaitForBudgetRoomForTheirRepliesSoNoReplyIsRefused() throws Exception {
+    int messageBytes = 2 * MIB;
+    long budget = 5L * MIB; // room for the replies of two instructions, not three
+    int port = startServer(OutboundWindow.DEFAULT_LIMIT, budget);
+    List<ClientProxy> clients = joinAll(port, 10, true);
+    OutboundWindow w = service.window();
+    for (int round = 1; round <= 2; round++) {
+      FitIns fit = new FitIns(model(messageBytes / 4), ScalarMap.empty());
+      List<CompletableFuture<FitRes>> fits = new ArrayList<>();
+      for (ClientProxy c : clients) {
+        fits.add(c.fit(fit));
+      }
+      // clients echo at once: without a reservation per reply, all ten replies race for 5 MiB
+      for (CompletableFuture<FitRes> f : fits) {
+        assertEquals(Status.OK, f.get(30, TimeUnit.SECONDS).status());
+      }
+    }
+    assertTrue(w.peakAwaited() <= budget, "replies awaited at once " + w.peakAwaited());
+    assertTrue(w.peakAwaited() >= 2L * messageBytes, "two went out together");
+    waitUntil(() -> w.awaited() == 0, "every reservation came back");
+    assertEquals(0, w.queued());
+  }
+
+  @Test
   void aClientThatLeavesWhileQueuedGivesItsPlaceBack() throws Exception {
     int port = startServer(3L * MIB);
     for (int i = 0; i < 3; i++) {
@@ -214,6 +241,7 @@ class SharedInstructionTest {
     clients.get(1).disconnect("test");
     clients.get(2).disconnect("test");
     waitUntil(() -> w.inUse() == 0 && w.queued() == 0, "the window empties");
+    assertEquals(0, w.awaited(), "clients that left await no reply");
   }
 
   private static void waitUntil(BooleanSupplier condition, String what)
