@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # Codec: a whole model to Flower's Parameters (.npy per tensor) and back, and a received message's
 # model decoded, against flwr + numpy. Its own driver (not lib/jmh-section.sh): the 100m model runs
-# in a second JMH fork with a larger heap, under the machine's big-memory lock, and the section has
+# in a second JMH fork with a larger heap, and the section has
 # columns of its own (MB/s, target).
 #   20-codec.sh MODE OUT
 set -euo pipefail
 mode=$1 out=$2
 here=$(dirname "$0")
-lock=${BENCH_BIGMEM_LOCK:-/work/h10/bigmem.lock}
-[[ -d $(dirname "$lock") ]] || lock="$out/bigmem.lock"
 jar=flower-java-benchmarks/target/benchmarks.jar
 ops='NpyCodecBenchmark.(encodeModel|decodeModel|decodeModelCopy|decodeWire)$'
 jmh_json=("$out/20-codec.jmh.json")
@@ -24,9 +22,9 @@ else
   (cd python/benchmarks && ../../.venv/flwr/bin/python codec_anchor.py \
     --models cifar-cnn,resnet18-sized) > "$out/20-codec.anchor.json"
   # 400 MB of float32: several copies of it live at once on each side, so one at a time
-  flock "$lock" java -jar "$jar" "$ops" -wi 1 -w 1s -i 3 -r 1s -p model=100m \
+  java -jar "$jar" "$ops" -wi 1 -w 1s -i 3 -r 1s -p model=100m \
     -jvmArgs "-Xmx5g" -rf json -rff "$out/20-codec-100m.jmh.json" >&2
-  flock "$lock" bash -c 'cd python/benchmarks && ../../.venv/flwr/bin/python codec_anchor.py \
+  bash -c 'cd python/benchmarks && ../../.venv/flwr/bin/python codec_anchor.py \
     --models 100m' > "$out/20-codec-100m.anchor.json"
   jmh_json+=("$out/20-codec-100m.jmh.json")
   anchors="$anchors,$out/20-codec-100m.anchor.json"

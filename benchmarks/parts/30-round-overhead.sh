@@ -19,7 +19,7 @@ for c in "${configs[@]}"; do
     echo "$rounds $warm" > "$prefix.plan"
     if (( clients * params > 200000000 )); then
       # 100 x 46.8 MB: several GB in the client JVM and in flwr
-      BIDI_CLIENT_XMX=6g BIDI_SERVER_XMX=2g flock /work/h10/bigmem.lock \
+      BIDI_CLIENT_XMX=6g BIDI_SERVER_XMX=2g \
         "$here/../lib/bidi-run.sh" "$server" "$clients" "$params" "$rounds" "$prefix"
     else
       "$here/../lib/bidi-run.sh" "$server" "$clients" "$params" "$rounds" "$prefix"

@@ -11,7 +11,7 @@ if [[ $mode == quick ]]; then
   run=("$here/../lib/bidi-run.sh")
 else
   clients=1000 params=1000000 rounds=3
-  run=(flock /work/h10/bigmem.lock "$here/../lib/bidi-run.sh")
+  run=("$here/../lib/bidi-run.sh")
 fi
 # the Java server in a bounded heap: 384 MiB, of which at most 128 MiB client messages being read
 # (large sends wait for budget room for their replies, so none is refused)
