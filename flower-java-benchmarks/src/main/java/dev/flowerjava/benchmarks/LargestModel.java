@@ -173,12 +173,12 @@ public final class LargestModel {
     System.arraycopy(header, 0, out, 0, header.length);
     ByteBuffer data =
         ByteBuffer.wrap(out, header.length, 4 * floats).order(ByteOrder.LITTLE_ENDIAN);
-    float[] pattern = new float[1000];
-    for (int i = 0; i < pattern.length; i++) {
-      pattern[i] = i / 1000f;
-    }
+    // values with a prime period (1,000,003), so no two 5 MiB chunks are alike, as in a trained
+    // model: a short period makes chunks repeat, and a node refuses a message whose repeated
+    // chunks add more than 256 MiB (issue 9's guard against a tiny message that inflates)
+    int period = 1_000_003;
     for (int i = 0; i < floats; i++) {
-      data.putFloat(pattern[i % 1000]);
+      data.putFloat((i % period) / (float) period);
     }
     return out;
   }
