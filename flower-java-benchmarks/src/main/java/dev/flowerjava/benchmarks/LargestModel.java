@@ -39,7 +39,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * LargestModel clients fleet|bidi HOST:PORT NODES STOP_FILE [MAX_MESSAGE]
  * </pre>
  *
- * Element {@code i} of every tensor starts as {@code (i % 1000) / 1000}; client {@code k} sets
+ * Element {@code i} of every tensor starts as {@code (i % 1000003) / 1000003f}; client {@code k} sets
  * element 0 of every tensor to {@code k + 1} (in place, without copying the model) and reports one
  * example, so after a round element 0 is the mean of 1..NODES and every other element unchanged:
  * the server checks both and fails otherwise.
@@ -158,7 +158,7 @@ public final class LargestModel {
       }
       for (int i : new int[] {1, 999, floats / 2, floats - 1}) {
         float v = data.getFloat(data.position() + 4 * i);
-        if (v != (i % 1000) / 1000f) {
+        if (v != value(i)) {
           throw new IllegalStateException("element " + i + " is " + v + " after the round");
         }
       }
@@ -176,11 +176,16 @@ public final class LargestModel {
     // values with a prime period (1,000,003), so no two 5 MiB chunks are alike, as in a trained
     // model: a short period makes chunks repeat, and a node refuses a message whose repeated
     // chunks add more than 256 MiB (issue 9's guard against a tiny message that inflates)
-    int period = 1_000_003;
     for (int i = 0; i < floats; i++) {
-      data.putFloat((i % period) / (float) period);
+      data.putFloat(value(i));
     }
     return out;
+  }
+
+  /** Element {@code i} of every tensor of the initial model. */
+  private static float value(int i) {
+    int period = 1_000_003;
+    return (i % period) / (float) period;
   }
 
   /** numpy's format 1.0 header for a float32 vector, padded to a multiple of 64 bytes. */
