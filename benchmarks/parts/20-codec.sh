@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Codec: a whole model to Flower's Parameters (.npy per tensor) and back, and a received message's
-# model decoded, against flwr + numpy. Its own driver (not lib/jmh-section.sh): the 100m model runs
+# model decoded, against flwr + numpy. The 100m model runs
 # in a second JMH fork with a larger heap, and the section has
 # columns of its own (MB/s, target).
 #   20-codec.sh MODE OUT
