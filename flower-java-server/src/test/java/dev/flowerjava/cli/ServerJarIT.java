@@ -36,6 +36,24 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ServerJarIT {
   private static final int ROUNDS = 3;
 
+  private static void waitForListening(Process server, Path log) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      if (Files.exists(log)
+          && Files.readString(log, StandardCharsets.UTF_8).contains("listening on")) {
+        return;
+      }
+      if (!server.isAlive()) {
+        throw new AssertionError(
+            "server.jar exited before listening:\n"
+                + Files.readString(log, StandardCharsets.UTF_8));
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError(
+        "server.jar did not listen within 60 s:\n" + Files.readString(log, StandardCharsets.UTF_8));
+  }
+
   private static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
@@ -115,6 +133,9 @@ class ServerJarIT {
         new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     List<PythonEnv.PythonProcess> clients = new ArrayList<>();
     try {
+      // flwr's start_client gives up on a refused connection: start the clients once the server
+      // listens (a fresh-clone run lost this race with TLS)
+      waitForListening(server, log);
       for (int c = 0; c < 2; c++) {
         List<String> args = new ArrayList<>();
         args.add(PythonEnv.script("python/sdk_checks/int_model_client.py").toString());
