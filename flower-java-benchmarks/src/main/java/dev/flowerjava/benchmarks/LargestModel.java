@@ -39,10 +39,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * LargestModel clients fleet|bidi HOST:PORT NODES STOP_FILE [MAX_MESSAGE]
  * </pre>
  *
- * Element {@code i} of every tensor starts as {@code (i % 1000003) / 1000003f}; client {@code k} sets
- * element 0 of every tensor to {@code k + 1} (in place, without copying the model) and reports one
- * example, so after a round element 0 is the mean of 1..NODES and every other element unchanged:
- * the server checks both and fails otherwise.
+ * Element {@code i} of every tensor starts as {@code (i % 1000003) / 1000003f}; client {@code k}
+ * sets element 0 of every tensor to {@code k + 1} (in place, without copying the model) and reports
+ * one example, so after a round element 0 is the mean of 1..NODES and every other element
+ * unchanged: the server checks both and fails otherwise.
  */
 public final class LargestModel {
   private LargestModel() {}
