@@ -16,31 +16,10 @@ import statistics
 import time
 
 import numpy as np
+from anchor import MODELS, random_model
 from flwr.server.strategy.aggregate import aggregate
 
-MODELS = {
-    "cifar-cnn": [
-        (6, 3, 5, 5),
-        (6,),
-        (16, 6, 5, 5),
-        (16,),
-        (120, 400),
-        (120,),
-        (84, 120),
-        (84,),
-        (10, 84),
-        (10,),
-    ],
-    "resnet18-sized": [(11_689_512,)],
-    "flat-1m": [(1_000_000,)],
-    "flat-100m": [(100_000_000,)],
-}
 DISTINCT_BYTES = 2 << 30
-
-
-def random_model(shapes, seed):
-    rng = np.random.default_rng(seed)
-    return [rng.uniform(-1, 1, size=s).astype(np.float32) for s in shapes]
 
 
 def time_ms(fn, min_seconds, min_samples, warm_up=True):
