@@ -25,18 +25,20 @@ def main(anchor_path, intro_path, *jmh_paths):
         with open(path, encoding="utf-8") as f:
             for r in json.load(f):
                 name = r["benchmark"].rsplit(".", 1)[1]
-                key = (r["params"]["model"], int(r["params"]["clients"]))
+                # the JDK's major version: the fold also runs on a newer JDK beside the SDK's 17
+                jdk = str(r.get("jdkVersion", "?")).split(".")[0]
+                key = (r["params"]["model"], int(r["params"]["clients"]), jdk)
                 scores.setdefault(key, {})[name] = r["primaryMetric"]["score"]
     print("## Aggregation\n")
     print(intro.rstrip() + "\n")
     print(
-        "| model | updates | Java ms | Java GB/s | ceiling GB/s | % of ceiling | flwr ms |"
+        "| model | updates | JDK | Java ms | Java GB/s | ceiling GB/s | % of ceiling | flwr ms |"
         " ratio (flwr / Java) | target (80% of ceiling) met? |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     order = list(VALUES)
-    for model, clients in sorted(scores, key=lambda k: (order.index(k[0]), k[1])):
-        s = scores[(model, clients)]
+    for model, clients, jdk in sorted(scores, key=lambda k: (order.index(k[0]), k[2], k[1])):
+        s = scores[(model, clients, jdk)]
         fold = s.get("aggregateRound")
         ceiling = s.get("readCeiling")
         gb = 4 * VALUES[model] * clients / 1e9
@@ -50,7 +52,7 @@ def main(anchor_path, intro_path, *jmh_paths):
             py_s, ratio = (py or "-"), "-"
         met = "-" if share is None else ("yes" if share >= TARGET else "no")
         print(
-            f"| {model} | {clients} | {fold:.2f} | {fold_gbs:.2f} | {ceil_gbs:.2f} |"
+            f"| {model} | {clients} | {jdk} | {fold:.2f} | {fold_gbs:.2f} | {ceil_gbs:.2f} |"
             f" {100 * share:.0f}% | {py_s} | {ratio} | {met} |"
         )
     print()
