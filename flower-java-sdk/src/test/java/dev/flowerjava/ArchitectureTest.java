@@ -265,7 +265,8 @@ class ArchitectureTest {
 
   /**
    * CONTRIBUTING.md lists every public type of the API, package by package; the list and the code
-   * must agree, and stay at 40 types or fewer.
+   * must agree, and stay at 40 types or fewer for the SDK's shape, plus one type per Flower
+   * strategy (listed on a line of their own, so users find them by Flower's names).
    */
   @Test
   void theDocumentedPublicApiIsThePublicApi() throws IOException {
@@ -283,6 +284,7 @@ class ArchitectureTest {
         Pattern.compile("(?s)<!-- public-api -->(.*?)<!-- /public-api -->").matcher(doc);
     assertTrue(section.find(), "CONTRIBUTING.md has no <!-- public-api --> section");
     TreeMap<String, Set<String>> documented = new TreeMap<>();
+    Set<String> strategies = new TreeSet<>();
     Matcher line =
         Pattern.compile("(?m)^- `(dev\\.flowerjava[\\w.]*)`: (.*)$").matcher(section.group(1));
     while (line.find()) {
@@ -291,10 +293,15 @@ class ArchitectureTest {
       while (name.find()) {
         names.add(name.group(1));
       }
-      documented.put(line.group(1), names);
+      if (line.group(2).startsWith("Flower's strategies")) {
+        strategies.addAll(names);
+      }
+      documented.computeIfAbsent(line.group(1), k -> new TreeSet<>()).addAll(names);
     }
     assertEquals(actual, documented, "public top-level API types vs CONTRIBUTING.md");
-    int count = actual.values().stream().mapToInt(Set::size).sum();
-    assertTrue(count <= 40, count + " public API types; the budget is 40");
+    int count = actual.values().stream().mapToInt(Set::size).sum() - strategies.size();
+    assertTrue(count <= 40, count + " public API types besides Flower's strategies; the budget is 40");
+    assertTrue(
+        strategies.size() <= 16, strategies.size() + " strategy types; Flower has fewer than 16");
   }
 }

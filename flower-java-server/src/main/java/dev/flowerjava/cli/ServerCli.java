@@ -7,6 +7,7 @@ import dev.flowerjava.server.NodeAuthKeys;
 import dev.flowerjava.server.ServerConfig;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.MetricsAggregation;
+import dev.flowerjava.server.strategy.Strategy;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
 import dev.flowerjava.tensor.NpyFormatException;
@@ -14,6 +15,7 @@ import dev.flowerjava.typing.Parameters;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -95,6 +97,20 @@ public final class ServerCli implements Callable<Integer> {
       negatable = false,
       description = "Keep the previous model when any client of a round fails.")
   boolean rejectFailures;
+
+  @Option(
+      names = "--strategy",
+      defaultValue = "FedAvg",
+      description = "Strategy, as Flower names it (default: ${DEFAULT-VALUE}); one of: FedAvg.")
+  String strategyName;
+
+  @Option(
+      names = "--strategy-option",
+      paramLabel = "KEY=VALUE",
+      description =
+          "An option of --strategy under Flower's parameter name (e.g. eta=0.01); repeat for"
+              + " more. Options left out keep Flower's defaults.")
+  List<String> strategyOptions = new ArrayList<>();
 
   @Option(
       names = "--seed",
@@ -242,7 +258,9 @@ public final class ServerCli implements Callable<Integer> {
     if (maxNumExamples != null) {
       fedAvg.maxNumExamples(maxNumExamples);
     }
-    FedAvg strategy = fedAvg.build();
+    Strategy strategy =
+        StrategyCatalog.build(
+            strategyName, fedAvg.build(), StrategyOptions.parse(strategyName, strategyOptions));
     ServerConfig config = ServerConfig.ofRounds(rounds);
     if (roundTimeoutSeconds != null) {
       config = config.withRoundTimeout(Duration.ofMillis((long) (roundTimeoutSeconds * 1000)));

@@ -2,6 +2,7 @@ package dev.flowerjava.server.strategy;
 
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
+import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;
@@ -91,6 +92,31 @@ public interface Strategy {
    *     dev.flowerjava.server.History}; empty when the strategy does not evaluate on the server
    */
   Optional<CentralizedEvaluation> evaluate(int serverRound, Parameters parameters);
+
+  /**
+   * What this strategy carries from one round to the next beyond the global model (FedAdam's
+   * moments, FedAvgM's momentum), for a checkpoint; empty for a stateless strategy. The server
+   * calls it after a round has finished, never during one.
+   *
+   * @return named arrays in a stable order, each a copy or immutable; empty when there is no state
+   */
+  default Map<String, NDArray> state() {
+    return Map.of();
+  }
+
+  /**
+   * Puts back what {@link #state()} returned, before the first round of a resumed run.
+   *
+   * @param state what {@link #state()} returned when the checkpoint was written
+   * @throws IllegalArgumentException if {@code state} is not a state of this strategy (a key or a
+   *     shape it does not know); the message names what was wrong
+   */
+  default void restoreState(Map<String, NDArray> state) {
+    if (!state.isEmpty()) {
+      throw new IllegalArgumentException(
+          getClass().getSimpleName() + " keeps no state between rounds, got keys " + state.keySet());
+    }
+  }
 
   /**
    * Flower's list-based {@code aggregate_fit}: folds {@code results} in order; a result the
