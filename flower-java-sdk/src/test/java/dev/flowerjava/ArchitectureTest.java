@@ -300,7 +300,8 @@ class ArchitectureTest {
     }
     assertEquals(actual, documented, "public top-level API types vs CONTRIBUTING.md");
     int count = actual.values().stream().mapToInt(Set::size).sum() - strategies.size();
-    assertTrue(count <= 40, count + " public API types besides Flower's strategies; the budget is 40");
+    assertTrue(
+        count <= 40, count + " public API types besides Flower's strategies; the budget is 40");
     assertTrue(
         strategies.size() <= 16, strategies.size() + " strategy types; Flower has fewer than 16");
   }

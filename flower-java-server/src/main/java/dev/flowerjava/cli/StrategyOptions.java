@@ -65,8 +65,13 @@ final class StrategyOptions {
       return OptionalDouble.of(d);
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(
-          "--strategy-option " + key + " of " + strategy + " must be a finite number, got '"
-              + v.get() + "'");
+          "--strategy-option "
+              + key
+              + " of "
+              + strategy
+              + " must be a finite number, got '"
+              + v.get()
+              + "'");
     }
   }
 
@@ -79,8 +84,13 @@ final class StrategyOptions {
       return OptionalInt.of(Integer.parseInt(v.get()));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(
-          "--strategy-option " + key + " of " + strategy + " must be an integer, got '"
-              + v.get() + "'");
+          "--strategy-option "
+              + key
+              + " of "
+              + strategy
+              + " must be an integer, got '"
+              + v.get()
+              + "'");
     }
   }
 
@@ -91,11 +101,12 @@ final class StrategyOptions {
    */
   void requireAllUsed() {
     TreeSet<String> unused = new TreeSet<>();
-    used.forEach((k, u) -> {
-      if (!u) {
-        unused.add(k);
-      }
-    });
+    used.forEach(
+        (k, u) -> {
+          if (!u) {
+            unused.add(k);
+          }
+        });
     if (!unused.isEmpty()) {
       throw new IllegalArgumentException(
           "--strategy " + strategy + " does not take the option(s) " + unused);

@@ -114,7 +114,9 @@ public interface Strategy {
   default void restoreState(Map<String, NDArray> state) {
     if (!state.isEmpty()) {
       throw new IllegalArgumentException(
-          getClass().getSimpleName() + " keeps no state between rounds, got keys " + state.keySet());
+          getClass().getSimpleName()
+              + " keeps no state between rounds, got keys "
+              + state.keySet());
     }
   }
 
