@@ -242,4 +242,61 @@ class ServerCliTest {
     assertTrue(out.toString().contains("--metrics-port"), out.toString());
     assertTrue(out.toString().contains("--metrics-host"), out.toString());
   }
+
+  private static dev.flowerjava.server.strategy.Strategy catalog(String name, String... options) {
+    return StrategyCatalog.build(
+        name,
+        dev.flowerjava.server.strategy.FedAvg.builder().minFitClients(7).build(),
+        StrategyOptions.parse(name, List.of(options)));
+  }
+
+  @Test
+  void theRobustStrategiesAreBuiltWithTheirFlowerOptions() {
+    assertEquals("FedMedian", catalog("FedMedian").getClass().getSimpleName());
+    assertEquals("FedTrimmedAvg", catalog("fedtrimmedavg", "beta=0.1").getClass().getSimpleName());
+    assertEquals(
+        "Krum",
+        catalog("KRUM", "num_malicious_clients=1", "num_clients_to_keep=3")
+            .getClass()
+            .getSimpleName());
+    assertEquals("Bulyan", catalog("bulyan", "num_malicious_clients=1").getClass().getSimpleName());
+    assertEquals(
+        "QFedAvg(learning_rate=0.05, q_param=0.5)",
+        catalog("qfedavg", "q_param=0.5", "qffl_learning_rate=0.05").toString());
+    // the option is read: with f = 2 Bulyan needs 11 clients, more than the 7 given
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class, () -> catalog("bulyan", "num_malicious_clients=2"));
+    assertTrue(
+        e.getMessage().startsWith("Bulyan with numMaliciousClients=2 needs at least"),
+        e.getMessage());
+  }
+
+  @Test
+  void aBadRobustStrategyOptionIsRefusedNamingTheOption() {
+    assertEquals(2, run("--strategy", "FedTrimmedAvg", "--strategy-option", "beta=0.7"));
+    assertTrue(
+        err.startsWith("server.jar: --strategy-option beta: beta must be in [0, 0.5), got 0.7"),
+        err);
+    assertEquals(2, run("--strategy", "Krum", "--strategy-option", "num_clients_to_keep=two"));
+    assertTrue(
+        err.startsWith(
+            "server.jar: --strategy-option num_clients_to_keep of Krum must be an integer, got"
+                + " 'two'"),
+        err);
+    assertEquals(2, run("--strategy", "QFedAvg", "--strategy-option", "qffl_learning_rate=0"));
+    assertTrue(
+        err.startsWith(
+            "server.jar: --strategy-option qffl_learning_rate: qfflLearningRate must be finite"
+                + " and > 0, got 0.0"),
+        err);
+    assertEquals(2, run("--strategy", "Bulyan", "--strategy-option", "num_malicious_clients=1"));
+    assertTrue(
+        err.startsWith(
+            "server.jar: Bulyan with numMaliciousClients=1 needs at least 4 * 1 + 3 = 7 results"),
+        err);
+    assertEquals(2, run("--strategy", "FedMedian", "--strategy-option", "beta=0.1"));
+    assertTrue(
+        err.startsWith("server.jar: --strategy FedMedian does not take the option(s) [beta]"), err);
+  }
 }
