@@ -1,8 +1,13 @@
 package dev.flowerjava.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flowerjava.server.strategy.DifferentialPrivacyClientSideFixedClipping;
+import dev.flowerjava.server.strategy.DifferentialPrivacyServerSideFixedClipping;
+import dev.flowerjava.server.strategy.FedAvg;
+import dev.flowerjava.server.strategy.Strategy;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
 import java.io.ByteArrayOutputStream;
@@ -243,10 +248,10 @@ class ServerCliTest {
     assertTrue(out.toString().contains("--metrics-host"), out.toString());
   }
 
-  private static dev.flowerjava.server.strategy.Strategy catalog(String name, String... options) {
+  private static Strategy catalog(String name, String... options) {
     return StrategyCatalog.build(
         name,
-        dev.flowerjava.server.strategy.FedAvg.builder().minFitClients(7).build(),
+        FedAvg.builder().minFitClients(7).build(),
         StrategyOptions.parse(name, List.of(options)));
   }
 
@@ -265,10 +270,47 @@ class ServerCliTest {
         catalog("qfedavg", "q_param=0.5", "qffl_learning_rate=0.05").toString());
     // the option is read: with f = 2 Bulyan needs 11 clients, more than the 7 given
     IllegalArgumentException e =
-        org.junit.jupiter.api.Assertions.assertThrows(
+        assertThrows(
             IllegalArgumentException.class, () -> catalog("bulyan", "num_malicious_clients=2"));
     assertTrue(
         e.getMessage().startsWith("Bulyan with numMaliciousClients=2 needs at least"),
+        e.getMessage());
+  }
+
+  @Test
+  void aDifferentialPrivacyWrapperTakesFlwrsParametersAndWrapsFedAvgByDefault() {
+    Strategy s =
+        catalog(
+            "DifferentialPrivacyServerSideFixedClipping",
+            "noise_multiplier=0.5",
+            "clipping_norm=2",
+            "num_sampled_clients=4",
+            "seed=9");
+    assertTrue(s instanceof DifferentialPrivacyServerSideFixedClipping, s.toString());
+    assertTrue(s.toString().endsWith("around FedAvg(accept_failures=true)"), s.toString());
+    Strategy c =
+        catalog(
+            "differentialprivacyclientsidefixedclipping",
+            "strategy=FedAvg",
+            "noise_multiplier=0",
+            "clipping_norm=1",
+            "num_sampled_clients=2");
+    assertTrue(c instanceof DifferentialPrivacyClientSideFixedClipping, c.toString());
+  }
+
+  @Test
+  void aDifferentialPrivacyWrapperWithoutARequiredOptionIsRefusedNamingIt() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                catalog(
+                    "DifferentialPrivacyClientSideFixedClipping",
+                    "noise_multiplier=1",
+                    "num_sampled_clients=2"));
+    assertEquals(
+        "--strategy DifferentialPrivacyClientSideFixedClipping needs --strategy-option"
+            + " clipping_norm=VALUE (flwr has no default)",
         e.getMessage());
   }
 
@@ -298,5 +340,55 @@ class ServerCliTest {
     assertEquals(2, run("--strategy", "FedMedian", "--strategy-option", "beta=0.1"));
     assertTrue(
         err.startsWith("server.jar: --strategy FedMedian does not take the option(s) [beta]"), err);
+  }
+
+  @Test
+  void aDifferentialPrivacyWrapperRefusesAnotherWrapperAndOptionsNoOneTakes() {
+    assertEquals(
+        "--strategy DifferentialPrivacyServerSideFixedClipping cannot wrap"
+            + " DifferentialPrivacyClientSideFixedClipping: one DP wrapper at a time",
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    catalog(
+                        "DifferentialPrivacyServerSideFixedClipping",
+                        "strategy=DifferentialPrivacyClientSideFixedClipping",
+                        "noise_multiplier=1",
+                        "clipping_norm=1",
+                        "num_sampled_clients=2"))
+            .getMessage());
+    assertEquals(
+        "--strategy DifferentialPrivacyServerSideFixedClipping does not take the option(s) [eta]",
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    catalog(
+                        "DifferentialPrivacyServerSideFixedClipping",
+                        "noise_multiplier=1",
+                        "clipping_norm=1",
+                        "num_sampled_clients=2",
+                        "eta=0.1"))
+            .getMessage());
+  }
+
+  @Test
+  void aNegativeNoiseMultiplierIsRefusedBeforeTheServerStarts() {
+    assertEquals(
+        2,
+        run(
+            "--strategy",
+            "DifferentialPrivacyServerSideFixedClipping",
+            "--strategy-option",
+            "noise_multiplier=-1",
+            "--strategy-option",
+            "clipping_norm=1",
+            "--strategy-option",
+            "num_sampled_clients=2"));
+    assertTrue(
+        err.startsWith(
+            "server.jar: --strategy DifferentialPrivacyServerSideFixedClipping, bad"
+                + " --strategy-option: noiseMultiplier must be a finite non-negative value, got"
+                + " -1.0"),
+        err);
   }
 }
