@@ -56,6 +56,10 @@ public final class WeightedMean {
   private List<long[]> shapes; // expected layout; fixed by the reference or the first update
   private DType[] sumDtypes; // dtype numpy's running sum would have; null before the first update
   private double[][] sums; // null until a batch is folded into them
+  // the sums as they were before the batch being folded, to undo it exactly when an update of it
+  // is rejected late: subtracting the update again would lose every honest value that a huge
+  // finite one had absorbed ((s + 1e31) - 1e31 == 0). Allocated with the first such batch
+  private double[][] beforeBatch;
   // per tensor, sum of max|w| * n over the updates: a bound on every |sums[t][i]|, so an update
   // whose products would take a double sum to infinity is rejected before it is folded in
   private double[] sumBounds;
@@ -148,11 +152,9 @@ public final class WeightedMean {
    * Offers one update of {@code client}'s with weight {@code numExamples}. Its weight, tensor
    * count, shapes and float64 values are checked now; its other values when it is folded, in a
    * batch with other pending updates (when the count or byte bound is reached, or at {@link
-   * #flush()} / {@link #result()}): an update rejected then is removed from the sums again and
-   * listed by {@link #takeRejections()}. Removal is within rounding: each affected double sum may
-   * differ from a fold that never saw the update by the rounding of one addition and one
-   * subtraction per update folded in the same batch (a relative 2^-52 or so of the sum of the
-   * magnitudes folded into that value), far below float32 resolution. Models of at most {@link
+   * #flush()} / {@link #result()}): an update rejected then leaves no trace (the batch is folded
+   * again without it, from a copy of the sums taken before it, which costs one more model-sized
+   * array of doubles) and is listed by {@link #takeRejections()}. Models of at most {@link
    * #INLINE_VALUES} values are folded at once, and rejected by a throw, as by {@link #add}.
    *
    * @param client who sent the update, handed back in its {@link Rejection}
@@ -272,7 +274,7 @@ public final class WeightedMean {
       for (int t = 0; t < dtypes.length; t++) {
         dtypes[t] = resultDtype(t);
       }
-      Pass pass = new Pass(pending, sums, shapes, dtypes, allWeight().doubleValue(), scratch);
+      Pass pass = new Pass(pending, sums, shapes, dtypes, allWeight().doubleValue(), scratch, null);
       pass.run();
       if (pass.rejectedAny()) {
         List<Pending> kept = new ArrayList<>();
@@ -319,9 +321,12 @@ public final class WeightedMean {
     final Buffer[] views; // per tensor, an IntBuffer (float32), ShortBuffer or DoubleBuffer view
     final long bytes;
 
-    Pending(Object client, long weight, List<NDArray> update) {
+    final boolean checked; // every value already known finite: the fold cannot reject it
+
+    Pending(Object client, long weight, List<NDArray> update, boolean checked) {
       this.client = client;
       this.weight = weight;
+      this.checked = checked;
       dtypes = new DType[update.size()];
       data = new ByteBuffer[update.size()];
       views = new Buffer[update.size()];
@@ -387,11 +392,13 @@ public final class WeightedMean {
     } else if (shapes == null) {
       fixLayout(update);
     }
-    return new Pending(client, numExamples, update);
+    return new Pending(client, numExamples, update, hasFloat64 || precheck);
   }
 
   /**
-   * Folds {@code batch} into the sums in one pass; rejected updates are removed again and listed.
+   * Folds {@code batch} into the sums in one pass. When the pass rejects an update (a bad value
+   * found late, after other slices of it were folded), the sums are put back as they were before
+   * the batch and the rest of the batch is folded again, so a rejected update leaves no trace.
    *
    * @return the first rejection, or null
    */
@@ -402,18 +409,43 @@ public final class WeightedMean {
         sums[t] = new double[Math.toIntExact(NDArray.elementCount(shapes.get(t)))];
       }
     }
-    Pass pass = new Pass(batch, sums, shapes, null, 0, scratch);
-    pass.run();
-    InvalidResultException first = null;
-    for (int u = 0; u < batch.size(); u++) {
-      Pending p = batch.get(u);
-      InvalidResultException e = pass.bad.get(u);
-      if (e != null) {
-        pass.remove(u);
-        rejections.add(new Rejection(p.client, e));
-        first = first == null ? e : first;
-        continue;
+    boolean mayReject = false;
+    for (Pending p : batch) {
+      mayReject |= !p.checked;
+    }
+    if (mayReject && beforeBatch == null) {
+      beforeBatch = new double[sums.length][];
+      for (int t = 0; t < sums.length; t++) {
+        beforeBatch[t] = new double[sums[t].length];
       }
+    }
+    InvalidResultException first = null;
+    List<Pending> folded = batch;
+    while (!folded.isEmpty()) {
+      Pass pass = new Pass(folded, sums, shapes, null, 0, scratch, mayReject ? beforeBatch : null);
+      pass.run();
+      if (!pass.rejectedAny()) {
+        break;
+      }
+      if (!mayReject) {
+        throw new IllegalStateException("an update checked whole was rejected by the fold");
+      }
+      for (int t = 0; t < sums.length; t++) {
+        System.arraycopy(beforeBatch[t], 0, sums[t], 0, sums[t].length);
+      }
+      List<Pending> kept = new ArrayList<>(folded.size());
+      for (int u = 0; u < folded.size(); u++) {
+        InvalidResultException e = pass.bad.get(u);
+        if (e == null) {
+          kept.add(folded.get(u));
+        } else {
+          rejections.add(new Rejection(folded.get(u).client, e));
+          first = first == null ? e : first;
+        }
+      }
+      folded = kept;
+    }
+    for (Pending p : folded) {
       for (int t = 0; t < p.dtypes.length; t++) {
         DType d = NumpyPromotion.scaled(p.dtypes[t]);
         sumDtypes[t] = count == 0 ? d : NumpyPromotion.promote(sumDtypes[t], d);
@@ -543,7 +575,7 @@ public final class WeightedMean {
     final int[] blockTensor;
     final int[] blockStart;
     final int[] runStart; // worker r takes blocks [runStart[r], runStart[r + 1])
-    final int[][] foldedTo; // [worker][update]: that worker's blocks before this one hold it
+    final double[][] before; // null, or where each block's sums are copied before it is folded
     final Scratch callerScratch; // run 0's, which the caller runs
 
     Pass(
@@ -552,8 +584,10 @@ public final class WeightedMean {
         List<long[]> shapes,
         DType[] outDtypes,
         double d,
-        Scratch callerScratch) {
+        Scratch callerScratch,
+        double[][] before) {
       this.batch = batch;
+      this.before = before;
       this.callerScratch = callerScratch;
       this.sums = sums;
       this.outDtypes = outDtypes;
@@ -592,7 +626,6 @@ public final class WeightedMean {
       for (int r = 0; r <= workers; r++) {
         runStart[r] = (int) ((long) blocks * r / workers);
       }
-      foldedTo = new int[workers][batch.size()];
       bad = new AtomicReferenceArray<>(batch.size());
     }
 
@@ -647,8 +680,6 @@ public final class WeightedMean {
       int[] bits = own.bits;
       short[] halves = own.halves;
       double[] doubles = own.doubles;
-      int[] folded = foldedTo[r];
-      Arrays.fill(folded, runStart[r]);
       for (int k = runStart[r]; k < runStart[r + 1]; k++) {
         int t = blockTensor[k];
         int a = blockStart[k];
@@ -658,6 +689,9 @@ public final class WeightedMean {
         if (out == null) {
           target = sums[t];
           off = a;
+          if (before != null) {
+            System.arraycopy(sums[t], a, before[t], a, len);
+          }
         } else {
           target = tile;
           off = 0;
@@ -672,12 +706,9 @@ public final class WeightedMean {
             continue;
           }
           Pending p = batch.get(u);
-          InvalidResultException e =
-              foldSlice(p, t, a, len, target, off, bits, halves, doubles, 1.0);
+          InvalidResultException e = foldSlice(p, t, a, len, target, off, bits, halves, doubles);
           if (e != null) {
             bad.compareAndSet(u, null, e);
-          } else {
-            folded[u] = k + 1;
           }
         }
         if (out != null) {
@@ -686,24 +717,9 @@ public final class WeightedMean {
       }
     }
 
-    /** Takes update {@code u} out of the sums again, from every block a worker folded it into. */
-    void remove(int u) {
-      int[] bits = new int[BLOCK];
-      short[] halves = new short[BLOCK];
-      double[] doubles = new double[BLOCK];
-      Pending p = batch.get(u);
-      for (int r = 0; r < foldedTo.length; r++) {
-        for (int k = runStart[r]; k < foldedTo[r][u]; k++) {
-          int t = blockTensor[k];
-          int a = blockStart[k];
-          foldSlice(p, t, a, sizeOf(k), sums[t], a, bits, halves, doubles, -1.0);
-        }
-      }
-    }
-
     /**
-     * Checks, then adds {@code sign * weight *} values {@code [a, a + len)} of tensor {@code t} to
-     * {@code target[off...]}.
+     * Checks, then adds {@code weight *} values {@code [a, a + len)} of tensor {@code t} to {@code
+     * target[off...]}.
      *
      * @return why the slice was not folded, or null
      */
@@ -716,9 +732,8 @@ public final class WeightedMean {
         int off,
         int[] bits,
         short[] halves,
-        double[] doubles,
-        double sign) {
-      double w = sign * p.weight;
+        double[] doubles) {
+      double w = p.weight;
       ByteBuffer b = p.data[t];
       switch (p.dtypes[t]) {
         case FLOAT32:
