@@ -24,13 +24,16 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code java -jar server.jar}: a FedAvg server on the legacy Flower protocol. */
+/**
+ * {@code java -jar server.jar}: a federated-learning server (FedAvg or another of Flower's
+ * strategies).
+ */
 @Command(
     name = "server.jar",
     mixinStandardHelpOptions = true,
     version = "flower-java server 0.1.0",
     description =
-        "Runs a federated-learning server with FedAvg that Flower clients"
+        "Runs a federated-learning server (FedAvg by default, --strategy) that Flower clients"
             + " (Python start_client, flower-java) can join.",
     sortOptions = false)
 public final class ServerCli implements Callable<Integer> {
@@ -101,7 +104,11 @@ public final class ServerCli implements Callable<Integer> {
   @Option(
       names = "--strategy",
       defaultValue = "FedAvg",
-      description = "Strategy, as Flower names it (default: ${DEFAULT-VALUE}); one of: FedAvg.")
+      description =
+          "Strategy, as Flower names it (default: ${DEFAULT-VALUE}); one of: FedAvg, FedAvgM,"
+              + " FedProx, FedAdagrad, FedAdam, FedYogi, FedMedian, FedTrimmedAvg, Krum, Bulyan,"
+              + " QFedAvg, DifferentialPrivacyServerSideFixedClipping,"
+              + " DifferentialPrivacyClientSideFixedClipping (README: Strategies).")
   String strategyName;
 
   @Option(
