@@ -90,7 +90,7 @@ class StrategyClientsIT {
       }
       announce(dir, names.size(), "end");
       for (int k = 0; k < CLIENTS; k++) {
-        PythonEnv.ProcessResult r = clients.get(k).await(Duration.ofSeconds(30));
+        PythonEnv.ProcessResult r = clients.get(k).await(Duration.ofSeconds(120));
         if (!r.succeeded()) {
           failures.add("client " + k + " did not exit 0:\n" + r.describe());
         }
@@ -134,7 +134,11 @@ class StrategyClientsIT {
                 String.valueOf(ROUNDS),
                 "--round-timeout",
                 "30",
-                "--min-available-clients",
+                // every client trains every round: sampling happens when round 1 is configured,
+                // maybe before the last client joined, so the minimum fixes the sample size
+                "--min-clients",
+                String.valueOf(CLIENTS),
+                "--min-fit-clients",
                 String.valueOf(CLIENTS),
                 "--initial-model",
                 model.toString(),
