@@ -33,6 +33,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
@@ -512,8 +513,10 @@ class StrategyParityTest {
   /**
    * Fails, naming the case, round, tensor, flat index and both values, where Java's outcome of
    * round {@code r} (from 1) differs from flwr's.
+   *
+   * @return the largest difference as a share of the allowed one (0 when bit for bit)
    */
-  static void assertRoundMatches(
+  static double assertRoundMatches(
       Case c, Fixture f, List<RoundOutcome> flwrRounds, int r, RoundOutcome java) {
     RoundOutcome expected = flwrRounds.get(r - 1);
     String where = c.id() + ", round " + r;
@@ -525,8 +528,9 @@ class StrategyParityTest {
           expected.model() == null ? "no model" : "a model",
           java.model() == null ? "no model" : "a model",
           where + ": flwr's aggregate_fit vs Java's finish" + rejections);
-      return;
+      return 0;
     }
+    double worst = 0;
     assertEquals(
         expected.model().size(), java.model().size(), where + ": tensor count" + rejections);
     List<NDArray> before = r == 1 ? f.initial() : modelBefore(f, flwrRounds, r);
@@ -548,6 +552,7 @@ class StrategyParityTest {
       double[] scale = scale(f.rounds().get(r - 1), t, before.get(t));
       for (int i = 0; i < ev.length; i++) {
         double bound = TOLERANCE * Math.max(Math.abs(ev[i]), scale[i]);
+        worst = Math.max(worst, Math.abs(av[i] - ev[i]) / bound);
         if (!(Math.abs(av[i] - ev[i]) <= bound)) {
           fail(
               at
@@ -568,6 +573,7 @@ class StrategyParityTest {
         }
       }
     }
+    return worst;
   }
 
   /** The model flwr went into round {@code r} with: its last aggregate before it. */
@@ -653,9 +659,20 @@ class StrategyParityTest {
                     c.id(),
                     () -> {
                       List<RoundOutcome> java = runJava(c, fixtures.get(c), false);
+                      double worst = 0;
                       for (int r = 1; r <= java.size(); r++) {
-                        assertRoundMatches(c, fixtures.get(c), flwrRounds(c), r, java.get(r - 1));
+                        worst =
+                            Math.max(
+                                worst,
+                                assertRoundMatches(
+                                    c, fixtures.get(c), flwrRounds(c), r, java.get(r - 1)));
                       }
+                      // the margin, for whoever tunes a strategy's arithmetic
+                      System.out.printf(
+                          Locale.ROOT,
+                          "parity %s: largest difference %.3g of the allowed%n",
+                          c.id(),
+                          worst);
                     }));
   }
 
@@ -668,9 +685,20 @@ class StrategyParityTest {
                     c.id() + " restored",
                     () -> {
                       List<RoundOutcome> java = runJava(c, fixtures.get(c), true);
+                      double worst = 0;
                       for (int r = 1; r <= java.size(); r++) {
-                        assertRoundMatches(c, fixtures.get(c), flwrRounds(c), r, java.get(r - 1));
+                        worst =
+                            Math.max(
+                                worst,
+                                assertRoundMatches(
+                                    c, fixtures.get(c), flwrRounds(c), r, java.get(r - 1)));
                       }
+                      // the margin, for whoever tunes a strategy's arithmetic
+                      System.out.printf(
+                          Locale.ROOT,
+                          "parity %s: largest difference %.3g of the allowed%n",
+                          c.id(),
+                          worst);
                     }));
   }
 
