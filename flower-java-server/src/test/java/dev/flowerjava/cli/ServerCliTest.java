@@ -1,8 +1,13 @@
 package dev.flowerjava.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flowerjava.server.strategy.DifferentialPrivacyClientSideFixedClipping;
+import dev.flowerjava.server.strategy.DifferentialPrivacyServerSideFixedClipping;
+import dev.flowerjava.server.strategy.FedAvg;
+import dev.flowerjava.server.strategy.Strategy;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
 import java.io.ByteArrayOutputStream;
@@ -138,6 +143,26 @@ class ServerCliTest {
   }
 
   @Test
+  void aStrategyOptionTheStrategyCannotUseIsRefusedNamingIt() throws IOException {
+    Path p = npz("model.npz", List.of(NDArray.ofFloats(new float[] {1f})));
+    assertEquals(
+        2,
+        run(
+            "--strategy",
+            "FedAdam",
+            "--strategy-option",
+            "beta_2=1.5",
+            "--initial-model",
+            p.toString()));
+    assertTrue(
+        err.startsWith(
+            "server.jar: --strategy-option beta_2=1.5: beta2 must be in [0.0, 1.0), got 1.5"),
+        err);
+    assertEquals(2, run("--strategy", "FedYogi"));
+    assertTrue(err.startsWith("server.jar: FedYogi needs initialParameters"), err);
+  }
+
+  @Test
   void aMaxMessageSizeAboveWhatGrpcCarriesIsRefusedNamingTheOption() {
     assertEquals(2, run("--max-message-size", "2GiB"));
     assertTrue(
@@ -221,5 +246,149 @@ class ServerCliTest {
     assertEquals(0, run("--help"));
     assertTrue(out.toString().contains("--metrics-port"), out.toString());
     assertTrue(out.toString().contains("--metrics-host"), out.toString());
+  }
+
+  private static Strategy catalog(String name, String... options) {
+    return StrategyCatalog.build(
+        name,
+        FedAvg.builder().minFitClients(7).build(),
+        StrategyOptions.parse(name, List.of(options)));
+  }
+
+  @Test
+  void theRobustStrategiesAreBuiltWithTheirFlowerOptions() {
+    assertEquals("FedMedian", catalog("FedMedian").getClass().getSimpleName());
+    assertEquals("FedTrimmedAvg", catalog("fedtrimmedavg", "beta=0.1").getClass().getSimpleName());
+    assertEquals(
+        "Krum",
+        catalog("KRUM", "num_malicious_clients=1", "num_clients_to_keep=3")
+            .getClass()
+            .getSimpleName());
+    assertEquals("Bulyan", catalog("bulyan", "num_malicious_clients=1").getClass().getSimpleName());
+    assertEquals(
+        "QFedAvg(learning_rate=0.05, q_param=0.5)",
+        catalog("qfedavg", "q_param=0.5", "qffl_learning_rate=0.05").toString());
+    // the option is read: with f = 2 Bulyan needs 11 clients, more than the 7 given
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> catalog("bulyan", "num_malicious_clients=2"));
+    assertTrue(
+        e.getMessage().startsWith("Bulyan with numMaliciousClients=2 needs at least"),
+        e.getMessage());
+  }
+
+  @Test
+  void aDifferentialPrivacyWrapperTakesFlwrsParametersAndWrapsFedAvgByDefault() {
+    Strategy s =
+        catalog(
+            "DifferentialPrivacyServerSideFixedClipping",
+            "noise_multiplier=0.5",
+            "clipping_norm=2",
+            "num_sampled_clients=4",
+            "seed=9");
+    assertTrue(s instanceof DifferentialPrivacyServerSideFixedClipping, s.toString());
+    assertTrue(s.toString().endsWith("around FedAvg(accept_failures=true)"), s.toString());
+    Strategy c =
+        catalog(
+            "differentialprivacyclientsidefixedclipping",
+            "strategy=FedAvg",
+            "noise_multiplier=0",
+            "clipping_norm=1",
+            "num_sampled_clients=2");
+    assertTrue(c instanceof DifferentialPrivacyClientSideFixedClipping, c.toString());
+  }
+
+  @Test
+  void aDifferentialPrivacyWrapperWithoutARequiredOptionIsRefusedNamingIt() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                catalog(
+                    "DifferentialPrivacyClientSideFixedClipping",
+                    "noise_multiplier=1",
+                    "num_sampled_clients=2"));
+    assertEquals(
+        "--strategy DifferentialPrivacyClientSideFixedClipping needs --strategy-option"
+            + " clipping_norm=VALUE (flwr has no default)",
+        e.getMessage());
+  }
+
+  @Test
+  void aBadRobustStrategyOptionIsRefusedNamingTheOption() {
+    assertEquals(2, run("--strategy", "FedTrimmedAvg", "--strategy-option", "beta=0.7"));
+    assertTrue(
+        err.startsWith("server.jar: --strategy-option beta: beta must be in [0, 0.5), got 0.7"),
+        err);
+    assertEquals(2, run("--strategy", "Krum", "--strategy-option", "num_clients_to_keep=two"));
+    assertTrue(
+        err.startsWith(
+            "server.jar: --strategy-option num_clients_to_keep of Krum must be an integer, got"
+                + " 'two'"),
+        err);
+    assertEquals(2, run("--strategy", "QFedAvg", "--strategy-option", "qffl_learning_rate=0"));
+    assertTrue(
+        err.startsWith(
+            "server.jar: --strategy-option qffl_learning_rate: qfflLearningRate must be finite"
+                + " and > 0, got 0.0"),
+        err);
+    assertEquals(2, run("--strategy", "Bulyan", "--strategy-option", "num_malicious_clients=1"));
+    assertTrue(
+        err.startsWith(
+            "server.jar: Bulyan with numMaliciousClients=1 needs at least 4 * 1 + 3 = 7 results"),
+        err);
+    assertEquals(2, run("--strategy", "FedMedian", "--strategy-option", "beta=0.1"));
+    assertTrue(
+        err.startsWith("server.jar: --strategy FedMedian does not take the option(s) [beta]"), err);
+  }
+
+  @Test
+  void aDifferentialPrivacyWrapperRefusesAnotherWrapperAndOptionsNoOneTakes() {
+    assertEquals(
+        "--strategy DifferentialPrivacyServerSideFixedClipping cannot wrap"
+            + " DifferentialPrivacyClientSideFixedClipping: one DP wrapper at a time",
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    catalog(
+                        "DifferentialPrivacyServerSideFixedClipping",
+                        "strategy=DifferentialPrivacyClientSideFixedClipping",
+                        "noise_multiplier=1",
+                        "clipping_norm=1",
+                        "num_sampled_clients=2"))
+            .getMessage());
+    assertEquals(
+        "--strategy DifferentialPrivacyServerSideFixedClipping does not take the option(s) [eta]",
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    catalog(
+                        "DifferentialPrivacyServerSideFixedClipping",
+                        "noise_multiplier=1",
+                        "clipping_norm=1",
+                        "num_sampled_clients=2",
+                        "eta=0.1"))
+            .getMessage());
+  }
+
+  @Test
+  void aNegativeNoiseMultiplierIsRefusedBeforeTheServerStarts() {
+    assertEquals(
+        2,
+        run(
+            "--strategy",
+            "DifferentialPrivacyServerSideFixedClipping",
+            "--strategy-option",
+            "noise_multiplier=-1",
+            "--strategy-option",
+            "clipping_norm=1",
+            "--strategy-option",
+            "num_sampled_clients=2"));
+    assertTrue(
+        err.startsWith(
+            "server.jar: --strategy DifferentialPrivacyServerSideFixedClipping, bad"
+                + " --strategy-option: noiseMultiplier must be a finite non-negative value, got"
+                + " -1.0"),
+        err);
   }
 }

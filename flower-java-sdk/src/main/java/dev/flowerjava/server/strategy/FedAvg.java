@@ -327,6 +327,20 @@ public final class FedAvg implements Strategy {
     return evaluateFn.apply(serverRound, parameters.toArrays());
   }
 
+  // For the strategies built on this FedAvg that replace its aggregation (FedMedian, Krum, ...):
+  // they keep its failure rule, metrics aggregation and num_examples bound.
+  boolean acceptsFailures() {
+    return acceptFailures;
+  }
+
+  MetricsAggregation fitMetricsAggregation() {
+    return fitMetricsAggregation;
+  }
+
+  long maxNumExamples() {
+    return maxNumExamples;
+  }
+
   @Override
   public String toString() {
     return "FedAvg(accept_failures=" + acceptFailures + ")";
