@@ -84,6 +84,9 @@ class StrategyParityTest {
   /** Clients per round: an even count in round 2 (a median of two middle values). */
   private static final int[] CLIENTS_PER_ROUND = {7, 8, 7};
 
+  /** Both sides' min_fit_clients and min_available_clients: every round has at least this many. */
+  private static final int MIN_CLIENTS = 7;
+
   private static final long[][] SHAPES = {{4, 3}, {7}, {2, 2, 3}, {1}};
 
   /** Each tensor's scale: a power of two, so that its values stay on a binary grid. */
@@ -326,6 +329,7 @@ class StrategyParityTest {
   private static void writeCase(Path dir, Case c, Fixture f) throws IOException {
     List<String> lines = new ArrayList<>();
     lines.add("class " + c.flwrClass());
+    lines.add("min_clients " + MIN_CLIENTS);
     for (Opt o : c.options()) {
       lines.add("option " + o.key() + " " + o.kind() + " " + o.value());
     }
@@ -397,6 +401,9 @@ class StrategyParityTest {
   static Strategy build(Case c, Fixture f) {
     FedAvg base =
         FedAvg.builder()
+            // as a server for these rounds would be set up: Bulyan's f = 1 needs 7 clients
+            .minFitClients(MIN_CLIENTS)
+            .minAvailableClients(MIN_CLIENTS)
             .initialParameters(Parameters.fromArrays(f.initial()))
             .evaluateFn(StrategyParityTest::evaluate)
             .build();
