@@ -4,7 +4,8 @@ Usage:
   python strategy_parity.py CASE_DIR...
 
 Each CASE_DIR holds, as the Java test wrote them:
-  case.txt               "class NAME" (a class of flwr.server.strategy), then one line per
+  case.txt               "class NAME" (a class of flwr.server.strategy), "min_clients N" (its
+                         min_fit_clients and min_available_clients, or its FedAvg's), one line per
                          constructor argument: "option KEY int|float VALUE" (one the Java
                          strategy takes too) or "flwr_option KEY int|float VALUE" (flwr's alone,
                          e.g. Bulyan's to_keep, which flwr passes on to its Krum)
@@ -68,6 +69,7 @@ def tensors(case_dir, prefix):
 
 def read_case(case_dir):
     class_name = None
+    min_clients = None
     options = {}
     with open(os.path.join(case_dir, "case.txt"), encoding="utf-8") as f:
         for line in f:
@@ -76,21 +78,28 @@ def read_case(case_dir):
                 continue
             if parts[0] == "class":
                 class_name = parts[1]
+            elif parts[0] == "min_clients":
+                min_clients = int(parts[1])
             elif parts[0] in ("option", "flwr_option"):
                 key, kind, value = parts[1], parts[2], parts[3]
                 options[key] = int(value) if kind == "int" else float(value)
             else:
                 raise ValueError(f"case.txt: unknown line {line!r}")
-    return class_name, options
+    return class_name, min_clients, options
 
 
-def build(class_name, options, initial):
+def build(class_name, min_clients, options, initial):
     cls = getattr(flwr_strategy, class_name)
+    common = {
+        "initial_parameters": initial,
+        "evaluate_fn": evaluate_fn,
+        "min_fit_clients": min_clients,
+        "min_available_clients": min_clients,
+    }
     if class_name.startswith("DifferentialPrivacy"):
         # the wrappers take the strategy they wrap; Java's wrap the FedAvg it builds them on
-        inner = flwr_strategy.FedAvg(initial_parameters=initial, evaluate_fn=evaluate_fn)
-        return cls(inner, **options)
-    return cls(initial_parameters=initial, evaluate_fn=evaluate_fn, **options)
+        return cls(flwr_strategy.FedAvg(**common), **options)
+    return cls(**common, **options)
 
 
 def scalar_line(key, value):
@@ -102,9 +111,9 @@ def scalar_line(key, value):
 
 
 def run(case_dir):
-    class_name, options = read_case(case_dir)
+    class_name, min_clients, options = read_case(case_dir)
     initial = ndarrays_to_parameters(tensors(case_dir, "init"))
-    strategy = build(class_name, options, initial)
+    strategy = build(class_name, min_clients, options, initial)
     current = strategy.initialize_parameters(_Clients(0))
     if current is None:
         current = initial

@@ -28,10 +28,10 @@ import org.junit.jupiter.api.io.TempDir;
  * client saw 3 fit rounds.
  *
  * <p>Three long-lived client processes ({@code python/interop/strategy_client.py}) serve every
- * strategy in turn, so flwr is imported once per client: the test starts one server, announces its
- * port once it listens (a file the clients wait for), waits for the server to end and for each
- * client's line about it, then goes on to the next strategy. A strategy that fails is recorded and
- * the others still run; the test fails at the end naming each failed strategy and why.
+ * strategy in turn, so flwr is imported once per client: the test announces a server's port once it
+ * listens (a file the clients wait for), starts the next strategy's server meanwhile, waits for the
+ * current one to end and for each client's line about it, then goes on. A strategy that fails is
+ * recorded and the others still run; the test fails at the end naming each failed strategy and why.
  */
 @Tag("interop")
 class StrategyClientsIT {
@@ -82,15 +82,28 @@ class StrategyClientsIT {
                 dir.toString()));
       }
       List<String> names = StrategyCatalog.NAMES;
-      for (int i = 0; i < names.size(); i++) {
-        String failure = runOne(jar, model, tmp, dir, i, names.get(i), clients);
-        if (failure != null) {
-          failures.add(failure);
+      // the next strategy's server boots while the current one runs: JVM start-up off the clock
+      Started current = start(jar, model, tmp, names.get(0));
+      try {
+        for (int i = 0; i < names.size(); i++) {
+          boolean listening = waitForListening(current.process(), current.log());
+          announce(dir, i, listening ? current.port() + " " + names.get(i) : "skip");
+          Started next = i + 1 < names.size() ? start(jar, model, tmp, names.get(i + 1)) : null;
+          String failure = listening ? finish(current, dir, i, clients) : notListening(current);
+          current.process().destroyForcibly();
+          if (failure != null) {
+            failures.add(failure);
+          }
+          current = next;
+        }
+      } finally {
+        if (current != null) {
+          current.process().destroyForcibly();
         }
       }
       announce(dir, names.size(), "end");
       for (int k = 0; k < CLIENTS; k++) {
-        PythonEnv.ProcessResult r = clients.get(k).await(Duration.ofSeconds(30));
+        PythonEnv.ProcessResult r = clients.get(k).await(Duration.ofSeconds(120));
         if (!r.succeeded()) {
           failures.add("client " + k + " did not exit 0:\n" + r.describe());
         }
@@ -103,21 +116,15 @@ class StrategyClientsIT {
         () -> failures.size() + " failure(s):\n\n" + String.join("\n\n", failures));
   }
 
-  /**
-   * Runs server.jar with strategy {@code name} for the clients.
-   *
-   * @return null when the server exited 0 and every client saw {@value #ROUNDS} fit rounds;
-   *     otherwise what went wrong, with the server's log
-   */
-  private static String runOne(
-      Path jar,
-      Path model,
-      Path tmp,
-      Path dir,
-      int index,
-      String name,
-      List<PythonEnv.PythonProcess> clients)
-      throws Exception {
+  /** A server.jar started for one strategy. */
+  record Started(String name, int port, Process process, Path log) {
+    String what() {
+      return "--strategy " + name + " " + OPTIONS.getOrDefault(name, List.of());
+    }
+  }
+
+  /** Starts server.jar with strategy {@code name} on a free port, its output to a log file. */
+  private static Started start(Path jar, Path model, Path tmp, String name) throws IOException {
     int port = freePort();
     List<String> command =
         new ArrayList<>(
@@ -134,7 +141,11 @@ class StrategyClientsIT {
                 String.valueOf(ROUNDS),
                 "--round-timeout",
                 "30",
-                "--min-available-clients",
+                // every client trains every round: sampling happens when round 1 is configured,
+                // maybe before the last client joined, so the minimum fixes the sample size
+                "--min-clients",
+                String.valueOf(CLIENTS),
+                "--min-fit-clients",
                 String.valueOf(CLIENTS),
                 "--initial-model",
                 model.toString(),
@@ -147,59 +158,69 @@ class StrategyClientsIT {
     Path log = tmp.resolve("server-" + name + ".log");
     Process server =
         new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    String what = "--strategy " + name + " " + OPTIONS.getOrDefault(name, List.of());
-    try {
-      if (!waitForListening(server, log)) {
-        announce(dir, index, "skip");
-        return what
-            + ": server.jar did not listen (exit "
-            + (server.isAlive() ? "none, still running" : server.exitValue())
-            + "):\n"
-            + read(log);
-      }
-      announce(dir, index, port + " " + name);
-      if (!server.waitFor(SERVER_RUN.toSeconds(), TimeUnit.SECONDS)) {
-        server.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        return what
-            + ": server.jar did not finish within "
-            + SERVER_RUN
-            + ":\n"
-            + read(log)
-            + clientOutput(clients);
-      }
-      List<String> problems = new ArrayList<>();
-      if (server.exitValue() != 0) {
-        problems.add("server.jar exited " + server.exitValue());
-      }
-      for (int k = 0; k < CLIENTS; k++) {
-        String line = clientLine(dir, k, index);
-        if (line == null) {
-          problems.add("client " + k + " reported nothing");
-          continue;
-        }
-        String[] f = line.split(" ");
-        if (Integer.parseInt(f[2]) != ROUNDS || !f[4].equals("ok")) {
-          Path error = dir.resolve("client" + k + "_server" + index + "_error.txt");
-          problems.add(
-              "client "
-                  + k
-                  + ": "
-                  + f[2]
-                  + " fit rounds (expected "
-                  + ROUNDS
-                  + "), "
-                  + f[3]
-                  + " evaluations, "
-                  + f[4]
-                  + (Files.exists(error) ? ":\n" + read(error) : ""));
-        }
-      }
-      return problems.isEmpty()
-          ? null
-          : what + ": " + String.join("; ", problems) + "\n--- server.jar log ---\n" + read(log);
-    } finally {
-      server.destroyForcibly();
+    return new Started(name, port, server, log);
+  }
+
+  private static String notListening(Started s) throws IOException {
+    return s.what()
+        + ": server.jar did not listen (exit "
+        + (s.process().isAlive() ? "none, still running" : s.process().exitValue())
+        + "):\n"
+        + read(s.log());
+  }
+
+  /**
+   * Waits for the announced server {@code index} to end and for each client's line about it.
+   *
+   * @return null when the server exited 0 and every client saw {@value #ROUNDS} fit rounds;
+   *     otherwise what went wrong, with the server's log
+   */
+  private static String finish(
+      Started s, Path dir, int index, List<PythonEnv.PythonProcess> clients) throws Exception {
+    Process server = s.process();
+    if (!server.waitFor(SERVER_RUN.toSeconds(), TimeUnit.SECONDS)) {
+      server.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      return s.what()
+          + ": server.jar did not finish within "
+          + SERVER_RUN
+          + ":\n"
+          + read(s.log())
+          + clientOutput(clients);
     }
+    List<String> problems = new ArrayList<>();
+    if (server.exitValue() != 0) {
+      problems.add("server.jar exited " + server.exitValue());
+    }
+    for (int k = 0; k < CLIENTS; k++) {
+      String line = clientLine(dir, k, index);
+      if (line == null) {
+        problems.add("client " + k + " reported nothing");
+        continue;
+      }
+      String[] f = line.split(" ");
+      if (Integer.parseInt(f[2]) != ROUNDS || !f[4].equals("ok")) {
+        Path error = dir.resolve("client" + k + "_server" + index + "_error.txt");
+        problems.add(
+            "client "
+                + k
+                + ": "
+                + f[2]
+                + " fit rounds (expected "
+                + ROUNDS
+                + "), "
+                + f[3]
+                + " evaluations, "
+                + f[4]
+                + (Files.exists(error) ? ":\n" + read(error) : ""));
+      }
+    }
+    return problems.isEmpty()
+        ? null
+        : s.what()
+            + ": "
+            + String.join("; ", problems)
+            + "\n--- server.jar log ---\n"
+            + read(s.log());
   }
 
   /** Client {@code k}'s line about server {@code index}, waiting up to 30 s for it. */
