@@ -318,4 +318,38 @@ class DifferentialPrivacyFixedClippingTest {
             () -> dp.restoreState(Map.of("m", NDArray.ofFloats(new float[1]))));
     assertTrue(e.getMessage().startsWith("FedAvg keeps no state"), e.getMessage());
   }
+
+  @Test
+  void aFreshWrapperRestoredFromStateContinuesBitForBitWithTheNoiseOn() {
+    // FedAvgM carries its momentum; the wrapper's noise depends on the seed and the round alone
+    java.util.function.Supplier<Strategy> make =
+        () ->
+            server(
+                    FedAvgM.builder(
+                            FedAvg.builder()
+                                .initialParameters(Parameters.fromArrays(global))
+                                .build())
+                        .serverMomentum(0.9)
+                        .build())
+                .noiseMultiplier(0.5)
+                .seed(3)
+                .build();
+    List<List<FitRes>> rounds = new ArrayList<>();
+    for (int r = 0; r < 3; r++) {
+      rounds.add(
+          List.of(res(plus(global, model(1)), 2), res(plus(global, model(1)), 5), res(global, 1)));
+    }
+    Strategy original = make.get();
+    List<NDArray> m1 = aggregate(original, 1, global, rounds.get(0));
+    List<NDArray> m2 = aggregate(original, 2, m1, rounds.get(1));
+    Map<String, NDArray> state = original.state();
+    assertFalse(state.isEmpty(), "FedAvgM's momentum is the wrapper's state");
+    List<NDArray> m3 = aggregate(original, 3, m2, rounds.get(2));
+
+    Strategy resumed = make.get();
+    resumed.restoreState(state);
+    assertEquals(m3, aggregate(resumed, 3, m2, rounds.get(2)));
+    // the same noise without the momentum is another model: the state is what carried it
+    assertNotEquals(m3, aggregate(make.get(), 3, m2, rounds.get(2)));
+  }
 }
