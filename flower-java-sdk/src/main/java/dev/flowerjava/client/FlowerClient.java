@@ -2,6 +2,7 @@ package dev.flowerjava.client;
 
 import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.client.ClientTransport;
+import dev.flowerjava.internal.client.FixedClippingClient;
 import dev.flowerjava.internal.client.fleet.FleetNode;
 import dev.flowerjava.internal.client.fleet.GrpcFleetRpc;
 import dev.flowerjava.internal.client.fleet.HttpFleetRpc;
@@ -59,6 +60,7 @@ public final class FlowerClient implements AutoCloseable {
   private final Duration keepAliveTime;
   private final Duration keepAliveTimeout;
   private final Duration connectTimeout;
+  private final boolean fixedClipping;
   private volatile ClientTransport running;
   private volatile boolean closed;
 
@@ -73,6 +75,7 @@ public final class FlowerClient implements AutoCloseable {
     this.keepAliveTime = b.keepAliveTime;
     this.keepAliveTimeout = b.keepAliveTimeout;
     this.connectTimeout = b.connectTimeout;
+    this.fixedClipping = b.fixedClipping;
   }
 
   /**
@@ -107,7 +110,8 @@ public final class FlowerClient implements AutoCloseable {
    * reconnect later is waited for (at most an hour, whatever it asks) and joined again within the
    * same call.
    *
-   * @param client answers the server's instructions, from one thread at a time
+   * @param client answers the server's instructions, from one thread at a time; with {@link
+   *     Builder#fixedClipping()} its fit results are clipped on the way out
    * @throws dev.flowerjava.client.TransportException if failures (unreachable server, broken
    *     connection, unreadable instructions, ...) go on without progress beyond the retry policy's
    *     wait (the message says how many attempts, over how long, and the last cause), or the server
@@ -116,12 +120,13 @@ public final class FlowerClient implements AutoCloseable {
    */
   public void start(Client client) throws InterruptedException {
     Objects.requireNonNull(client, "client");
+    Client app = fixedClipping ? new FixedClippingClient(client) : client;
     try (ClientTransport transport = newTransport()) {
       running = transport;
       if (closed) {
         return;
       }
-      transport.run(client);
+      transport.run(app);
     } finally {
       running = null;
     }
@@ -217,8 +222,26 @@ public final class FlowerClient implements AutoCloseable {
     private Duration keepAliveTime = Duration.ofSeconds(330);
     private Duration keepAliveTimeout = Duration.ofSeconds(20);
     private Duration connectTimeout = GrpcBidiTransport.DEFAULT_CONNECT_TIMEOUT;
+    private boolean fixedClipping;
 
     private Builder() {}
+
+    /**
+     * Clips every update this client sends, as flwr's {@code fixedclipping_mod} does, for a server
+     * that runs {@code DifferentialPrivacyClientSideFixedClipping}: the fit result's model minus
+     * the model received is scaled down to the L2 norm (over all tensors together) the server sends
+     * in the fit config under {@code "clipping_norm"}, before it leaves the node. The application's
+     * {@code fit} is unchanged. As with flwr's mod, a fit whose config has no {@code
+     * "clipping_norm"} fails instead of sending an unclipped update; so does one whose model cannot
+     * be clipped (another tensor count or shape than received, NaN, a dtype other than float32 or
+     * float64). An update of norm 0 is sent as it is. Off by default.
+     *
+     * @return this builder
+     */
+    public Builder fixedClipping() {
+      this.fixedClipping = true;
+      return this;
+    }
 
     /**
      * gRPC transports: keepalive pings, which find a connection that died silently (a peer gone

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.TreeSet;
 
 /**
@@ -82,6 +83,25 @@ final class StrategyOptions {
     }
     try {
       return OptionalInt.of(Integer.parseInt(v.get()));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "--strategy-option "
+              + key
+              + " of "
+              + strategy
+              + " must be an integer, got '"
+              + v.get()
+              + "'");
+    }
+  }
+
+  OptionalLong longInteger(String key) {
+    Optional<String> v = string(key);
+    if (v.isEmpty()) {
+      return OptionalLong.empty();
+    }
+    try {
+      return OptionalLong.of(Long.parseLong(v.get()));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(
           "--strategy-option "

@@ -1,8 +1,13 @@
 package dev.flowerjava.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flowerjava.server.strategy.DifferentialPrivacyClientSideFixedClipping;
+import dev.flowerjava.server.strategy.DifferentialPrivacyServerSideFixedClipping;
+import dev.flowerjava.server.strategy.FedAvg;
+import dev.flowerjava.server.strategy.Strategy;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
 import java.io.ByteArrayOutputStream;
@@ -138,6 +143,26 @@ class ServerCliTest {
   }
 
   @Test
+  void aStrategyOptionTheStrategyCannotUseIsRefusedNamingIt() throws IOException {
+    Path p = npz("model.npz", List.of(NDArray.ofFloats(new float[] {1f})));
+    assertEquals(
+        2,
+        run(
+            "--strategy",
+            "FedAdam",
+            "--strategy-option",
+            "beta_2=1.5",
+            "--initial-model",
+            p.toString()));
+    assertTrue(
+        err.startsWith(
+            "server.jar: --strategy-option beta_2=1.5: beta2 must be in [0.0, 1.0), got 1.5"),
+        err);
+    assertEquals(2, run("--strategy", "FedYogi"));
+    assertTrue(err.startsWith("server.jar: FedYogi needs initialParameters"), err);
+  }
+
+  @Test
   void aMaxMessageSizeAboveWhatGrpcCarriesIsRefusedNamingTheOption() {
     assertEquals(2, run("--max-message-size", "2GiB"));
     assertTrue(
@@ -223,10 +248,10 @@ class ServerCliTest {
     assertTrue(out.toString().contains("--metrics-host"), out.toString());
   }
 
-  private static dev.flowerjava.server.strategy.Strategy catalog(String name, String... options) {
+  private static Strategy catalog(String name, String... options) {
     return StrategyCatalog.build(
         name,
-        dev.flowerjava.server.strategy.FedAvg.builder().minFitClients(7).build(),
+        FedAvg.builder().minFitClients(7).build(),
         StrategyOptions.parse(name, List.of(options)));
   }
 
@@ -245,10 +270,47 @@ class ServerCliTest {
         catalog("qfedavg", "q_param=0.5", "qffl_learning_rate=0.05").toString());
     // the option is read: a value Bulyan refuses is named
     IllegalArgumentException e =
-        org.junit.jupiter.api.Assertions.assertThrows(
+        assertThrows(
             IllegalArgumentException.class, () -> catalog("bulyan", "num_malicious_clients=-1"));
     assertEquals(
         "--strategy-option num_malicious_clients: numMaliciousClients must be >= 0, got -1",
+        e.getMessage());
+  }
+
+  @Test
+  void aDifferentialPrivacyWrapperTakesFlwrsParametersAndWrapsFedAvgByDefault() {
+    Strategy s =
+        catalog(
+            "DifferentialPrivacyServerSideFixedClipping",
+            "noise_multiplier=0.5",
+            "clipping_norm=2",
+            "num_sampled_clients=4",
+            "seed=9");
+    assertTrue(s instanceof DifferentialPrivacyServerSideFixedClipping, s.toString());
+    assertTrue(s.toString().endsWith("around FedAvg(accept_failures=true)"), s.toString());
+    Strategy c =
+        catalog(
+            "differentialprivacyclientsidefixedclipping",
+            "strategy=FedAvg",
+            "noise_multiplier=0",
+            "clipping_norm=1",
+            "num_sampled_clients=2");
+    assertTrue(c instanceof DifferentialPrivacyClientSideFixedClipping, c.toString());
+  }
+
+  @Test
+  void aDifferentialPrivacyWrapperWithoutARequiredOptionIsRefusedNamingIt() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                catalog(
+                    "DifferentialPrivacyClientSideFixedClipping",
+                    "noise_multiplier=1",
+                    "num_sampled_clients=2"));
+    assertEquals(
+        "--strategy DifferentialPrivacyClientSideFixedClipping needs --strategy-option"
+            + " clipping_norm=VALUE (flwr has no default)",
         e.getMessage());
   }
 
@@ -273,5 +335,55 @@ class ServerCliTest {
     assertEquals(2, run("--strategy", "FedMedian", "--strategy-option", "beta=0.1"));
     assertTrue(
         err.startsWith("server.jar: --strategy FedMedian does not take the option(s) [beta]"), err);
+  }
+
+  @Test
+  void aDifferentialPrivacyWrapperRefusesAnotherWrapperAndOptionsNoOneTakes() {
+    assertEquals(
+        "--strategy DifferentialPrivacyServerSideFixedClipping cannot wrap"
+            + " DifferentialPrivacyClientSideFixedClipping: one DP wrapper at a time",
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    catalog(
+                        "DifferentialPrivacyServerSideFixedClipping",
+                        "strategy=DifferentialPrivacyClientSideFixedClipping",
+                        "noise_multiplier=1",
+                        "clipping_norm=1",
+                        "num_sampled_clients=2"))
+            .getMessage());
+    assertEquals(
+        "--strategy DifferentialPrivacyServerSideFixedClipping does not take the option(s) [eta]",
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    catalog(
+                        "DifferentialPrivacyServerSideFixedClipping",
+                        "noise_multiplier=1",
+                        "clipping_norm=1",
+                        "num_sampled_clients=2",
+                        "eta=0.1"))
+            .getMessage());
+  }
+
+  @Test
+  void aNegativeNoiseMultiplierIsRefusedBeforeTheServerStarts() {
+    assertEquals(
+        2,
+        run(
+            "--strategy",
+            "DifferentialPrivacyServerSideFixedClipping",
+            "--strategy-option",
+            "noise_multiplier=-1",
+            "--strategy-option",
+            "clipping_norm=1",
+            "--strategy-option",
+            "num_sampled_clients=2"));
+    assertTrue(
+        err.startsWith(
+            "server.jar: --strategy DifferentialPrivacyServerSideFixedClipping, bad"
+                + " --strategy-option: noiseMultiplier must be a finite non-negative value, got"
+                + " -1.0"),
+        err);
   }
 }
