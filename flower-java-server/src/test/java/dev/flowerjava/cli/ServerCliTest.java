@@ -273,7 +273,7 @@ class ServerCliTest {
         assertThrows(
             IllegalArgumentException.class, () -> catalog("bulyan", "num_malicious_clients=-1"));
     assertEquals(
-        "--strategy-option num_malicious_clients: numMaliciousClients must be >= 0, got -1",
+        "--strategy-option num_malicious_clients=-1: numMaliciousClients must be >= 0, got -1",
         e.getMessage());
   }
 
@@ -318,7 +318,7 @@ class ServerCliTest {
   void aBadRobustStrategyOptionIsRefusedNamingTheOption() {
     assertEquals(2, run("--strategy", "FedTrimmedAvg", "--strategy-option", "beta=0.7"));
     assertTrue(
-        err.startsWith("server.jar: --strategy-option beta: beta must be in [0, 0.5), got 0.7"),
+        err.startsWith("server.jar: --strategy-option beta=0.7: beta must be in [0, 0.5), got 0.7"),
         err);
     assertEquals(2, run("--strategy", "Krum", "--strategy-option", "num_clients_to_keep=two"));
     assertTrue(
@@ -329,7 +329,7 @@ class ServerCliTest {
     assertEquals(2, run("--strategy", "QFedAvg", "--strategy-option", "qffl_learning_rate=0"));
     assertTrue(
         err.startsWith(
-            "server.jar: --strategy-option qffl_learning_rate: qfflLearningRate must be finite"
+            "server.jar: --strategy-option qffl_learning_rate=0: qfflLearningRate must be finite"
                 + " and > 0, got 0.0"),
         err);
     assertEquals(2, run("--strategy", "FedMedian", "--strategy-option", "beta=0.1"));
