@@ -175,13 +175,15 @@ final class StrategyCatalog {
     }
   }
 
-  // a value the builder refuses is named by its --strategy-option key, the name the operator typed
+  // a value the builder refuses is named as the operator typed it: key=value
   private static void number(StrategyOptions options, String key, DoubleConsumer setter) {
     OptionalDouble v = options.number(key);
     try {
       v.ifPresent(setter);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--strategy-option " + key + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "--strategy-option " + key + "=" + options.string(key).orElse("") + ": " + e.getMessage(),
+          e);
     }
   }
 
@@ -190,7 +192,9 @@ final class StrategyCatalog {
     try {
       v.ifPresent(setter);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--strategy-option " + key + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "--strategy-option " + key + "=" + options.string(key).orElse("") + ": " + e.getMessage(),
+          e);
     }
   }
 

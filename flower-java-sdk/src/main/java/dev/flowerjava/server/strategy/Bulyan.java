@@ -14,10 +14,10 @@ import org.slf4j.LoggerFactory;
  * Builder#numMaliciousClients(int)}, Krum picks the best-scored update and takes it out, {@code
  * theta = n - 2f} times (each pick scored among the updates left); then, per coordinate, the {@code
  * beta = theta - 2f} picked values closest to the picks' median are averaged. {@code num_examples}
- * plays no part. Bulyan needs {@code n >= 4f + 3}: {@link Builder#build()} refuses a FedAvg whose
- * {@code minFitClients} is below that, and a round left with fewer results (failures) keeps the
- * model, with a warning. Everything else (sampling, configs, evaluation, failures, fit metrics) is
- * the {@link FedAvg} it is built on.
+ * plays no part. Bulyan needs {@code n >= 4f + 3}: a round with fewer results keeps the model, with
+ * a warning, where flwr raises; {@link Builder#build()} warns when the FedAvg's {@code
+ * minFitClients} is below that. Everything else (sampling, configs, evaluation, failures, fit
+ * metrics) is the {@link FedAvg} it is built on.
  *
  * <p>flwr's Bulyan passes its extra keyword arguments to the first rule, and Krum's {@code to_keep}
  * has no default there: only {@code to_keep=0} (plain Krum) works, which is what this class does.
@@ -100,28 +100,22 @@ public final class Bulyan extends BufferedStrategy {
     }
 
     /**
-     * Makes the strategy.
+     * Makes the strategy. Logs a warning when the FedAvg's {@code minFitClients} is below {@code 4
+     * * numMaliciousClients + 3}: rounds with fewer results keep the model. (flwr's Bulyan takes
+     * such settings too, and raises in the round.)
      *
      * @return a Bulyan with this builder's settings
-     * @throws IllegalArgumentException if the FedAvg's {@code minFitClients} is below {@code 4 *
-     *     numMaliciousClients + 3}, the fewest results Bulyan can aggregate; the message names both
      */
     public Bulyan build() {
       int needed = 4 * numMaliciousClients + 3;
       int minFit = base.numFitClients(0)[0];
       if (minFit < needed) {
-        throw new IllegalArgumentException(
-            "Bulyan with numMaliciousClients="
-                + numMaliciousClients
-                + " needs at least 4 * "
-                + numMaliciousClients
-                + " + 3 = "
-                + needed
-                + " results a round, but its FedAvg's minFitClients is "
-                + minFit
-                + ": raise minFitClients (and minAvailableClients) to "
-                + needed
-                + " or more");
+        log.warn(
+            "Bulyan with num_malicious_clients={} needs at least {} results a round, but"
+                + " min_fit_clients is {}: rounds with fewer results keep the model",
+            numMaliciousClients,
+            needed,
+            minFit);
       }
       return new Bulyan(this);
     }
