@@ -1,12 +1,21 @@
 package dev.flowerjava.server;
 
+import dev.flowerjava.typing.GetPropertiesIns;
+import dev.flowerjava.typing.GetPropertiesRes;
+import dev.flowerjava.typing.ScalarMap;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -20,9 +29,38 @@ import org.slf4j.LoggerFactory;
 public final class ClientManager {
   private static final Logger log = LoggerFactory.getLogger(ClientManager.class);
 
+  /**
+   * How long {@link #sample(int, int, Criterion)} waits for the properties of clients it has not
+   * asked yet; a client that has not answered by then is judged by empty properties this time.
+   */
+  public static final Duration PROPERTIES_TIMEOUT = Duration.ofSeconds(30);
+
+  /**
+   * Which clients may be sampled, judged by their properties: Flower's {@code Criterion}. The
+   * manager asks each client for its properties once (an empty config, as Flower's {@code
+   * GetPropertiesIns({})}) and keeps the answer for as long as that client stays connected, so a
+   * criterion costs one {@code getProperties} per client, not one per round.
+   */
+  @FunctionalInterface
+  public interface Criterion {
+    /**
+     * Whether a client may be sampled.
+     *
+     * @param properties what the client answered to {@code getProperties}; empty when it did not
+     *     answer with status OK (not implemented, an error, no answer within {@link
+     *     #PROPERTIES_TIMEOUT})
+     * @return true to let the client be sampled
+     */
+    boolean select(ScalarMap properties);
+  }
+
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
   private final Map<String, ClientProxy> clients = new LinkedHashMap<>();
+  // each client's one getProperties call, by proxy identity: a client that joins again is asked
+  // again, and the entry leaves with the client
+  private final Map<ClientProxy, CompletableFuture<GetPropertiesRes>> properties =
+      new IdentityHashMap<>();
   private final Random random;
   private final Duration sampleWait;
 
@@ -76,6 +114,7 @@ public final class ClientManager {
     lock.lock();
     try {
       if (clients.remove(client.cid(), client)) {
+        properties.remove(client);
         changed.signalAll();
       }
     } finally {
@@ -148,6 +187,25 @@ public final class ClientManager {
    * @throws InterruptedException if the waiting thread is interrupted
    */
   public List<ClientProxy> sample(int numClients, int minNumClients) throws InterruptedException {
+    return sample(numClients, minNumClients, null);
+  }
+
+  /**
+   * As {@link #sample(int, int)}, drawing only among the clients that {@code criterion} selects:
+   * Flower's {@code sample(num_clients, min_num_clients, criterion)}. The wait is for {@code
+   * minNumClients} connected clients, selected or not, as in Flower.
+   *
+   * @param numClients how many clients to draw
+   * @param minNumClients how many must be connected before drawing; {@code numClients} is used when
+   *     it is larger
+   * @param criterion which clients may be drawn, by their properties (asked once per client); null
+   *     for every client
+   * @return {@code numClients} distinct selected clients in random order; empty if too few
+   *     connected within the manager's sample wait, or fewer than {@code numClients} are selected
+   * @throws InterruptedException if the waiting thread is interrupted
+   */
+  public List<ClientProxy> sample(int numClients, int minNumClients, Criterion criterion)
+      throws InterruptedException {
     int needed = Math.max(numClients, minNumClients);
     if (!waitFor(needed, sampleWait)) {
       log.info(
@@ -157,16 +215,112 @@ public final class ClientManager {
           sampleWait.toSeconds());
       return List.of();
     }
+    Set<ClientProxy> selected = null;
+    if (criterion != null) {
+      // every client is asked before any answer is awaited: one timeout at most, not one each
+      List<ClientProxy> candidates = all();
+      List<CompletableFuture<GetPropertiesRes>> calls = new ArrayList<>();
+      for (ClientProxy c : candidates) {
+        calls.add(propertiesCall(c));
+      }
+      long deadline = System.nanoTime() + PROPERTIES_TIMEOUT.toNanos();
+      selected = Collections.newSetFromMap(new IdentityHashMap<>());
+      for (int i = 0; i < candidates.size(); i++) {
+        if (criterion.select(propertiesOf(candidates.get(i), calls.get(i), deadline))) {
+          selected.add(candidates.get(i));
+        }
+      }
+    }
     lock.lock();
     try {
-      List<ClientProxy> pool = new ArrayList<>(clients.values());
+      List<ClientProxy> pool = new ArrayList<>();
+      for (ClientProxy c : clients.values()) {
+        // clients that left while their properties were asked are not drawn
+        if (selected == null || selected.contains(c)) {
+          pool.add(c);
+        }
+      }
       if (numClients > pool.size()) {
+        if (criterion != null) {
+          log.info(
+              "Sampling failed: {} of {} connected clients meet the criterion, {} requested",
+              pool.size(),
+              clients.size(),
+              numClients);
+        }
         return List.of();
       }
       Collections.shuffle(pool, random);
       return List.copyOf(pool.subList(0, numClients));
     } finally {
       lock.unlock();
+    }
+  }
+
+  /**
+   * {@code client}'s one properties call: asked now the first time (logging a failed answer once),
+   * the same call afterwards.
+   */
+  private CompletableFuture<GetPropertiesRes> propertiesCall(ClientProxy client) {
+    CompletableFuture<GetPropertiesRes> answer;
+    lock.lock();
+    try {
+      answer = properties.get(client);
+      if (answer != null) {
+        return answer;
+      }
+      answer = new CompletableFuture<>();
+      if (clients.get(client.cid()) == client) {
+        properties.put(client, answer);
+      }
+    } finally {
+      lock.unlock();
+    }
+    // outside the lock: a transport may complete the call on the calling thread
+    CompletableFuture<GetPropertiesRes> call;
+    try {
+      call = client.getProperties(new GetPropertiesIns(ScalarMap.empty()));
+    } catch (RuntimeException e) {
+      call = CompletableFuture.failedFuture(e);
+    }
+    CompletableFuture<GetPropertiesRes> target = answer;
+    call.whenComplete(
+        (res, error) -> {
+          if (error != null) {
+            log.warn(
+                "Client {} failed to give its properties ({}): judged by empty properties",
+                client.cid(),
+                error.getCause() == null ? error.toString() : error.getCause().toString());
+            target.completeExceptionally(error);
+          } else {
+            if (!res.status().isOk()) {
+              log.warn(
+                  "Client {} answered getProperties with {}: judged by empty properties",
+                  client.cid(),
+                  res.status());
+            }
+            target.complete(res);
+          }
+        });
+    return answer;
+  }
+
+  /** The properties the call answered, or empty (no OK answer, or none by {@code deadline}). */
+  private static ScalarMap propertiesOf(
+      ClientProxy client, CompletableFuture<GetPropertiesRes> call, long deadline)
+      throws InterruptedException {
+    try {
+      GetPropertiesRes res =
+          call.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      return res.status().isOk() ? res.properties() : ScalarMap.empty();
+    } catch (ExecutionException e) {
+      return ScalarMap.empty();
+    } catch (TimeoutException e) {
+      log.warn(
+          "Client {} gave no properties within {} s: judged by empty properties this time",
+          client.cid(),
+          PROPERTIES_TIMEOUT.toSeconds());
+      return ScalarMap.empty();
     }
   }
 

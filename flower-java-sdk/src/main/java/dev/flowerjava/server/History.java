@@ -1,5 +1,6 @@
 package dev.flowerjava.server;
 
+import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.Scalar;
 import dev.flowerjava.typing.ScalarMap;
 import java.util.ArrayList;
@@ -7,6 +8,8 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * What a run produced, round by round, in the shape of Flower's {@code History}. The getters return
@@ -22,6 +25,39 @@ public final class History {
    */
   public record Entry<T>(int round, T value) {}
 
+  /**
+   * The best global model of a run by {@link ServerConfig#keepBest()}.
+   *
+   * @param round the round after which the model was evaluated; 0 for the initial model
+   * @param value its value of the metric
+   * @param parameters the global model itself
+   */
+  public record BestModel(int round, double value, Parameters parameters) {
+    /**
+     * Checks the components.
+     *
+     * @param round the round, 0 or more
+     * @param value the metric's value
+     * @param parameters the model; not null
+     * @throws NullPointerException if {@code parameters} is null
+     */
+    public BestModel {
+      Objects.requireNonNull(parameters, "parameters");
+    }
+  }
+
+  /** Why a run ended. */
+  public enum StopReason {
+    /** It ran {@link ServerConfig#numRounds()} rounds. */
+    ROUNDS,
+    /** Its {@link ServerConfig#maxWallTime()} was spent. */
+    WALL_TIME,
+    /** A round's metric reached {@link ServerConfig#stopWhen()}. */
+    TARGET
+  }
+
+  private BestModel bestModel;
+  private StopReason stopReason;
   private final List<Entry<Double>> lossesDistributed = new ArrayList<>();
   private final List<Entry<Double>> lossesCentralized = new ArrayList<>();
   private final Map<String, List<Entry<Scalar>>> metricsDistributedFit = new LinkedHashMap<>();
@@ -30,6 +66,32 @@ public final class History {
   private final List<Entry<Integer>> fitFailures = new ArrayList<>();
   private final List<Entry<Integer>> evaluateFailures = new ArrayList<>();
   private final List<Entry<Integer>> fitResults = new ArrayList<>();
+
+  synchronized void setBestModel(BestModel best) {
+    bestModel = best;
+  }
+
+  synchronized void setStopReason(StopReason reason) {
+    stopReason = reason;
+  }
+
+  /**
+   * The best global model by {@link ServerConfig#keepBest()}, with its round and value.
+   *
+   * @return empty when no best model was asked for, or no round reported the metric
+   */
+  public synchronized Optional<BestModel> bestModel() {
+    return Optional.ofNullable(bestModel);
+  }
+
+  /**
+   * Why the run ended.
+   *
+   * @return the reason; empty while the run goes on or if it failed
+   */
+  public synchronized Optional<StopReason> stopReason() {
+    return Optional.ofNullable(stopReason);
+  }
 
   synchronized void addLossDistributed(int round, double loss) {
     lossesDistributed.add(new Entry<>(round, loss));

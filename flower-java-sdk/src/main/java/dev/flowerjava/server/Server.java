@@ -23,18 +23,21 @@ import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.typing.GetParametersIns;
 import dev.flowerjava.typing.GetParametersRes;
 import dev.flowerjava.typing.Parameters;
+import dev.flowerjava.typing.Scalar;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +64,7 @@ final class Server {
   private final ClientManager clientManager;
   private final Strategy strategy;
   private final ServerMetrics metrics;
+  private final LongSupplier nanoClock; // the wall-time budget's clock; a fake one in tests
   private volatile Parameters parameters = Parameters.empty();
 
   public Server(ClientManager clientManager, Strategy strategy) {
@@ -68,9 +72,18 @@ final class Server {
   }
 
   public Server(ClientManager clientManager, Strategy strategy, ServerMetrics metrics) {
+    this(clientManager, strategy, metrics, System::nanoTime);
+  }
+
+  Server(
+      ClientManager clientManager,
+      Strategy strategy,
+      ServerMetrics metrics,
+      LongSupplier nanoClock) {
     this.clientManager = clientManager;
     this.strategy = strategy;
     this.metrics = metrics;
+    this.nanoClock = nanoClock;
   }
 
   public ClientManager clientManager() {
@@ -86,21 +99,24 @@ final class Server {
   public History fit(ServerConfig config) throws InterruptedException {
     History history = new History();
     Duration timeout = config.roundTimeout().orElse(null);
+    long runStart = nanoClock.getAsLong();
     log.info("[INIT]");
     parameters = initialParameters(timeout);
     log.info("Starting evaluation of initial global parameters");
-    strategy
-        .evaluate(0, parameters)
-        .ifPresentOrElse(
-            e -> {
-              log.info("initial parameters (loss, other metrics): {}, {}", e.loss(), e.metrics());
-              history.addLossCentralized(0, e.loss());
-              history.addMetricsCentralized(0, e.metrics());
-            },
-            () -> log.info("Evaluation returned no results (`None`)"));
+    Optional<CentralizedEvaluation> initial = strategy.evaluate(0, parameters);
+    initial.ifPresentOrElse(
+        e -> {
+          log.info("initial parameters (loss, other metrics): {}, {}", e.loss(), e.metrics());
+          history.addLossCentralized(0, e.loss());
+          history.addMetricsCentralized(0, e.metrics());
+        },
+        () -> log.info("Evaluation returned no results (`None`)"));
+    keepBest(config, 0, initial.orElse(null), null, history);
 
     long start = System.nanoTime();
-    for (int round = 1; round <= config.numRounds(); round++) {
+    int round = 1;
+    History.StopReason stop = History.StopReason.ROUNDS;
+    for (; round <= config.numRounds(); round++) {
       log.info("");
       log.info("[ROUND {}]", round);
       fitRound(round, timeout, history);
@@ -111,20 +127,144 @@ final class Server {
         history.addLossCentralized(round, e.loss());
         history.addMetricsCentralized(round, e.metrics());
       }
-      evaluateRound(round, timeout, history);
+      AggregatedEvaluate distributed = evaluateRound(round, timeout, history);
+      keepBest(config, round, central.orElse(null), distributed, history);
+      if (targetReached(config, round, central.orElse(null), distributed)) {
+        stop = History.StopReason.TARGET;
+        break;
+      }
+      if (round < config.numRounds() && wallTimeSpent(config, runStart)) {
+        stop = History.StopReason.WALL_TIME;
+        break;
+      }
     }
+    int roundsRun = Math.min(round, config.numRounds());
+    history.setStopReason(stop);
     log.info("");
     log.info("[SUMMARY]");
     log.info(
-        "Run finished {} round(s) in {}s",
-        config.numRounds(),
-        String.format("%.2f", elapsed(start)));
+        "Run finished {} round(s) in {}s{}",
+        roundsRun,
+        String.format("%.2f", elapsed(start)),
+        switch (stop) {
+          case ROUNDS -> "";
+          case TARGET -> ": " + config.stopWhen().get().objective().key() + " reached its target";
+          case WALL_TIME -> ": the wall-time budget was spent";
+        });
+    history
+        .bestModel()
+        .ifPresent(
+            b ->
+                log.info(
+                    "Best model: round {} with {} {}",
+                    b.round(),
+                    config.keepBest().get(),
+                    b.value()));
     for (String line : history.summary().split("\n")) {
       if (!line.isEmpty()) {
         log.info("{}", line);
       }
     }
     return history;
+  }
+
+  /**
+   * A metric's value in one round: the centralized or the aggregated distributed evaluation, as
+   * {@code objective} says; {@code loss} is the loss unless a metric has that name. Empty when the
+   * round did not report it, or reported something that is not a number.
+   */
+  static OptionalDouble metricValue(
+      ServerConfig.Objective objective,
+      CentralizedEvaluation central,
+      AggregatedEvaluate distributed) {
+    ScalarMap metrics;
+    OptionalDouble loss;
+    if (objective.source() == ServerConfig.Source.CENTRALIZED) {
+      if (central == null) {
+        return OptionalDouble.empty();
+      }
+      metrics = central.metrics();
+      loss = OptionalDouble.of(central.loss());
+    } else {
+      if (distributed == null) {
+        return OptionalDouble.empty();
+      }
+      metrics = distributed.metrics();
+      loss = distributed.loss();
+    }
+    Scalar s = metrics.get(objective.key());
+    if (s == null) {
+      return objective.key().equals("loss") ? loss : OptionalDouble.empty();
+    }
+    if (s instanceof Scalar.StringValue || s instanceof Scalar.BytesValue) {
+      return OptionalDouble.empty();
+    }
+    double v = s.asDouble();
+    return Double.isNaN(v) ? OptionalDouble.empty() : OptionalDouble.of(v);
+  }
+
+  private void keepBest(
+      ServerConfig config,
+      int round,
+      CentralizedEvaluation central,
+      AggregatedEvaluate distributed,
+      History history) {
+    if (config.keepBest().isEmpty()) {
+      return;
+    }
+    ServerConfig.Objective objective = config.keepBest().get();
+    OptionalDouble v = metricValue(objective, central, distributed);
+    if (v.isEmpty()) {
+      if (round > 0) {
+        log.info("keep best: round {} reported no {}", round, objective);
+      }
+      return;
+    }
+    Optional<History.BestModel> best = history.bestModel();
+    if (best.isEmpty() || objective.better(v.getAsDouble(), best.get().value())) {
+      history.setBestModel(new History.BestModel(round, v.getAsDouble(), parameters));
+      log.info(
+          "keep best: round {} is the best so far, {} = {}", round, objective, v.getAsDouble());
+    }
+  }
+
+  private static boolean targetReached(
+      ServerConfig config,
+      int round,
+      CentralizedEvaluation central,
+      AggregatedEvaluate distributed) {
+    if (config.stopWhen().isEmpty()) {
+      return false;
+    }
+    ServerConfig.Target target = config.stopWhen().get();
+    OptionalDouble v = metricValue(target.objective(), central, distributed);
+    if (v.isPresent() && target.reachedBy(v.getAsDouble())) {
+      log.info(
+          "Round {}: {} = {} reached the target {}{}: stopping",
+          round,
+          target.objective(),
+          v.getAsDouble(),
+          target.objective().maximize() ? ">= " : "<= ",
+          target.threshold());
+      return true;
+    }
+    return false;
+  }
+
+  private boolean wallTimeSpent(ServerConfig config, long runStart) {
+    if (config.maxWallTime().isEmpty()) {
+      return false;
+    }
+    long spent = nanoClock.getAsLong() - runStart;
+    Duration budget = config.maxWallTime().get();
+    if (spent >= budget.toNanos()) {
+      log.info(
+          "The wall-time budget of {} s is spent ({} s): stopping",
+          formatSeconds(budget),
+          String.format("%.2f", spent / 1e9));
+      return true;
+    }
+    return false;
   }
 
   /** Tells every connected client to leave for good (Flower's {@code disconnect_all_clients}). */
@@ -247,7 +387,8 @@ final class Server {
     history.addFitOutcome(round, results, failures.size());
   }
 
-  private void evaluateRound(int round, Duration timeout, History history)
+  /** Runs federated evaluation; returns its aggregate, or null when no client was selected. */
+  private AggregatedEvaluate evaluateRound(int round, Duration timeout, History history)
       throws InterruptedException {
     long start = System.nanoTime();
     List<ClientInstruction<EvaluateIns>> instructions =
@@ -255,7 +396,7 @@ final class Server {
     if (instructions.isEmpty()) {
       log.info("configure_evaluate: no clients selected, skipping evaluation");
       history.addEvaluateFailures(round, 0);
-      return;
+      return null;
     }
     log.info(
         "configure_evaluate: strategy sampled {} clients (out of {})",
@@ -281,6 +422,7 @@ final class Server {
     aggregated.loss().ifPresent(loss -> history.addLossDistributed(round, loss));
     history.addMetricsDistributed(round, aggregated.metrics());
     history.addEvaluateFailures(round, failures.size());
+    return aggregated;
   }
 
   /** The client calls a round makes, one per instruction. */

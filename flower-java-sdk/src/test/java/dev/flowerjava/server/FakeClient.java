@@ -30,11 +30,14 @@ public final class FakeClient implements ClientProxy {
       ins -> CompletableFuture.failedFuture(new AssertionError("evaluate was not scripted"));
   private volatile Function<GetParametersIns, CompletableFuture<GetParametersRes>> onGetParameters =
       ins -> CompletableFuture.failedFuture(new AssertionError("getParameters was not scripted"));
+  private volatile Function<GetPropertiesIns, CompletableFuture<GetPropertiesRes>> onGetProperties =
+      ins -> CompletableFuture.failedFuture(new UnsupportedOperationException("getProperties"));
   private volatile ClientManager manager;
 
   public final AtomicInteger fitCalls = new AtomicInteger();
   public final AtomicInteger evaluateCalls = new AtomicInteger();
   public final AtomicInteger getParametersCalls = new AtomicInteger();
+  public final AtomicInteger getPropertiesCalls = new AtomicInteger();
   public final List<String> disconnectReasons = new CopyOnWriteArrayList<>();
   public final List<Long> reconnects = new CopyOnWriteArrayList<>();
 
@@ -65,6 +68,19 @@ public final class FakeClient implements ClientProxy {
     return this;
   }
 
+  /** Answers every getProperties with OK and {@code properties}. */
+  public FakeClient withProperties(ScalarMap properties) {
+    this.onGetProperties =
+        ins -> CompletableFuture.completedFuture(new GetPropertiesRes(Status.OK, properties));
+    return this;
+  }
+
+  public FakeClient onGetProperties(
+      Function<GetPropertiesIns, CompletableFuture<GetPropertiesRes>> f) {
+    this.onGetProperties = f;
+    return this;
+  }
+
   /** Answers every fit with OK, {@code parameters} and {@code numExamples}. */
   public FakeClient fitsWith(Parameters parameters, long numExamples) {
     return onFit(
@@ -88,7 +104,8 @@ public final class FakeClient implements ClientProxy {
 
   @Override
   public CompletableFuture<GetPropertiesRes> getProperties(GetPropertiesIns ins) {
-    return CompletableFuture.failedFuture(new UnsupportedOperationException("getProperties"));
+    getPropertiesCalls.incrementAndGet();
+    return onGetProperties.apply(ins);
   }
 
   @Override

@@ -13,10 +13,14 @@ import dev.flowerjava.tensor.NpyCodec;
 import dev.flowerjava.tensor.NpyFormatException;
 import dev.flowerjava.typing.Parameters;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -118,6 +122,48 @@ public final class ServerCli implements Callable<Integer> {
           "An option of --strategy under Flower's parameter name (e.g. eta=0.01); repeat for"
               + " more. Options left out keep Flower's defaults.")
   List<String> strategyOptions = new ArrayList<>();
+
+  @Option(
+      names = "--weighted-by",
+      paramLabel = "num_examples|equal|metric:KEY",
+      defaultValue = "num_examples",
+      description =
+          "How updates are weighted in the average: by num_examples (default, as flwr), equally,"
+              + " or by the fit metric KEY each client reports (flwr's weighted_by_key; a result"
+              + " without it, or with a value that is not a finite number > 0, is refused).")
+  String weightedBy;
+
+  @Option(
+      names = "--max-wall-time",
+      paramLabel = "SECONDS",
+      description =
+          "Time budget of the run: once a round ends with it spent, no further round starts (a"
+              + " started round is finished). Default: none.")
+  Double maxWallTimeSeconds;
+
+  @Option(
+      names = "--stop-when",
+      paramLabel = "KEY>=X|KEY<=X",
+      description =
+          "Stop after the first round whose aggregated (distributed) evaluation metric KEY"
+              + " reaches X, e.g. accuracy>=0.6 or loss<=0.5 (loss: the aggregated loss).")
+  String stopWhen;
+
+  @Option(
+      names = "--keep-best",
+      paramLabel = "KEY:max|min",
+      description =
+          "Keep the global model with the best aggregated (distributed) evaluation metric KEY,"
+              + " e.g. accuracy:max or loss:min; the log names its round.")
+  String keepBest;
+
+  @Option(
+      names = "--best-model",
+      paramLabel = "FILE.npz",
+      description =
+          "With --keep-best: write the best model there at the end (numpy.savez layout, arr_0,"
+              + " arr_1, ...); exit 1 if no round reported the metric.")
+  Path bestModel;
 
   @Option(
       names = "--seed",
@@ -249,8 +295,14 @@ public final class ServerCli implements Callable<Integer> {
           new CommandLine(this),
           "--metrics-port must be a TCP port in [0, 65535], got " + metricsPort);
     }
+    if (bestModel != null && keepBest == null) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(this), "--best-model needs --keep-best");
+    }
+    ServerConfig config = serverConfig();
     FedAvg.Builder fedAvg =
         FedAvg.builder()
+            .weighting(weighting(weightedBy))
             .fractionFit(fractionFit)
             .fractionEvaluate(fractionEvaluate)
             .minFitClients(minFitClients)
@@ -268,10 +320,6 @@ public final class ServerCli implements Callable<Integer> {
     Strategy strategy =
         StrategyCatalog.build(
             strategyName, fedAvg.build(), StrategyOptions.parse(strategyName, strategyOptions));
-    ServerConfig config = ServerConfig.ofRounds(rounds);
-    if (roundTimeoutSeconds != null) {
-      config = config.withRoundTimeout(Duration.ofMillis((long) (roundTimeoutSeconds * 1000)));
-    }
     FlowerServer.Builder b =
         FlowerServer.builder()
             .host(host)
@@ -311,7 +359,123 @@ public final class ServerCli implements Callable<Integer> {
       System.err.println("server.jar: no client result was aggregated in " + rounds + " rounds");
       return 1;
     }
+    if (bestModel != null && !writeBestModel(bestModel, history.bestModel(), keepBest)) {
+      return 1;
+    }
     return 0;
+  }
+
+  /** The rounds, timeout, stopping rules and best-model metric the options describe. */
+  ServerConfig serverConfig() {
+    ServerConfig config = ServerConfig.ofRounds(rounds);
+    if (roundTimeoutSeconds != null) {
+      config = config.withRoundTimeout(Duration.ofMillis((long) (roundTimeoutSeconds * 1000)));
+    }
+    if (maxWallTimeSeconds != null) {
+      if (!(maxWallTimeSeconds > 0) || maxWallTimeSeconds.isInfinite()) {
+        throw new IllegalArgumentException(
+            "--max-wall-time must be a number of seconds > 0, got " + maxWallTimeSeconds);
+      }
+      config = config.withMaxWallTime(Duration.ofNanos((long) (maxWallTimeSeconds * 1e9)));
+    }
+    if (stopWhen != null) {
+      config = config.withStopWhen(target(stopWhen));
+    }
+    if (keepBest != null) {
+      config = config.withKeepBest(objective(keepBest));
+    }
+    return config;
+  }
+
+  /** {@code num_examples}, {@code equal} or {@code metric:KEY}. */
+  static FedAvg.Weighting weighting(String spec) {
+    String s = spec.strip();
+    if (s.equals("num_examples")) {
+      return FedAvg.Weighting.numExamples();
+    }
+    if (s.equals("equal")) {
+      return FedAvg.Weighting.equal();
+    }
+    if (s.startsWith("metric:") && !s.substring("metric:".length()).isBlank()) {
+      return FedAvg.Weighting.metric(s.substring("metric:".length()).strip());
+    }
+    throw new IllegalArgumentException(
+        "--weighted-by takes num_examples, equal or metric:KEY, got '" + spec + "'");
+  }
+
+  /** {@code KEY>=X} or {@code KEY<=X}, over the distributed evaluation metrics. */
+  static ServerConfig.Target target(String spec) {
+    int ge = spec.indexOf(">=");
+    int le = spec.indexOf("<=");
+    int at = ge >= 0 ? ge : le;
+    String key = at > 0 ? spec.substring(0, at).strip() : "";
+    if (at <= 0 || (ge >= 0 && le >= 0) || key.isEmpty()) {
+      throw new IllegalArgumentException(
+          "--stop-when takes KEY>=X or KEY<=X (e.g. accuracy>=0.6), got '" + spec + "'");
+    }
+    String value = spec.substring(at + 2).strip();
+    double threshold;
+    try {
+      threshold = Double.parseDouble(value);
+    } catch (NumberFormatException e) {
+      threshold = Double.NaN;
+    }
+    if (!Double.isFinite(threshold)) {
+      throw new IllegalArgumentException(
+          "--stop-when " + key + ": the target must be a finite number, got '" + value + "'");
+    }
+    ServerConfig.Objective objective =
+        new ServerConfig.Objective(ServerConfig.Source.DISTRIBUTED, key, ge >= 0);
+    return new ServerConfig.Target(objective, threshold);
+  }
+
+  /** {@code KEY:max} or {@code KEY:min}, over the distributed evaluation metrics. */
+  static ServerConfig.Objective objective(String spec) {
+    int colon = spec.lastIndexOf(':');
+    String key = colon > 0 ? spec.substring(0, colon).strip() : "";
+    String direction = colon > 0 ? spec.substring(colon + 1).strip() : "";
+    if (key.isEmpty() || !(direction.equals("max") || direction.equals("min"))) {
+      throw new IllegalArgumentException(
+          "--keep-best takes KEY:max or KEY:min (e.g. accuracy:max), got '" + spec + "'");
+    }
+    return new ServerConfig.Objective(
+        ServerConfig.Source.DISTRIBUTED, key, direction.equals("max"));
+  }
+
+  /**
+   * Writes the best model as numpy.savez would; false (and a line on stderr) when there is none.
+   */
+  static boolean writeBestModel(Path file, Optional<History.BestModel> best, String keepBest)
+      throws IOException {
+    if (best.isEmpty()) {
+      System.err.println(
+          "server.jar: no round reported the --keep-best metric ("
+              + keepBest
+              + "): "
+              + file
+              + " not written");
+      return false;
+    }
+    List<NDArray> arrays = best.get().parameters().toArrays();
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < arrays.size(); i++) {
+      names.add("arr_" + i);
+    }
+    Path dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    // a temporary sibling, then a rename: a reader never sees half a file
+    Path tmp = dir.resolve("." + file.getFileName() + ".tmp");
+    try (OutputStream out = Files.newOutputStream(tmp)) {
+      NpyCodec.writeNpz(out, names, arrays);
+    }
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    log.info(
+        "best model: round {} with {} = {}, written to {}",
+        best.get().round(),
+        keepBest,
+        best.get().value(),
+        file);
+    return true;
   }
 
   private static List<NDArray> readInitialModel(Path file) {

@@ -1,15 +1,20 @@
 package dev.flowerjava.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flowerjava.server.History;
+import dev.flowerjava.server.ServerConfig;
 import dev.flowerjava.server.strategy.DifferentialPrivacyClientSideFixedClipping;
 import dev.flowerjava.server.strategy.DifferentialPrivacyServerSideFixedClipping;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.Strategy;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyCodec;
+import dev.flowerjava.typing.Parameters;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,8 +24,10 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
@@ -385,5 +392,119 @@ class ServerCliTest {
                 + " --strategy-option: noiseMultiplier must be a finite non-negative value, got"
                 + " -1.0"),
         err);
+  }
+
+  private static ServerCli parsed(String... args) {
+    ServerCli cli = new ServerCli();
+    new CommandLine(cli).parseArgs(args);
+    return cli;
+  }
+
+  @Test
+  void stoppingRulesAndTheBestModelMetricReachTheServerConfig() {
+    ServerConfig c =
+        parsed(
+                "--rounds",
+                "40",
+                "--max-wall-time",
+                "90.5",
+                "--stop-when",
+                "accuracy>=0.6",
+                "--keep-best",
+                "loss:min")
+            .serverConfig();
+
+    assertEquals(40, c.numRounds());
+    assertEquals(Optional.of(Duration.ofMillis(90_500)), c.maxWallTime());
+    assertEquals(
+        Optional.of(
+            new ServerConfig.Target(
+                ServerConfig.Objective.max(ServerConfig.Source.DISTRIBUTED, "accuracy"), 0.6)),
+        c.stopWhen());
+    assertEquals(
+        Optional.of(ServerConfig.Objective.min(ServerConfig.Source.DISTRIBUTED, "loss")),
+        c.keepBest());
+  }
+
+  @Test
+  void aMinimizedTargetAndNoRulesAtAll() {
+    assertEquals(
+        Optional.of(
+            new ServerConfig.Target(
+                ServerConfig.Objective.min(ServerConfig.Source.DISTRIBUTED, "loss"), 0.25)),
+        parsed("--stop-when", "loss <= 0.25").serverConfig().stopWhen());
+    ServerConfig plain = parsed().serverConfig();
+    assertEquals(Optional.empty(), plain.maxWallTime());
+    assertEquals(Optional.empty(), plain.stopWhen());
+    assertEquals(Optional.empty(), plain.keepBest());
+  }
+
+  @Test
+  void badStoppingOptionsAreRefusedNamingTheOption() {
+    assertEquals(2, run("--stop-when", "accuracy>0.6"));
+    assertTrue(
+        err.contains(
+            "server.jar: --stop-when takes KEY>=X or KEY<=X (e.g. accuracy>=0.6), got"
+                + " 'accuracy>0.6'"),
+        err);
+    assertEquals(2, run("--stop-when", "accuracy>=high"));
+    assertTrue(
+        err.contains(
+            "server.jar: --stop-when accuracy: the target must be a finite number, got"
+                + " 'high'"),
+        err);
+    assertEquals(2, run("--keep-best", "accuracy:up"));
+    assertTrue(
+        err.contains(
+            "server.jar: --keep-best takes KEY:max or KEY:min (e.g. accuracy:max), got"
+                + " 'accuracy:up'"),
+        err);
+    assertEquals(2, run("--max-wall-time", "0"));
+    assertTrue(
+        err.contains("server.jar: --max-wall-time must be a number of seconds > 0, got 0.0"), err);
+    assertEquals(2, run("--best-model", tmp.resolve("b.npz").toString()));
+    assertTrue(err.contains("--best-model needs --keep-best"), err);
+  }
+
+  @Test
+  void weightedByTakesExamplesEqualOrAMetricKey() {
+    assertEquals("num_examples", ServerCli.weighting("num_examples").toString());
+    assertEquals("equal", ServerCli.weighting("equal").toString());
+    assertEquals(Optional.of("quality"), ServerCli.weighting("metric:quality").metricKey());
+    assertEquals(2, run("--weighted-by", "metric:"));
+    assertTrue(
+        err.contains(
+            "server.jar: --weighted-by takes num_examples, equal or metric:KEY, got 'metric:'"),
+        err);
+  }
+
+  @Test
+  void helpListsTheStoppingScalingAndBestModelOptions() {
+    assertEquals(0, run("--help"));
+    for (String o :
+        List.of("--max-wall-time", "--stop-when", "--keep-best", "--best-model", "--weighted-by")) {
+      assertTrue(out.toString().contains(o), o);
+    }
+  }
+
+  @Test
+  void theBestModelIsWrittenAsNumpySavezWouldAndItsAbsenceFailsTheRun() throws IOException {
+    Path file = tmp.resolve("sub/best.npz");
+    List<NDArray> arrays =
+        List.of(NDArray.ofFloats(new float[] {1f, 2f}), NDArray.ofFloats(new float[] {3f}));
+
+    assertTrue(
+        ServerCli.writeBestModel(
+            file,
+            Optional.of(new History.BestModel(2, 0.75, Parameters.fromArrays(arrays))),
+            "accuracy:max"));
+
+    List<NDArray> back = NpyCodec.readNpz(file);
+    assertEquals(2, back.size());
+    assertArrayEquals(new float[] {1f, 2f}, back.get(0).toFloatArray());
+    assertArrayEquals(new float[] {3f}, back.get(1).toFloatArray());
+    Path none = tmp.resolve("none.npz");
+    assertFalse(ServerCli.writeBestModel(none, Optional.empty(), "accuracy:max"));
+    assertFalse(Files.exists(none));
   }
 }

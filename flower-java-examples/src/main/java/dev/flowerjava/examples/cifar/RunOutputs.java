@@ -125,19 +125,24 @@ public final class RunOutputs {
     return s.asDouble();
   }
 
-  /** Two side-by-side charts, distributed loss and accuracy per round, as a PNG. */
+  /**
+   * Two side-by-side charts, loss and {@code metric} per round, each with the centralized
+   * evaluation (the server's, from round 0 = the initial model) and the distributed one (the
+   * clients', aggregated) as two series, as Flower's quickstarts plot them. A series the run did
+   * not record is left out.
+   */
   public static void writeHistoryPng(Path target, History h, String metric) throws IOException {
-    XYChart loss = chart("Distributed loss", "loss");
-    addSeries(loss, "loss", roundsOf(h.lossesDistributed()), valuesOf(h.lossesDistributed()));
-    XYChart acc = chart("Distributed " + metric, metric);
-    List<History.Entry<Scalar>> m = h.metricsDistributed().getOrDefault(metric, List.of());
-    double[] x = new double[m.size()];
-    double[] y = new double[m.size()];
-    for (int i = 0; i < m.size(); i++) {
-      x[i] = m.get(i).round();
-      y[i] = m.get(i).value().asDouble();
-    }
-    addSeries(acc, metric, x, y);
+    XYChart loss = chart("Loss", "loss");
+    addSeries(
+        loss, "centralized", roundsOf(h.lossesCentralized()), valuesOf(h.lossesCentralized()));
+    addSeries(
+        loss, "distributed", roundsOf(h.lossesDistributed()), valuesOf(h.lossesDistributed()));
+    XYChart acc =
+        chart(
+            metric.substring(0, 1).toUpperCase(java.util.Locale.ROOT) + metric.substring(1),
+            metric);
+    addMetricSeries(acc, "centralized", h.metricsCentralized().getOrDefault(metric, List.of()));
+    addMetricSeries(acc, "distributed", h.metricsDistributed().getOrDefault(metric, List.of()));
     BufferedImage left = BitmapEncoder.getBufferedImage(loss);
     BufferedImage right = BitmapEncoder.getBufferedImage(acc);
     BufferedImage both =
@@ -167,7 +172,8 @@ public final class RunOutputs {
             .xAxisTitle("round")
             .yAxisTitle(yTitle)
             .build();
-    c.getStyler().setLegendVisible(false);
+    c.getStyler().setLegendVisible(true);
+    c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
     c.getStyler().setXAxisDecimalPattern("0");
     c.getStyler().setYAxisDecimalPattern("0.000");
     return c;
@@ -179,6 +185,16 @@ public final class RunOutputs {
     }
     XYSeries s = c.addSeries(name, x, y);
     s.setMarker(SeriesMarkers.CIRCLE);
+  }
+
+  private static void addMetricSeries(XYChart c, String name, List<History.Entry<Scalar>> m) {
+    double[] x = new double[m.size()];
+    double[] y = new double[m.size()];
+    for (int i = 0; i < m.size(); i++) {
+      x[i] = m.get(i).round();
+      y[i] = m.get(i).value().asDouble();
+    }
+    addSeries(c, name, x, y);
   }
 
   private static double[] roundsOf(List<History.Entry<Double>> e) {

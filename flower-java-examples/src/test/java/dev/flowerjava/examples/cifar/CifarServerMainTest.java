@@ -68,6 +68,8 @@ class CifarServerMainTest {
                         "127.0.0.1",
                         "--port",
                         String.valueOf(port),
+                        "--central-test",
+                        "200",
                         "--out",
                         out.toString()));
     // Clients run as their own JVMs, as in scripts/demo.sh: DJL's engine is one per process.
@@ -127,7 +129,17 @@ class CifarServerMainTest {
     double accuracy = history.get("metrics_distributed").get("accuracy").get(0).get(1).asDouble();
     assertTrue(accuracy >= 0 && accuracy <= 1, "accuracy " + accuracy);
     assertTrue(history.get("metrics_distributed_fit").has("train_loss"), history::toString);
-    assertEquals(1, history.get("best_round").asInt());
+    // centralized evaluation: the initial model (round 0) and round 1, on 200 test images
+    JsonNode central = history.get("metrics_centralized").get("accuracy");
+    assertEquals(2, central.size(), history::toString);
+    assertEquals(0, central.get(0).get(0).asInt());
+    assertEquals(1, central.get(1).get(0).asInt());
+    assertEquals(2, history.get("losses_centralized").size(), history::toString);
+    assertEquals(200, history.get("central_test_images").asInt());
+    // the best model is the better of the two by centralized accuracy
+    int bestRound = central.get(1).get(1).asDouble() > central.get(0).get(1).asDouble() ? 1 : 0;
+    assertEquals(bestRound, history.get("best_round").asInt(), history::toString);
+    assertEquals("centralized accuracy", history.get("best_by").asText());
 
     byte[] magic = new byte[PNG_MAGIC.length];
     try (InputStream in = Files.newInputStream(out.resolve("history.png"))) {

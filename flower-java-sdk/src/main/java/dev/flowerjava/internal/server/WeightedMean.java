@@ -66,7 +66,11 @@ public final class WeightedMean {
   private final long maxWeight;
   private final int maxPendingUpdates;
   private final long maxPendingBytes;
+  // Pending.exactWeight of an update whose weight is real-valued (offerWeighted)
+  private static final long REAL = Long.MIN_VALUE;
   private BigInteger totalWeight = BigInteger.ZERO; // of the updates folded into sums
+  // of the updates folded with a real-valued weight (offerWeighted): a double sum, as flwr's
+  private double realWeight;
   private int count; // updates folded into sums
   private final List<Pending> pending = new ArrayList<>();
   private long pendingBytes;
@@ -140,7 +144,7 @@ public final class WeightedMean {
    * @throws InvalidResultException naming the first problem found (nothing is folded then)
    */
   public void add(List<NDArray> update, long numExamples) {
-    Pending p = admit(update, numExamples, null, true);
+    Pending p = admit(update, numExamples, numExamples, null, true);
     flush();
     InvalidResultException e = foldBatch(List.of(p));
     if (e != null) {
@@ -161,12 +165,17 @@ public final class WeightedMean {
    * @throws InvalidResultException if a problem is found now (nothing is kept then)
    */
   public void offer(List<NDArray> update, long numExamples, Object client) {
+    offer(update, numExamples, numExamples, client);
+  }
+
+  /** {@code exactWeight} is the weight as a long, or {@link #REAL} for a real-valued one. */
+  private void offer(List<NDArray> update, double weight, long exactWeight, Object client) {
     long values = 0;
     for (NDArray a : update) {
       values += a.size();
     }
     boolean inline = shapes == null || values <= INLINE_VALUES;
-    Pending p = admit(update, numExamples, client, inline);
+    Pending p = admit(update, weight, exactWeight, client, inline);
     if (inline) {
       // the first update fixes the layout: it must be known good before another is compared
       flush();
@@ -185,6 +194,22 @@ public final class WeightedMean {
     if (pending.size() >= maxPendingUpdates || pendingBytes >= maxPendingBytes) {
       flush();
     }
+  }
+
+  /**
+   * Offers one update with a real-valued weight, e.g. a metric the client reported (flwr's {@code
+   * weighted_by_key}), as {@link #offer} does with {@code num_examples}. The weights of such
+   * updates are summed as doubles; {@code maxWeight} bounds only integer weights.
+   *
+   * @param weight a finite number above 0
+   * @param client who sent the update, handed back in its {@link Rejection}
+   * @throws InvalidResultException if a problem is found now (nothing is kept then)
+   */
+  public void offerWeighted(List<NDArray> update, double weight, Object client) {
+    if (!(weight > 0) || !Double.isFinite(weight)) {
+      throw new InvalidResultException("weight must be a finite number > 0, got " + weight);
+    }
+    offer(update, weight, REAL, client);
   }
 
   /** Folds every pending update into the sums now; rejections go to {@link #takeRejections()}. */
@@ -225,7 +250,8 @@ public final class WeightedMean {
   }
 
   /**
-   * The sum of the accepted weights, pending updates included.
+   * The sum of the accepted integer weights, pending updates included ({@link #offerWeighted}'s are
+   * not in it).
    *
    * @throws ArithmeticException if it does not fit a long (possible only with a {@code maxWeight}
    *     above {@code Long.MAX_VALUE / count})
@@ -237,9 +263,22 @@ public final class WeightedMean {
   private BigInteger allWeight() {
     BigInteger w = totalWeight;
     for (Pending p : pending) {
-      w = w.add(BigInteger.valueOf(p.weight));
+      if (p.exactWeight != REAL) {
+        w = w.add(BigInteger.valueOf(p.exactWeight));
+      }
     }
     return w;
+  }
+
+  /** Every accepted weight, integer and real, pending updates included, as a double. */
+  private double allWeightAsDouble() {
+    double real = realWeight;
+    for (Pending p : pending) {
+      if (p.exactWeight == REAL) {
+        real += p.weight;
+      }
+    }
+    return allWeight().doubleValue() + real;
   }
 
   /** The dtype tensor {@code t} of {@link #result()} has, given the updates so far. */
@@ -274,7 +313,7 @@ public final class WeightedMean {
       for (int t = 0; t < dtypes.length; t++) {
         dtypes[t] = resultDtype(t);
       }
-      Pass pass = new Pass(pending, sums, shapes, dtypes, allWeight().doubleValue(), scratch, null);
+      Pass pass = new Pass(pending, sums, shapes, dtypes, allWeightAsDouble(), scratch, null);
       pass.run();
       if (pass.rejectedAny()) {
         List<Pending> kept = new ArrayList<>();
@@ -299,7 +338,8 @@ public final class WeightedMean {
     }
     List<NDArray> out = new ArrayList<>(sums.length);
     for (int t = 0; t < sums.length; t++) {
-      out.add(toArray(sums[t], totalWeight.doubleValue(), resultDtype(t), shapes.get(t)));
+      out.add(
+          toArray(sums[t], totalWeight.doubleValue() + realWeight, resultDtype(t), shapes.get(t)));
     }
     return out;
   }
@@ -315,7 +355,8 @@ public final class WeightedMean {
   /** An offered update whose cheap checks passed. */
   private static final class Pending {
     final Object client;
-    final long weight;
+    final double weight;
+    final long exactWeight; // the weight as a long, or REAL
     final DType[] dtypes;
     final ByteBuffer[] data; // per tensor, little-endian, from index 0
     final Buffer[] views; // per tensor, an IntBuffer (float32), ShortBuffer or DoubleBuffer view
@@ -323,9 +364,10 @@ public final class WeightedMean {
 
     final boolean checked; // every value already known finite: the fold cannot reject it
 
-    Pending(Object client, long weight, List<NDArray> update, boolean checked) {
+    Pending(Object client, double weight, long exactWeight, List<NDArray> update, boolean checked) {
       this.client = client;
       this.weight = weight;
+      this.exactWeight = exactWeight;
       this.checked = checked;
       dtypes = new DType[update.size()];
       data = new ByteBuffer[update.size()];
@@ -355,12 +397,16 @@ public final class WeightedMean {
   }
 
   /** The checks that need no pass over float32/float16 values; float64 values are checked here. */
-  private Pending admit(List<NDArray> update, long numExamples, Object client, boolean precheck) {
-    if (numExamples <= 0) {
+  private Pending admit(
+      List<NDArray> update, double weight, long exactWeight, Object client, boolean precheck) {
+    long numExamples = exactWeight;
+    // a real weight is > 0 (offerWeighted); a num_examples of Long.MIN_VALUE, which equals REAL,
+    // has a negative weight and is refused here too
+    if ((exactWeight != REAL || weight < 0) && numExamples <= 0) {
       throw new InvalidResultException(
           "num_examples must be > 0 to be weighted, got " + numExamples);
     }
-    if (numExamples > maxWeight) {
+    if (exactWeight != REAL && numExamples > maxWeight) {
       throw new InvalidResultException(
           "num_examples " + numExamples + " is above the maximum of " + maxWeight);
     }
@@ -382,17 +428,17 @@ public final class WeightedMean {
       // of it is folded if it fails
       double[] maxAbs = checkFinite(update);
       checkSumsStayFinite(
-          maxAbs, numExamples, sumBounds == null ? new double[update.size()] : sumBounds);
+          maxAbs, weight, exactWeight, sumBounds == null ? new double[update.size()] : sumBounds);
       if (shapes == null) {
         fixLayout(update);
       }
       for (int t = 0; t < update.size(); t++) {
-        sumBounds[t] += maxAbs[t] * numExamples;
+        sumBounds[t] += maxAbs[t] * weight;
       }
     } else if (shapes == null) {
       fixLayout(update);
     }
-    return new Pending(client, numExamples, update, hasFloat64 || precheck);
+    return new Pending(client, weight, exactWeight, update, hasFloat64 || precheck);
   }
 
   /**
@@ -450,7 +496,11 @@ public final class WeightedMean {
         DType d = NumpyPromotion.scaled(p.dtypes[t]);
         sumDtypes[t] = count == 0 ? d : NumpyPromotion.promote(sumDtypes[t], d);
       }
-      totalWeight = totalWeight.add(BigInteger.valueOf(p.weight));
+      if (p.exactWeight != REAL) {
+        totalWeight = totalWeight.add(BigInteger.valueOf(p.exactWeight));
+      } else {
+        realWeight += p.weight;
+      }
       count++;
     }
     return first;
@@ -535,7 +585,8 @@ public final class WeightedMean {
     return maxAbs;
   }
 
-  private static void checkSumsStayFinite(double[] maxAbs, long weight, double[] bounds) {
+  private static void checkSumsStayFinite(
+      double[] maxAbs, double weight, long exactWeight, double[] bounds) {
     for (int t = 0; t < maxAbs.length; t++) {
       if (!Double.isFinite(bounds[t] + maxAbs[t] * weight)) {
         throw new InvalidResultException(
@@ -543,8 +594,9 @@ public final class WeightedMean {
                 + t
                 + " holds "
                 + maxAbs[t]
-                + " in absolute value, which times num_examples "
-                + weight
+                + (exactWeight != REAL
+                    ? " in absolute value, which times num_examples " + exactWeight
+                    : " in absolute value, which times weight " + weight)
                 + " overflows the double sum");
       }
     }

@@ -14,6 +14,7 @@ import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.typing.Parameters;
+import dev.flowerjava.typing.Scalar;
 import dev.flowerjava.typing.ScalarMap;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,6 +39,11 @@ import org.slf4j.LoggerFactory;
  * global model, or with NaN or infinity, is rejected as one failure and the round goes on, as is a
  * fit or evaluate result whose {@code num_examples} is above {@link Builder#maxNumExamples(long)}.
  * The rules, case by case against flwr: docs/AGGREGATION-SEMANTICS.md.
+ *
+ * <p>Updates are weighted by {@code num_examples} as in Flower, or equally, or by a metric each
+ * client reports with its fit result (flwr's {@code weighted_by_key}): {@link
+ * Builder#weighting(Weighting)}. Clients can be sampled among those whose properties meet a {@link
+ * ClientManager.Criterion} ({@link Builder#criterion}). A strategy built on a FedAvg inherits both.
  *
  * <p>Models above 262,144 values are folded in batches of held results (at most 64, and a quarter
  * of the heap or {@code -Dflowerjava.fold.maxPendingBytes}), each block of the sums taking the
@@ -77,6 +83,103 @@ public final class FedAvg implements Strategy {
   private final BiFunction<Integer, List<NDArray>, Optional<CentralizedEvaluation>> evaluateFn;
   private final MetricsAggregation fitMetricsAggregation;
   private final MetricsAggregation evaluateMetricsAggregation;
+  private final Weighting weighting;
+  private final ClientManager.Criterion criterion;
+
+  /**
+   * How FedAvg weighs each client's update in the average: by {@code num_examples} (Flower's
+   * default), equally, or by a number the client reports in its fit metrics (flwr's {@code
+   * weighted_by_key}, MetisFL's scaling factors).
+   */
+  public static final class Weighting {
+    private static final Weighting NUM_EXAMPLES = new Weighting(null, false);
+    private static final Weighting EQUAL = new Weighting(null, true);
+
+    private final String metricKey;
+    private final boolean equal;
+
+    private Weighting(String metricKey, boolean equal) {
+      this.metricKey = metricKey;
+      this.equal = equal;
+    }
+
+    /**
+     * Weights by {@code num_examples}, as Flower's FedAvg (the default).
+     *
+     * @return this weighting
+     */
+    public static Weighting numExamples() {
+      return NUM_EXAMPLES;
+    }
+
+    /**
+     * Every accepted update counts the same: the plain mean of the updates.
+     *
+     * @return this weighting
+     */
+    public static Weighting equal() {
+      return EQUAL;
+    }
+
+    /**
+     * Weights by the fit metric {@code key} each client reports. A result without that metric, or
+     * with a value that is not a finite number above 0, is rejected as that client's failure, with
+     * a message naming the key.
+     *
+     * @param key the metric's name in the clients' fit results
+     * @return this weighting
+     * @throws IllegalArgumentException if {@code key} is null or blank
+     */
+    public static Weighting metric(String key) {
+      if (key == null || key.isBlank()) {
+        throw new IllegalArgumentException("weighting metric key must not be blank, got " + key);
+      }
+      return new Weighting(key, false);
+    }
+
+    /**
+     * The metric the updates are weighted by.
+     *
+     * @return the key for {@link #metric(String)}; empty for the other weightings
+     */
+    public Optional<String> metricKey() {
+      return Optional.ofNullable(metricKey);
+    }
+
+    /** Folds one update into {@code mean} with this weighting's weight for {@code result}. */
+    void offer(WeightedMean mean, List<NDArray> update, FitRes result, Object client) {
+      if (metricKey == null) {
+        // equal weights are all 1: the sums are then the plain sums and the mean their mean
+        mean.offer(update, equal ? 1 : result.numExamples(), client);
+        return;
+      }
+      Scalar s = result.metrics().get(metricKey);
+      if (s == null) {
+        throw new InvalidResultException(
+            "fit metrics have no '" + metricKey + "', which the updates are weighted by");
+      }
+      if (!(s instanceof Scalar.DoubleValue
+          || s instanceof Scalar.SInt64Value
+          || s instanceof Scalar.UInt64Value)) {
+        throw new InvalidResultException(
+            "fit metric '" + metricKey + "' weighs the update and must be a number, got " + s);
+      }
+      double w = s.asDouble();
+      if (!(w > 0) || !Double.isFinite(w)) {
+        throw new InvalidResultException(
+            "fit metric '"
+                + metricKey
+                + "' weighs the update and must be a finite number > 0, got "
+                + w);
+      }
+      mean.offerWeighted(update, w, client);
+    }
+
+    @Override
+    public String toString() {
+      return metricKey != null ? "metric:" + metricKey : equal ? "equal" : "num_examples";
+    }
+  }
 
   private FedAvg(Builder b) {
     this.fractionFit = b.fractionFit;
@@ -92,6 +195,8 @@ public final class FedAvg implements Strategy {
     this.evaluateFn = b.evaluateFn;
     this.fitMetricsAggregation = b.fitMetricsAggregation;
     this.evaluateMetricsAggregation = b.evaluateMetricsAggregation;
+    this.weighting = b.weighting;
+    this.criterion = b.criterion;
     if (minAvailableClients < minFitClients || minAvailableClients < minEvaluateClients) {
       log.warn(
           "min_available_clients ({}) is below min_fit_clients ({}) or min_evaluate_clients ({}):"
@@ -152,7 +257,7 @@ public final class FedAvg implements Strategy {
     FitIns ins = new FitIns(parameters, config);
     int[] n = numFitClients(clientManager.numAvailable());
     List<ClientInstruction<FitIns>> out = new ArrayList<>();
-    for (ClientProxy c : clientManager.sample(n[0], n[1])) {
+    for (ClientProxy c : clientManager.sample(n[0], n[1], criterion)) {
       out.add(new ClientInstruction<>(c, ins));
     }
     return out;
@@ -206,7 +311,7 @@ public final class FedAvg implements Strategy {
         throw new InvalidResultException("undecodable parameters: " + e.getMessage(), e);
       }
       computed = null;
-      mean.offer(update, result.numExamples(), client);
+      weighting.offer(mean, update, result, client);
       metrics.put(client, new MetricsAggregation.Weighted(result.numExamples(), result.metrics()));
     }
 
@@ -264,7 +369,7 @@ public final class FedAvg implements Strategy {
     EvaluateIns ins = new EvaluateIns(parameters, config);
     int[] n = numEvaluationClients(clientManager.numAvailable());
     List<ClientInstruction<EvaluateIns>> out = new ArrayList<>();
-    for (ClientProxy c : clientManager.sample(n[0], n[1])) {
+    for (ClientProxy c : clientManager.sample(n[0], n[1], criterion)) {
       out.add(new ClientInstruction<>(c, ins));
     }
     return out;
@@ -343,7 +448,7 @@ public final class FedAvg implements Strategy {
 
   @Override
   public String toString() {
-    return "FedAvg(accept_failures=" + acceptFailures + ")";
+    return "FedAvg(accept_failures=" + acceptFailures + ", weighted_by=" + weighting + ")";
   }
 
   /** FedAvg's settings; every default is Flower's. */
@@ -361,8 +466,39 @@ public final class FedAvg implements Strategy {
     private BiFunction<Integer, List<NDArray>, Optional<CentralizedEvaluation>> evaluateFn;
     private MetricsAggregation fitMetricsAggregation;
     private MetricsAggregation evaluateMetricsAggregation;
+    private Weighting weighting = Weighting.numExamples();
+    private ClientManager.Criterion criterion;
 
     private Builder() {}
+
+    /**
+     * How updates are weighted in the average (default {@link Weighting#numExamples()}, as Flower).
+     * Federated evaluation's loss stays weighted by {@code num_examples}, as Flower's.
+     *
+     * @param w {@link Weighting#numExamples()}, {@link Weighting#equal()} or {@link
+     *     Weighting#metric(String)}
+     * @return this builder
+     * @throws NullPointerException if {@code w} is null
+     */
+    public Builder weighting(Weighting w) {
+      this.weighting = Objects.requireNonNull(w, "weighting");
+      return this;
+    }
+
+    /**
+     * Sample, for training and for evaluation, only clients whose properties meet {@code c}
+     * (default: every client). Each client's properties are asked once, see {@link
+     * ClientManager#sample(int, int, ClientManager.Criterion)}; the sample sizes still count every
+     * connected client, as Flower's {@code num_fit_clients}.
+     *
+     * @param c the criterion, e.g. {@code p -> p.getString("device", "").equals("gpu")}
+     * @return this builder
+     * @throws NullPointerException if {@code c} is null
+     */
+    public Builder criterion(ClientManager.Criterion c) {
+      this.criterion = Objects.requireNonNull(c, "criterion");
+      return this;
+    }
 
     /**
      * Share of available clients that train each round (default 1.0).
