@@ -23,7 +23,7 @@ public final class ClientManager {
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
   private final Map<String, ClientProxy> clients = new LinkedHashMap<>();
-  private final Random random;
+  private Random random; // guarded by lock
   private final Duration sampleWait;
 
   /**
@@ -44,6 +44,20 @@ public final class ClientManager {
    */
   public ClientManager(long seed) {
     this(new Random(seed), Duration.ofDays(1));
+  }
+
+  /**
+   * Draws from now on from a new {@code Random(seed)}: the server reseeds each round from its own
+   * seed and the round number, so that a run resumed from a checkpoint samples as the original run
+   * would have, without the state of a {@link Random} to save.
+   */
+  void reseed(long seed) {
+    lock.lock();
+    try {
+      random = new Random(seed);
+    } finally {
+      lock.unlock();
+    }
   }
 
   /**
