@@ -25,8 +25,10 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -40,6 +42,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -48,7 +51,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * with the model and history of an uninterrupted 4-round run, bit for bit; a kill in the middle of
  * round 3's checkpoint write (held there by the test-only pause {@code
  * -Dflowerjava.checkpoint.testPause}) leaves round 2's loadable, and resuming from it ends the
- * same; a directory that is not a checkpoint, or a corrupt one, is refused by name.
+ * same; a directory that is not a checkpoint, or a corrupt one, is refused by name. The
+ * kill-and-resume test runs under FedAvg and under each stateful strategy the catalog has (FedAvgM,
+ * FedAdam: their momentum and moments go through strategy_state.npz); the kill-during-write test
+ * under the last of them.
  *
  * <p>The clients are two Java NumPyClients in this JVM whose update depends only on the parameters
  * received and on the client's number. Two, on purpose: the server folds results in arrival order,
@@ -63,8 +69,21 @@ class CheckpointIT {
   @TempDir static Path shared;
   private static Path initialModel;
 
-  /** The uninterrupted run's checkpoint directory, the reference every resumed run must match. */
-  private static Path reference;
+  /**
+   * The strategies the kill-and-resume test runs, with their server.jar options: FedAvg, and the
+   * stateful FedAvgM and FedAdam (momentum, moments: strategy_state.npz) once the catalog has them.
+   */
+  private static final Map<String, List<String>> STRATEGIES =
+      Map.of(
+          "FedAvg",
+          List.of(),
+          "FedAvgM",
+          List.of("--strategy", "FedAvgM", "--strategy-option", "server_momentum=0.9"),
+          "FedAdam",
+          List.of("--strategy", "FedAdam", "--strategy-option", "eta=0.05"));
+
+  /** Per strategy, the uninterrupted run's checkpoint directory that resumed runs must match. */
+  private static final Map<String, Path> references = new HashMap<>();
 
   private static final ExecutorService pool = Executors.newCachedThreadPool();
 
@@ -82,10 +101,40 @@ class CheckpointIT {
           List.of("arr_0", "arr_1"),
           List.of(NDArray.ofFloats(big, 500, 500), NDArray.ofFloats(new float[] {1, -2, 3}, 3)));
     }
-    reference = shared.resolve("uninterrupted");
-    Run a = Run.start(shared.resolve("a.log"), List.of("--checkpoint-dir", reference.toString()));
-    a.awaitSuccess();
-    assertEquals(ROUNDS, CheckpointStore.read(reference).round());
+    reference("FedAvg");
+  }
+
+  /** FedAvg, then those of FedAvgM and FedAdam that StrategyCatalog has. */
+  static List<String> strategies() {
+    return Stream.of("FedAvg", "FedAvgM", "FedAdam")
+        .filter(StrategyCatalog.NAMES::contains)
+        .toList();
+  }
+
+  /** The strategy a checkpoint write is killed under: the last of {@link #strategies()}. */
+  private static String stateful() {
+    List<String> all = strategies();
+    return all.get(all.size() - 1);
+  }
+
+  /** The uninterrupted run of {@code strategy}, run on first use. */
+  private static synchronized Path reference(String strategy) throws Exception {
+    Path dir = references.get(strategy);
+    if (dir == null) {
+      dir = shared.resolve("uninterrupted-" + strategy);
+      List<String> args = new ArrayList<>(STRATEGIES.get(strategy));
+      args.addAll(List.of("--checkpoint-dir", dir.toString()));
+      Run.start(shared.resolve("a-" + strategy + ".log"), args).awaitSuccess();
+      assertEquals(ROUNDS, CheckpointStore.read(dir).round());
+      references.put(strategy, dir);
+    }
+    return dir;
+  }
+
+  private static List<String> with(String strategy, String... args) {
+    List<String> out = new ArrayList<>(STRATEGIES.get(strategy));
+    out.addAll(List.of(args));
+    return out;
   }
 
   @AfterAll
@@ -252,9 +301,11 @@ class CheckpointIT {
   }
 
   /** The resumed run ends as the uninterrupted one: same model, strategy state and history. */
-  private static void assertSameAsUninterrupted(Path dir) {
-    Checkpoint expected = CheckpointStore.read(reference);
+  private static void assertSameAsUninterrupted(String strategy, Path dir) throws Exception {
+    Checkpoint expected = CheckpointStore.read(reference(strategy));
     Checkpoint actual = CheckpointStore.read(dir);
+    assertEquals(strategy, actual.strategy());
+    assertEquals(!strategy.equals("FedAvg"), !actual.strategyState().isEmpty(), "a state saved");
     assertEquals(ROUNDS, actual.round());
     assertEquals(expected.model(), actual.model(), "final model: dtype, shape and every byte");
     assertEquals(expected.strategyState(), actual.strategyState());
@@ -262,11 +313,16 @@ class CheckpointIT {
     assertTrue(!expected.model().equals(List.of()), "the model trained");
   }
 
-  @Test
+  @ParameterizedTest
+  @MethodSource("strategies")
   @Timeout(400)
-  void aRunKilledAfterRoundTwoAndResumedEndsBitForBitAsAnUninterruptedOne() throws Exception {
-    Path dir = shared.resolve("killed");
-    Run b = Run.start(shared.resolve("b.log"), List.of("--checkpoint-dir", dir.toString()));
+  void aRunKilledAfterRoundTwoAndResumedEndsBitForBitAsAnUninterruptedOne(String strategy)
+      throws Exception {
+    Path dir = shared.resolve("killed-" + strategy);
+    Run b =
+        Run.start(
+            shared.resolve("b-" + strategy + ".log"),
+            with(strategy, "--checkpoint-dir", dir.toString()));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     while (!latest(dir).equals("round-000002")) {
       assertTrue(b.server.isAlive(), () -> "server.jar exited:\n" + b.uncheckedLog());
@@ -278,12 +334,14 @@ class CheckpointIT {
     assertEquals("round-000002", latest(dir), b.log());
     assertTrue(!b.log().contains("Run finished"), b.log());
 
-    Run resumed = Run.start(shared.resolve("b2.log"), List.of("--resume", dir.toString()));
+    Run resumed =
+        Run.start(
+            shared.resolve("b2-" + strategy + ".log"), with(strategy, "--resume", dir.toString()));
     resumed.awaitSuccess();
     String out = resumed.log();
     assertTrue(out.contains("[RESUME] from the checkpoint of round 2; rounds 3 to 4 to go"), out);
     assertTrue(!out.contains("[ROUND 2]") && out.contains("[ROUND 3]"), out);
-    assertSameAsUninterrupted(dir);
+    assertSameAsUninterrupted(strategy, dir);
 
     // numpy loads the model.npz, with the arrays Java holds
     Path npz = dir.resolve("round-000004").resolve("model.npz");
@@ -313,11 +371,12 @@ class CheckpointIT {
   @ValueSource(strings = {"MODEL_HALF_WRITTEN", "FILES_WRITTEN", "DIRECTORY_RENAMED"})
   @Timeout(400)
   void aKillDuringACheckpointWriteLeavesThePreviousOneToResumeFrom(String stage) throws Exception {
+    String strategy = stateful(); // its state is in the write too, when it has one
     Path dir = shared.resolve("write-" + stage);
     Run c =
         Run.start(
             shared.resolve("c-" + stage + ".log"),
-            List.of("--checkpoint-dir", dir.toString()),
+            with(strategy, "--checkpoint-dir", dir.toString()),
             List.of("-Dflowerjava.checkpoint.testPause=" + stage + "@3:120000"));
     c.awaitLog(s -> s.contains("checkpoint test pause: " + stage + " round 3"), "pause");
     c.kill();
@@ -341,10 +400,11 @@ class CheckpointIT {
     assertEquals(2, CheckpointStore.read(dir).round(), "the previous checkpoint still loads");
 
     Run resumed =
-        Run.start(shared.resolve("c2-" + stage + ".log"), List.of("--resume", dir.toString()));
+        Run.start(
+            shared.resolve("c2-" + stage + ".log"), with(strategy, "--resume", dir.toString()));
     resumed.awaitSuccess();
     assertTrue(resumed.log().contains("[RESUME] from the checkpoint of round 2"), resumed.log());
-    assertSameAsUninterrupted(dir);
+    assertSameAsUninterrupted(strategy, dir);
     try (Stream<Path> entries = Files.list(dir)) {
       assertEquals(
           List.of("LATEST", "round-000004"),
@@ -382,6 +442,7 @@ class CheckpointIT {
     String out = refusal(List.of("--resume", empty.toString()));
     assertTrue(out.contains("is not a checkpoint directory: it has no LATEST file"), out);
 
+    Path reference = reference("FedAvg");
     // a copy of the reference with its model cut short
     Path cut = shared.resolve("cut");
     Files.createDirectories(cut.resolve("round-000004"));
@@ -409,5 +470,14 @@ class CheckpointIT {
     // a run that would overwrite a checkpoint it does not resume from
     out = refusal(List.of("--checkpoint-dir", reference.toString()));
     assertTrue(out.contains("already holds a checkpoint: add --resume"), out);
+
+    // a checkpoint of another strategy (the SDK's CheckpointResumeTest checks it for any strategy)
+    for (String strategy : strategies()) {
+      if (!strategy.equals("FedAvg")) {
+        out = refusal(with(strategy, "--resume", reference.toString(), "--rounds", "5"));
+        assertTrue(
+            out.contains("was written by strategy FedAvg, this server runs " + strategy), out);
+      }
+    }
   }
 }
