@@ -138,6 +138,26 @@ class ServerCliTest {
   }
 
   @Test
+  void aStrategyOptionTheStrategyCannotUseIsRefusedNamingIt() throws IOException {
+    Path p = npz("model.npz", List.of(NDArray.ofFloats(new float[] {1f})));
+    assertEquals(
+        2,
+        run(
+            "--strategy",
+            "FedAdam",
+            "--strategy-option",
+            "beta_2=1.5",
+            "--initial-model",
+            p.toString()));
+    assertTrue(
+        err.startsWith(
+            "server.jar: --strategy-option beta_2=1.5: beta2 must be in [0.0, 1.0), got 1.5"),
+        err);
+    assertEquals(2, run("--strategy", "FedYogi"));
+    assertTrue(err.startsWith("server.jar: FedYogi needs initialParameters"), err);
+  }
+
+  @Test
   void aMaxMessageSizeAboveWhatGrpcCarriesIsRefusedNamingTheOption() {
     assertEquals(2, run("--max-message-size", "2GiB"));
     assertTrue(

@@ -11,7 +11,9 @@ import java.util.Objects;
 /**
  * A Flower client training a {@link CifarNet} on its own CIFAR-10 partition, like the client of
  * Flower's PyTorch quickstart. The fit config may set {@code local-epochs}, {@code batch-size} and
- * {@code lr}; missing keys fall back to this client's {@link Settings}. Momentum is 0.9.
+ * {@code lr}; missing keys fall back to this client's {@link Settings}. Momentum is 0.9. A fit
+ * config with {@code proximal_mu} > 0 (flwr's FedProx key) adds FedProx's proximal term {@code mu /
+ * 2 * ||w - w_global||^2} to the local objective; 0 or absent trains as before.
  */
 public final class CifarClient extends NumPyClient {
   /** Local training defaults, used where the server's fit config is silent. */
@@ -60,6 +62,10 @@ public final class CifarClient extends NumPyClient {
     int epochs = (int) config.getLong("local-epochs", settings.localEpochs());
     int batchSize = (int) config.getLong("batch-size", settings.batchSize());
     float lr = (float) config.getDouble("lr", settings.lr());
+    double mu = config.getDouble("proximal_mu", 0);
+    if (!(mu >= 0) || Double.isInfinite(mu)) {
+      throw new IllegalArgumentException("proximal_mu must be >= 0 and finite, got " + mu);
+    }
     fits++;
     // a different shuffle every round, reproducible from the client's seed
     long seed = settings.seed() * 1_000_003L + fits;
@@ -70,7 +76,14 @@ public final class CifarClient extends NumPyClient {
       synchronized (TRAINING) {
         r =
             trainer.train(
-                train, epochs, batchSize, lr, CifarTrainer.DEFAULT_MOMENTUM, seed, progress);
+                train,
+                epochs,
+                batchSize,
+                lr,
+                CifarTrainer.DEFAULT_MOMENTUM,
+                (float) mu,
+                seed,
+                progress);
       }
     } finally {
       if (progress != null) {

@@ -85,6 +85,28 @@ public final class CifarTrainer {
       float momentum,
       long seed,
       ProgressListener listener) {
+    return train(data, epochs, batchSize, lr, momentum, 0f, seed, listener);
+  }
+
+  /**
+   * Trains the network in place, with FedProx's proximal term if {@code proximalMu > 0}: every
+   * gradient gets {@code proximalMu * (w - w_global)}, {@code w_global} being the parameters when
+   * the call starts (see {@link MomentumSgd}). The reported loss is the cross-entropy alone.
+   *
+   * @param proximalMu the proximal term's weight, flwr's {@code proximal_mu}; 0 for plain SGD
+   * @param seed seeds the per-epoch shuffling (the only randomness in training)
+   * @param listener called after each batch, or null
+   * @throws IllegalArgumentException if the data is empty or a setting is out of range
+   */
+  public TrainResult train(
+      LabeledImages data,
+      int epochs,
+      int batchSize,
+      float lr,
+      float momentum,
+      float proximalMu,
+      long seed,
+      ProgressListener listener) {
     int n = data.size();
     if (n <= 0 || epochs <= 0 || batchSize <= 0) {
       throw new IllegalArgumentException(
@@ -112,7 +134,7 @@ public final class CifarTrainer {
     NDManager modelManager = net.model().getNDManager();
     Block block = net.model().getBlock();
     try (NDManager call = modelManager.newSubManager();
-        MomentumSgd optimizer = new MomentumSgd(call, net.parameters(), lr, momentum)) {
+        MomentumSgd optimizer = new MomentumSgd(call, net.parameters(), lr, momentum, proximalMu)) {
       ParameterStore ps = new ParameterStore(call, false);
       for (int epoch = 0; epoch < epochs; epoch++) {
         shuffle(order, rng);

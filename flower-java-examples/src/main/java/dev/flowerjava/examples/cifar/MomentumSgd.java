@@ -28,7 +28,14 @@ import java.util.List;
  * its state instead of {@code buf}, which is the same update up to float rounding; {@code
  * MomentumSgdTest} checks the two agree.
  *
- * <p>The momentum buffers live in a manager this object owns and are freed on {@link #close()}.
+ * <p>With a proximal weight {@code mu > 0} (FedProx, Li et al., 2018) each gradient first gets
+ * {@code mu * (w - w_global)}, the gradient of {@code mu / 2 * ||w - w_global||^2}, where {@code
+ * w_global} is the parameters as they were when this optimizer was made (the round's global model).
+ * flwr's FedProx examples add that term to the loss; adding its gradient is the same update without
+ * a second backward pass over the term.
+ *
+ * <p>The momentum buffers (and the global copy) live in a manager this object owns and are freed on
+ * {@link #close()}.
  */
 final class MomentumSgd implements AutoCloseable {
   private final List<Parameter> parameters;
@@ -37,12 +44,29 @@ final class MomentumSgd implements AutoCloseable {
   private final NDArray lrTensor;
   private final NDArray momentumTensor;
   private final NDArray[] buffers;
+  private final NDArray muTensor; // null without a proximal term
+  private final NDArray[] anchors; // the global parameters, for the proximal term
 
   /**
    * @param parent the manager the momentum buffers hang under (a sub-manager is made and owned)
    * @param parameters the parameters to update, each with a gradient attached
    */
   MomentumSgd(NDManager parent, List<Parameter> parameters, float learningRate, float momentum) {
+    this(parent, parameters, learningRate, momentum, 0f);
+  }
+
+  /**
+   * @param proximalMu the proximal term's weight {@code mu}; 0 for none
+   */
+  MomentumSgd(
+      NDManager parent,
+      List<Parameter> parameters,
+      float learningRate,
+      float momentum,
+      float proximalMu) {
+    if (!(proximalMu >= 0) || Float.isInfinite(proximalMu)) {
+      throw new IllegalArgumentException("proximal_mu must be >= 0 and finite, got " + proximalMu);
+    }
     if (!(learningRate > 0) || !(momentum >= 0 && momentum < 1)) {
       throw new IllegalArgumentException(
           "need lr > 0 and 0 <= momentum < 1, got lr=" + learningRate + " momentum=" + momentum);
@@ -53,6 +77,20 @@ final class MomentumSgd implements AutoCloseable {
     this.lrTensor = stateManager.create(learningRate);
     this.momentumTensor = stateManager.create(momentum);
     this.buffers = new NDArray[this.parameters.size()];
+    this.muTensor = proximalMu > 0 ? stateManager.create(proximalMu) : null;
+    this.anchors = new NDArray[this.parameters.size()];
+    if (muTensor != null) {
+      boolean gradMode = JniUtils.isGradMode();
+      JniUtils.setGradMode(false); // a plain copy, outside autograd
+      try {
+        for (int i = 0; i < anchors.length; i++) {
+          anchors[i] = this.parameters.get(i).getArray().duplicate();
+          anchors[i].attach(stateManager);
+        }
+      } finally {
+        JniUtils.setGradMode(gradMode);
+      }
+    }
   }
 
   /** Updates every parameter from its gradient, then zeroes the gradient. */
@@ -65,6 +103,11 @@ final class MomentumSgd implements AutoCloseable {
         PtNDArray weight = (PtNDArray) parameters.get(i).getArray();
         PtNDArray grad = JniUtils.getGradient(weight);
         try {
+          if (muTensor != null) {
+            try (NDArray pull = weight.sub(anchors[i])) {
+              grad.addi(pull.muli(muTensor));
+            }
+          }
           NDArray direction;
           if (momentum == 0) {
             direction = grad;

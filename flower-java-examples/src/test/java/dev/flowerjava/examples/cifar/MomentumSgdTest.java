@@ -89,6 +89,30 @@ class MomentumSgdTest {
     }
   }
 
+  /** FedProx: each gradient gets mu * (w - w_global), w_global the parameters at construction. */
+  @Test
+  void addsTheProximalGradientTowardTheGlobalModel() {
+    float mu = 3f;
+    try (CifarNet net = CifarNet.create(5);
+        NDManager m = NDManager.newBaseManager("PyTorch");
+        MomentumSgd sgd = new MomentumSgd(m, net.parameters(), LR, MOMENTUM, mu)) {
+      Parameter bias = net.parameters().get(9);
+      float w0 = bias.getArray().toFloatArray()[0];
+      NDArray x = m.randomNormal(new Shape(2, 3, 32, 32));
+      NDArray y = m.create(new long[] {1, 2});
+      backward(net, x, y);
+      float g1 = bias.getArray().getGradient().toFloatArray()[0];
+      sgd.step();
+      float w1 = bias.getArray().toFloatArray()[0];
+      assertEquals(w0 - LR * g1, w1, 1e-7f, "at the global model the term is 0");
+      backward(net, x, y);
+      float g2 = bias.getArray().getGradient().toFloatArray()[0];
+      sgd.step();
+      float w2 = bias.getArray().toFloatArray()[0];
+      assertEquals(w1 - LR * (MOMENTUM * g1 + g2 + mu * (w1 - w0)), w2, 1e-7f);
+    }
+  }
+
   @Test
   void rejectsBadSettings() {
     try (NDManager m = NDManager.newBaseManager("PyTorch")) {
@@ -96,6 +120,10 @@ class MomentumSgdTest {
           assertThrows(
               IllegalArgumentException.class, () -> new MomentumSgd(m, List.of(), 0f, 0.9f));
       assertEquals("need lr > 0 and 0 <= momentum < 1, got lr=0.0 momentum=0.9", e.getMessage());
+      IllegalArgumentException mu =
+          assertThrows(
+              IllegalArgumentException.class, () -> new MomentumSgd(m, List.of(), 0.1f, 0.9f, -1f));
+      assertEquals("proximal_mu must be >= 0 and finite, got -1.0", mu.getMessage());
     }
   }
 
