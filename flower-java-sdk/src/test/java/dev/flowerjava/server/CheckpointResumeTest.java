@@ -278,8 +278,8 @@ class CheckpointResumeTest {
                 IllegalArgumentException.class,
                 () -> FlowerServer.builder().strategy(momentum(wider)).resumeFrom(dir).build())
             .getMessage();
-    assertTrue(shapes.contains("holds a model of [float32[2, 3], float32[2]]"), shapes);
-    assertTrue(shapes.contains("the initial parameters are [float32[3]]"), shapes);
+    assertTrue(shapes.contains("holds a model of shapes [[2, 3], [2]]"), shapes);
+    assertTrue(shapes.contains("the initial parameters have shapes [[3]]"), shapes);
 
     String busy =
         assertThrows(

@@ -394,7 +394,8 @@ class CheckpointIT {
         Path tmp =
             entries.filter(p -> p.getFileName().toString().startsWith(".tmp-")).findFirst().get();
         long size = Files.size(tmp.resolve("model.npz"));
-        assertTrue(size > 0 && size < 900_000, "model.npz half written: " + size + " bytes");
+        long whole = Files.size(reference(strategy).resolve("round-000004").resolve("model.npz"));
+        assertTrue(size > 0 && size < whole, "model.npz half written: " + size + " of " + whole);
       }
     }
     assertEquals(2, CheckpointStore.read(dir).round(), "the previous checkpoint still loads");
@@ -465,7 +466,7 @@ class CheckpointIT {
       NpyCodec.writeNpz(o, List.of("arr_0"), List.of(NDArray.ofFloats(new float[] {1}, 1)));
     }
     out = refusal(List.of("--resume", reference.toString(), "--initial-model", other.toString()));
-    assertTrue(out.contains("the initial parameters are [float32[1]]"), out);
+    assertTrue(out.contains("the initial parameters have shapes [[1]]"), out);
 
     // a run that would overwrite a checkpoint it does not resume from
     out = refusal(List.of("--checkpoint-dir", reference.toString()));
@@ -474,7 +475,16 @@ class CheckpointIT {
     // a checkpoint of another strategy (the SDK's CheckpointResumeTest checks it for any strategy)
     for (String strategy : strategies()) {
       if (!strategy.equals("FedAvg")) {
-        out = refusal(with(strategy, "--resume", reference.toString(), "--rounds", "5"));
+        out =
+            refusal(
+                with(
+                    strategy,
+                    "--resume",
+                    reference.toString(),
+                    "--rounds",
+                    "5",
+                    "--initial-model",
+                    initialModel.toString()));
         assertTrue(
             out.contains("was written by strategy FedAvg, this server runs " + strategy), out);
       }
