@@ -357,7 +357,9 @@ class CheckpointIT {
           HexFormat.of()
               .formatHex(MessageDigest.getInstance("SHA-256").digest(model.get(i).toByteArray()));
       assertTrue(
-          r.stdout().contains("\"arr_" + i + "\": {\"dtype\": \"float32\"")
+          r.stdout()
+                  .contains(
+                      "\"arr_" + i + "\": {\"dtype\": \"" + model.get(i).dtype().numpyName() + "\"")
               && r.stdout().contains(digest),
           "numpy's view of arr_" + i + ": " + r.stdout());
     }
