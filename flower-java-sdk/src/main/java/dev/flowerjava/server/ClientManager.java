@@ -61,7 +61,7 @@ public final class ClientManager {
   // again, and the entry leaves with the client
   private final Map<ClientProxy, CompletableFuture<GetPropertiesRes>> properties =
       new IdentityHashMap<>();
-  private final Random random;
+  private Random random; // guarded by lock
   private final Duration sampleWait;
 
   /**
@@ -82,6 +82,20 @@ public final class ClientManager {
    */
   public ClientManager(long seed) {
     this(new Random(seed), Duration.ofDays(1));
+  }
+
+  /**
+   * Draws from now on from a new {@code Random(seed)}: the server reseeds each round from its own
+   * seed and the round number, so that a run resumed from a checkpoint samples as the original run
+   * would have, without the state of a {@link Random} to save.
+   */
+  void reseed(long seed) {
+    lock.lock();
+    try {
+      random = new Random(seed);
+    } finally {
+      lock.unlock();
+    }
   }
 
   /**

@@ -4,6 +4,7 @@ import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.security.TlsMaterial;
 import dev.flowerjava.internal.server.InFlightBudget;
 import dev.flowerjava.internal.server.ServerMetrics;
+import dev.flowerjava.internal.server.checkpoint.CheckpointStore;
 import dev.flowerjava.internal.server.fleet.FleetHttpServer;
 import dev.flowerjava.internal.server.grpcbidi.FlowerServiceImpl;
 import dev.flowerjava.server.strategy.FedAvg;
@@ -91,6 +92,28 @@ public final class FlowerServer implements AutoCloseable {
         b.meterRegistry == null ? ServerMetrics.none() : ServerMetrics.of(b.meterRegistry);
     ClientManager clientManager = new ClientManager(new Random(b.seed), Duration.ofDays(1));
     this.server = new Server(clientManager, b.strategy, metrics);
+    Path checkpointDir = b.checkpointDir != null ? b.checkpointDir : b.resumeFrom;
+    if (checkpointDir != null
+        && CheckpointStore.holdsCheckpoint(checkpointDir)
+        && (b.resumeFrom == null || !sameDirectory(checkpointDir, b.resumeFrom))) {
+      throw new IllegalArgumentException(
+          "checkpointDir "
+              + checkpointDir
+              + " already holds a checkpoint: resume from it (resumeFrom) or choose another"
+              + " directory");
+    }
+    server.samplingAndCheckpoints(
+        b.seed,
+        checkpointDir == null
+            ? null
+            : new CheckpointStore(checkpointDir, CheckpointStore.Hook.fromSystemProperty()));
+    if (b.resumeFrom != null) {
+      server.resumeFrom(CheckpointStore.read(b.resumeFrom), b.resumeFrom);
+    }
+  }
+
+  private static boolean sameDirectory(Path a, Path b) {
+    return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
   }
 
   /**
@@ -282,8 +305,51 @@ public final class FlowerServer implements AutoCloseable {
     private Duration fleetHeartbeatCheckPeriod = Duration.ofSeconds(1);
     private Integer maxFleetNodes;
     private MeterRegistry meterRegistry;
+    private Path checkpointDir;
+    private Path resumeFrom;
 
     private Builder() {}
+
+    /**
+     * After every round (its aggregation, centralized and federated evaluation), write a checkpoint
+     * into {@code dir}: the global model ({@code model.npz}, as {@code numpy.load} reads it), the
+     * history ({@code history.json}), the strategy's {@link Strategy#state()} ({@code
+     * strategy_state.npz}), the round, the strategy's name and the sampling seed ({@code
+     * manifest.json}). Each is written atomically: into a temporary directory, fsynced, renamed,
+     * then committed by renaming a new {@code LATEST} pointer over the old one, so a crash at any
+     * instant leaves the previous checkpoint loadable. Only the latest checkpoint is kept. A round
+     * whose checkpoint cannot be written ends the run with a {@link
+     * dev.flowerjava.FlowerException}.
+     *
+     * <p>With checkpoints (and always, with this server) client sampling draws each round from a
+     * {@code Random} seeded from {@link #seed} and the round number, so a resumed run samples as
+     * the original would have.
+     *
+     * @param dir the directory, created if absent; it must not hold a checkpoint already unless it
+     *     is also {@link #resumeFrom}'s
+     * @return this builder
+     * @throws NullPointerException if {@code dir} is null
+     */
+    public Builder checkpointDir(Path dir) {
+      this.checkpointDir = Objects.requireNonNull(dir, "dir");
+      return this;
+    }
+
+    /**
+     * Go on from the last complete checkpoint in {@code dir} (see {@link #checkpointDir}): its
+     * model, history, strategy state and sampling seed (which replaces {@link #seed}), then the
+     * rounds after it up to {@link ServerConfig#numRounds()} in all; none if the checkpoint is of
+     * that round or later. Without {@link #checkpointDir}, new checkpoints go into {@code dir} too.
+     * The checkpoint is read and checked when the server is built.
+     *
+     * @param dir a directory a server with {@link #checkpointDir} wrote
+     * @return this builder
+     * @throws NullPointerException if {@code dir} is null
+     */
+    public Builder resumeFrom(Path dir) {
+      this.resumeFrom = Objects.requireNonNull(dir, "dir");
+      return this;
+    }
 
     /**
      * Record the server's meters in {@code registry} (default: none, and no cost on the message
@@ -500,7 +566,11 @@ public final class FlowerServer implements AutoCloseable {
      *
      * @return a server with this builder's settings
      * @throws IllegalArgumentException if {@code grpcBidi(false)} or {@link #nodeAuthKeys} is set
-     *     without {@link #fleetHttpPort(int)}
+     *     without {@link #fleetHttpPort(int)}; if {@link #resumeFrom}'s directory is not a
+     *     checkpoint, or a corrupt one (the message names the missing or corrupt file), or one this
+     *     server cannot go on from (another strategy, a model of other shapes than the strategy's
+     *     initial parameters, a state the strategy refuses); if {@link #checkpointDir} holds
+     *     another checkpoint
      */
     public FlowerServer build() {
       return new FlowerServer(this);

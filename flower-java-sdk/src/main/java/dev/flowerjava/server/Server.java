@@ -5,6 +5,8 @@ import dev.flowerjava.internal.server.ClientDisconnectedException;
 import dev.flowerjava.internal.server.DeferredRejections;
 import dev.flowerjava.internal.server.ServerMetrics;
 import dev.flowerjava.internal.server.WeightedMean;
+import dev.flowerjava.internal.server.checkpoint.Checkpoint;
+import dev.flowerjava.internal.server.checkpoint.CheckpointStore;
 import dev.flowerjava.server.strategy.ClientInstruction;
 import dev.flowerjava.server.strategy.EvaluateAggregator;
 import dev.flowerjava.server.strategy.Failure;
@@ -26,8 +28,10 @@ import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.Scalar;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -66,6 +70,10 @@ final class Server {
   private final ServerMetrics metrics;
   private final LongSupplier nanoClock; // the wall-time budget's clock; a fake one in tests
   private volatile Parameters parameters = Parameters.empty();
+  // set before fit by FlowerServer; null: the manager's Random as given, no checkpoints, fresh run
+  private Long samplingSeed;
+  private CheckpointStore checkpoints;
+  private Checkpoint resumeFrom;
 
   public Server(ClientManager clientManager, Strategy strategy) {
     this(clientManager, strategy, ServerMetrics.none());
@@ -95,12 +103,89 @@ final class Server {
     return parameters;
   }
 
+  /**
+   * Samples each round from {@code Random(roundSeed(seed, round))} (round 0: the initial
+   * parameters), and writes a checkpoint after each round if {@code store} is not null.
+   */
+  void samplingAndCheckpoints(long seed, CheckpointStore store) {
+    this.samplingSeed = seed;
+    this.checkpoints = store;
+  }
+
+  /**
+   * Makes {@link #fit} go on after the checkpoint's round: its model, history and strategy state,
+   * its sampling seed. Checks first that they fit this server.
+   *
+   * @throws IllegalArgumentException naming what does not fit: another strategy, a state the
+   *     strategy refuses, a model whose tensor shapes differ from the strategy's initial
+   *     parameters, an unreadable history
+   */
+  void resumeFrom(Checkpoint c, java.nio.file.Path dir) {
+    String strategyName = strategy.getClass().getSimpleName();
+    String where = "checkpoint " + dir + " (round " + c.round() + ")";
+    if (!strategyName.equals(c.strategy())) {
+      throw new IllegalArgumentException(
+          where
+              + " was written by strategy "
+              + c.strategy()
+              + ", this server runs "
+              + strategyName);
+    }
+    Optional<Parameters> initial = strategy.initializeParameters(clientManager);
+    if (initial.isPresent()) {
+      String mine = shapes(initial.get().toArrays());
+      String theirs = shapes(c.model());
+      if (!mine.equals(theirs)) {
+        throw new IllegalArgumentException(
+            where
+                + " holds a model of shapes "
+                + theirs
+                + ", the initial parameters have shapes "
+                + mine);
+      }
+    }
+    try {
+      HistoryJson.read(c.historyJson());
+      strategy.restoreState(c.strategyState());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+    }
+    this.resumeFrom = c;
+    this.samplingSeed = c.samplingSeed();
+  }
+
+  private static String shapes(List<dev.flowerjava.tensor.NDArray> arrays) {
+    List<String> out = new ArrayList<>();
+    for (dev.flowerjava.tensor.NDArray a : arrays) {
+      // shapes only: a strategy may change the dtype, as flwr's (FedAdam returns float64)
+      out.add(Arrays.toString(a.shape()));
+    }
+    return out.toString();
+  }
+
+  /** The seed of round {@code round}'s sampling: SplitMix64's finalizer over seed and round. */
+  static long roundSeed(long seed, int round) {
+    long z = seed + (round + 1L) * 0x9E3779B97F4A7C15L;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+
+  private void reseed(int round) {
+    if (samplingSeed != null) {
+      clientManager.reseed(roundSeed(samplingSeed, round));
+    }
+  }
+
   /** Runs {@code config.numRounds()} rounds and returns what they produced. */
   public History fit(ServerConfig config) throws InterruptedException {
-    History history = new History();
     Duration timeout = config.roundTimeout().orElse(null);
-    long runStart = nanoClock.getAsLong();
+    if (resumeFrom != null) {
+      return fitFrom(config, timeout, HistoryJson.read(resumeFrom.historyJson()));
+    }
+    History history = new History();
     log.info("[INIT]");
+    reseed(0);
     parameters = initialParameters(timeout);
     log.info("Starting evaluation of initial global parameters");
     Optional<CentralizedEvaluation> initial = strategy.evaluate(0, parameters);
@@ -112,13 +197,31 @@ final class Server {
         },
         () -> log.info("Evaluation returned no results (`None`)"));
     keepBest(config, 0, initial.orElse(null), null, history);
+    return fitFrom(config, timeout, history);
+  }
 
+  /** The rounds after the last one in {@code history} (none on a fresh start). */
+  private History fitFrom(ServerConfig config, Duration timeout, History history)
+      throws InterruptedException {
+    int first = 1;
+    if (resumeFrom != null) {
+      first = resumeFrom.round() + 1;
+      parameters = Parameters.fromArrays(resumeFrom.model());
+      log.info(
+          "[RESUME] from the checkpoint of round {}; rounds {} to {} to go",
+          resumeFrom.round(),
+          first,
+          config.numRounds());
+    }
     long start = System.nanoTime();
-    int round = 1;
+    // the wall-time budget counts from this start (a resumed run gets it afresh)
+    long runStart = nanoClock.getAsLong();
+    int round = first;
     History.StopReason stop = History.StopReason.ROUNDS;
     for (; round <= config.numRounds(); round++) {
       log.info("");
       log.info("[ROUND {}]", round);
+      reseed(round);
       fitRound(round, timeout, history);
       Optional<CentralizedEvaluation> central = strategy.evaluate(round, parameters);
       if (central.isPresent()) {
@@ -129,6 +232,7 @@ final class Server {
       }
       AggregatedEvaluate distributed = evaluateRound(round, timeout, history);
       keepBest(config, round, central.orElse(null), distributed, history);
+      writeCheckpoint(round, history);
       if (targetReached(config, round, central.orElse(null), distributed)) {
         stop = History.StopReason.TARGET;
         break;
@@ -265,6 +369,38 @@ final class Server {
       return true;
     }
     return false;
+  }
+
+  private void writeCheckpoint(int round, History history) {
+    if (checkpoints == null) {
+      return;
+    }
+    long t = System.nanoTime();
+    try {
+      checkpoints.write(
+          new Checkpoint(
+              round,
+              samplingSeed,
+              strategy.getClass().getSimpleName(),
+              parameters.toArrays(),
+              strategy.state(),
+              HistoryJson.write(history)));
+    } catch (IOException e) {
+      // the run was asked to be resumable: going on without a checkpoint would hide that it is not
+      throw new FlowerException(
+          "the checkpoint of round "
+              + round
+              + " could not be written to "
+              + checkpoints.dir()
+              + ": "
+              + e,
+          e);
+    }
+    log.info(
+        "checkpoint of round {} written to {} in {}s",
+        round,
+        checkpoints.dir(),
+        String.format("%.2f", elapsed(t)));
   }
 
   /** Tells every connected client to leave for good (Flower's {@code disconnect_all_clients}). */

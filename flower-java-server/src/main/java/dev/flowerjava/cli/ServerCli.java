@@ -225,6 +225,24 @@ public final class ServerCli implements Callable<Integer> {
   Path initialModel;
 
   @Option(
+      names = "--checkpoint-dir",
+      paramLabel = "DIR",
+      description =
+          "After every round write a checkpoint into DIR, atomically (a crash leaves the previous"
+              + " one loadable): model.npz, history.json, the strategy's state, the round and the"
+              + " sampling seed. Only the latest is kept.")
+  Path checkpointDir;
+
+  @Option(
+      names = "--resume",
+      paramLabel = "DIR",
+      description =
+          "Go on from the last complete checkpoint in DIR up to --rounds in all, with the same"
+              + " --strategy and options (its sampling seed replaces --seed); new checkpoints go"
+              + " to DIR unless --checkpoint-dir says otherwise.")
+  Path resume;
+
+  @Option(
       names = "--max-num-examples",
       description =
           "Largest num_examples a client's result may claim; a result above it is rejected"
@@ -300,6 +318,21 @@ public final class ServerCli implements Callable<Integer> {
           new CommandLine(this), "--best-model needs --keep-best");
     }
     ServerConfig config = serverConfig();
+    if (checkpointDir != null
+        && Files.exists(checkpointDir.resolve("LATEST"))
+        && (resume == null
+            || !checkpointDir
+                .toAbsolutePath()
+                .normalize()
+                .equals(resume.toAbsolutePath().normalize()))) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(this),
+          "--checkpoint-dir "
+              + checkpointDir
+              + " already holds a checkpoint: add --resume "
+              + checkpointDir
+              + " to go on from it, or choose another directory");
+    }
     FedAvg.Builder fedAvg =
         FedAvg.builder()
             .weighting(weighting(weightedBy))
@@ -330,6 +363,12 @@ public final class ServerCli implements Callable<Integer> {
             .seed(seed);
     if (tlsCert != null) {
       b.tls(tlsCert, tlsKey);
+    }
+    if (checkpointDir != null) {
+      b.checkpointDir(checkpointDir);
+    }
+    if (resume != null) {
+      b.resumeFrom(resume);
     }
     if (inFlightBudget != null) {
       b.inFlightBudget(inFlightBudget);
