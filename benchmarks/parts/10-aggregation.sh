@@ -12,7 +12,13 @@ bench='FedAvgBenchmark.(aggregateRound|readCeiling)$'
 jsons=()
 # The same fold on a newer JDK too: its C2 vectorizes more loops (float-to-double conversion among
 # them), which tells how much of the gap to the ceiling is the Java 17 compiler's.
-jdk25=$(ls -d /usr/lib/jvm/*-25-*/bin/java /usr/lib/jvm/*-25/bin/java 2>/dev/null | head -1 || true)
+jdk25=""
+for candidate in /usr/lib/jvm/*-25-*/bin/java /usr/lib/jvm/*-25/bin/java; do
+  if [[ -x $candidate ]]; then
+    jdk25=$candidate
+    break
+  fi
+done
 if [[ -z $jdk25 ]]; then
   echo "10-aggregation: no Java 25 JDK under /usr/lib/jvm (the polyglot machine ships Temurin 25)" >&2
   exit 1
