@@ -75,12 +75,19 @@ final class FleetClientProxy implements ClientProxy {
   /**
    * @param models where the model of fit and evaluate instructions is deflated once for all nodes
    * @param onClose told once when the round loop closes the proxy, with the reason
+   * @param budget what the reply objects held during an upload count against
    */
-  FleetClientProxy(long runId, long nodeId, ObjectCodec codec, RoundModels models, Owner onClose) {
+  FleetClientProxy(
+      long runId,
+      long nodeId,
+      ObjectCodec codec,
+      RoundModels models,
+      Owner onClose,
+      dev.flowerjava.internal.server.InFlightBudget budget) {
     this.runId = runId;
     this.nodeId = nodeId;
     this.cid = Long.toUnsignedString(nodeId);
-    this.mailbox = new NodeMailbox(runId, nodeId, codec);
+    this.mailbox = new NodeMailbox(runId, nodeId, codec, budget);
     this.models = models;
     this.onClose = onClose;
   }

@@ -73,7 +73,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Hostile clients: the signature headers and the announced body size are checked before any body
  * byte is read; a body is admitted only if its bytes fit in the server-wide {@link InFlightBudget}
- * (else 503 at once, nothing queued), and a chunked body is charged as it grows.
+ * (else 503 at once, nothing queued), and a chunked body is charged as it grows. The objects of a
+ * reply a node is uploading stay charged to the same budget until the whole reply is in and
+ * inflated, the node leaves or the round loop lets it go: one node cannot make the server hold more
+ * pushed bytes than the budget, however many objects its reply's tree names.
  *
  * <p>Why Jetty (core handlers, no servlets) rather than the JDK's {@code com.sun.net.httpserver}:
  * its connections are non-blocking, so an idle or slow client holds no thread (the JDK server's
@@ -99,9 +102,11 @@ import org.slf4j.LoggerFactory;
  *       key (code 2004) or past the node cap (code 2001), calls of a node that is not active
  *       (deactivated, dropped after missed heartbeats, disconnected by the round loop)</td></tr>
  *   <tr><td>408</td><td>a body that stopped arriving for the idle timeout</td></tr>
- *   <tr><td>413</td><td>a body above the size limit, announced or read</td></tr>
+ *   <tr><td>413</td><td>a body above the size limit, announced or read; a PushObject whose
+ *       object would make its reply's held objects exceed the whole in-flight budget</td></tr>
  *   <tr><td>431</td><td>request headers above their size limit</td></tr>
- *   <tr><td>503</td><td>a body that does not fit in the in-flight budget now (retry later)</td></tr>
+ *   <tr><td>503</td><td>a body, or a pushed object held until its reply is complete, that does
+ *       not fit in the in-flight budget now (retry later)</td></tr>
  *   <tr><td>500</td><td>anything unexpected (logged)</td></tr>
  * </table>
  */
@@ -159,7 +164,8 @@ public final class FleetHttpServer implements AutoCloseable {
             b.authKeys,
             b.heartbeatPatience,
             b.heartbeatCheckPeriod,
-            b.maxNodes == null ? Integer.MAX_VALUE : b.maxNodes);
+            b.maxNodes == null ? Integer.MAX_VALUE : b.maxNodes,
+            budget);
     try {
       // bounded: the workers plus one acceptor and one selector thread
       QueuedThreadPool threads = new QueuedThreadPool(b.threads + 2, Math.min(4, b.threads + 2));
@@ -454,7 +460,7 @@ public final class FleetHttpServer implements AutoCloseable {
       try {
         ByteString body =
             fixed != null ? UnsafeByteOperations.unsafeWrap(fixed) : ByteString.copyFrom(parts);
-        out = dispatch(rpc, body, signed);
+        out = dispatch(rpc, body, signed, this::adopt);
       } catch (FleetApiException e) {
         refuse(e);
         return;
@@ -513,11 +519,24 @@ public final class FleetHttpServer implements AutoCloseable {
                 + budget.limit()
                 + " bytes (--in-flight-budget) holds "
                 + budget.inUse()
-                + " bytes of other requests, and this one needs "
+                + " bytes of other requests and of replies being uploaded, and this one needs "
                 + (held + bytes)
                 + "; retry later");
       }
       held += bytes;
+    }
+
+    /**
+     * A pushed object's bytes stay held after this call: they take over what this call's body took
+     * from the budget (the rest, if any, from the budget itself) instead of it being given back.
+     */
+    private synchronized boolean adopt(long bytes) {
+      long mine = Math.min(held, bytes);
+      if (mine < bytes && !budget.tryAcquire(bytes - mine)) {
+        return false;
+      }
+      held -= mine;
+      return true;
     }
 
     private synchronized void release() {
@@ -529,7 +548,8 @@ public final class FleetHttpServer implements AutoCloseable {
     }
   }
 
-  private byte[] dispatch(String rpc, ByteString body, SignedRequestVerifier.Signed signed) {
+  private byte[] dispatch(
+      String rpc, ByteString body, SignedRequestVerifier.Signed signed, NodeMailbox.Charge charge) {
     switch (rpc) {
       case "register-node" -> {
         RegisterNodeFleetRequest r = parse(body, RegisterNodeFleetRequest.parser(), rpc);
@@ -564,7 +584,7 @@ public final class FleetHttpServer implements AutoCloseable {
       }
       case "push-object" -> {
         PushObjectRequest r = parse(body, PushObjectRequest.parser(), rpc);
-        return service.pushObject(node(signed, r.getNode().getNodeId()), r).toByteArray();
+        return service.pushObject(node(signed, r.getNode().getNodeId()), r, charge).toByteArray();
       }
       case "pull-object" -> {
         PullObjectRequest r = parse(body, PullObjectRequest.parser(), rpc);

@@ -20,6 +20,7 @@ import dev.flowerjava.internal.proto.fleet.Run;
 import dev.flowerjava.internal.proto.fleet.RunStatus;
 import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatResponse;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetResponse;
+import dev.flowerjava.internal.server.InFlightBudget;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.NodeAuthKeys;
 import java.security.SecureRandom;
@@ -79,6 +80,7 @@ final class FleetService implements FleetClientProxy.Owner {
   private final int maxNodes;
   private final double heartbeatPatience;
   private final long runId;
+  private final InFlightBudget budget;
   private final ObjectCodec codec = new ObjectCodec();
   private final RoundModels models = new RoundModels(codec);
   private final SecureRandom random = new SecureRandom();
@@ -113,10 +115,31 @@ final class FleetService implements FleetClientProxy.Owner {
       double heartbeatPatience,
       Duration checkPeriod,
       int maxNodes) {
+    this(
+        clientManager,
+        authKeys,
+        heartbeatPatience,
+        checkPeriod,
+        maxNodes,
+        new InFlightBudget(FleetHttpServer.Builder.DEFAULT_BUDGET));
+  }
+
+  /**
+   * @param budget the server's in-flight budget, which the reply objects held while a node uploads
+   *     its reply count against (the same one request bodies are admitted against)
+   */
+  FleetService(
+      ClientManager clientManager,
+      NodeAuthKeys authKeys,
+      double heartbeatPatience,
+      Duration checkPeriod,
+      int maxNodes,
+      InFlightBudget budget) {
     if (maxNodes <= 0) {
       throw new IllegalArgumentException("maxNodes must be > 0, got " + maxNodes);
     }
     this.clientManager = clientManager;
+    this.budget = java.util.Objects.requireNonNull(budget, "budget");
     this.maxNodes = maxNodes;
     this.authenticated = authKeys != null;
     this.heartbeatPatience = heartbeatPatience;
@@ -278,7 +301,7 @@ final class FleetService implements FleetClientProxy.Owner {
                     : "; call RegisterNode first"));
       }
       old = e.proxy;
-      proxy = new FleetClientProxy(runId, e.nodeId, codec, models, this);
+      proxy = new FleetClientProxy(runId, e.nodeId, codec, models, this, budget);
       e.proxy = proxy;
       e.active = true;
       e.heartbeatInterval = heartbeatInterval;
@@ -435,12 +458,21 @@ final class FleetService implements FleetClientProxy.Owner {
   }
 
   PushObjectResponse pushObject(long nodeId, PushObjectRequest r) {
+    return pushObject(nodeId, r, budget::tryAcquire);
+  }
+
+  /**
+   * PushObject whose object's bytes are charged through {@code charge} while the reply is being
+   * uploaded (the HTTP call hands over what its body took from the budget).
+   */
+  PushObjectResponse pushObject(long nodeId, PushObjectRequest r, NodeMailbox.Charge charge) {
     FleetClientProxy proxy = activeProxy(nodeId, false);
     requireRun(r.getRunId());
     boolean stored =
         proxy
             .mailbox()
-            .storeObject(r.getSessionId(), r.getObjectId(), r.getObjectContent().toByteArray());
+            .storeObject(
+                r.getSessionId(), r.getObjectId(), r.getObjectContent().toByteArray(), charge);
     return PushObjectResponse.newBuilder().setStored(stored).build();
   }
 
@@ -505,6 +537,11 @@ final class FleetService implements FleetClientProxy.Owner {
   /** The codec every instruction is deflated with (tests count its work). */
   ObjectCodec codec() {
     return codec;
+  }
+
+  /** The budget held reply objects count against (tests). */
+  InFlightBudget budget() {
+    return budget;
   }
 
   /** The models instructions share (tests). */

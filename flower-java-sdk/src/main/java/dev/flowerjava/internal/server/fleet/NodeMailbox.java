@@ -10,6 +10,7 @@ import dev.flowerjava.internal.objects.ObjectFormatException;
 import dev.flowerjava.internal.proto.fleet.Message;
 import dev.flowerjava.internal.proto.fleet.Metadata;
 import dev.flowerjava.internal.proto.fleet.ObjectTree;
+import dev.flowerjava.internal.server.InFlightBudget;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -44,6 +45,19 @@ final class NodeMailbox {
   /** What PushMessages answers for one reply. */
   record Upload(String sessionId, List<String> objectsToPush) {}
 
+  /**
+   * Where the bytes of a pushed object are charged: the HTTP call hands over the budget it took for
+   * the request body (the object's bytes are that body's), else they are taken from the budget.
+   */
+  @FunctionalInterface
+  interface Charge {
+    /**
+     * Takes {@code bytes} from the server's {@link InFlightBudget} for good (the mailbox releases
+     * them); false if they do not fit now.
+     */
+    boolean take(long bytes);
+  }
+
   private static final class Pending {
     final Instruction instruction;
     // this node's own objects (its Message, RecordDict, config); the model's are in the lease's
@@ -56,6 +70,10 @@ final class NodeMailbox {
     ObjectTree replyTree;
     Map<String, byte[]> received;
     Set<String> missing;
+    // bytes of 'received' charged to the in-flight budget, given back when the reply is handed
+    // over (after inflating), when a new upload session replaces this one, or when the mailbox
+    // closes (node deactivated or dropped, round timed out, server stopped)
+    long charged;
 
     /** Keeps only what serving the instruction needs; the model's objects stay in the lease. */
     Pending(DeflatedMessage deflated, RoundModels.Lease model) {
@@ -106,6 +124,7 @@ final class NodeMailbox {
   private final long nodeId;
   private final String cid;
   private final ObjectCodec codec;
+  private final InFlightBudget budget;
 
   // guarded by this
   private Pending pending;
@@ -114,11 +133,16 @@ final class NodeMailbox {
   private String lastCompletedSession;
   private Set<String> lastCompletedObjects = Set.of();
 
-  NodeMailbox(long runId, long nodeId, ObjectCodec codec) {
+  /**
+   * @param budget the server's in-flight budget: the reply objects a node pushed are held until its
+   *     whole reply is in, and count against it while held
+   */
+  NodeMailbox(long runId, long nodeId, ObjectCodec codec, InFlightBudget budget) {
     this.runId = runId;
     this.nodeId = nodeId;
     this.cid = Long.toUnsignedString(nodeId);
     this.codec = codec;
+    this.budget = budget;
   }
 
   /**
@@ -257,6 +281,7 @@ final class NodeMailbox {
       Set<String> missing = new LinkedHashSet<>();
       collect(tree, missing);
       missing.removeIf(p::hasObject);
+      uncharge(p); // a repeated PushMessages starts afresh: the earlier session's objects go
       p.state = State.UPLOADING;
       p.sessionId = UUID.randomUUID().toString();
       p.replyTree = tree;
@@ -266,7 +291,7 @@ final class NodeMailbox {
     }
     Upload upload = new Upload(p.sessionId, List.copyOf(p.missing));
     if (ready != null) {
-      finish(p, ready);
+      finish(p, ready, 0);
     }
     return upload;
   }
@@ -276,7 +301,17 @@ final class NodeMailbox {
    * in.
    */
   boolean storeObject(String sessionId, String objectId, byte[] content) {
+    return storeObject(sessionId, objectId, content, budget::tryAcquire);
+  }
+
+  /**
+   * PushObject, with the object's bytes charged through {@code charge}: held until the reply is
+   * complete, they count against the in-flight budget, and an object that does not fit is refused
+   * (503 if it may fit later, 413 if this reply alone needs more than the whole budget).
+   */
+  boolean storeObject(String sessionId, String objectId, byte[] content, Charge charge) {
     Map<String, byte[]> ready;
+    long release;
     Pending p;
     synchronized (this) {
       p = pending;
@@ -300,12 +335,49 @@ final class NodeMailbox {
         throw FleetApiException.badRequest(
             "object " + objectId + ": its content hashes to " + actual + ", not to its id");
       }
+      long size = content.length;
+      if (p.charged + size > budget.limit()) {
+        throw new FleetApiException(
+            413,
+            null,
+            "object "
+                + objectId
+                + " of node "
+                + cid
+                + "'s reply is refused: with the "
+                + p.charged
+                + " bytes of its objects pushed so far, this object's "
+                + size
+                + " bytes exceed the server's in-flight budget of "
+                + budget.limit()
+                + " bytes (--in-flight-budget), the most a reply being uploaded may hold");
+      }
+      if (!charge.take(size)) {
+        throw new FleetApiException(
+            503,
+            null,
+            "no room for object "
+                + objectId
+                + " of node "
+                + cid
+                + "'s reply now: the server's in-flight budget of "
+                + budget.limit()
+                + " bytes (--in-flight-budget) holds "
+                + budget.inUse()
+                + " bytes (requests in flight and replies being uploaded, "
+                + p.charged
+                + " of them this reply's), and this object needs "
+                + size
+                + "; retry later");
+      }
+      p.charged += size;
       p.received.put(objectId, content);
       p.missing.remove(objectId);
+      release = p.charged;
       ready = p.missing.isEmpty() ? takeReplyObjects(p) : null;
     }
     if (ready != null) {
-      finish(p, ready);
+      finish(p, ready, release);
     }
     return true;
   }
@@ -324,6 +396,9 @@ final class NodeMailbox {
       closeReason = reason;
       p = pending;
       pending = null;
+      if (p != null) {
+        uncharge(p);
+      }
     }
     if (p != null) {
       p.releaseModel();
@@ -366,12 +441,25 @@ final class NodeMailbox {
     lastCompletedSession = p.sessionId;
     lastCompletedObjects = Set.copyOf(p.received.keySet());
     p.received = null; // from here only 'all' holds the reply, and inflating empties it as it goes
+    p.charged = 0; // the caller gives it back once the reply is inflated
     p.releaseModel();
     pending = null;
     return all;
   }
 
-  private void finish(Pending p, Map<String, byte[]> objects) {
+  /** Gives the budget back what {@code p}'s pushed objects took. Caller holds the lock. */
+  private void uncharge(Pending p) {
+    if (p.charged > 0) {
+      budget.release(p.charged);
+      p.charged = 0;
+    }
+  }
+
+  /**
+   * Inflates the complete reply and hands it over; {@code charged} bytes, what its pushed objects
+   * took from the budget, are given back once it is inflated (or refused as malformed).
+   */
+  private void finish(Pending p, Map<String, byte[]> objects, long charged) {
     FlowerMessage reply;
     try {
       // every pushed object was hashed as it arrived; the rest are the instruction's own. Chunks
@@ -381,6 +469,11 @@ final class NodeMailbox {
       p.reply.completeExceptionally(
           new FlowerException("node " + cid + " sent a malformed reply: " + e.getMessage(), e));
       return;
+    } finally {
+      objects.clear();
+      if (charged > 0) {
+        budget.release(charged);
+      }
     }
     MessageMetadata m = reply.metadata();
     String expected = p.instruction.messageId();

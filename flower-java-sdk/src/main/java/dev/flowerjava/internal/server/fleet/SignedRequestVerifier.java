@@ -4,10 +4,10 @@ import dev.flowerjava.internal.security.KeyFiles;
 import dev.flowerjava.internal.security.NodeSigner;
 import java.security.interfaces.ECPublicKey;
 import java.time.Clock;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Objects;
@@ -83,21 +83,21 @@ final class SignedRequestVerifier {
     String sigB64 = header(headers, NodeSigner.HTTP_SIGNATURE_HEADER);
     byte[] signature = base64(sigB64, NodeSigner.HTTP_SIGNATURE_HEADER);
     Instant when;
+    Duration age;
     try {
       when = OffsetDateTime.parse(timestamp).toInstant();
-    } catch (DateTimeParseException e) {
+      age = Duration.between(when, clock.instant());
+    } catch (DateTimeException | ArithmeticException e) {
       throw FleetApiException.unauthenticated(
           "timestamp '" + timestamp + "' is not an ISO 8601 date-time with offset");
     }
-    Duration age = Duration.between(when, clock.instant());
     if (age.compareTo(MAX_FUTURE.negated()) <= 0 || age.compareTo(MAX_AGE) >= 0) {
       throw FleetApiException.unauthenticated(
           "timestamp "
               + timestamp
               + " is "
-              + (age.isNegative()
-                  ? (-age.toMillis() / 1000.0) + " s in the future"
-                  : (age.toMillis() / 1000.0) + " s old")
+              + seconds(age.abs())
+              + (age.isNegative() ? " s in the future" : " s old")
               + "; accepted are -5 s to +305 s from the server's clock");
     }
     // parsed once per key; the signature is still checked on every call
@@ -156,6 +156,17 @@ final class SignedRequestVerifier {
    */
   long node(Function<String, String> headers, long nodeId, Registrations registrations) {
     return registrations.authorize(verify(headers).keyId(), nodeId);
+  }
+
+  /**
+   * A non-negative duration in seconds, to the millisecond; whole seconds for one too long to count
+   * in milliseconds (a timestamp in year 999999999 overflowed {@code toMillis}).
+   */
+  private static String seconds(Duration d) {
+    if (d.getSeconds() < 1_000_000_000_000L) {
+      return String.valueOf(d.toMillis() / 1000.0);
+    }
+    return String.valueOf(d.getSeconds());
   }
 
   private static String header(Function<String, String> headers, String name) {

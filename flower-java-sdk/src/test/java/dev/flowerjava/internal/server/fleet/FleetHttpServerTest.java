@@ -204,7 +204,9 @@ class FleetHttpServerTest {
             .minEvaluateClients(1)
             .initialParameters(big)
             .build();
-    FlowerServer s = server(fedAvg, 1).build().start();
+    // a budget that holds one pushed 5 MiB chunk and the next push's body, not a chunk twice: the
+    // chunk held until the reply is complete takes over what its PushObject body took
+    FlowerServer s = server(fedAvg, 1).inFlightBudget(8_000_000).build().start();
     RecordingNode node = new RecordingNode(1, 5, 1.5f);
     join(client(s.fleetHttpPort()).build(), node);
 

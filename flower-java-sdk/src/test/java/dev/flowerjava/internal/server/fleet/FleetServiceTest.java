@@ -30,6 +30,7 @@ import dev.flowerjava.internal.proto.fleet.PushMessagesRequest;
 import dev.flowerjava.internal.proto.fleet.PushMessagesResponse;
 import dev.flowerjava.internal.proto.fleet.PushObjectRequest;
 import dev.flowerjava.internal.server.ClientDisconnectedException;
+import dev.flowerjava.internal.server.InFlightBudget;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.server.NodeAuthKeys;
@@ -498,6 +499,132 @@ class FleetServiceTest {
 
     pushObjects(id, d, again);
     assertEquals(List.of(W2, B2), done(fit).parameters().toArrays());
+  }
+
+  // ------------------------------------------------------------------ held reply objects
+
+  /** A service whose in-flight budget is {@code bytes}. */
+  private InFlightBudget smallBudget(long bytes) {
+    service.close();
+    InFlightBudget budget = new InFlightBudget(bytes);
+    service = new FleetService(manager, null, 2.0, Duration.ofHours(1), Integer.MAX_VALUE, budget);
+    return budget;
+  }
+
+  /**
+   * A node's reply whose tree names, besides its own objects, {@code count} random objects of
+   * {@code size} bytes each; they land in {@code blobs}.
+   */
+  private PushMessagesRequest bloatedReply(
+      long id, DeflatedMessage d, int count, int size, Map<String, byte[]> blobs) {
+    Random r = new Random(11);
+    ObjectTree.Builder tree = d.objectTree().toBuilder();
+    for (int i = 0; i < count; i++) {
+      byte[] b = new byte[size];
+      r.nextBytes(b);
+      String oid = ObjectCodec.objectId(b);
+      blobs.put(oid, b);
+      tree.addChildren(ObjectTree.newBuilder().setObjectId(oid));
+    }
+    return PushMessagesRequest.newBuilder()
+        .setNode(node(id))
+        .addMessagesList(d.toPushProto())
+        .addMessageObjectTrees(tree)
+        .build();
+  }
+
+  @Test
+  void objectsHeldForAnUnfinishedReplyCountAgainstTheBudgetAndCannotOutgrowIt() throws Exception {
+    InFlightBudget budget = smallBudget(1_000_000);
+    long id = join("key-a");
+    CompletableFuture<FitRes> fit = proxyOf(id).fit(fitIns(1));
+    FlowerMessage instruction = pullInstruction(id);
+    DeflatedMessage d =
+        codec.deflate(new FleetMessageHandler(new Doubling()).handle(instruction, id));
+    Map<String, byte[]> blobs = new LinkedHashMap<>();
+    PushMessagesResponse asked = service.pushMessages(id, bloatedReply(id, d, 40, 300_000, blobs));
+    List<String> ids = List.copyOf(blobs.keySet());
+    assertTrue(asked.getObjectsToPushList().containsAll(ids));
+
+    for (int i = 0; i < 3; i++) {
+      String oid = ids.get(i);
+      assertTrue(
+          service
+              .pushObject(id, objectRequest(id, asked.getSessionId(), oid, blobs.get(oid)))
+              .getStored());
+    }
+    assertEquals(900_000, budget.inUse(), "the held objects are charged");
+    for (int i = 3; i < 6; i++) {
+      String oid = ids.get(i);
+      FleetApiException e =
+          refused(
+              413,
+              () ->
+                  service.pushObject(
+                      id, objectRequest(id, asked.getSessionId(), oid, blobs.get(oid))));
+      assertTrue(
+          e.getMessage().contains("exceed the server's in-flight budget of 1000000 bytes"),
+          e.getMessage());
+    }
+    assertEquals(900_000, budget.inUse());
+    assertFalse(fit.isDone());
+
+    // the round loop lets the node go (a round timeout): the charge is given back
+    proxyOf(id).disconnect("missed the round timeout");
+    assertEquals(0, budget.inUse());
+    assertInstanceOf(ClientDisconnectedException.class, failed(fit));
+  }
+
+  @Test
+  void aHeldObjectThatDoesNotFitNowIs503AndTheChargeGoesWhenTheReplyCompletes() throws Exception {
+    InFlightBudget budget = smallBudget(1_000_000);
+    long id = join("key-a");
+    CompletableFuture<FitRes> fit = proxyOf(id).fit(fitIns(1));
+    FlowerMessage instruction = pullInstruction(id);
+    DeflatedMessage d =
+        codec.deflate(new FleetMessageHandler(new Doubling()).handle(instruction, id));
+    PushMessagesResponse asked = service.pushMessages(id, pushRequest(id, d));
+    String first = asked.getObjectsToPushList().get(0);
+    byte[] content = d.objectMap().get(first);
+
+    assertTrue(budget.tryAcquire(budget.limit() - 1)); // other requests fill the budget
+    FleetApiException e =
+        refused(
+            503,
+            () -> service.pushObject(id, objectRequest(id, asked.getSessionId(), first, content)));
+    assertTrue(e.getMessage().contains("retry later"), e.getMessage());
+    budget.release(budget.limit() - 1);
+
+    pushObjects(id, d, asked);
+    assertEquals(List.of(W2, B2), done(fit).parameters().toArrays());
+    assertEquals(0, budget.inUse(), "handed over: nothing stays charged");
+  }
+
+  @Test
+  void aRepeatedPushMessagesOrADeactivationGivesTheHeldObjectsChargeBack() throws Exception {
+    InFlightBudget budget = smallBudget(1_000_000);
+    long id = join("key-a");
+    CompletableFuture<FitRes> fit = proxyOf(id).fit(fitIns(1));
+    FlowerMessage instruction = pullInstruction(id);
+    DeflatedMessage d =
+        codec.deflate(new FleetMessageHandler(new Doubling()).handle(instruction, id));
+    Map<String, byte[]> blobs = new LinkedHashMap<>();
+    PushMessagesRequest bloated = bloatedReply(id, d, 3, 200_000, blobs);
+    PushMessagesResponse asked = service.pushMessages(id, bloated);
+    for (Map.Entry<String, byte[]> b : blobs.entrySet()) {
+      service.pushObject(id, objectRequest(id, asked.getSessionId(), b.getKey(), b.getValue()));
+    }
+    assertEquals(600_000, budget.inUse());
+
+    PushMessagesResponse again = service.pushMessages(id, bloated);
+    assertEquals(0, budget.inUse(), "the earlier session's objects are dropped");
+    String oid = blobs.keySet().iterator().next();
+    service.pushObject(id, objectRequest(id, again.getSessionId(), oid, blobs.get(oid)));
+    assertEquals(200_000, budget.inUse());
+
+    service.deactivateNode(id);
+    assertEquals(0, budget.inUse());
+    assertInstanceOf(ClientDisconnectedException.class, failed(fit));
   }
 
   @Test

@@ -1,7 +1,9 @@
 package dev.flowerjava.internal.server.fleet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flowerjava.client.NodeKeys;
 import dev.flowerjava.internal.security.NodeSigner;
@@ -15,6 +17,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -87,6 +90,30 @@ class SignedRequestVerifierTest {
             + "timestamp 2026-04-30T12:00:00+00:00 is 86400.0 s old; accepted are -5"
             + " s to +305 s from the server's clock",
         refusal(() -> verifier.signer(ancient::get)));
+  }
+
+  @Test
+  void timestampsAtTheEndsOfTheCalendarAreRefusedWith401NotAnOverflow() {
+    Map<String, String> far = signedAt(NOW);
+    far.put("flwr-timestamp", "+999999999-12-31T23:59:59Z");
+    String future = refusal(() -> verifier.signer(far::get));
+    assertTrue(future.startsWith(PREFIX + "timestamp +999999999-12-31T23:59:59Z is "), future);
+    assertTrue(
+        future.endsWith(" s in the future; accepted are -5 s to +305 s from the server's clock"),
+        future);
+    assertFalse(future.contains("\n"));
+
+    Map<String, String> past = signedAt(NOW);
+    past.put("flwr-timestamp", "-999999999-01-01T00:00:00Z");
+    String old = refusal(() -> verifier.signer(past::get));
+    assertTrue(old.endsWith(" s old; accepted are -5 s to +305 s from the server's clock"), old);
+
+    for (String odd :
+        List.of("+999999999-12-31T23:59:59-18:00", "-999999999-01-01T00:00:00+18:00")) {
+      Map<String, String> h = signedAt(NOW);
+      h.put("flwr-timestamp", odd);
+      refusal(() -> verifier.signer(h::get));
+    }
   }
 
   @Test
