@@ -1,60 +1,24 @@
 package dev.flowerjava.server.strategy;
 
-import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
 import dev.flowerjava.tensor.NDArray;
-import dev.flowerjava.typing.EvaluateIns;
-import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A strategy built on a {@link FedAvg}, as flwr's strategies extend FedAvg: sampling, configs,
- * federated and centralized evaluation are the FedAvg's; the subclass brings its own fit
- * aggregation.
+ * A {@link FedAvgBased} strategy that brings its own fit aggregation, framed as flwr's {@code
+ * aggregate_fit} frames every rule ({@link #finishFit}).
  */
-abstract class OnFedAvg implements Strategy {
+abstract class OnFedAvg extends FedAvgBased {
   private static final Logger log = LoggerFactory.getLogger(OnFedAvg.class);
 
-  final FedAvg base;
-
   OnFedAvg(FedAvg base) {
-    this.base = Objects.requireNonNull(base, "base");
-  }
-
-  @Override
-  public Optional<Parameters> initializeParameters(ClientManager clientManager) {
-    return base.initializeParameters(clientManager);
-  }
-
-  @Override
-  public List<ClientInstruction<FitIns>> configureFit(
-      int serverRound, Parameters parameters, ClientManager clientManager)
-      throws InterruptedException {
-    return base.configureFit(serverRound, parameters, clientManager);
-  }
-
-  @Override
-  public List<ClientInstruction<EvaluateIns>> configureEvaluate(
-      int serverRound, Parameters parameters, ClientManager clientManager)
-      throws InterruptedException {
-    return base.configureEvaluate(serverRound, parameters, clientManager);
-  }
-
-  @Override
-  public EvaluateAggregator evaluateAggregator(int serverRound) {
-    return base.evaluateAggregator(serverRound);
-  }
-
-  @Override
-  public Optional<CentralizedEvaluation> evaluate(int serverRound, Parameters parameters) {
-    return base.evaluate(serverRound, parameters);
+    super(base);
   }
 
   /**
