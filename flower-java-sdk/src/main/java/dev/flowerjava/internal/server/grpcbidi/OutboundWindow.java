@@ -12,7 +12,8 @@ import java.util.ArrayDeque;
  * the next queued send starts then, in the order they were asked for.
  *
  * <p>Messages under {@link #SMALL_MESSAGE} bytes go out at once, uncounted, so small models pay
- * nothing. A single message larger than the whole window starts when nothing else is in flight.
+ * nothing. A single message larger than the whole window starts when no other large message is in
+ * gRPC's buffers, whatever replies are awaited (those are paced by the budget, below).
  *
  * <p>Replies: a client's reply to a large instruction is about as large (a model for a model), and
  * the server refuses a reply that does not fit its {@link InFlightBudget}. So a large send reserves
@@ -151,12 +152,17 @@ final class OutboundWindow {
   }
 
   private boolean fits(int size) {
-    if (inUse == 0 && awaited == 0) {
-      return true;
+    // the window bounds bytes in gRPC's buffers: with none there, any one send may start (a model
+    // larger than the window goes out as soon as the previous one drained, not once it is answered)
+    if (inUse != 0 && inUse + size > limit) {
+      return false;
+    }
+    if (awaited == 0) {
+      return true; // sending never stalls on budget held by other transports
     }
     // what others hold of the budget: replies being read are charged there and counted in awaited
     long others = Math.max(0, budget.inUse() - awaited);
-    return inUse + size <= limit && awaited + size <= budget.limit() - others;
+    return awaited + size <= budget.limit() - others;
   }
 
   private void take(int size) {

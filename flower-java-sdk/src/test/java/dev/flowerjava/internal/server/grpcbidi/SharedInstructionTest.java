@@ -83,6 +83,10 @@ class SharedInstructionTest {
   }
 
   private Echo join(int port, boolean reading) {
+    return join(port, reading, true);
+  }
+
+  private Echo join(int port, boolean reading, boolean answering) {
     ManagedChannel channel =
         NettyChannelBuilder.forAddress("127.0.0.1", port)
             .usePlaintext()
@@ -97,6 +101,10 @@ class SharedInstructionTest {
           @Override
           public void onMessage(byte[] bytes) {
             e.received.incrementAndGet();
+            if (!answering) {
+              e.call.request(1);
+              return;
+            }
             try {
               ServerMessage m = ServerMessage.parseFrom(bytes);
               if (m.hasFitIns()) {
@@ -219,6 +227,31 @@ class SharedInstructionTest {
     assertTrue(w.peakAwaited() >= 2L * messageBytes, "two went out together");
     waitUntil(() -> w.awaited() == 0, "every reservation came back");
     assertEquals(0, w.queued());
+  }
+
+  /**
+   * An outside attack found this: a model larger than the window went to one client at a time, each
+   * send waiting for the previous client's reply (a client training for minutes, or never
+   * answering, held up everyone behind it). Sends now wait only for the previous one to drain.
+   */
+  @Test
+  void aModelLargerThanTheWindowReachesEveryReaderBeforeAnyReply() throws Exception {
+    int port = startServer(MIB); // the 2 MiB model is larger than the whole window
+    List<Echo> echoes = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      echoes.add(join(port, true, false)); // read, never answer
+    }
+    assertTrue(cm.waitFor(3, Duration.ofSeconds(20)), "all clients registered");
+    FitIns fit = new FitIns(model(MIB / 2), ScalarMap.empty());
+    for (ClientProxy c : cm.all()) {
+      c.fit(fit);
+    }
+    waitUntil(
+        () -> echoes.stream().allMatch(e -> e.received.get() == 1),
+        "every client received its instruction with no reply sent");
+    OutboundWindow w = service.window();
+    assertEquals(0, w.queued());
+    assertTrue(w.awaited() >= 3L * 2 * MIB, "the three replies are still awaited: " + w.awaited());
   }
 
   @Test
