@@ -50,16 +50,16 @@ class FedOptCatalogTest {
   @Test
   void aBadValueIsRefusedNamingTheOption() {
     assertMessage(
-        "--strategy-option beta_1=1.0: beta1 must be in [0.0, 1.0), got 1.0",
+        "--strategy-option beta_1=1: beta1 must be in [0.0, 1.0), got 1.0",
         () -> build("FedAdam", WITH_MODEL, "beta_1=1"));
     assertMessage(
         "--strategy-option eta=-0.1: eta must be > 0.0, got -0.1",
         () -> build("FedYogi", WITH_MODEL, "eta=-0.1"));
     assertMessage(
-        "--strategy-option server_momentum=-1.0: serverMomentum must be >= 0.0, got -1.0",
+        "--strategy-option server_momentum=-1: serverMomentum must be >= 0.0, got -1.0",
         () -> build("FedAvgM", WITH_MODEL, "server_momentum=-1"));
     assertMessage(
-        "--strategy FedProx needs --strategy-option proximal_mu=MU (no default in flwr)",
+        "--strategy FedProx needs --strategy-option proximal_mu=VALUE (flwr has no default)",
         () -> build("FedProx", WITH_MODEL));
     assertMessage(
         "--strategy FedAdagrad does not take the option(s) [beta_1]",
