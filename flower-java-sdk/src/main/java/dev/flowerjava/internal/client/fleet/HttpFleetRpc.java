@@ -98,19 +98,47 @@ public final class HttpFleetRpc implements FleetRpc {
     return baseUrl;
   }
 
-  private <T extends MessageLite> T call(
-      String path, MessageLite request, Parser<T> parser, Duration timeout) {
+  private HttpRequest signed(String path, byte[] body, Duration timeout) {
     HttpRequest.Builder builder =
         HttpRequest.newBuilder(URI.create(baseUrl + "/v1/fleet/" + path))
             .timeout(timeout)
             .header("content-type", MEDIA_TYPE)
             .header("accept", MEDIA_TYPE)
-            .POST(HttpRequest.BodyPublishers.ofByteArray(request.toByteArray()));
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
     signer.sign().httpHeaders().forEach(builder::header);
-    HttpRequest httpRequest = builder.build();
+    return builder.build();
+  }
+
+  /** The connection ended before any byte of the answer: the JDK client's words for it. */
+  private static boolean staleConnection(IOException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.io.EOFException
+          || (t.getMessage() != null
+              && t.getMessage().contains("header parser received no bytes"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private <T extends MessageLite> T call(
+      String path, MessageLite request, Parser<T> parser, Duration timeout) {
+    byte[] payload = request.toByteArray();
     HttpResponse<byte[]> response;
     try {
-      response = http.send(httpRequest, HttpResponse.BodyHandlers.ofByteArray());
+      try {
+        response =
+            http.send(signed(path, payload, timeout), HttpResponse.BodyHandlers.ofByteArray());
+      } catch (IOException e) {
+        if (!staleConnection(e)) {
+          throw e;
+        }
+        // a kept-alive connection the server had closed: no byte of an answer came, so the
+        // request was not served; send it once more on a new connection, signed anew (a repeated
+        // signature would be refused as a replay)
+        response =
+            http.send(signed(path, payload, timeout), HttpResponse.BodyHandlers.ofByteArray());
+      }
     } catch (IOException e) {
       // connection refused or reset, timeouts: the SuperLink may not be up (yet, or again)
       throw new FleetRpcException(
