@@ -58,7 +58,8 @@ public final class WeightedMean {
   private double[][] sums; // null until a batch is folded into them
   // the sums as they were before the batch being folded, to undo it exactly when an update of it
   // is rejected late: subtracting the update again would lose every honest value that a huge
-  // finite one had absorbed ((s + 1e31) - 1e31 == 0). Allocated with the first such batch
+  // finite one had absorbed ((s + 1e31) - 1e31 == 0). Allocated with the first batch that needs
+  // it, and only if it fits maxPendingBytes (see foldBatch)
   private double[][] beforeBatch;
   // per tensor, sum of max|w| * n over the updates: a bound on every |sums[t][i]|, so an update
   // whose products would take a double sum to infinity is rejected before it is folded in
@@ -157,9 +158,10 @@ public final class WeightedMean {
    * count, shapes and float64 values are checked now; its other values when it is folded, in a
    * batch with other pending updates (when the count or byte bound is reached, or at {@link
    * #flush()} / {@link #result()}): an update rejected then leaves no trace (the batch is folded
-   * again without it, from a copy of the sums taken before it, which costs one more model-sized
-   * array of doubles) and is listed by {@link #takeRejections()}. Models of at most {@link
-   * #INLINE_VALUES} values are folded at once, and rejected by a throw, as by {@link #add}.
+   * again without it, from a copy of the sums taken before it, or its updates are checked in a pass
+   * of their own first when that copy would not fit {@code maxPendingBytes}) and is listed by
+   * {@link #takeRejections()}. Models of at most {@link #INLINE_VALUES} values are folded at once,
+   * and rejected by a throw, as by {@link #add}.
    *
    * @param client who sent the update, handed back in its {@link Rejection}
    * @throws InvalidResultException if a problem is found now (nothing is kept then)
@@ -363,12 +365,14 @@ public final class WeightedMean {
     final long bytes;
 
     final boolean checked; // every value already known finite: the fold cannot reject it
+    final List<NDArray> update; // as offered, for a check pass of its own (foldBatch)
 
     Pending(Object client, double weight, long exactWeight, List<NDArray> update, boolean checked) {
       this.client = client;
       this.weight = weight;
       this.exactWeight = exactWeight;
       this.checked = checked;
+      this.update = update;
       dtypes = new DType[update.size()];
       data = new ByteBuffer[update.size()];
       views = new Buffer[update.size()];
@@ -441,6 +445,15 @@ public final class WeightedMean {
     return new Pending(client, weight, exactWeight, update, hasFloat64 || precheck);
   }
 
+  /** Whether a copy of the sums (8 bytes a value) stays within the bound on pending bytes. */
+  private boolean snapshotFits() {
+    long values = 0;
+    for (double[] s : sums) {
+      values += s.length;
+    }
+    return values <= maxPendingBytes / Double.BYTES;
+  }
+
   /**
    * Folds {@code batch} into the sums in one pass. When the pass rejects an update (a bad value
    * found late, after other slices of it were folded), the sums are put back as they were before
@@ -455,20 +468,42 @@ public final class WeightedMean {
         sums[t] = new double[Math.toIntExact(NDArray.elementCount(shapes.get(t)))];
       }
     }
+    InvalidResultException first = null;
     boolean mayReject = false;
     for (Pending p : batch) {
       mayReject |= !p.checked;
     }
-    if (mayReject && beforeBatch == null) {
+    // Undoing a batch needs the sums as they were before it. Before the first fold they are all
+    // zero: nothing to copy. Later a copy costs 8 bytes per value, more than the model itself
+    // (2.16 GB of float32 take 4.3 GB); past maxPendingBytes each update is checked in a pass of
+    // its own instead (one more read of it), and then the fold cannot reject anything
+    boolean fresh = count == 0;
+    if (mayReject && !fresh && !snapshotFits()) {
+      List<Pending> checked = new ArrayList<>(batch.size());
+      for (Pending p : batch) {
+        try {
+          if (!p.checked) {
+            checkFinite(p.update);
+          }
+          checked.add(p);
+        } catch (InvalidResultException e) {
+          rejections.add(new Rejection(p.client, e));
+          first = first == null ? e : first;
+        }
+      }
+      batch = checked;
+      mayReject = false;
+    }
+    boolean snapshot = mayReject && !fresh;
+    if (snapshot && beforeBatch == null) {
       beforeBatch = new double[sums.length][];
       for (int t = 0; t < sums.length; t++) {
         beforeBatch[t] = new double[sums[t].length];
       }
     }
-    InvalidResultException first = null;
     List<Pending> folded = batch;
     while (!folded.isEmpty()) {
-      Pass pass = new Pass(folded, sums, shapes, null, 0, scratch, mayReject ? beforeBatch : null);
+      Pass pass = new Pass(folded, sums, shapes, null, 0, scratch, snapshot ? beforeBatch : null);
       pass.run();
       if (!pass.rejectedAny()) {
         break;
@@ -477,7 +512,11 @@ public final class WeightedMean {
         throw new IllegalStateException("an update checked whole was rejected by the fold");
       }
       for (int t = 0; t < sums.length; t++) {
-        System.arraycopy(beforeBatch[t], 0, sums[t], 0, sums[t].length);
+        if (snapshot) {
+          System.arraycopy(beforeBatch[t], 0, sums[t], 0, sums[t].length);
+        } else {
+          Arrays.fill(sums[t], 0.0);
+        }
       }
       List<Pending> kept = new ArrayList<>(folded.size());
       for (int u = 0; u < folded.size(); u++) {

@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The batched, parallel fold of large models (WeightedMean#offer) against a plain sequential fold
@@ -269,8 +271,18 @@ class WeightedMeanBatchTest {
    * its slices before the NaN are folded, then it is rejected. Taking it out by subtraction lost
    * every honest value it had absorbed ((s + 1e31) - 1e31 == 0), so the mean came out near zero.
    */
-  @Test
-  void aHugeUpdateRejectedLateLeavesTheHonestMeanExact() {
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({
+    // a batch after the first: the sums are copied before it and put back
+    "'copy of the sums', 13, false",
+    // the first batch: the sums are all zero before it, nothing to copy
+    "'first batch', 3, false",
+    // a copy of the sums (8 bytes a value) would not fit maxPendingBytes: each update is checked
+    // in a pass of its own before the fold (the largest-model benchmark ran out of heap on a copy)
+    "'check pass', 13, true"
+  })
+  void aHugeUpdateRejectedLateLeavesTheHonestMeanExact(
+      String path, int poisoned, boolean tightBytes) {
     int n = WeightedMean.INLINE_VALUES + 5_000; // batched, not inline
     float[] ones = new float[n];
     java.util.Arrays.fill(ones, 1.0f);
@@ -278,15 +290,17 @@ class WeightedMeanBatchTest {
     java.util.Arrays.fill(poison, 1e30f);
     poison[n - 1] = Float.NaN;
     List<NDArray> honest = List.of(NDArray.ofFloats(ones));
-    WeightedMean mean = new WeightedMean(honest, Long.MAX_VALUE, 8, Long.MAX_VALUE);
+    // 7 n bytes: under the sums' 8 n, and every update (4 n) is folded as a batch of its own
+    long maxBytes = tightBytes ? 7L * n : Long.MAX_VALUE;
+    WeightedMean mean = new WeightedMean(honest, Long.MAX_VALUE, 8, maxBytes);
     for (int c = 0; c < 20; c++) {
-      mean.offer(c == 13 ? List.of(NDArray.ofFloats(poison)) : honest, 10, "client-" + c);
+      mean.offer(c == poisoned ? List.of(NDArray.ofFloats(poison)) : honest, 10, "client-" + c);
     }
     float[] r = mean.result().get(0).toFloatArray();
     List<WeightedMean.Rejection> rejected = mean.takeRejections();
-    assertEquals(1, rejected.size());
-    assertEquals("client-13", rejected.get(0).client());
-    assertEquals(19, mean.count());
+    assertEquals(1, rejected.size(), path);
+    assertEquals("client-" + poisoned, rejected.get(0).client(), path);
+    assertEquals(19, mean.count(), path);
     for (int i = 0; i < n; i++) {
       assertEquals(1.0f, r[i], "value " + i);
     }
