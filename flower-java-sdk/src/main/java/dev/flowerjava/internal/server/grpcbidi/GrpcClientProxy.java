@@ -176,7 +176,9 @@ final class GrpcClientProxy implements ClientProxy {
   }
 
   void holdWindowBytes(long bytes) {
-    windowBytes.set(bytes);
+    // add, not set: the next instruction can start before gRPC's onReady for the last one has run,
+    // and bytes overwritten here would never be given back to the window
+    windowBytes.addAndGet(bytes);
   }
 
   long takeWindowBytes() {
