@@ -2,8 +2,6 @@ package dev.flowerjava.server.strategy;
 
 import dev.flowerjava.internal.FixedClipping;
 import dev.flowerjava.server.ClientManager;
-import dev.flowerjava.tensor.NDArray;
-import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
@@ -12,7 +10,6 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * Central differential privacy with fixed clipping on the clients, as flwr's {@code
@@ -32,13 +29,10 @@ import java.util.Optional;
  * <p>The noise comes from a seedable generator ({@link Builder#seed(long)}); a checkpoint holds the
  * wrapped strategy's state only, never the seed.
  */
-public final class DifferentialPrivacyClientSideFixedClipping implements Strategy {
-  private final FixedClippingNoise dp;
+public final class DifferentialPrivacyClientSideFixedClipping extends FixedClippingWrapper {
 
   private DifferentialPrivacyClientSideFixedClipping(Builder b) {
-    this.dp =
-        new FixedClippingNoise(
-            b.strategy, b.noiseMultiplier, b.clippingNorm, b.numSampledClients, b.seed);
+    super(b);
   }
 
   /**
@@ -52,11 +46,6 @@ public final class DifferentialPrivacyClientSideFixedClipping implements Strateg
    */
   public static Builder builder(Strategy strategy) {
     return new Builder(Objects.requireNonNull(strategy, "strategy"));
-  }
-
-  @Override
-  public Optional<Parameters> initializeParameters(ClientManager clientManager) {
-    return dp.strategy.initializeParameters(clientManager);
   }
 
   /**
@@ -74,7 +63,7 @@ public final class DifferentialPrivacyClientSideFixedClipping implements Strateg
       int serverRound, Parameters parameters, ClientManager clientManager)
       throws InterruptedException {
     List<ClientInstruction<FitIns>> inner =
-        dp.strategy.configureFit(serverRound, parameters, clientManager);
+        strategy.configureFit(serverRound, parameters, clientManager);
     Map<FitIns, FitIns> withNorm = new IdentityHashMap<>();
     List<ClientInstruction<FitIns>> out = new ArrayList<>(inner.size());
     for (ClientInstruction<FitIns> i : inner) {
@@ -86,7 +75,7 @@ public final class DifferentialPrivacyClientSideFixedClipping implements Strateg
                       fi.parameters(),
                       ScalarMap.builder()
                           .putAll(fi.config())
-                          .put(FixedClipping.KEY_CLIPPING_NORM, dp.clippingNorm)
+                          .put(FixedClipping.KEY_CLIPPING_NORM, clippingNorm)
                           .build()));
       out.add(new ClientInstruction<>(i.client(), ins));
     }
@@ -102,102 +91,22 @@ public final class DifferentialPrivacyClientSideFixedClipping implements Strateg
    */
   @Override
   public FitAggregator fitAggregator(int serverRound, Parameters current) {
-    return dp.aggregator(serverRound, current, res -> res);
-  }
-
-  @Override
-  public List<ClientInstruction<EvaluateIns>> configureEvaluate(
-      int serverRound, Parameters parameters, ClientManager clientManager)
-      throws InterruptedException {
-    return dp.strategy.configureEvaluate(serverRound, parameters, clientManager);
-  }
-
-  @Override
-  public EvaluateAggregator evaluateAggregator(int serverRound) {
-    return dp.strategy.evaluateAggregator(serverRound);
-  }
-
-  @Override
-  public Optional<CentralizedEvaluation> evaluate(int serverRound, Parameters parameters) {
-    return dp.strategy.evaluate(serverRound, parameters);
-  }
-
-  /** The wrapped strategy's state: the wrapper itself carries nothing between rounds. */
-  @Override
-  public Map<String, NDArray> state() {
-    return dp.strategy.state();
-  }
-
-  /** Restores the wrapped strategy's state. */
-  @Override
-  public void restoreState(Map<String, NDArray> state) {
-    dp.strategy.restoreState(state);
+    return aggregator(serverRound, current, res -> res);
   }
 
   @Override
   public String toString() {
-    return "Differential Privacy Strategy Wrapper (Client-Side Fixed Clipping) around "
-        + dp.strategy;
+    return "Differential Privacy Strategy Wrapper (Client-Side Fixed Clipping) around " + strategy;
   }
 
   /** The wrapper's settings, flwr's parameters by their names. */
-  public static final class Builder {
-    private final Strategy strategy;
-    private Double noiseMultiplier;
-    private Double clippingNorm;
-    private Integer numSampledClients;
-    private Long seed;
-
+  public static final class Builder extends Settings<Builder> {
     private Builder(Strategy strategy) {
-      this.strategy = strategy;
+      super(strategy);
     }
 
-    /**
-     * The noise multiplier of the Gaussian mechanism; required. 1.0 or more gives strong privacy.
-     *
-     * @param v at least 0; 0 adds no noise
-     * @return this builder
-     * @throws IllegalArgumentException if {@code v} is negative, infinite or NaN
-     */
-    public Builder noiseMultiplier(double v) {
-      this.noiseMultiplier = FixedClippingNoise.checkNoiseMultiplier(v);
-      return this;
-    }
-
-    /**
-     * The L2 norm each client clips its update to, sent in every fit config; required.
-     *
-     * @param v more than 0
-     * @return this builder
-     * @throws IllegalArgumentException if {@code v} is zero, negative, infinite or NaN
-     */
-    public Builder clippingNorm(double v) {
-      this.clippingNorm = FixedClippingNoise.checkClippingNorm(v);
-      return this;
-    }
-
-    /**
-     * The number of clients sampled each round, which divides the noise; required. A round with
-     * another number of results logs flwr's warning that the privacy guarantee may not hold.
-     *
-     * @param v more than 0
-     * @return this builder
-     * @throws IllegalArgumentException if {@code v} is zero or negative
-     */
-    public Builder numSampledClients(int v) {
-      this.numSampledClients = FixedClippingNoise.checkNumSampledClients(v);
-      return this;
-    }
-
-    /**
-     * Makes the noise reproducible: round {@code r}'s noise depends on the seed and {@code r}
-     * alone. Without it the seed is drawn from {@link java.security.SecureRandom}.
-     *
-     * @param seed any value
-     * @return this builder
-     */
-    public Builder seed(long seed) {
-      this.seed = seed;
+    @Override
+    Builder self() {
       return this;
     }
 

@@ -4,14 +4,11 @@ import dev.flowerjava.internal.FixedClipping;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.tensor.NpyFormatException;
-import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.typing.Parameters;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * Central differential privacy with fixed clipping on the server, as flwr's {@code
@@ -33,15 +30,12 @@ import java.util.Optional;
  * seedable generator ({@link Builder#seed(long)}); a checkpoint holds the wrapped strategy's state
  * only, never the seed.
  */
-public final class DifferentialPrivacyServerSideFixedClipping implements Strategy {
-  private final FixedClippingNoise dp;
+public final class DifferentialPrivacyServerSideFixedClipping extends FixedClippingWrapper {
   // the model configureFit sent, for a list-based aggregateFit that passes no current model
   private volatile Parameters currentRoundParameters;
 
   private DifferentialPrivacyServerSideFixedClipping(Builder b) {
-    this.dp =
-        new FixedClippingNoise(
-            b.strategy, b.noiseMultiplier, b.clippingNorm, b.numSampledClients, b.seed);
+    super(b);
   }
 
   /**
@@ -57,16 +51,11 @@ public final class DifferentialPrivacyServerSideFixedClipping implements Strateg
   }
 
   @Override
-  public Optional<Parameters> initializeParameters(ClientManager clientManager) {
-    return dp.strategy.initializeParameters(clientManager);
-  }
-
-  @Override
   public List<ClientInstruction<FitIns>> configureFit(
       int serverRound, Parameters parameters, ClientManager clientManager)
       throws InterruptedException {
     currentRoundParameters = parameters;
-    return dp.strategy.configureFit(serverRound, parameters, clientManager);
+    return strategy.configureFit(serverRound, parameters, clientManager);
   }
 
   /**
@@ -88,14 +77,13 @@ public final class DifferentialPrivacyServerSideFixedClipping implements Strateg
               + " given");
     }
     List<NDArray> reference = round.toArrays();
-    return dp.aggregator(serverRound, current, res -> clip(res, reference));
+    return aggregator(serverRound, current, res -> clip(res, reference));
   }
 
   private FitRes clip(FitRes res, List<NDArray> reference) {
     List<NDArray> clipped;
     try {
-      clipped =
-          FixedClipping.clipModelUpdate(res.parameters().toArrays(), reference, dp.clippingNorm);
+      clipped = FixedClipping.clipModelUpdate(res.parameters().toArrays(), reference, clippingNorm);
     } catch (NpyFormatException e) {
       throw new InvalidResultException("undecodable parameters: " + e.getMessage(), e);
     } catch (IllegalArgumentException e) {
@@ -106,98 +94,18 @@ public final class DifferentialPrivacyServerSideFixedClipping implements Strateg
   }
 
   @Override
-  public List<ClientInstruction<EvaluateIns>> configureEvaluate(
-      int serverRound, Parameters parameters, ClientManager clientManager)
-      throws InterruptedException {
-    return dp.strategy.configureEvaluate(serverRound, parameters, clientManager);
-  }
-
-  @Override
-  public EvaluateAggregator evaluateAggregator(int serverRound) {
-    return dp.strategy.evaluateAggregator(serverRound);
-  }
-
-  @Override
-  public Optional<CentralizedEvaluation> evaluate(int serverRound, Parameters parameters) {
-    return dp.strategy.evaluate(serverRound, parameters);
-  }
-
-  /** The wrapped strategy's state: the wrapper itself carries nothing between rounds. */
-  @Override
-  public Map<String, NDArray> state() {
-    return dp.strategy.state();
-  }
-
-  /** Restores the wrapped strategy's state. */
-  @Override
-  public void restoreState(Map<String, NDArray> state) {
-    dp.strategy.restoreState(state);
-  }
-
-  @Override
   public String toString() {
-    return "Differential Privacy Strategy Wrapper (Server-Side Fixed Clipping) around "
-        + dp.strategy;
+    return "Differential Privacy Strategy Wrapper (Server-Side Fixed Clipping) around " + strategy;
   }
 
   /** The wrapper's settings, flwr's parameters by their names. */
-  public static final class Builder {
-    private final Strategy strategy;
-    private Double noiseMultiplier;
-    private Double clippingNorm;
-    private Integer numSampledClients;
-    private Long seed;
-
+  public static final class Builder extends Settings<Builder> {
     private Builder(Strategy strategy) {
-      this.strategy = strategy;
+      super(strategy);
     }
 
-    /**
-     * The noise multiplier of the Gaussian mechanism; required. 1.0 or more gives strong privacy.
-     *
-     * @param v at least 0; 0 adds no noise
-     * @return this builder
-     * @throws IllegalArgumentException if {@code v} is negative, infinite or NaN
-     */
-    public Builder noiseMultiplier(double v) {
-      this.noiseMultiplier = FixedClippingNoise.checkNoiseMultiplier(v);
-      return this;
-    }
-
-    /**
-     * The L2 norm each client's update is clipped to; required.
-     *
-     * @param v more than 0
-     * @return this builder
-     * @throws IllegalArgumentException if {@code v} is zero, negative, infinite or NaN
-     */
-    public Builder clippingNorm(double v) {
-      this.clippingNorm = FixedClippingNoise.checkClippingNorm(v);
-      return this;
-    }
-
-    /**
-     * The number of clients sampled each round, which divides the noise; required. A round with
-     * another number of results logs flwr's warning that the privacy guarantee may not hold.
-     *
-     * @param v more than 0
-     * @return this builder
-     * @throws IllegalArgumentException if {@code v} is zero or negative
-     */
-    public Builder numSampledClients(int v) {
-      this.numSampledClients = FixedClippingNoise.checkNumSampledClients(v);
-      return this;
-    }
-
-    /**
-     * Makes the noise reproducible: round {@code r}'s noise depends on the seed and {@code r}
-     * alone. Without it the seed is drawn from {@link java.security.SecureRandom}.
-     *
-     * @param seed any value
-     * @return this builder
-     */
-    public Builder seed(long seed) {
-      this.seed = seed;
+    @Override
+    Builder self() {
       return this;
     }
 

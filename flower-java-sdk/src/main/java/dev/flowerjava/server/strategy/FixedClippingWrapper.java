@@ -3,13 +3,17 @@ package dev.flowerjava.server.strategy;
 import dev.flowerjava.internal.FixedClipping;
 import dev.flowerjava.internal.server.DeferredRejections;
 import dev.flowerjava.internal.server.WeightedMean;
+import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.server.strategy.Strategy.AggregatedFit;
+import dev.flowerjava.tensor.NDArray;
+import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.typing.Parameters;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
@@ -17,11 +21,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What the two fixed-clipping DP wrappers share: their settings, checked as flwr checks them, and
- * the end of a round (no aggregate when any client failed, Gaussian noise on the aggregate).
+ * What the two fixed-clipping DP wrappers share: their settings, checked as flwr checks them, the
+ * calls they pass to the wrapped strategy unchanged, and the end of a round (no aggregate when any
+ * client failed, Gaussian noise on the aggregate). A subclass adds how fit is configured and how a
+ * result reaches the wrapped aggregator.
  */
-final class FixedClippingNoise {
-  private static final Logger log = LoggerFactory.getLogger(FixedClippingNoise.class);
+abstract class FixedClippingWrapper implements Strategy {
+  private static final Logger log = LoggerFactory.getLogger(FixedClippingWrapper.class);
 
   final Strategy strategy;
   final double noiseMultiplier;
@@ -29,25 +35,123 @@ final class FixedClippingNoise {
   final int numSampledClients;
   private final long seed;
 
-  FixedClippingNoise(
-      Strategy strategy,
-      Double noiseMultiplier,
-      Double clippingNorm,
-      Integer numSampledClients,
-      Long seed) {
-    this.strategy = Objects.requireNonNull(strategy, "strategy");
-    if (noiseMultiplier == null || clippingNorm == null || numSampledClients == null) {
+  FixedClippingWrapper(Settings<?> s) {
+    this.strategy = s.strategy;
+    if (s.noiseMultiplier == null || s.clippingNorm == null || s.numSampledClients == null) {
       throw new IllegalStateException(
           "noiseMultiplier, clippingNorm and numSampledClients are required (flwr has no defaults"
               + " for them); missing:"
-              + (noiseMultiplier == null ? " noiseMultiplier" : "")
-              + (clippingNorm == null ? " clippingNorm" : "")
-              + (numSampledClients == null ? " numSampledClients" : ""));
+              + (s.noiseMultiplier == null ? " noiseMultiplier" : "")
+              + (s.clippingNorm == null ? " clippingNorm" : "")
+              + (s.numSampledClients == null ? " numSampledClients" : ""));
     }
-    this.noiseMultiplier = noiseMultiplier;
-    this.clippingNorm = clippingNorm;
-    this.numSampledClients = numSampledClients;
-    this.seed = seed != null ? seed : new SecureRandom().nextLong();
+    this.noiseMultiplier = s.noiseMultiplier;
+    this.clippingNorm = s.clippingNorm;
+    this.numSampledClients = s.numSampledClients;
+    this.seed = s.seed != null ? s.seed : new SecureRandom().nextLong();
+  }
+
+  @Override
+  public Optional<Parameters> initializeParameters(ClientManager clientManager) {
+    return strategy.initializeParameters(clientManager);
+  }
+
+  @Override
+  public List<ClientInstruction<EvaluateIns>> configureEvaluate(
+      int serverRound, Parameters parameters, ClientManager clientManager)
+      throws InterruptedException {
+    return strategy.configureEvaluate(serverRound, parameters, clientManager);
+  }
+
+  @Override
+  public EvaluateAggregator evaluateAggregator(int serverRound) {
+    return strategy.evaluateAggregator(serverRound);
+  }
+
+  @Override
+  public Optional<CentralizedEvaluation> evaluate(int serverRound, Parameters parameters) {
+    return strategy.evaluate(serverRound, parameters);
+  }
+
+  /** The wrapped strategy's state: the wrapper itself carries nothing between rounds. */
+  @Override
+  public Map<String, NDArray> state() {
+    return strategy.state();
+  }
+
+  /** Restores the wrapped strategy's state. */
+  @Override
+  public void restoreState(Map<String, NDArray> state) {
+    strategy.restoreState(state);
+  }
+
+  /**
+   * The settings of a fixed-clipping wrapper, flwr's parameters by their names.
+   *
+   * @param <B> the wrapper's own builder, which each setter returns
+   */
+  abstract static class Settings<B extends Settings<B>> {
+    private final Strategy strategy;
+    private Double noiseMultiplier;
+    private Double clippingNorm;
+    private Integer numSampledClients;
+    private Long seed;
+
+    Settings(Strategy strategy) {
+      this.strategy = Objects.requireNonNull(strategy, "strategy");
+    }
+
+    abstract B self();
+
+    /**
+     * The noise multiplier of the Gaussian mechanism; required. 1.0 or more gives strong privacy.
+     *
+     * @param v at least 0; 0 adds no noise
+     * @return this builder
+     * @throws IllegalArgumentException if {@code v} is negative, infinite or NaN
+     */
+    public B noiseMultiplier(double v) {
+      this.noiseMultiplier = checkNoiseMultiplier(v);
+      return self();
+    }
+
+    /**
+     * The L2 norm each client's update is clipped to (by the server or by the client, as the
+     * wrapper says); required.
+     *
+     * @param v more than 0
+     * @return this builder
+     * @throws IllegalArgumentException if {@code v} is zero, negative, infinite or NaN
+     */
+    public B clippingNorm(double v) {
+      this.clippingNorm = checkClippingNorm(v);
+      return self();
+    }
+
+    /**
+     * The number of clients sampled each round, which divides the noise; required. A round with
+     * another number of results logs flwr's warning that the privacy guarantee may not hold.
+     *
+     * @param v more than 0
+     * @return this builder
+     * @throws IllegalArgumentException if {@code v} is zero or negative
+     */
+    public B numSampledClients(int v) {
+      this.numSampledClients = checkNumSampledClients(v);
+      return self();
+    }
+
+    /**
+     * Makes the noise reproducible: round {@code r}'s noise depends on the seed and {@code r}
+     * alone. Without it the seed is drawn from {@link java.security.SecureRandom}.
+     *
+     * @param seed any value
+     * @return this builder
+     */
+    public B seed(long seed) {
+      this.seed = seed;
+      return self();
+    }
   }
 
   static double checkNoiseMultiplier(double v) {
