@@ -16,6 +16,7 @@ import java.nio.ShortBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -201,7 +202,7 @@ public final class WeightedMean {
   /**
    * Offers one update with a real-valued weight, e.g. a metric the client reported (flwr's {@code
    * weighted_by_key}), as {@link #offer} does with {@code num_examples}. The weights of such
-   * updates are summed as doubles; {@code maxWeight} bounds only integer weights.
+   * updates are summed as doubles; {@code maxWeight} bounds them as it bounds {@code num_examples}.
    *
    * @param weight a finite number above 0
    * @param client who sent the update, handed back in its {@link Rejection}
@@ -210,6 +211,12 @@ public final class WeightedMean {
   public void offerWeighted(List<NDArray> update, double weight, Object client) {
     if (!(weight > 0) || !Double.isFinite(weight)) {
       throw new InvalidResultException("weight must be a finite number > 0, got " + weight);
+    }
+    // bounded as num_examples is: a weight of 1e308 times any float32 value would take the sums,
+    // and so the whole global model, to infinity
+    if (weight > maxWeight) {
+      throw new InvalidResultException(
+          "weight " + weight + " is above the maximum of " + maxWeight);
     }
     offer(update, weight, REAL, client);
   }
@@ -304,9 +311,20 @@ public final class WeightedMean {
    * @throws IllegalStateException if no update was accepted
    */
   public List<NDArray> result() {
+    return resultIfAny().orElseThrow(() -> new IllegalStateException("no update was added"));
+  }
+
+  /**
+   * As {@link #result()}, but empty when no update is left: none was offered, or every one was
+   * rejected, some perhaps by this very call (a round whose results all turn out bad is no error of
+   * the caller's).
+   *
+   * @return the weighted mean, or empty
+   */
+  public Optional<List<NDArray>> resultIfAny() {
     while (true) {
       if (count() == 0) {
-        throw new IllegalStateException("no update was added");
+        return Optional.empty();
       }
       if (pending.isEmpty()) {
         break;
@@ -336,14 +354,14 @@ public final class WeightedMean {
       for (int t = 0; t < shapes.size(); t++) {
         out.add(NDArray.of(dtypes[t], shapes.get(t), pass.out[t]));
       }
-      return out;
+      return Optional.of(out);
     }
     List<NDArray> out = new ArrayList<>(sums.length);
     for (int t = 0; t < sums.length; t++) {
       out.add(
           toArray(sums[t], totalWeight.doubleValue() + realWeight, resultDtype(t), shapes.get(t)));
     }
-    return out;
+    return Optional.of(out);
   }
 
   /** One worker's block-sized buffers. */

@@ -318,7 +318,8 @@ public final class FedAvg implements Strategy {
     @Override
     public List<WeightedMean.Rejection> takeRejections(boolean endOfRound) {
       if (endOfRound && computed == null && mean.count() > 0) {
-        computed = mean.result();
+        // every held result may be rejected right here: then there is nothing to compute
+        computed = mean.resultIfAny().orElse(null);
       }
       List<WeightedMean.Rejection> out = mean.takeRejections();
       for (WeightedMean.Rejection r : out) {

@@ -75,4 +75,44 @@ class WeightedMeanRealWeightTest {
             () -> mean.offer(List.of(NDArray.ofFloats(new float[] {1f})), Long.MIN_VALUE, "a"));
     assertEquals("num_examples must be > 0 to be weighted, got " + Long.MIN_VALUE, e.getMessage());
   }
+
+  /**
+   * An outside attack found this: one client's metric weight of 1e308 made every value of the
+   * global model +Infinity, and nothing was reported. A real weight is bounded as num_examples is.
+   */
+  @Test
+  void aWeightAboveTheMaximumIsRefusedAndTheMeanStaysFinite() {
+    WeightedMean mean = new WeightedMean(null, 1L << 40);
+    mean.offerWeighted(List.of(NDArray.ofFloats(new float[] {1f, 1f})), 1.0, "honest-1");
+    InvalidResultException e =
+        assertThrows(
+            InvalidResultException.class,
+            () -> mean.offerWeighted(List.of(NDArray.ofFloats(new float[] {2f, 2f})), 1e308, "x"));
+    assertEquals("weight 1.0E308 is above the maximum of " + (1L << 40), e.getMessage());
+    mean.offerWeighted(List.of(NDArray.ofFloats(new float[] {3f, 3f})), 1.0, "honest-2");
+    assertArrayEquals(new float[] {2f, 2f}, mean.result().get(0).toFloatArray());
+  }
+
+  /**
+   * An outside attack found this: when every held result of a round was rejected at its end, the
+   * mean threw "no update was added" out of the round loop and the server died.
+   */
+  @Test
+  void everyHeldUpdateRejectedAtTheEndLeavesNoResultAndNoThrow() {
+    int n = WeightedMean.INLINE_VALUES + 10; // held, checked only when folded
+    float[] bad = new float[n];
+    java.util.Arrays.fill(bad, 1e30f);
+    bad[n - 1] = Float.NaN;
+    WeightedMean mean = new WeightedMean(null, Long.MAX_VALUE, 8, Long.MAX_VALUE);
+    mean.offer(List.of(NDArray.ofFloats(new float[n])), 1, "shape-setter");
+    mean.takeRejections();
+    WeightedMean held = new WeightedMean(mean.result(), Long.MAX_VALUE, 8, Long.MAX_VALUE);
+    held.offer(List.of(NDArray.ofFloats(bad)), 1, "a");
+    held.offer(List.of(NDArray.ofFloats(bad.clone())), 1, "b");
+    assertEquals(2, held.count());
+    assertEquals(java.util.Optional.empty(), held.resultIfAny());
+    assertEquals(0, held.count());
+    assertEquals(2, held.takeRejections().size());
+    assertThrows(IllegalStateException.class, held::result);
+  }
 }

@@ -566,4 +566,26 @@ class FedAvgTest {
     assertArrayEquals(new float[] {(1f + 9f) / 4}, mean.get(1).toFloatArray());
     assertEquals(Map.of("acc", Scalar.of((0.2 * 1 + 0.6 * 3) / 4)), out.metrics().asMap());
   }
+
+  /**
+   * An outside attack found this: a round whose held results all failed their late check crashed
+   * the server ("no update was added" out of takeRejections). They are rejections, the round has no
+   * aggregate, and nothing throws.
+   */
+  @Test
+  void aRoundWhoseHeldResultsAreAllRejectedLateHasNoAggregate() {
+    int n = WeightedMean.INLINE_VALUES + 10; // held, checked when folded
+    Parameters model = Parameters.fromArrays(List.of(NDArray.ofFloats(new float[n])));
+    float[] bad = new float[n];
+    java.util.Arrays.fill(bad, 1e30f);
+    bad[n - 1] = Float.NaN;
+    FitAggregator agg = FedAvg.builder().initialParameters(model).build().fitAggregator(1, model);
+    agg.accept(
+        A, fitRes(Parameters.fromArrays(List.of(NDArray.ofFloats(bad))), 5, ScalarMap.empty()));
+    agg.accept(
+        B, fitRes(Parameters.fromArrays(List.of(NDArray.ofFloats(bad))), 5, ScalarMap.empty()));
+    List<WeightedMean.Rejection> rejected = ((DeferredRejections) agg).takeRejections(true);
+    assertEquals(2, rejected.size());
+    assertEquals(Optional.empty(), agg.finish(List.of()).parameters());
+  }
 }
