@@ -60,7 +60,8 @@ public final class Bulyan extends BufferedStrategy {
 
   @Override
   Optional<List<NDArray>> aggregate(List<BufferedUpdates.Update> all) {
-    int needed = 4 * numMaliciousClients + 3;
+    // a long: 4f + 3 overflows an int from f = 2^29, and a negative 'needed' let any round through
+    long needed = 4L * numMaliciousClients + 3;
     if (all.size() < needed) {
       log.warn(
           "Bulyan with num_malicious_clients={} needs at least {} results, the round has {}:"
@@ -107,7 +108,7 @@ public final class Bulyan extends BufferedStrategy {
      * @return a Bulyan with this builder's settings
      */
     public Bulyan build() {
-      int needed = 4 * numMaliciousClients + 3;
+      long needed = 4L * numMaliciousClients + 3;
       int minFit = base.numFitClients(0)[0];
       if (minFit < needed) {
         log.warn(

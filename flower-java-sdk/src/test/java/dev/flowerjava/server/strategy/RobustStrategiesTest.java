@@ -249,6 +249,19 @@ class RobustStrategiesTest {
     assertEquals(AggregatedFit.none(), agg.finish(List.of(new Failure("c", "timeout"))));
   }
 
+  /**
+   * An outside attack found this: num_malicious_clients=1000000000 made 4f + 3 overflow an int, the
+   * round went through with 2 results, and Bulyan died with a NegativeArraySizeException.
+   */
+  @Test
+  void bulyanWithAHugeFKeepsTheModelInsteadOfOverflowing() {
+    Bulyan s = Bulyan.builder(BASE).numMaliciousClients(1_000_000_000).build();
+    FitAggregator agg = s.fitAggregator(1, null);
+    agg.accept(new FakeClient("a"), fit(1, 1f));
+    agg.accept(new FakeClient("b"), fit(1, 2f));
+    assertEquals(AggregatedFit.none(), agg.finish(List.of()));
+  }
+
   @Test
   void badOptionsAreRefusedNamingTheOption() {
     assertEquals(
