@@ -89,7 +89,12 @@ def main() -> int:
     p.add_argument("--app", default=str(DEFAULT_APP))
     p.add_argument("--superlink-control", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--variant", choices=["current", "legacy"], default="current")
+    p.add_argument(
+        "--variant",
+        choices=["current", "legacy", "context", "custom"],
+        default="current",
+        help="fleetapp: current|legacy; msgapp (python/fleet/msgapp): context|custom",
+    )
     p.add_argument("--num-rounds", type=int, default=3)
     p.add_argument("--min-nodes", type=int, default=2)
     p.add_argument("--timeout", type=float, default=300)

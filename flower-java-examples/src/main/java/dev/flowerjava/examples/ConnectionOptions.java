@@ -33,6 +33,14 @@ public final class ConnectionOptions {
       description = "Fleet: OpenSSH private key registered with `flwr supernode register`")
   public Path nodeKey;
 
+  @Option(
+      names = "--node-config",
+      description =
+          "the node's config as flower-supernode takes it, e.g. \"partition-id=0"
+              + " num-partitions=2\" (TOML values: ints, floats, true/false, quoted strings);"
+              + " the app reads it from its Context")
+  public String nodeConfig;
+
   /** A client builder with these settings. */
   public FlowerClient.Builder builder() {
     FlowerClient.Builder b = FlowerClient.builder().serverAddress(server).transport(transport);
@@ -43,6 +51,9 @@ public final class ConnectionOptions {
     }
     if (nodeKey != null) {
       b.nodeKey(nodeKey);
+    }
+    if (nodeConfig != null) {
+      b.nodeConfig(nodeConfig);
     }
     return b;
   }

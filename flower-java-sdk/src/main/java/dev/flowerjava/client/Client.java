@@ -1,5 +1,6 @@
 package dev.flowerjava.client;
 
+import dev.flowerjava.message.Context;
 import dev.flowerjava.typing.Code;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
@@ -25,8 +26,22 @@ import dev.flowerjava.typing.Status;
  * instruction as failed. On the legacy gRPC stream the stream ends too and the client connects
  * again as its {@link RetryPolicy} allows; on the Fleet API the node replies with an error and
  * stays.
+ *
+ * <p>The SDK runs a Client as a {@link dev.flowerjava.message.ClientApp} that answers train,
+ * evaluate and query messages (and the legacy ones of flwr's compat workflow), and hands it each
+ * message's {@link Context} through {@link #setContext} just before the call that answers it.
  */
 public interface Client {
+
+  /**
+   * Receives the context of the message the next call answers: node id, node config, run config and
+   * the run's state. The SDK calls it on the thread that then calls {@link #fit}, {@link
+   * #evaluate}, ..., before each of those calls. Does nothing by default; {@link NumPyClient} keeps
+   * it for {@link NumPyClient#context()}.
+   *
+   * @param context the message's context
+   */
+  default void setContext(Context context) {}
 
   /**
    * Describes this client to the server, as Flower's {@code Client.get_properties}.

@@ -7,8 +7,11 @@ import dev.flowerjava.internal.client.fleet.FleetNode;
 import dev.flowerjava.internal.client.fleet.GrpcFleetRpc;
 import dev.flowerjava.internal.client.fleet.HttpFleetRpc;
 import dev.flowerjava.internal.client.grpcbidi.GrpcBidiTransport;
+import dev.flowerjava.internal.message.ConfigRecord;
+import dev.flowerjava.internal.messageapi.NodeConfigParser;
 import dev.flowerjava.internal.security.NodeSigner;
 import dev.flowerjava.internal.security.TlsMaterial;
+import dev.flowerjava.message.ClientApp;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -18,6 +21,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
@@ -61,6 +65,7 @@ public final class FlowerClient implements AutoCloseable {
   private final Duration keepAliveTimeout;
   private final Duration connectTimeout;
   private final boolean fixedClipping;
+  private final ConfigRecord nodeConfig;
   private volatile ClientTransport running;
   private volatile boolean closed;
 
@@ -76,6 +81,7 @@ public final class FlowerClient implements AutoCloseable {
     this.keepAliveTimeout = b.keepAliveTimeout;
     this.connectTimeout = b.connectTimeout;
     this.fixedClipping = b.fixedClipping;
+    this.nodeConfig = b.nodeConfig;
   }
 
   /**
@@ -132,6 +138,41 @@ public final class FlowerClient implements AutoCloseable {
     }
   }
 
+  /**
+   * Runs a {@link ClientApp} as a SuperNode until the SuperLink ends the session or {@link
+   * #close()} is called: each message goes to the app's handler for its type, with the node's and
+   * the run's {@link dev.flowerjava.message.Context}. Needs a Fleet transport ({@link
+   * Transport#FLEET_HTTP} or {@link Transport#FLEET_GRPC}): the legacy gRPC stream carries only the
+   * instructions of {@link NumPyClient} and {@link Client}.
+   *
+   * @param app the handlers; called from this thread, one message at a time
+   * @throws IllegalStateException if the transport is {@link Transport#GRPC_BIDI}, or {@link
+   *     Builder#fixedClipping()} was chosen (clip in the train handler instead)
+   * @throws dev.flowerjava.client.TransportException as {@link #start(Client)}
+   * @throws InterruptedException if the calling thread is interrupted; the node leaves
+   */
+  public void start(ClientApp app) throws InterruptedException {
+    Objects.requireNonNull(app, "app");
+    if (transport == Transport.GRPC_BIDI) {
+      throw new IllegalStateException(
+          "a ClientApp needs a Fleet transport (FLEET_HTTP or FLEET_GRPC): the legacy gRPC stream"
+              + " (GRPC_BIDI) carries only NumPyClient/Client instructions");
+    }
+    if (fixedClipping) {
+      throw new IllegalStateException(
+          "fixedClipping() applies to NumPyClient/Client; a ClientApp clips in its train handler");
+    }
+    try (ClientTransport t = newTransport()) {
+      running = t;
+      if (closed) {
+        return;
+      }
+      ((FleetNode) t).run(app);
+    } finally {
+      running = null;
+    }
+  }
+
   private ClientTransport newTransport() {
     if (transport == Transport.FLEET_HTTP) {
       NodeKeys keys = nodeKeys();
@@ -141,16 +182,19 @@ public final class FlowerClient implements AutoCloseable {
               sslContext(),
               new NodeSigner(keys.privateKey(), keys.publicKey()),
               connectTimeout);
-      return new FleetNode(rpc, keys.publicKeyPem(), nodeKey == null, retryPolicy, pollInterval);
+      return new FleetNode(
+          rpc, keys.publicKeyPem(), nodeKey == null, retryPolicy, pollInterval, nodeConfig);
     }
     if (transport == Transport.FLEET_GRPC) {
       NodeKeys keys = nodeKeys(); // before the channel, so a bad key file leaks nothing
       GrpcFleetRpc rpc =
           new GrpcFleetRpc(
               newChannel(), serverAddress, new NodeSigner(keys.privateKey(), keys.publicKey()));
-      return new FleetNode(rpc, keys.publicKeyPem(), nodeKey == null, retryPolicy, pollInterval);
+      return new FleetNode(
+          rpc, keys.publicKeyPem(), nodeKey == null, retryPolicy, pollInterval, nodeConfig);
     }
-    return new GrpcBidiTransport(newChannel(), serverAddress, true, retryPolicy, connectTimeout);
+    return new GrpcBidiTransport(
+        newChannel(), serverAddress, true, retryPolicy, connectTimeout, nodeConfig);
   }
 
   /** The node's identity: loaded from the key the user registered, else made for this run. */
@@ -223,8 +267,53 @@ public final class FlowerClient implements AutoCloseable {
     private Duration keepAliveTimeout = Duration.ofSeconds(20);
     private Duration connectTimeout = GrpcBidiTransport.DEFAULT_CONNECT_TIMEOUT;
     private boolean fixedClipping;
+    private ConfigRecord nodeConfig = ConfigRecord.empty();
 
     private Builder() {}
+
+    /**
+     * The node's config, which the application reads from its {@link
+     * dev.flowerjava.message.Context#nodeConfig()}, written as {@code flower-supernode
+     * --node-config} takes it: space-separated {@code key=value} pairs with TOML values (ints,
+     * floats, {@code true}/{@code false}, strings in quotes), e.g. {@code "partition-id=0
+     * num-partitions=2 name=\"node a\""}. Empty by default.
+     *
+     * @param spec the pairs; replaces any config set before
+     * @return this builder
+     * @throws IllegalArgumentException naming the pair that is not valid
+     */
+    public Builder nodeConfig(String spec) {
+      this.nodeConfig = NodeConfigParser.parse(Objects.requireNonNull(spec, "spec"));
+      return this;
+    }
+
+    /**
+     * The node's config as values: {@code Long}/{@code Integer}, {@code Double}/{@code Float},
+     * {@code String} or {@code Boolean} (Flower's {@code UserConfig} kinds), in the map's order.
+     *
+     * @param config the entries; replaces any config set before
+     * @return this builder
+     * @throws IllegalArgumentException naming the key whose value is of another type
+     */
+    public Builder nodeConfig(Map<String, ?> config) {
+      ConfigRecord.Builder b = ConfigRecord.builder();
+      config.forEach(
+          (k, v) -> {
+            if (!(v instanceof Number || v instanceof String || v instanceof Boolean)
+                || v instanceof java.math.BigInteger
+                || v instanceof java.math.BigDecimal) {
+              throw new IllegalArgumentException(
+                  "node config value of '"
+                      + k
+                      + "' is "
+                      + (v == null ? "null" : "a " + v.getClass().getName())
+                      + "; it takes long, double, String or boolean values");
+            }
+            b.put(k, v);
+          });
+      this.nodeConfig = b.build();
+      return this;
+    }
 
     /**
      * Clips every update this client sends, as flwr's {@code fixedclipping_mod} does, for a server

@@ -1,5 +1,6 @@
 package dev.flowerjava.client;
 
+import dev.flowerjava.message.Context;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.EvaluateRes;
@@ -36,6 +37,30 @@ import java.util.List;
  * }</pre>
  */
 public abstract class NumPyClient {
+  // set by the SDK's adapter on the thread that then calls fit/evaluate/...; volatile so that a
+  // thread the application starts from there sees it too
+  private volatile Context context;
+
+  /**
+   * The context of the message being answered, as flwr's {@code client.context}: node id, node
+   * config ({@code FlowerClient.Builder.nodeConfig}), run config ({@code flwr run --run-config})
+   * and the run's state, which the client may replace with {@link Context#setState}. The SDK sets
+   * it before each call to {@link #fit}, {@link #evaluate}, {@link #getParameters} and {@link
+   * #getProperties}, on the thread that makes the call; the node answers one message at a time. On
+   * the legacy gRPC stream the node and run ids are 0 and the run config is empty.
+   *
+   * @return the context of the current (or, between calls, the last) message
+   * @throws IllegalStateException if the SDK has not called this client yet
+   */
+  public final Context context() {
+    Context c = context;
+    if (c == null) {
+      throw new IllegalStateException(
+          "no context yet: the SDK sets it before it calls fit, evaluate, getParameters or"
+              + " getProperties");
+    }
+    return c;
+  }
 
   /**
    * Client properties the server may ask for, as Flower's {@code NumPyClient.get_properties}.
@@ -140,6 +165,11 @@ public abstract class NumPyClient {
       this.hasParameters = app.overrides("getParameters", ScalarMap.class);
       this.hasFit = app.overrides("fit", List.class, ScalarMap.class);
       this.hasEvaluate = app.overrides("evaluate", List.class, ScalarMap.class);
+    }
+
+    @Override
+    public void setContext(Context context) {
+      app.context = context;
     }
 
     @Override

@@ -71,6 +71,11 @@ public final class FixedClippingClient implements Client {
   }
 
   @Override
+  public void setContext(dev.flowerjava.message.Context context) {
+    app.setContext(context);
+  }
+
+  @Override
   public GetPropertiesRes getProperties(GetPropertiesIns ins) {
     return app.getProperties(ins);
   }

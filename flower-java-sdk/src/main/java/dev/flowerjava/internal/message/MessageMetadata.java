@@ -54,6 +54,26 @@ public record MessageMetadata(
         dstTaskId);
   }
 
+  /**
+   * The metadata of a reply to a message with this metadata, sent by node {@code nodeId}, as flwr
+   * builds it: ids swapped, type and group copied, and a ttl that ends when this one's does.
+   */
+  public MessageMetadata replyFrom(long nodeId) {
+    double now = java.time.Instant.now().toEpochMilli() / 1000.0;
+    return new MessageMetadata(
+        runId,
+        "",
+        nodeId,
+        srcNodeId,
+        messageId,
+        groupId,
+        createdAt + ttl - now,
+        messageType,
+        now,
+        dstTaskId,
+        srcTaskId);
+  }
+
   /** To the protobuf form. */
   public dev.flowerjava.internal.proto.fleet.Metadata toProto() {
     dev.flowerjava.internal.proto.fleet.Metadata.Builder b =

@@ -1,98 +1,82 @@
 package dev.flowerjava.internal.client.fleet;
 
 import dev.flowerjava.client.Client;
-import dev.flowerjava.internal.compat.RecordDictCompat;
-import dev.flowerjava.internal.compat.RecordDictCompat.Dialect;
+import dev.flowerjava.internal.client.NodeContexts;
+import dev.flowerjava.internal.message.ConfigRecord;
 import dev.flowerjava.internal.message.FlowerMessage;
 import dev.flowerjava.internal.message.MessageError;
 import dev.flowerjava.internal.message.MessageMetadata;
-import dev.flowerjava.internal.message.RecordDict;
-import java.time.Instant;
+import dev.flowerjava.internal.messageapi.MessageApi;
+import dev.flowerjava.message.ClientApp;
+import dev.flowerjava.message.Context;
+import dev.flowerjava.message.Message;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns a Fleet API instruction into a {@link Client} call and the client's answer into the reply a
- * ServerApp expects. Two dialects arrive:
+ * Answers a Fleet API instruction with a {@link ClientApp}: the app the user built, or the one the
+ * SDK makes of a {@link Client} ({@link ClientAsApp}, both dialects of flwr's strategies).
  *
- * <ul>
- *   <li>Current strategies ({@code flwr.serverapp.strategy}): one ArrayRecord (usually {@code
- *       "arrays"}) and one ConfigRecord ({@code "config"}); the reply holds one ArrayRecord with
- *       the same keys and one MetricRecord {@code "metrics"} that carries {@code "num-examples"}.
- *   <li>Legacy strategies run through flwr's compat workflow: records named {@code
- *       "fitins.parameters"}, {@code "fitins.config"}, ... answered with {@code "fitres.*"} /
- *       {@code "evaluateres.*"} records, the status included.
- * </ul>
- *
- * An exception thrown by the client becomes an error reply with flwr's {@code
- * CLIENT_APP_RAISED_EXCEPTION} code, so the ServerApp counts a failure and the node lives on.
+ * <p>An exception thrown by the app (a handler's, or flwr's own for a type without a handler)
+ * becomes an error reply with flwr's {@code CLIENT_APP_RAISED_EXCEPTION} code, so the ServerApp
+ * counts a failure and the node lives on.
  */
 public final class FleetMessageHandler {
   private static final Logger log = LoggerFactory.getLogger(FleetMessageHandler.class);
 
   /** flwr's {@code ErrorCode.CLIENT_APP_RAISED_EXCEPTION}. */
-  public static final long CLIENT_RAISED_EXCEPTION = 2;
+  public static final long CLIENT_RAISED_EXCEPTION = Message.CLIENT_APP_RAISED_EXCEPTION;
 
   /** flwr's {@code ErrorCode.UNKNOWN}. */
   public static final long UNKNOWN_ERROR = 0;
 
-  private final Client client;
+  private final ClientApp app;
+
+  /** For contexts of {@link #handle(FlowerMessage, long)}: no node config, no run config. */
+  private final NodeContexts bare = new NodeContexts(ConfigRecord.empty());
 
   public FleetMessageHandler(Client client) {
-    this.client = client;
+    this(ClientAsApp.of(client));
   }
 
-  /** Answers {@code instruction}; never throws for anything the client or the content does. */
+  public FleetMessageHandler(ClientApp app) {
+    this.app = app;
+  }
+
+  /** Answers {@code instruction} with an empty node and run config. */
   public FlowerMessage handle(FlowerMessage instruction, long nodeId) {
+    return handle(
+        instruction, nodeId, runId -> bare.context(nodeId, runId, id -> ConfigRecord.empty()));
+  }
+
+  /** Where the context of a message of a run comes from. */
+  @FunctionalInterface
+  public interface Contexts {
+    Context forRun(long runId);
+  }
+
+  /** Answers {@code instruction}; never throws for anything the app or the content does. */
+  public FlowerMessage handle(FlowerMessage instruction, long nodeId, Contexts contexts) {
     MessageMetadata reply = replyMetadata(instruction.metadata(), nodeId);
     try {
-      RecordDict content =
-          instruction
-              .content()
-              .orElseThrow(() -> new IllegalArgumentException("instruction carries no content"));
-      String type = instruction.metadata().messageType();
-      String base = type.contains(".") ? type.substring(0, type.indexOf('.')) : type;
-      switch (base) {
-        case "train":
-          return FlowerMessage.ofContent(
-              reply,
-              RecordDictCompat.fitResToRecordDict(
-                  client.fit(RecordDictCompat.recordDictToFitIns(content)),
-                  RecordDictCompat.dialectOf(content, "fitins"),
-                  content));
-        case "evaluate":
-          return FlowerMessage.ofContent(
-              reply,
-              RecordDictCompat.evaluateResToRecordDict(
-                  client.evaluate(RecordDictCompat.recordDictToEvaluateIns(content)),
-                  RecordDictCompat.dialectOf(content, "evaluateins")));
-        case "get_parameters":
-          return FlowerMessage.ofContent(
-              reply,
-              RecordDictCompat.getParametersResToRecordDict(
-                  client.getParameters(RecordDictCompat.recordDictToGetParametersIns(content))));
-        case "get_properties":
-        case "query":
-          return FlowerMessage.ofContent(
-              reply,
-              RecordDictCompat.getPropertiesResToRecordDict(
-                  client.getProperties(RecordDictCompat.recordDictToGetPropertiesIns(content)),
-                  base.equals("query") ? Dialect.CURRENT : Dialect.LEGACY));
-        default:
-          return FlowerMessage.ofError(
-              reply,
-              new MessageError(
-                  UNKNOWN_ERROR, "flower-java node does not handle message type '" + type + "'"));
+      if (!instruction.hasContent()) {
+        throw new IllegalArgumentException("instruction carries no content");
       }
+      MessageApi.Access api = MessageApi.access();
+      Message in = api.message(instruction);
+      Context context = contexts.forRun(instruction.metadata().runId());
+      FlowerMessage out = api.reply(api.call(app, in, context), in);
+      // the reply's metadata as the node sends it: from this node, with the ttl left now
+      return out.withMetadata(reply);
     } catch (RuntimeException e) {
       // one line per failure; the stack trace only for those who ask
       log.warn(
-          "Client failed on {} message {} ({}: {}); answering with an error",
+          "ClientApp failed on {} message {} ({}: {}); answering with an error",
           instruction.metadata().messageType(),
           instruction.metadata().messageId(),
           e.getClass().getName(),
           e.getMessage());
-      log.debug("Client failure on message {}", instruction.metadata().messageId(), e);
+      log.debug("ClientApp failure on message {}", instruction.metadata().messageId(), e);
       return FlowerMessage.ofError(
           reply,
           new MessageError(
@@ -105,19 +89,6 @@ public final class FleetMessageHandler {
    * that ends when the instruction's does.
    */
   static MessageMetadata replyMetadata(MessageMetadata in, long nodeId) {
-    double now = Instant.now().toEpochMilli() / 1000.0;
-    double ttl = in.createdAt() + in.ttl() - now;
-    return new MessageMetadata(
-        in.runId(),
-        "",
-        nodeId,
-        in.srcNodeId(),
-        in.messageId(),
-        in.groupId(),
-        ttl,
-        in.messageType(),
-        now,
-        in.dstTaskId(),
-        in.srcTaskId());
+    return in.replyFrom(nodeId);
   }
 }

@@ -6,7 +6,9 @@ import dev.flowerjava.client.RetryPolicy;
 import dev.flowerjava.client.TransportException;
 import dev.flowerjava.internal.ByteStrings;
 import dev.flowerjava.internal.client.ClientTransport;
+import dev.flowerjava.internal.client.NodeContexts;
 import dev.flowerjava.internal.client.RetryBudget;
+import dev.flowerjava.internal.message.ConfigRecord;
 import dev.flowerjava.internal.message.FlowerMessage;
 import dev.flowerjava.internal.message.MessageError;
 import dev.flowerjava.internal.message.MessageMetadata;
@@ -15,6 +17,7 @@ import dev.flowerjava.internal.objects.ObjectCodec;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeRequest;
 import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
 import dev.flowerjava.internal.proto.fleet.DeactivateNodeRequest;
+import dev.flowerjava.internal.proto.fleet.GetRunRequest;
 import dev.flowerjava.internal.proto.fleet.Node;
 import dev.flowerjava.internal.proto.fleet.ObjectTree;
 import dev.flowerjava.internal.proto.fleet.PullMessagesRequest;
@@ -27,6 +30,8 @@ import dev.flowerjava.internal.proto.fleet.PushObjectRequest;
 import dev.flowerjava.internal.proto.fleet.RegisterNodeFleetRequest;
 import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
+import dev.flowerjava.message.ClientApp;
+import java.math.BigInteger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -43,7 +48,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A SuperNode: joins a SuperLink over the Fleet API and answers the instructions of the runs it is
- * given with a {@link Client}. The same node logic serves both carriers ({@link FleetRpc}).
+ * given with a {@link ClientApp} (or a {@link Client}, which it runs as one). The same node logic
+ * serves both carriers ({@link FleetRpc}).
+ *
+ * <p>Context: each message is answered with the node's id and config, and its run's config and
+ * state ({@link NodeContexts}); the run's config comes from one GetRun when the run's first message
+ * arrives ({@code Run.override_config}: what was given to {@code flwr run --run-config}; the node
+ * has no FAB whose defaults it could add). A SuperLink whose GetRun fails gives the run an empty
+ * config, with a warning.
  *
  * <p>Life: RegisterNode (only for a self-generated identity; a key registered beforehand with
  * {@code flwr supernode register} skips it) -> ActivateNode -> heartbeats -> a loop of
@@ -77,6 +89,7 @@ public final class FleetNode implements ClientTransport {
   private final Duration objectWait;
   private final Duration heartbeatEvery;
   private final ObjectCodec codec = new ObjectCodec();
+  private final NodeContexts contexts;
   private volatile boolean closing;
   private volatile long nodeId;
 
@@ -102,13 +115,25 @@ public final class FleetNode implements ClientTransport {
       boolean selfRegister,
       RetryPolicy retryPolicy,
       Duration pollInterval) {
+    this(rpc, publicKeyPem, selfRegister, retryPolicy, pollInterval, ConfigRecord.empty());
+  }
+
+  /** As above, with the node config its contexts carry. */
+  public FleetNode(
+      FleetRpc rpc,
+      byte[] publicKeyPem,
+      boolean selfRegister,
+      RetryPolicy retryPolicy,
+      Duration pollInterval,
+      ConfigRecord nodeConfig) {
     this(
         rpc,
         publicKeyPem,
         selfRegister,
         retryPolicy,
         pollInterval,
-        Duration.ofMillis((long) (HEARTBEAT_INTERVAL_SECONDS * 800))); // 0.8 of the interval
+        Duration.ofMillis((long) (HEARTBEAT_INTERVAL_SECONDS * 800)), // 0.8 of the interval
+        nodeConfig);
   }
 
   /** As above with another heartbeat period: tests use a short one instead of waiting 24 s. */
@@ -119,6 +144,25 @@ public final class FleetNode implements ClientTransport {
       RetryPolicy retryPolicy,
       Duration pollInterval,
       Duration heartbeatEvery) {
+    this(
+        rpc,
+        publicKeyPem,
+        selfRegister,
+        retryPolicy,
+        pollInterval,
+        heartbeatEvery,
+        ConfigRecord.empty());
+  }
+
+  FleetNode(
+      FleetRpc rpc,
+      byte[] publicKeyPem,
+      boolean selfRegister,
+      RetryPolicy retryPolicy,
+      Duration pollInterval,
+      Duration heartbeatEvery,
+      ConfigRecord nodeConfig) {
+    this.contexts = new NodeContexts(nodeConfig);
     this.rpc = Objects.requireNonNull(rpc, "rpc");
     this.publicKeyPem = publicKeyPem.clone();
     this.selfRegister = selfRegister;
@@ -135,7 +179,12 @@ public final class FleetNode implements ClientTransport {
 
   @Override
   public void run(Client client) throws InterruptedException {
-    FleetMessageHandler handler = new FleetMessageHandler(client);
+    run(ClientAsApp.of(client));
+  }
+
+  /** As {@link #run(Client)}, answering with {@code app}. */
+  public void run(ClientApp app) throws InterruptedException {
+    FleetMessageHandler handler = new FleetMessageHandler(app);
     synchronized (lifecycle) {
       if (closing) {
         return; // closed before it started: close() released the carrier already
@@ -335,12 +384,59 @@ public final class FleetNode implements ClientTransport {
         Long.toUnsignedString(runId));
 
     long start = System.nanoTime();
-    FlowerMessage reply = handler.handle(instruction, nodeId);
+    FlowerMessage reply =
+        handler.handle(
+            instruction, nodeId, run -> contexts.context(nodeId, run, id -> runConfig(node, id)));
     double runtime = (System.nanoTime() - start) / 1e9;
     push(node, runId, tree, reply, runtime);
     if (!reply.hasError()) {
       budget.progress(); // the one exchange that proves the SuperLink and the node work
     }
+  }
+
+  /** The run's config from GetRun; empty (with a warning) when the SuperLink cannot say. */
+  private ConfigRecord runConfig(Node node, long runId) {
+    try {
+      return toConfig(
+          withRetry(
+                  "GetRun",
+                  () ->
+                      rpc.getRun(GetRunRequest.newBuilder().setNode(node).setRunId(runId).build()))
+              .getRun()
+              .getOverrideConfigMap());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return ConfigRecord.empty();
+    } catch (RuntimeException e) {
+      log.warn(
+          "GetRun for run {} failed ({}); its messages see an empty run config",
+          Long.toUnsignedString(runId),
+          e.getMessage());
+      return ConfigRecord.empty();
+    }
+  }
+
+  /** flwr's {@code UserConfig} from its protobuf form, in the order the SuperLink sent it. */
+  static ConfigRecord toConfig(Map<String, dev.flowerjava.internal.proto.Scalar> config) {
+    ConfigRecord.Builder b = ConfigRecord.builder();
+    config.forEach(
+        (key, v) -> {
+          switch (v.getScalarCase()) {
+            case DOUBLE -> b.put(key, v.getDouble());
+            case SINT64 -> b.put(key, v.getSint64());
+            case UINT64 ->
+                b.put(
+                    key,
+                    v.getUint64() >= 0
+                        ? (Object) v.getUint64()
+                        : new BigInteger(Long.toUnsignedString(v.getUint64())));
+            case BOOL -> b.put(key, v.getBool());
+            case STRING -> b.put(key, v.getString());
+            case BYTES -> b.put(key, v.getBytes());
+            default -> log.warn("run config value '{}' has no value set; left out", key);
+          }
+        });
+    return b.build();
   }
 
   private void confirm(Node node, long runId, ObjectTree tree) throws InterruptedException {

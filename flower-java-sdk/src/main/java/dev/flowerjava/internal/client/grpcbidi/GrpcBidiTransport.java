@@ -4,7 +4,9 @@ import dev.flowerjava.client.Client;
 import dev.flowerjava.client.RetryPolicy;
 import dev.flowerjava.client.TransportException;
 import dev.flowerjava.internal.client.ClientTransport;
+import dev.flowerjava.internal.client.NodeContexts;
 import dev.flowerjava.internal.client.RetryBudget;
+import dev.flowerjava.internal.message.ConfigRecord;
 import dev.flowerjava.internal.proto.ClientMessage;
 import dev.flowerjava.internal.proto.FlowerServiceGrpc;
 import dev.flowerjava.internal.proto.Reason;
@@ -71,6 +73,8 @@ public final class GrpcBidiTransport implements ClientTransport {
   private final RetryPolicy retryPolicy;
   private final String target;
   private final Duration connectTimeout;
+  // the stream has no node id, run id nor run config: one context (run 0) for the client's life
+  private final NodeContexts contexts;
   private volatile boolean closing;
 
   /**
@@ -86,6 +90,18 @@ public final class GrpcBidiTransport implements ClientTransport {
       boolean ownsChannel,
       RetryPolicy retryPolicy,
       Duration connectTimeout) {
+    this(channel, target, ownsChannel, retryPolicy, connectTimeout, ConfigRecord.empty());
+  }
+
+  /** As above, with the node config the client's context carries. */
+  public GrpcBidiTransport(
+      ManagedChannel channel,
+      String target,
+      boolean ownsChannel,
+      RetryPolicy retryPolicy,
+      Duration connectTimeout,
+      ConfigRecord nodeConfig) {
+    this.contexts = new NodeContexts(nodeConfig);
     this.channel = Objects.requireNonNull(channel, "channel");
     this.target = Objects.requireNonNull(target, "target");
     this.ownsChannel = ownsChannel;
@@ -239,6 +255,7 @@ public final class GrpcBidiTransport implements ClientTransport {
       }
       ClientMessage reply;
       try {
+        client.setContext(contexts.context(0, 0, run -> ConfigRecord.empty()));
         reply = LegacyMessageHandler.handle(client, message);
       } catch (RuntimeException e) {
         // End the stream with an error, so the server counts a failure for this client instead

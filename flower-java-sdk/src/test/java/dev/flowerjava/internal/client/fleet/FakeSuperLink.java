@@ -499,10 +499,22 @@ final class FakeSuperLink implements FleetRpc {
     notifyAll();
   }
 
+  /** What GetRun reports as every run's override config. */
+  synchronized void runConfig(Map<String, dev.flowerjava.internal.proto.Scalar> config) {
+    runConfig = new LinkedHashMap<>(config);
+  }
+
+  private Map<String, dev.flowerjava.internal.proto.Scalar> runConfig = Map.of();
+
   @Override
   public synchronized GetRunResponse getRun(GetRunRequest request) {
     enter("GetRun");
-    return GetRunResponse.getDefaultInstance();
+    return GetRunResponse.newBuilder()
+        .setRun(
+            dev.flowerjava.internal.proto.fleet.Run.newBuilder()
+                .setRunId(request.getRunId())
+                .putAllOverrideConfig(runConfig))
+        .build();
   }
 
   @Override

@@ -182,6 +182,71 @@ class FleetNodeTest {
     assertEquals(0.5, metrics.get("train_loss"));
   }
 
+  // ------------------------------------------------------------------ context
+
+  @Test
+  void aClientAppSeesTheNodeConfigTheRunConfigFromOneGetRunAndStateThatLastsTheRun()
+      throws Exception {
+    FakeSuperLink link = new FakeSuperLink(true);
+    link.runConfig(
+        Map.of(
+            "lr", dev.flowerjava.internal.proto.Scalar.newBuilder().setDouble(0.05).build(),
+            "big", dev.flowerjava.internal.proto.Scalar.newBuilder().setUint64(-1L).build()));
+    List<String> seen = new CopyOnWriteArrayList<>();
+    dev.flowerjava.message.ClientApp app =
+        dev.flowerjava.message.ClientApp.builder()
+            .train(
+                (msg, ctx) -> {
+                  dev.flowerjava.message.RecordDict state = ctx.state();
+                  long n = state.contains("c") ? state.metricRecord("c").getLong("n") + 1 : 1;
+                  ctx.setState(
+                      state.toBuilder()
+                          .put(
+                              "c",
+                              dev.flowerjava.message.MetricRecord.builder().put("n", n).build())
+                          .build());
+                  seen.add(
+                      ctx.nodeConfig().getLong("partition-id")
+                          + " "
+                          + ctx.runConfig().getDouble("lr")
+                          + " "
+                          + ctx.runConfig().get("big")
+                          + " "
+                          + n
+                          + " "
+                          + Long.toUnsignedString(ctx.nodeId())
+                          + " "
+                          + ctx.runId());
+                  return msg.reply(msg.content());
+                })
+            .build();
+    FleetNode node =
+        new FleetNode(
+            link,
+            KEY,
+            true,
+            QUICK_RETRY,
+            POLL,
+            NO_HEARTBEAT,
+            dev.flowerjava.internal.messageapi.NodeConfigParser.parse("partition-id=3"));
+    nodes.add(node);
+    threads.submit(
+        () -> {
+          node.run(app);
+          return null;
+        });
+    link.queue(train("1"));
+    link.queue(train("2"));
+    link.awaitReplies(2);
+    String id = Long.toUnsignedString(FakeSuperLink.DEFAULT_NODE_ID);
+    assertEquals(
+        List.of(
+            "3 0.05 18446744073709551615 1 " + id + " " + RUN_ID,
+            "3 0.05 18446744073709551615 2 " + id + " " + RUN_ID),
+        seen);
+    assertEquals(1, link.count("GetRun"), "GetRun once per run");
+  }
+
   // ------------------------------------------------------------------ joining
 
   @Test
