@@ -265,7 +265,7 @@ class ArchitectureTest {
 
   /**
    * CONTRIBUTING.md lists every public type of the API, package by package; the list and the code
-   * must agree, and stay at 40 types or fewer for the SDK's shape, plus one type per Flower
+   * must agree, and stay at 41 types or fewer for the SDK's shape, plus one type per Flower
    * strategy (listed on a line of their own, so users find them by Flower's names).
    */
   @Test
@@ -301,7 +301,7 @@ class ArchitectureTest {
     assertEquals(actual, documented, "public top-level API types vs CONTRIBUTING.md");
     int count = actual.values().stream().mapToInt(Set::size).sum() - strategies.size();
     assertTrue(
-        count <= 40, count + " public API types besides Flower's strategies; the budget is 40");
+        count <= 41, count + " public API types besides Flower's strategies; the budget is 41");
     assertTrue(
         strategies.size() <= 16, strategies.size() + " strategy types; Flower has fewer than 16");
   }
