@@ -277,7 +277,7 @@ class ArchitectureTest {
 
   /**
    * CONTRIBUTING.md lists every public type of the API, package by package; the list and the code
-   * must agree, and stay at 40 types or fewer for the SDK's shape, plus one type per Flower
+   * must agree, and stay at 41 types or fewer for the SDK's shape, plus one type per Flower
    * strategy (listed on a line of their own, so users find them by Flower's names), plus at most 10
    * in the Message API's package ({@value #MESSAGE_API}), which has its own budget.
    */
@@ -316,7 +316,7 @@ class ArchitectureTest {
     assertTrue(messageApi <= 10, messageApi + " types in " + MESSAGE_API + "; its budget is 10");
     int count = actual.values().stream().mapToInt(Set::size).sum() - strategies.size() - messageApi;
     assertTrue(
-        count <= 40, count + " public API types besides Flower's strategies; the budget is 40");
+        count <= 41, count + " public API types besides Flower's strategies; the budget is 41");
     assertTrue(
         strategies.size() <= 16, strategies.size() + " strategy types; Flower has fewer than 16");
   }
