@@ -6,6 +6,7 @@ import dev.flowerjava.internal.server.InFlightBudget;
 import dev.flowerjava.internal.server.ServerMetrics;
 import dev.flowerjava.internal.server.checkpoint.CheckpointStore;
 import dev.flowerjava.internal.server.fleet.FleetHttpServer;
+import dev.flowerjava.internal.server.fleet.ServedApp;
 import dev.flowerjava.internal.server.grpcbidi.FlowerServiceImpl;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.server.strategy.Strategy;
@@ -57,6 +58,8 @@ public final class FlowerServer implements AutoCloseable {
   private final double fleetHeartbeatPatience;
   private final Duration fleetHeartbeatCheckPeriod;
   private final Integer maxFleetNodes;
+  private final Integer fleetGrpcPort;
+  private final ServedApp app;
   private final ServerMetrics metrics;
   private io.grpc.Server grpcServer;
   private FleetHttpServer fleetServer;
@@ -76,6 +79,14 @@ public final class FlowerServer implements AutoCloseable {
     this.fleetHeartbeatPatience = b.fleetHeartbeatPatience;
     this.fleetHeartbeatCheckPeriod = b.fleetHeartbeatCheckPeriod;
     this.maxFleetNodes = b.maxFleetNodes;
+    this.fleetGrpcPort = b.fleetGrpcPort;
+    if ((b.fab != null || b.runConfig != null || fleetGrpcPort != null) && fleetHttpPort == null) {
+      throw new IllegalArgumentException(
+          "fab(...), runConfig(...) and fleetGrpcPort(...) are of the Fleet API: they need"
+              + " fleetHttpPort(...)");
+    }
+    // read and checked now: a bad FAB or run config fails here, not on every node
+    this.app = ServedApp.of(b.fab, b.runConfig);
     if (maxFleetNodes != null && (fleetHttpPort == null || nodeAuthKeys != null)) {
       throw new IllegalArgumentException(
           "maxFleetNodes(...) caps self-registered nodes: it needs fleetHttpPort(...) and no"
@@ -170,7 +181,11 @@ public final class FlowerServer implements AutoCloseable {
               .heartbeatPatience(fleetHeartbeatPatience)
               .heartbeatCheckPeriod(fleetHeartbeatCheckPeriod)
               .inFlightBudget(inFlightBudget) // the same instance as the other transports'
-              .metrics(metrics);
+              .metrics(metrics)
+              .app(app);
+      if (fleetGrpcPort != null) {
+        f.grpcPort(fleetGrpcPort);
+      }
       if (maxFleetNodes != null) {
         f.maxNodes(maxFleetNodes);
       }
@@ -219,6 +234,20 @@ public final class FlowerServer implements AutoCloseable {
           fleetHttpPort == null ? "the Fleet API is not served" : "server not started");
     }
     return fleetServer.port();
+  }
+
+  /**
+   * The Fleet API's gRPC port actually bound (useful with {@code fleetGrpcPort(0)}).
+   *
+   * @return the local port of the Fleet API's gRPC server
+   * @throws IllegalStateException if the Fleet API is not served over gRPC, or not yet or no longer
+   */
+  public synchronized int fleetGrpcPort() {
+    if (fleetServer == null || fleetGrpcPort == null) {
+      throw new IllegalStateException(
+          fleetGrpcPort == null ? "the Fleet API is not served over gRPC" : "server not started");
+    }
+    return fleetServer.grpcPort();
   }
 
   /**
@@ -307,8 +336,59 @@ public final class FlowerServer implements AutoCloseable {
     private MeterRegistry meterRegistry;
     private Path checkpointDir;
     private Path resumeFrom;
+    private Integer fleetGrpcPort;
+    private Path fab;
+    private String runConfig;
 
     private Builder() {}
+
+    /**
+     * Also serve the Fleet API over gRPC (service {@code flwr.proto.Fleet}, as flwr 1.39 and older
+     * SuperNodes speak it by default) on this port, beside HTTP: the same nodes, run, node
+     * authentication, limits and TLS.
+     *
+     * @param port a TCP port in [0, 65535] (0 picks a free one; see {@link
+     *     FlowerServer#fleetGrpcPort()}); needs {@link #fleetHttpPort(int)}
+     * @return this builder
+     * @throws IllegalArgumentException if {@code port} is outside [0, 65535]
+     */
+    public Builder fleetGrpcPort(int port) {
+      this.fleetGrpcPort = Checks.port("fleetGrpcPort", port);
+      return this;
+    }
+
+    /**
+     * Serve this Flower App Bundle to Python SuperNodes: GetFab answers with its bytes, and GetRun
+     * names it ({@code fab_id} = publisher/name, {@code fab_version}, {@code fab_hash} = the
+     * SHA-256 of the file) so that a {@code flower-supernode} installs it and runs its ClientApp
+     * for the instructions of this server's round loop. The file is read and checked when the
+     * server is built (a zip with {@code pyproject.toml}, {@code [tool.flwr.app]} and the manifest
+     * {@code flwr build} writes); it is never unpacked nor run here.
+     *
+     * @param fab a {@code .fab} file as {@code flwr build} makes it; needs {@link
+     *     #fleetHttpPort(int)}
+     * @return this builder
+     * @throws NullPointerException if {@code fab} is null
+     */
+    public Builder fab(Path fab) {
+      this.fab = Objects.requireNonNull(fab, "fab");
+      return this;
+    }
+
+    /**
+     * The run config overrides, as {@code flwr run --run-config} takes them: {@code key=value}
+     * pairs separated by spaces, each value a TOML value ({@code lr=0.05 epochs=2 name="a b"
+     * on=true}). They are fused over the FAB's {@code [tool.flwr.app.config]} defaults, whose keys
+     * they must name, and every node sees the result in GetRun.
+     *
+     * @param overrides the pairs; needs {@link #fleetHttpPort(int)}
+     * @return this builder
+     * @throws NullPointerException if {@code overrides} is null
+     */
+    public Builder runConfig(String overrides) {
+      this.runConfig = Objects.requireNonNull(overrides, "overrides");
+      return this;
+    }
 
     /**
      * After every round (its aggregation, centralized and federated evaluation), write a checkpoint
@@ -565,12 +645,14 @@ public final class FlowerServer implements AutoCloseable {
      * FlowerServer#run()}.
      *
      * @return a server with this builder's settings
-     * @throws IllegalArgumentException if {@code grpcBidi(false)} or {@link #nodeAuthKeys} is set
-     *     without {@link #fleetHttpPort(int)}; if {@link #resumeFrom}'s directory is not a
-     *     checkpoint, or a corrupt one (the message names the missing or corrupt file), or one this
-     *     server cannot go on from (another strategy, a model of other shapes than the strategy's
-     *     initial parameters, a state the strategy refuses); if {@link #checkpointDir} holds
-     *     another checkpoint
+     * @throws IllegalArgumentException if {@code grpcBidi(false)}, {@link #nodeAuthKeys}, {@link
+     *     #fab}, {@link #runConfig} or {@link #fleetGrpcPort} is set without {@link
+     *     #fleetHttpPort(int)}; if the FAB cannot be read or is not a valid FAB, or the run config
+     *     is malformed or names keys the FAB's config lacks (the message says which); if {@link
+     *     #resumeFrom}'s directory is not a checkpoint, or a corrupt one (the message names the
+     *     missing or corrupt file), or one this server cannot go on from (another strategy, a model
+     *     of other shapes than the strategy's initial parameters, a state the strategy refuses); if
+     *     {@link #checkpointDir} holds another checkpoint
      */
     public FlowerServer build() {
       return new FlowerServer(this);

@@ -196,6 +196,31 @@ public final class ServerCli implements Callable<Integer> {
   Integer fleetHttpPort;
 
   @Option(
+      names = "--fleet-grpc-port",
+      description =
+          "Also serve the Fleet API over gRPC on this port (service flwr.proto.Fleet, what"
+              + " flower-supernode 1.39 and older speak by default); needs --fleet-http-port.")
+  Integer fleetGrpcPort;
+
+  @Option(
+      names = "--fab",
+      paramLabel = "APP.fab",
+      description =
+          "Serve this Flower App Bundle (made by `flwr build`) to Python SuperNodes: they run its"
+              + " ClientApp for this server's rounds. Checked at start, never run here; needs"
+              + " --fleet-http-port.")
+  Path fab;
+
+  @Option(
+      names = "--run-config",
+      paramLabel = "\"KEY=VALUE ...\"",
+      description =
+          "Run config overrides as flwr run takes them (e.g. \"lr=0.05 name='a'\": TOML values,"
+              + " a string in quotes), fused over the FAB's [tool.flwr.app.config]; every node"
+              + " sees the result. Needs --fleet-http-port.")
+  String runConfig;
+
+  @Option(
       names = "--node-auth-keys",
       description =
           "Directory of *.pub (OpenSSH ecdsa-sha2-nistp384) or *.pem public keys, or one"
@@ -287,6 +312,11 @@ public final class ServerCli implements Callable<Integer> {
     if (noGrpcBidi && fleetHttpPort == null) {
       throw new CommandLine.ParameterException(
           new CommandLine(this), "--no-grpc-bidi needs --fleet-http-port");
+    }
+    if ((fleetGrpcPort != null || fab != null || runConfig != null) && fleetHttpPort == null) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(this),
+          "--fleet-grpc-port, --fab and --run-config need --fleet-http-port");
     }
     if (maxNodes != null && (fleetHttpPort == null || nodeAuthKeys != null)) {
       throw new CommandLine.ParameterException(
@@ -380,6 +410,15 @@ public final class ServerCli implements Callable<Integer> {
       b.fleetHttpPort(fleetHttpPort).fleetHeartbeatPatience(heartbeatPatience);
       if (nodeAuthKeys != null) {
         b.nodeAuthKeys(NodeAuthKeys.load(nodeAuthKeys));
+      }
+      if (fleetGrpcPort != null) {
+        b.fleetGrpcPort(fleetGrpcPort);
+      }
+      if (fab != null) {
+        b.fab(fab);
+      }
+      if (runConfig != null) {
+        b.runConfig(runConfig);
       }
     }
     b.grpcBidi(!noGrpcBidi);

@@ -144,6 +144,39 @@ class ServerCliTest {
   }
 
   @Test
+  void aFabThatIsNotAZipIsRefusedAtStartNamingTheFile() throws IOException {
+    Path p = tmp.resolve("app.fab");
+    Files.writeString(p, "not a zip");
+
+    assertEquals(
+        2, run("--no-grpc-bidi", "--fleet-http-port", "0", "--fab", p.toString(), "--rounds", "1"));
+    assertTrue(err.startsWith("server.jar: FAB " + p + " is not a zip archive"), err);
+  }
+
+  @Test
+  void fabRunConfigAndFleetGrpcPortNeedTheFleetApi() {
+    assertEquals(2, run("--fleet-grpc-port", "0"));
+    assertTrue(err.contains("need --fleet-http-port"), err);
+    assertEquals(2, run("--run-config", "lr=0.1"));
+    assertTrue(err.contains("need --fleet-http-port"), err);
+  }
+
+  @Test
+  void aRunConfigStringWithoutQuotesIsRefusedSayingSo() {
+    assertEquals(
+        2,
+        run(
+            "--no-grpc-bidi",
+            "--fleet-http-port",
+            "0",
+            "--run-config",
+            "name=abc",
+            "--rounds",
+            "1"));
+    assertTrue(err.contains("a string needs quotes"), err);
+  }
+
+  @Test
   void aMaxNumExamplesBelowOneIsRefused() {
     assertEquals(2, run("--max-num-examples", "0"));
     assertTrue(err.startsWith("server.jar: maxNumExamples must be >= 1, got 0"), err);

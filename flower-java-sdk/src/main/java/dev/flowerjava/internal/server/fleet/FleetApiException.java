@@ -17,6 +17,9 @@ final class FleetApiException extends FlowerException {
   /** flwr's {@code FLEET_NODE_ACTIVATION_FAILED}. */
   static final int ACTIVATION_FAILED = 2004;
 
+  /** flwr's {@code FLEET_GET_FAB_FAILED} (403 / PERMISSION_DENIED). */
+  static final int GET_FAB_FAILED = 2009;
+
   private final int status;
   private final Integer code;
 

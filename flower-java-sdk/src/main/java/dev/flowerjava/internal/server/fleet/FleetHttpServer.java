@@ -9,6 +9,7 @@ import dev.flowerjava.internal.Checks;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeRequest;
 import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
 import dev.flowerjava.internal.proto.fleet.DeactivateNodeRequest;
+import dev.flowerjava.internal.proto.fleet.GetFabRequest;
 import dev.flowerjava.internal.proto.fleet.GetRunRequest;
 import dev.flowerjava.internal.proto.fleet.PullMessagesRequest;
 import dev.flowerjava.internal.proto.fleet.PullObjectRequest;
@@ -95,7 +96,8 @@ import org.slf4j.LoggerFactory;
  *   <tr><td>401</td><td>missing or malformed auth headers, a bad signature, a stale or future
  *       timestamp, a replayed (key, timestamp) pair, a key that does not match the request's key
  *       or node id</td></tr>
- *   <tr><td>404</td><td>an unknown path or run, GetFab (this server serves no FABs)</td></tr>
+ *   <tr><td>403</td><td>GetFab of a hash other than the run's FAB's (code 2009)</td></tr>
+ *   <tr><td>404</td><td>an unknown path or run, GetFab when the server serves no FAB</td></tr>
  *   <tr><td>405 / 415</td><td>not a POST / not {@code application/protobuf}</td></tr>
  *   <tr><td>409</td><td>RegisterNode of a key that is already registered</td></tr>
  *   <tr><td>412</td><td>RegisterNode in authenticated mode (code 2001), ActivateNode of an unknown
@@ -144,6 +146,7 @@ public final class FleetHttpServer implements AutoCloseable {
   private final boolean tls;
   private final Server server;
   private final ServerConnector connector;
+  private final FleetGrpcServer grpc;
 
   private FleetHttpServer(Builder b) throws IOException {
     if (b.maxNodes != null && b.authKeys != null) {
@@ -166,6 +169,7 @@ public final class FleetHttpServer implements AutoCloseable {
             b.heartbeatCheckPeriod,
             b.maxNodes == null ? Integer.MAX_VALUE : b.maxNodes,
             budget);
+    service.serve(b.app);
     try {
       // bounded: the workers plus one acceptor and one selector thread
       QueuedThreadPool threads = new QueuedThreadPool(b.threads + 2, Math.min(4, b.threads + 2));
@@ -203,6 +207,29 @@ public final class FleetHttpServer implements AutoCloseable {
       service.close(); // its heartbeat checker is already running
       throw e;
     }
+    FleetGrpcServer g = null;
+    if (b.grpcPort != null) {
+      try {
+        // binds at start()
+        g =
+            new FleetGrpcServer(
+                service,
+                verifier,
+                replayGuard,
+                budget,
+                b.host,
+                b.grpcPort,
+                (int) Math.min(b.maxBodyBytes, Integer.MAX_VALUE),
+                b.threads,
+                b.certChain,
+                b.privateKey);
+      } catch (IOException | RuntimeException e) {
+        service.close();
+        connector.close();
+        throw e;
+      }
+    }
+    this.grpc = g;
   }
 
   public static Builder builder(ClientManager clientManager) {
@@ -213,9 +240,28 @@ public final class FleetHttpServer implements AutoCloseable {
   public FleetHttpServer start() {
     try {
       server.start();
+      if (grpc != null) {
+        grpc.start();
+      }
     } catch (Exception e) {
       close();
       throw new IllegalStateException("the Fleet API server did not start: " + e.getMessage(), e);
+    }
+    if (grpc != null) {
+      log.info(
+          "Fleet API (gRPC{}) listening on {}:{}",
+          tls ? ", TLS" : "",
+          connector.getHost(),
+          grpc.port());
+    }
+    ServedApp app = service.app();
+    if (app.hasFab()) {
+      log.info(
+          "Serving FAB {} version {} (sha256 {}), run config {}",
+          app.fabId(),
+          app.fabVersion(),
+          app.fabHash(),
+          app.runConfig());
     }
     log.info(
         "Fleet API (HTTP{}) listening on {}:{}, {} mode, run {}",
@@ -230,6 +276,18 @@ public final class FleetHttpServer implements AutoCloseable {
   /** The port actually bound. */
   public int port() {
     return connector.getLocalPort();
+  }
+
+  /**
+   * The Fleet API's gRPC port actually bound.
+   *
+   * @throws IllegalStateException if the Fleet API is not served over gRPC
+   */
+  public int grpcPort() {
+    if (grpc == null) {
+      throw new IllegalStateException("the Fleet API is not served over gRPC");
+    }
+    return grpc.port();
   }
 
   /** The run id every instruction carries (one run per server). */
@@ -256,6 +314,9 @@ public final class FleetHttpServer implements AutoCloseable {
   @Override
   public void close() {
     service.close();
+    if (grpc != null) {
+      grpc.close();
+    }
     try {
       server.stop();
     } catch (Exception e) {
@@ -362,13 +423,6 @@ public final class FleetHttpServer implements AutoCloseable {
       if (service.isKnownKey(signed.keyId())
           || (!service.authenticated() && rpc.equals("register-node"))) {
         replayGuard.firstUse(signed.keyId(), signed.timestamp());
-      }
-      if (rpc.equals("get-fab")) {
-        throw new FleetApiException(
-            404,
-            null,
-            "this server runs no Flower App: it has no FAB"
-                + " to serve (the Java server drives its nodes itself)");
       }
       if (length >= 0) {
         take(length);
@@ -599,6 +653,11 @@ public final class FleetHttpServer implements AutoCloseable {
         node(signed, r.getNode().getNodeId());
         return service.getRun(r).toByteArray();
       }
+      case "get-fab" -> {
+        GetFabRequest r = parse(body, GetFabRequest.parser(), rpc);
+        node(signed, r.getNode().getNodeId());
+        return service.getFab(r).toByteArray();
+      }
       default -> throw new IllegalStateException("no dispatch for Fleet call " + rpc);
     }
   }
@@ -660,6 +719,8 @@ public final class FleetHttpServer implements AutoCloseable {
     private Path certChain;
     private Path privateKey;
     private Clock clock = Clock.systemUTC();
+    private ServedApp app = ServedApp.none();
+    private Integer grpcPort;
 
     private Builder(ClientManager clientManager) {
       this.clientManager = Objects.requireNonNull(clientManager, "clientManager");
@@ -762,6 +823,21 @@ public final class FleetHttpServer implements AutoCloseable {
     public Builder tls(Path certChain, Path privateKey) {
       this.certChain = Objects.requireNonNull(certChain, "certChain");
       this.privateKey = Objects.requireNonNull(privateKey, "privateKey");
+      return this;
+    }
+
+    /** The FAB and run config GetRun and GetFab serve (default: none). */
+    public Builder app(ServedApp app) {
+      this.app = Objects.requireNonNull(app, "app");
+      return this;
+    }
+
+    /**
+     * Also serve the Fleet API over gRPC (service {@code flwr.proto.Fleet}) on this port of the
+     * same host, with the same nodes, run, limits and TLS (0 picks a free port).
+     */
+    public Builder grpcPort(int port) {
+      this.grpcPort = Checks.port("grpcPort", port);
       return this;
     }
 

@@ -5,6 +5,9 @@ import dev.flowerjava.internal.proto.fleet.ActivateNodeResponse;
 import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
 import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedResponse;
 import dev.flowerjava.internal.proto.fleet.DeactivateNodeResponse;
+import dev.flowerjava.internal.proto.fleet.Fab;
+import dev.flowerjava.internal.proto.fleet.GetFabRequest;
+import dev.flowerjava.internal.proto.fleet.GetFabResponse;
 import dev.flowerjava.internal.proto.fleet.GetRunRequest;
 import dev.flowerjava.internal.proto.fleet.GetRunResponse;
 import dev.flowerjava.internal.proto.fleet.PullMessagesResponse;
@@ -85,6 +88,7 @@ final class FleetService implements FleetClientProxy.Owner {
   private final RoundModels models = new RoundModels(codec);
   private final SecureRandom random = new SecureRandom();
   private final ScheduledExecutorService reaper;
+  private volatile ServedApp app = ServedApp.none();
 
   // guarded by this
   private final Map<String, NodeEntry> byKey = new HashMap<>();
@@ -173,6 +177,15 @@ final class FleetService implements FleetClientProxy.Owner {
 
   long runId() {
     return runId;
+  }
+
+  /** The FAB and run config GetRun and GetFab serve (default: none, an empty config). */
+  void serve(ServedApp app) {
+    this.app = java.util.Objects.requireNonNull(app, "app");
+  }
+
+  ServedApp app() {
+    return app;
   }
 
   /** Whether {@code keyId} is a listed (authenticated mode) or registered (open mode) node's. */
@@ -499,13 +512,49 @@ final class FleetService implements FleetClientProxy.Owner {
 
   GetRunResponse getRun(GetRunRequest r) {
     requireRun(r.getRunId());
+    ServedApp a = app;
     return GetRunResponse.newBuilder()
         .setRun(
             Run.newBuilder()
                 .setRunId(runId)
+                .setFabId(a.fabId())
+                .setFabVersion(a.fabVersion())
+                .setFabHash(a.fabHash())
+                .putAllOverrideConfig(a.runConfigProto())
                 .setStatus(RunStatus.newBuilder().setStatus("running"))
                 .setFederation("flower-java")
                 .setPrimaryTaskType("flower-java-server"))
+        .build();
+  }
+
+  /**
+   * The FAB the run names. As flwr's SuperLink: a hash other than the run's is refused with 403
+   * ({@code FLEET_GET_FAB_FAILED}); a server without a FAB answers 404.
+   */
+  GetFabResponse getFab(GetFabRequest r) {
+    requireRun(r.getRunId());
+    ServedApp a = app;
+    if (!a.hasFab()) {
+      throw new FleetApiException(
+          404,
+          null,
+          "this server runs no Flower App: it has no FAB to serve (start it with --fab to serve"
+              + " one to Python SuperNodes)");
+    }
+    if (!a.fabHash().equals(r.getHashStr())) {
+      throw new FleetApiException(
+          403,
+          FleetApiException.GET_FAB_FAILED,
+          "requested FAB hash '"
+              + r.getHashStr()
+              + "' does not match the run's FAB hash "
+              + a.fabHash());
+    }
+    return GetFabResponse.newBuilder()
+        .setFab(
+            Fab.newBuilder()
+                .setHashStr(a.fabHash())
+                .setContent(com.google.protobuf.UnsafeByteOperations.unsafeWrap(a.fab())))
         .build();
   }
 

@@ -1,0 +1,419 @@
+package dev.flowerjava.internal.server.fleet;
+
+import com.google.protobuf.MessageLite;
+import dev.flowerjava.internal.proto.fleet.ActivateNodeRequest;
+import dev.flowerjava.internal.proto.fleet.ActivateNodeResponse;
+import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedRequest;
+import dev.flowerjava.internal.proto.fleet.ConfirmMessageReceivedResponse;
+import dev.flowerjava.internal.proto.fleet.DeactivateNodeRequest;
+import dev.flowerjava.internal.proto.fleet.DeactivateNodeResponse;
+import dev.flowerjava.internal.proto.fleet.FleetGrpc;
+import dev.flowerjava.internal.proto.fleet.GetFabRequest;
+import dev.flowerjava.internal.proto.fleet.GetFabResponse;
+import dev.flowerjava.internal.proto.fleet.GetRunRequest;
+import dev.flowerjava.internal.proto.fleet.GetRunResponse;
+import dev.flowerjava.internal.proto.fleet.PullMessagesRequest;
+import dev.flowerjava.internal.proto.fleet.PullMessagesResponse;
+import dev.flowerjava.internal.proto.fleet.PullObjectRequest;
+import dev.flowerjava.internal.proto.fleet.PullObjectResponse;
+import dev.flowerjava.internal.proto.fleet.PushMessagesRequest;
+import dev.flowerjava.internal.proto.fleet.PushMessagesResponse;
+import dev.flowerjava.internal.proto.fleet.PushObjectRequest;
+import dev.flowerjava.internal.proto.fleet.PushObjectResponse;
+import dev.flowerjava.internal.proto.fleet.RegisterNodeFleetRequest;
+import dev.flowerjava.internal.proto.fleet.RegisterNodeFleetResponse;
+import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
+import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatResponse;
+import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
+import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetResponse;
+import dev.flowerjava.internal.security.NodeSigner;
+import dev.flowerjava.internal.security.TlsMaterial;
+import dev.flowerjava.internal.server.InFlightBudget;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.DecompressorRegistry;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.Status;
+import io.grpc.TlsServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Fleet API over gRPC (service {@code flwr.proto.Fleet}, unary calls), as flwr's SuperLink
+ * serves it to SuperNodes of flwr 1.39 and older: the same {@link FleetService}, signature checks,
+ * replay guard and in-flight budget as the HTTP carrier, behind another framing.
+ *
+ * <ul>
+ *   <li>Authentication: binary metadata {@code flwr-public-key-bin} (PEM) and {@code
+ *       flwr-signature-bin} (DER), text {@code flwr-timestamp} (node_auth_server_interceptor.py);
+ *       checked exactly as the HTTP headers are.
+ *   <li>Limits: a message above the size limit is refused by gRPC itself (RESOURCE_EXHAUSTED); a
+ *       message whose bytes do not fit the shared in-flight budget is refused with UNAVAILABLE
+ *       (SuperNodes retry it); a pushed object stays charged until its reply is complete, as on
+ *       HTTP.
+ *   <li>Errors: each refusal's HTTP status maps to the gRPC status flwr's error catalog pairs with
+ *       it (400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404 NOT_FOUND, 409
+ *       ALREADY_EXISTS, 412 FAILED_PRECONDITION, 413 RESOURCE_EXHAUSTED, 503 UNAVAILABLE); with a
+ *       flwr error code the description is flwr's JSON ({@code {"code": ..., "public_message":
+ *       ...}}), else the plain detail. Anything unexpected is INTERNAL "Internal server error."
+ *       (logged), as flwr's {@code rpc_error_translator}.
+ * </ul>
+ */
+final class FleetGrpcServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(FleetGrpcServer.class);
+
+  private static final Context.Key<Metadata> HEADERS = Context.key("fleet-headers");
+  private static final Metadata.Key<byte[]> PUBLIC_KEY =
+      Metadata.Key.of(NodeSigner.GRPC_PUBLIC_KEY_KEY, Metadata.BINARY_BYTE_MARSHALLER);
+  private static final Metadata.Key<byte[]> SIGNATURE =
+      Metadata.Key.of(NodeSigner.GRPC_SIGNATURE_KEY, Metadata.BINARY_BYTE_MARSHALLER);
+  private static final Metadata.Key<String> TIMESTAMP =
+      Metadata.Key.of(NodeSigner.TIMESTAMP_HEADER, Metadata.ASCII_STRING_MARSHALLER);
+
+  private final FleetService service;
+  private final SignedRequestVerifier verifier;
+  private final ReplayGuard replayGuard;
+  private final InFlightBudget budget;
+  private final ExecutorService executor;
+  private final Server server;
+
+  /**
+   * Binds {@code host:port} (not serving until {@link #start()}).
+   *
+   * @param maxMessageBytes the largest request message
+   * @param threads the calls served at once (the rest wait in gRPC's queue)
+   * @param certChain with {@code privateKey}: serve TLS; null for plaintext
+   */
+  FleetGrpcServer(
+      FleetService service,
+      SignedRequestVerifier verifier,
+      ReplayGuard replayGuard,
+      InFlightBudget budget,
+      String host,
+      int port,
+      int maxMessageBytes,
+      int threads,
+      Path certChain,
+      Path privateKey)
+      throws IOException {
+    this.service = service;
+    this.verifier = verifier;
+    this.replayGuard = replayGuard;
+    this.budget = budget;
+    ServerCredentials credentials =
+        certChain == null
+            ? InsecureServerCredentials.create()
+            : TlsServerCredentials.newBuilder()
+                .keyManager(TlsMaterial.keyManagers(certChain, privateKey))
+                .build();
+    AtomicInteger n = new AtomicInteger();
+    this.executor =
+        Executors.newFixedThreadPool(
+            threads,
+            r -> {
+              Thread t = new Thread(r, "fleet-grpc-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    this.server =
+        NettyServerBuilder.forAddress(new InetSocketAddress(host, port), credentials)
+            .executor(executor)
+            .maxInboundMessageSize(maxMessageBytes)
+            // identity only: a compressed message would be charged at its compressed size
+            .decompressorRegistry(DecompressorRegistry.emptyInstance())
+            // flwr's channels ping every 210 s; grpc-java's default floor (5 min) would GOAWAY them
+            .permitKeepAliveTime(60, TimeUnit.SECONDS)
+            .permitKeepAliveWithoutCalls(true)
+            .addService(ServerInterceptors.intercept(new Service(), new HeadersToContext()))
+            .build();
+  }
+
+  FleetGrpcServer start() throws IOException {
+    try {
+      server.start();
+    } catch (IOException | RuntimeException e) {
+      executor.shutdownNow();
+      throw e;
+    }
+    return this;
+  }
+
+  int port() {
+    return server.getPort();
+  }
+
+  @Override
+  public void close() {
+    server.shutdownNow();
+    executor.shutdownNow();
+  }
+
+  /** Makes each call's request metadata readable by the handler. */
+  private static final class HeadersToContext implements ServerInterceptor {
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(
+        ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+      return Contexts.interceptCall(
+          Context.current().withValue(HEADERS, headers), call, headers, next);
+    }
+  }
+
+  /** One call's work once its signature is checked: the response, or a FleetApiException. */
+  private interface Body<Q, R> {
+    R serve(Q request, SignedRequestVerifier.Signed signed, NodeMailbox.Charge charge);
+  }
+
+  /** The bytes one call holds in the budget; a pushed object's bytes may move to its reply. */
+  private final class Charge {
+    private long held;
+
+    synchronized void take(long bytes) {
+      if (!budget.tryAcquire(bytes)) {
+        throw new FleetApiException(
+            503,
+            null,
+            "no room for this message now: the server's in-flight budget of "
+                + budget.limit()
+                + " bytes holds "
+                + budget.inUse()
+                + " bytes of other requests and of replies being uploaded, and this one needs "
+                + bytes
+                + "; retry later");
+      }
+      held += bytes;
+    }
+
+    synchronized boolean adopt(long bytes) {
+      long mine = Math.min(held, bytes);
+      if (mine < bytes && !budget.tryAcquire(bytes - mine)) {
+        return false;
+      }
+      held -= mine;
+      return true;
+    }
+
+    synchronized void release() {
+      if (held > 0) {
+        budget.release(held);
+        held = 0;
+      }
+    }
+  }
+
+  private <Q extends MessageLite, R> void call(
+      String rpc, Q request, StreamObserver<R> out, Body<Q, R> body) {
+    Charge charge = new Charge();
+    R response;
+    try {
+      Metadata md = HEADERS.get();
+      SignedRequestVerifier.Signed signed = verifier.verify(name -> header(md, name));
+      // as on HTTP: only calls that can do something are remembered against replays
+      if (service.isKnownKey(signed.keyId())
+          || (!service.authenticated() && rpc.equals("RegisterNode"))) {
+        replayGuard.firstUse(signed.keyId(), signed.timestamp());
+      }
+      charge.take(request.getSerializedSize());
+      response = body.serve(request, signed, charge::adopt);
+    } catch (FleetApiException e) {
+      if (e.status() >= 500) {
+        log.warn("gRPC {}: {}", rpc, e.getMessage());
+      } else {
+        log.debug("gRPC {} refused ({}): {}", rpc, e.status(), e.getMessage());
+      }
+      out.onError(status(e).asRuntimeException());
+      return;
+    } catch (RuntimeException e) {
+      log.error("Fleet call {} (gRPC) failed", rpc, e);
+      out.onError(Status.INTERNAL.withDescription("Internal server error.").asRuntimeException());
+      return;
+    } finally {
+      charge.release();
+    }
+    out.onNext(response);
+    out.onCompleted();
+  }
+
+  /** The HTTP carrier's header names, read from the gRPC metadata (base64 for the binary keys). */
+  private static String header(Metadata md, String name) {
+    if (md == null) {
+      return null;
+    }
+    if (name.equals(NodeSigner.HTTP_PUBLIC_KEY_HEADER)) {
+      byte[] b = md.get(PUBLIC_KEY);
+      return b == null ? null : Base64.getEncoder().encodeToString(b);
+    }
+    if (name.equals(NodeSigner.HTTP_SIGNATURE_HEADER)) {
+      byte[] b = md.get(SIGNATURE);
+      return b == null ? null : Base64.getEncoder().encodeToString(b);
+    }
+    if (name.equals(NodeSigner.TIMESTAMP_HEADER)) {
+      return md.get(TIMESTAMP);
+    }
+    return null;
+  }
+
+  /** A refusal as flwr's SuperLink answers it over gRPC. */
+  static Status status(FleetApiException e) {
+    Status s =
+        switch (e.status()) {
+          case 400 -> Status.INVALID_ARGUMENT;
+          case 401 -> Status.UNAUTHENTICATED;
+          case 403 -> Status.PERMISSION_DENIED;
+          case 404 -> Status.NOT_FOUND;
+          case 408 -> Status.DEADLINE_EXCEEDED;
+          case 409 -> Status.ALREADY_EXISTS;
+          case 412 -> Status.FAILED_PRECONDITION;
+          case 413 -> Status.RESOURCE_EXHAUSTED;
+          case 503 -> Status.UNAVAILABLE;
+          default -> e.status() >= 500 ? Status.INTERNAL : Status.UNKNOWN;
+        };
+    if (e.code() == null) {
+      return s.withDescription(e.getMessage());
+    }
+    StringBuilder json = new StringBuilder("{\"code\": ").append(e.code());
+    json.append(", \"public_message\": ");
+    FleetApiException.quote(json, e.getMessage());
+    json.append(", \"public_details\": null}");
+    return s.withDescription(json.toString());
+  }
+
+  private long node(SignedRequestVerifier.Signed signed, long nodeId) {
+    return service.authorize(signed.keyId(), nodeId);
+  }
+
+  private final class Service extends FleetGrpc.FleetImplBase {
+    @Override
+    public void registerNode(
+        RegisterNodeFleetRequest r, StreamObserver<RegisterNodeFleetResponse> out) {
+      call(
+          "RegisterNode",
+          r,
+          out,
+          (q, s, c) ->
+              service.registerNode(
+                  SignedRequestVerifier.requestKey(s.key(), q.getPublicKey().toByteArray())));
+    }
+
+    @Override
+    public void activateNode(ActivateNodeRequest r, StreamObserver<ActivateNodeResponse> out) {
+      call(
+          "ActivateNode",
+          r,
+          out,
+          (q, s, c) ->
+              service.activateNode(
+                  SignedRequestVerifier.requestKey(s.key(), q.getPublicKey().toByteArray()),
+                  q.getHeartbeatInterval()));
+    }
+
+    @Override
+    public void deactivateNode(
+        DeactivateNodeRequest r, StreamObserver<DeactivateNodeResponse> out) {
+      call("DeactivateNode", r, out, (q, s, c) -> service.deactivateNode(node(s, q.getNodeId())));
+    }
+
+    @Override
+    public void unregisterNode(
+        UnregisterNodeFleetRequest r, StreamObserver<UnregisterNodeFleetResponse> out) {
+      call("UnregisterNode", r, out, (q, s, c) -> service.unregisterNode(node(s, q.getNodeId())));
+    }
+
+    @Override
+    public void sendNodeHeartbeat(
+        SendNodeHeartbeatRequest r, StreamObserver<SendNodeHeartbeatResponse> out) {
+      call(
+          "SendNodeHeartbeat",
+          r,
+          out,
+          (q, s, c) ->
+              service.heartbeat(node(s, q.getNode().getNodeId()), q.getHeartbeatInterval()));
+    }
+
+    @Override
+    public void pullMessages(PullMessagesRequest r, StreamObserver<PullMessagesResponse> out) {
+      call(
+          "PullMessages",
+          r,
+          out,
+          (q, s, c) -> service.pullMessages(node(s, q.getNode().getNodeId())));
+    }
+
+    @Override
+    public void pushMessages(PushMessagesRequest r, StreamObserver<PushMessagesResponse> out) {
+      call(
+          "PushMessages",
+          r,
+          out,
+          (q, s, c) -> service.pushMessages(node(s, q.getNode().getNodeId()), q));
+    }
+
+    @Override
+    public void getRun(GetRunRequest r, StreamObserver<GetRunResponse> out) {
+      call(
+          "GetRun",
+          r,
+          out,
+          (q, s, c) -> {
+            node(s, q.getNode().getNodeId());
+            return service.getRun(q);
+          });
+    }
+
+    @Override
+    public void getFab(GetFabRequest r, StreamObserver<GetFabResponse> out) {
+      call(
+          "GetFab",
+          r,
+          out,
+          (q, s, c) -> {
+            node(s, q.getNode().getNodeId());
+            return service.getFab(q);
+          });
+    }
+
+    @Override
+    public void pushObject(PushObjectRequest r, StreamObserver<PushObjectResponse> out) {
+      call(
+          "PushObject",
+          r,
+          out,
+          (q, s, c) -> service.pushObject(node(s, q.getNode().getNodeId()), q, c));
+    }
+
+    @Override
+    public void pullObject(PullObjectRequest r, StreamObserver<PullObjectResponse> out) {
+      call(
+          "PullObject",
+          r,
+          out,
+          (q, s, c) -> service.pullObject(node(s, q.getNode().getNodeId()), q));
+    }
+
+    @Override
+    public void confirmMessageReceived(
+        ConfirmMessageReceivedRequest r, StreamObserver<ConfirmMessageReceivedResponse> out) {
+      call(
+          "ConfirmMessageReceived",
+          r,
+          out,
+          (q, s, c) -> service.confirm(node(s, q.getNode().getNodeId()), q));
+    }
+  }
+}

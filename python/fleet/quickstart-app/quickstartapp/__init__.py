@@ -1,0 +1,1 @@
+"""NumPy quickstart-style Flower App that server.jar serves to Python SuperNodes."""
