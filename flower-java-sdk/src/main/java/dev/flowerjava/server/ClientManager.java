@@ -30,8 +30,9 @@ public final class ClientManager {
   private static final Logger log = LoggerFactory.getLogger(ClientManager.class);
 
   /**
-   * How long {@link #sample(int, int, Criterion)} waits for the properties of clients it has not
-   * asked yet; a client that has not answered by then is judged by empty properties this time.
+   * How long after asking a client for its properties {@link #sample(int, int, Criterion)} waits
+   * for the answer; a client that has not answered by then is judged by empty properties until it
+   * does, and later samples do not wait for it again.
    */
   public static final Duration PROPERTIES_TIMEOUT = Duration.ofSeconds(30);
 
@@ -59,10 +60,14 @@ public final class ClientManager {
   private final Map<String, ClientProxy> clients = new LinkedHashMap<>();
   // each client's one getProperties call, by proxy identity: a client that joins again is asked
   // again, and the entry leaves with the client
-  private final Map<ClientProxy, CompletableFuture<GetPropertiesRes>> properties =
-      new IdentityHashMap<>();
+  private final Map<ClientProxy, PropertiesCall> properties = new IdentityHashMap<>();
+
+  /** A getProperties call and when it was made (System.nanoTime): it is waited for until then. */
+  private record PropertiesCall(CompletableFuture<GetPropertiesRes> answer, long askedAt) {}
+
   private Random random; // guarded by lock
   private final Duration sampleWait;
+  private final Duration propertiesTimeout;
 
   /**
    * A manager with no clients yet.
@@ -71,8 +76,14 @@ public final class ClientManager {
    * @param sampleWait how long {@link #sample} waits for enough clients to connect
    */
   public ClientManager(Random random, Duration sampleWait) {
+    this(random, sampleWait, PROPERTIES_TIMEOUT);
+  }
+
+  /** As above with another properties timeout: tests use a short one instead of 30 s. */
+  ClientManager(Random random, Duration sampleWait, Duration propertiesTimeout) {
     this.random = random;
     this.sampleWait = sampleWait;
+    this.propertiesTimeout = propertiesTimeout;
   }
 
   /**
@@ -233,14 +244,18 @@ public final class ClientManager {
     if (criterion != null) {
       // every client is asked before any answer is awaited: one timeout at most, not one each
       List<ClientProxy> candidates = all();
-      List<CompletableFuture<GetPropertiesRes>> calls = new ArrayList<>();
+      List<PropertiesCall> calls = new ArrayList<>();
       for (ClientProxy c : candidates) {
         calls.add(propertiesCall(c));
       }
-      long deadline = System.nanoTime() + PROPERTIES_TIMEOUT.toNanos();
       selected = Collections.newSetFromMap(new IdentityHashMap<>());
       for (int i = 0; i < candidates.size(); i++) {
-        if (criterion.select(propertiesOf(candidates.get(i), calls.get(i), deadline))) {
+        // a call is waited for PROPERTIES_TIMEOUT after it was made, once: a client that never
+        // answers must not cost every later sample another timeout
+        PropertiesCall call = calls.get(i);
+        long deadline = call.askedAt() + propertiesTimeout.toNanos();
+        if (criterion.select(
+            propertiesOf(candidates.get(i), call.answer(), deadline, propertiesTimeout))) {
           selected.add(candidates.get(i));
         }
       }
@@ -275,17 +290,19 @@ public final class ClientManager {
    * {@code client}'s one properties call: asked now the first time (logging a failed answer once),
    * the same call afterwards.
    */
-  private CompletableFuture<GetPropertiesRes> propertiesCall(ClientProxy client) {
+  private PropertiesCall propertiesCall(ClientProxy client) {
+    PropertiesCall asked;
     CompletableFuture<GetPropertiesRes> answer;
     lock.lock();
     try {
-      answer = properties.get(client);
-      if (answer != null) {
-        return answer;
+      asked = properties.get(client);
+      if (asked != null) {
+        return asked;
       }
       answer = new CompletableFuture<>();
+      asked = new PropertiesCall(answer, System.nanoTime());
       if (clients.get(client.cid()) == client) {
-        properties.put(client, answer);
+        properties.put(client, asked);
       }
     } finally {
       lock.unlock();
@@ -316,12 +333,12 @@ public final class ClientManager {
             target.complete(res);
           }
         });
-    return answer;
+    return asked;
   }
 
   /** The properties the call answered, or empty (no OK answer, or none by {@code deadline}). */
   private static ScalarMap propertiesOf(
-      ClientProxy client, CompletableFuture<GetPropertiesRes> call, long deadline)
+      ClientProxy client, CompletableFuture<GetPropertiesRes> call, long deadline, Duration timeout)
       throws InterruptedException {
     try {
       GetPropertiesRes res =
@@ -333,7 +350,7 @@ public final class ClientManager {
       log.warn(
           "Client {} gave no properties within {} s: judged by empty properties this time",
           client.cid(),
-          PROPERTIES_TIMEOUT.toSeconds());
+          timeout.toSeconds());
       return ScalarMap.empty();
     }
   }

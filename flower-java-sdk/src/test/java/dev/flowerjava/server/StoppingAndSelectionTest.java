@@ -3,6 +3,7 @@ package dev.flowerjava.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flowerjava.internal.server.ServerMetrics;
 import dev.flowerjava.server.ServerConfig.Objective;
@@ -15,6 +16,7 @@ import dev.flowerjava.server.strategy.Strategy.CentralizedEvaluation;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.typing.EvaluateRes;
 import dev.flowerjava.typing.FitRes;
+import dev.flowerjava.typing.GetPropertiesRes;
 import dev.flowerjava.typing.Parameters;
 import dev.flowerjava.typing.ScalarMap;
 import dev.flowerjava.typing.Status;
@@ -355,6 +357,39 @@ class StoppingAndSelectionTest {
     assertEquals(1, broken.getPropertiesCalls.get());
     assertEquals(1, gpu.getPropertiesCalls.get());
     assertEquals(List.of(), cm.sample(2, 1, criterion), "only one client is selected");
+  }
+
+  /**
+   * An outside attack found this: a client that never answers getProperties cost every sampling
+   * another full timeout (30 s each, and with fraction 1.0 every round skipped). It is waited for
+   * once, then judged by empty properties until it answers; a late answer still counts.
+   */
+  @Test
+  void aClientThatNeverAnswersItsPropertiesCostsOneTimeoutNotOneEachSampling() throws Exception {
+    ClientManager manager =
+        new ClientManager(new Random(1), Duration.ofSeconds(5), Duration.ofSeconds(3));
+    CompletableFuture<GetPropertiesRes> never = new CompletableFuture<>();
+    FakeClient silent =
+        new FakeClient("silent").registerWith(manager).onGetProperties(ins -> never);
+    FakeClient gpu =
+        new FakeClient("gpu")
+            .registerWith(manager)
+            .withProperties(ScalarMap.builder().put("device", "gpu").build());
+    ClientManager.Criterion criterion = p -> p.getString("device", "none").equals("gpu");
+
+    assertEquals(List.of(gpu), manager.sample(1, 1, criterion)); // waits out the one timeout
+    long start = System.nanoTime();
+    for (int i = 0; i < 5; i++) {
+      assertEquals(List.of(gpu), manager.sample(1, 1, criterion));
+    }
+    long waited = System.nanoTime() - start;
+    // waiting again each time would take 5 x 3 s
+    assertTrue(waited < Duration.ofSeconds(3).toNanos(), "5 samplings took " + waited + " ns");
+
+    never.complete(
+        new GetPropertiesRes(Status.OK, ScalarMap.builder().put("device", "gpu").build()));
+    assertEquals(2, manager.sample(2, 1, criterion).size(), "the late answer counts");
+    assertEquals(1, silent.getPropertiesCalls.get());
   }
 
   @Test
