@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Creates the git-ignored virtual environments with the pinned Python Flower that the interop
 # tests run against:
-#   .venv/flwr       python/requirements.txt       (flwr 1.41.0, Fleet API over HTTP)
-#   .venv/flwr-grpc  python/requirements-grpc.txt  (flwr 1.39.0, Fleet API over gRPC by default)
+#   .venv/flwr          python/requirements.txt          (flwr 1.42.0, Fleet API over HTTP)
+#   .venv/flwr-grpc     python/requirements-grpc.txt     (flwr 1.39.0, Fleet API over gRPC by default)
+#   .venv/flwr-nightly  python/requirements-nightly.txt  (flwr-nightly 1.43.0.dev20261026, the
+#                       early warning: scripts/test.sh runs the Fleet interop suites on it too)
 # Idempotent: an environment that already matches its requirements file is left alone. Any
 # failure stops the script with a non-zero exit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-# setup_venv NAME REQUIREMENTS EXPECTED_FLWR_VERSION
+# setup_venv NAME REQUIREMENTS EXPECTED_DISTRIBUTION EXPECTED_FLWR_VERSION
 setup_venv() {
-  local venv="$root/.venv/$1" req="$root/python/$2" expect="$3"
+  local venv="$root/.venv/$1" req="$root/python/$2" dist="$3" expect="$4"
   local stamp="$venv/.requirements.sha256" want
   want=$(sha256sum "$req" | cut -d' ' -f1)
   if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
@@ -24,18 +26,26 @@ setup_venv() {
     exit 1
   fi
   # fail here, loudly, rather than letting interop tests discover a broken install
-  "$venv/bin/python" - "$expect" <<'PY'
+  # (flwr-nightly installs the same `flwr` package; the distribution's name tells them apart)
+  "$venv/bin/python" - "$dist" "$expect" <<'PY'
 import sys
+from importlib.metadata import PackageNotFoundError, version
 import flwr, numpy
 from flwr.server import start_server
 from flwr.client import start_client
 from flwr.serverapp.strategy import FedAvg
-if flwr.__version__ != sys.argv[1]:
-    sys.exit(f"expected flwr {sys.argv[1]}, got {flwr.__version__}")
-print("flwr", flwr.__version__, "numpy", numpy.__version__)
+dist, expect = sys.argv[1], sys.argv[2]
+try:
+    installed = version(dist)
+except PackageNotFoundError:
+    sys.exit(f"expected the distribution {dist} {expect}, but {dist} is not installed")
+if installed != expect or flwr.__version__ != expect:
+    sys.exit(f"expected {dist} {expect}, got {dist} {installed} (flwr.__version__ {flwr.__version__})")
+print(dist, flwr.__version__, "numpy", numpy.__version__)
 PY
   echo "$want" > "$stamp"
 }
 
-setup_venv flwr requirements.txt 1.41.0
-setup_venv flwr-grpc requirements-grpc.txt 1.39.0
+setup_venv flwr requirements.txt flwr 1.42.0
+setup_venv flwr-grpc requirements-grpc.txt flwr 1.39.0
+setup_venv flwr-nightly requirements-nightly.txt flwr-nightly 1.43.0.dev20261026

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Driver for Fleet API interop runs against a real flwr SuperLink (loopback only).
 
-Run it with the flwr venv's interpreter (.venv/flwr/bin/python, flwr 1.41.0; or
-.venv/flwr-grpc/bin/python, flwr 1.39.0); it finds the flwr executables next to that
-interpreter. Under flwr < 1.40 the SuperLink's Fleet API is gRPC ("grpc-rere", its default
-carrier, and what that version's SuperNodes speak): start-superlink then always places it on
-a free port and reports it as both "fleet" and "fleet_grpc" (--grpc-fleet is implied).
+Run it with the flwr venv's interpreter (.venv/flwr/bin/python, flwr 1.42.0;
+.venv/flwr-nightly/bin/python, flwr-nightly 1.43.0.dev20261026; or .venv/flwr-grpc/bin/python,
+flwr 1.39.0); it finds the flwr executables next to that interpreter. Under flwr < 1.40 the
+SuperLink's Fleet API is gRPC ("grpc-rere", its default carrier, and what that version's
+SuperNodes speak): start-superlink then always places it on a free port and reports it as
+both "fleet" and "fleet_grpc" (--grpc-fleet is implied).
 Everything is bounded in time; children are killed (with their descendants) when the driver
 exits, is interrupted or times out.
 

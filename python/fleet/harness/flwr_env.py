@@ -1,24 +1,37 @@
-"""The flwr installed next to this interpreter (.venv/flwr or .venv/flwr-grpc): its executables,
-the environment they run in, its version, and the flwr CLI pointed at one SuperLink."""
+"""The flwr installed next to this interpreter (.venv/flwr, .venv/flwr-grpc or .venv/flwr-nightly):
+its executables, the environment they run in, its version, and the flwr CLI pointed at one
+SuperLink."""
 
 import json
 import os
 import subprocess
 import sys
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
 CONN_NAME = "fleet"  # the SuperLink connection's name in $FLWR_HOME/config.toml
 
 
+def flwr_distribution() -> tuple[str, str]:
+    """(distribution, version) of the flwr next to this interpreter: a release installs as
+    "flwr", a nightly (e.g. 1.43.0.dev20261026) as "flwr-nightly"; both provide `import flwr`."""
+    for dist in ("flwr", "flwr-nightly"):
+        try:
+            return dist, version(dist)
+        except PackageNotFoundError:
+            pass
+    raise SystemExit(f"neither flwr nor flwr-nightly is installed next to {sys.executable}")
+
+
 def flwr_version() -> tuple[int, ...]:
     """(major, minor) of the flwr next to this interpreter."""
-    return tuple(int(x) for x in version("flwr").split(".")[:2])
+    return tuple(int(x) for x in flwr_distribution()[1].split(".")[:2])
 
 
 # flwr up to 1.39 serves the Fleet API over gRPC only (grpc-rere, the default --fleet-api-type);
-# 1.40 made HTTP the Fleet carrier and 1.41 hides gRPC behind FLWR_INTERNAL_GRPC_FLEET_API.
+# 1.40 made HTTP the Fleet carrier; 1.41 hid gRPC behind FLWR_INTERNAL_GRPC_FLEET_API (so do
+# 1.42.0 and the nightly 1.43.0.dev20261026).
 GRPC_ONLY_FLEET = flwr_version() < (1, 40)
 
 
@@ -42,7 +55,7 @@ def base_env(flwr_home: Path) -> dict[str, str]:
 
 
 def write_flwr_config(flwr_home: Path, control: str, root_ca: str | None) -> None:
-    """1.41 keeps SuperLink connections in $FLWR_HOME/config.toml, not in pyproject.toml."""
+    """Since 1.41 SuperLink connections live in $FLWR_HOME/config.toml, not in pyproject.toml."""
     flwr_home.mkdir(parents=True, exist_ok=True)
     lines = [
         "[superlink]",

@@ -11,7 +11,14 @@ import sys
 from pathlib import Path
 
 from . import FLEET_DIR
-from .flwr_env import GRPC_ONLY_FLEET, base_env, exe, flwr_version, write_flwr_config
+from .flwr_env import (
+    GRPC_ONLY_FLEET,
+    base_env,
+    exe,
+    flwr_distribution,
+    flwr_version,
+    write_flwr_config,
+)
 from .output import emit, log
 from .processes import Foreground, free_port, kill_tree, wait_health
 
@@ -84,7 +91,7 @@ def launch_superlink(
         grpc_fleet_port = free_port()
         cmd += ["--fleet-api-address", f"127.0.0.1:{grpc_fleet_port}"]
     elif grpc_fleet:
-        # flwr 1.41 serves the gRPC Fleet API (flwr.proto.Fleet, what SuperNodes up to 1.39 spoke)
+        # flwr 1.41+ serves the gRPC Fleet API (flwr.proto.Fleet, what SuperNodes up to 1.39 spoke)
         # only behind this internal switch; the (deprecated) address flag still places it.
         grpc_fleet_port = free_port()
         env["FLWR_INTERNAL_GRPC_FLEET_API"] = "1"
@@ -111,6 +118,8 @@ def launch_superlink(
             "control": f"127.0.0.1:{port}",
             "fleet": f"127.0.0.1:{grpc_fleet_port if GRPC_ONLY_FLEET else port}",
             "flwr_version": ".".join(map(str, flwr_version())),
+            # e.g. ["flwr", "1.42.0"] or ["flwr-nightly", "1.43.0.dev20261026"]
+            "flwr_package": list(flwr_distribution()),
             "runtime": f"127.0.0.1:{port}",
             "tls": bool(tls_dir),
             "root_certificates": ca,

@@ -68,6 +68,7 @@ class FleetAuthInteropTest {
       JsonNode info =
           FleetInteropTest.awaitJson(
               state.resolve("superlink.json"), superlink, Duration.ofSeconds(90));
+      FleetInteropTest.assertRunsPinnedFlwr(info, PythonEnv.flwrPin());
       String fleet = "localhost:" + info.get("port").asInt();
       String control = info.get("control").asText();
 

@@ -34,11 +34,12 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Java SuperNodes in a real {@code flower-superlink} (flwr 1.41.0, Fleet API over HTTP), driven by
- * a real ServerApp started with {@code flwr run}: once with flwr's current FedAvg, once with a
- * legacy FedAvg behind flwr's compat workflow. The gRPC carrier is checked against 1.41 (behind its
- * internal switch) and against flwr 1.39.0, where gRPC is the SuperLink's default Fleet carrier.
- * The harness is python/fleet/federation.py.
+ * Java SuperNodes in a real {@code flower-superlink} (the pinned flwr, 1.42.0, Fleet API over HTTP;
+ * or the venv named by {@code -Dflower.flwr.venv}, e.g. the nightly), driven by a real ServerApp
+ * started with {@code flwr run}: once with flwr's current FedAvg, once with a legacy FedAvg behind
+ * flwr's compat workflow. The gRPC carrier is checked against that flwr (behind its internal
+ * switch) and against flwr 1.39.0, where gRPC is the SuperLink's default Fleet carrier. The harness
+ * is python/fleet/federation.py; each run asserts that the SuperLink ran the venv's pinned flwr.
  */
 @Tag("interop")
 class FleetInteropTest {
@@ -91,8 +92,8 @@ class FleetInteropTest {
 
   /**
    * The gRPC carrier ({@code flwr.proto.Fleet}, what SuperNodes up to flwr 1.39 spoke). flwr 1.41
-   * still serves it behind an internal switch (federation.py --grpc-fleet), so the pinned version
-   * is the gRPC peer too; see docs/FLEET-API.md.
+   * and later still serve it behind an internal switch (federation.py --grpc-fleet), so the pinned
+   * version is the gRPC peer too; see docs/FLEET-API.md.
    */
   @Test
   @Timeout(420)
@@ -110,7 +111,7 @@ class FleetInteropTest {
   void javaNodesCompleteThreeRoundsOverGrpcAgainstFlwr139(@TempDir Path work) throws Exception {
     runFederation(
         PythonEnv.pythonGrpc(),
-        "1.39",
+        PythonEnv.flwrPin("flwr-grpc"),
         work,
         "current",
         List.of("w", "b"),
@@ -135,16 +136,23 @@ class FleetInteropTest {
       String... runConfig)
       throws Exception {
     runFederation(
-        PythonEnv.python(), "1.41", work, variant, arrayNames, transport, rounds, runConfig);
+        PythonEnv.python(),
+        PythonEnv.flwrPin(),
+        work,
+        variant,
+        arrayNames,
+        transport,
+        rounds,
+        runConfig);
   }
 
   /**
    * Runs a federation of two Java nodes with the flwr installed next to {@code python}, which must
-   * be version {@code flwrVersion} (major.minor, as the driver reports it).
+   * be the pinned {@code flwr} (distribution and version, as the driver reports them).
    */
   private void runFederation(
       Path python,
-      String flwrVersion,
+      PythonEnv.FlwrPin flwr,
       Path work,
       String variant,
       List<String> arrayNames,
@@ -168,7 +176,7 @@ class FleetInteropTest {
             "600",
             transport == Transport.FLEET_GRPC ? "--grpc-fleet" : "--port=0")) {
       JsonNode info = awaitJson(state.resolve("superlink.json"), superlink, Duration.ofSeconds(90));
-      assertEquals(flwrVersion, info.path("flwr_version").asText(), "the SuperLink's flwr");
+      assertRunsPinnedFlwr(info, flwr);
       String fleet = info.get(transport == Transport.FLEET_GRPC ? "fleet_grpc" : "fleet").asText();
       try {
         String control = info.get("control").asText();
@@ -271,6 +279,19 @@ class FleetInteropTest {
         assertTrue(pool.awaitTermination(30, TimeUnit.SECONDS), "nodes left after close()");
       }
     }
+  }
+
+  /**
+   * Asserts that the SuperLink the driver described ({@code superlink.json}) runs {@code pin}: a
+   * venv that drifted from its requirements file must not pass as that version.
+   */
+  static void assertRunsPinnedFlwr(JsonNode info, PythonEnv.FlwrPin pin) {
+    assertEquals(pin.majorMinor(), info.path("flwr_version").asText(), "the SuperLink's flwr");
+    JsonNode p = info.path("flwr_package");
+    assertEquals(
+        pin.distribution() + " " + pin.version(),
+        p.path(0).asText() + " " + p.path(1).asText(),
+        "the SuperLink's flwr distribution and version (pinned in python/requirements*.txt)");
   }
 
   /** Waits for the driver to write its JSON, failing early with its output if it dies. */

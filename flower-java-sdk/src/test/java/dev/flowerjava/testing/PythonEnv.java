@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Finds and runs the project's pinned Python (the git-ignored venv that {@code
@@ -22,6 +24,12 @@ import java.util.concurrent.TimeUnit;
  * <p>Surefire passes the interpreter's path in the system property {@value #PYTHON_PROPERTY}. When
  * it is missing or not executable the tests <em>fail</em> (they never skip): interop is part of the
  * acceptance criteria, and a silently skipped check is no check.
+ *
+ * <p>A suite can be pointed at another of the project's venvs with {@code -D}{@value
+ * #VENV_PROPERTY}{@code =NAME} (or the environment variable {@value #VENV_ENV}), e.g. {@code
+ * flwr-nightly}: {@link #python()} is then {@code .venv/NAME/bin/python}, and {@link #flwrPin()}
+ * the pin in {@code python/requirements-SUFFIX.txt} (NAME {@code flwr-SUFFIX}; {@code flwr} is
+ * {@code python/requirements.txt}). scripts/test.sh runs the Fleet suites so on the nightly.
  */
 public final class PythonEnv {
   /** System property holding the interpreter path (set in flower-java-sdk/pom.xml). */
@@ -33,22 +41,176 @@ public final class PythonEnv {
    */
   public static final String PYTHON_GRPC_PROPERTY = "flowerjava.python.grpc";
 
+  /**
+   * System property naming the venv under {@code <root>/.venv} that {@link #python()} uses instead
+   * of {@value #PYTHON_PROPERTY} (e.g. {@code flwr-nightly}); Maven passes {@code -D} on its
+   * command line through to the tests.
+   */
+  public static final String VENV_PROPERTY = "flower.flwr.venv";
+
+  /** Environment variable read like {@value #VENV_PROPERTY} when that property is not set. */
+  public static final String VENV_ENV = "FLOWER_FLWR_VENV";
+
+  /** A requirements line pinning flwr: the distribution and the version. */
+  private static final Pattern PIN = Pattern.compile("^(flwr|flwr-nightly)==(\\S+)\\s*$");
+
+  /** The venv {@link #python()} is when neither override is set. */
+  private static final String DEFAULT_VENV = "flwr";
+
   /** System property holding the repository root (set in flower-java-sdk/pom.xml). */
   public static final String ROOT_PROPERTY = "flowerjava.root";
 
   private static final String SETUP_HINT =
-      "run scripts/setup-python.sh from the repository root to create .venv/flwr and "
-          + ".venv/flwr-grpc";
+      "run scripts/setup-python.sh from the repository root to create .venv/flwr, "
+          + ".venv/flwr-grpc and .venv/flwr-nightly";
 
   private PythonEnv() {}
 
   /**
-   * The project's Python interpreter.
+   * The project's Python interpreter: {@code .venv/NAME/bin/python} when {@value #VENV_PROPERTY}
+   * (or {@value #VENV_ENV}) names a venv, else the one in {@value #PYTHON_PROPERTY}.
    *
    * @throws AssertionError (failing the test) when it is not configured or not present
    */
   public static Path python() {
-    return interpreter(PYTHON_PROPERTY, ".venv/flwr");
+    String venv = venvOverride();
+    if (venv == null) {
+      return interpreter(PYTHON_PROPERTY, ".venv/" + DEFAULT_VENV);
+    }
+    Path python = repoRoot().resolve(".venv").resolve(venv).resolve("bin").resolve("python");
+    if (!Files.isRegularFile(python) || !Files.isExecutable(python)) {
+      throw new AssertionError(
+          "the venv .venv/"
+              + venv
+              + " named by "
+              + VENV_PROPERTY
+              + "/"
+              + VENV_ENV
+              + " has no executable "
+              + python
+              + "; "
+              + SETUP_HINT);
+    }
+    return python;
+  }
+
+  /**
+   * The name of the venv under {@code .venv} that {@link #python()} is: the override, or {@code
+   * flwr}.
+   */
+  public static String venvName() {
+    String venv = venvOverride();
+    return venv == null ? DEFAULT_VENV : venv;
+  }
+
+  /** The venv named by {@value #VENV_PROPERTY} or {@value #VENV_ENV}, or null when neither is. */
+  private static String venvOverride() {
+    String venv = System.getProperty(VENV_PROPERTY);
+    if (venv == null || venv.isBlank()) {
+      venv = System.getenv(VENV_ENV);
+    }
+    if (venv == null || venv.isBlank()) {
+      return null;
+    }
+    venv = venv.strip();
+    if (!venv.matches("flwr(-[A-Za-z0-9_.]+)?")) {
+      throw new AssertionError(
+          VENV_PROPERTY
+              + "/"
+              + VENV_ENV
+              + " must name a venv of scripts/setup-python.sh under .venv ("
+              + "flwr or flwr-SUFFIX, e.g. flwr-nightly), not '"
+              + venv
+              + "'");
+    }
+    return venv;
+  }
+
+  /**
+   * The flwr that {@link #python()}'s venv is pinned to, read from its requirements file ({@code
+   * python/requirements.txt} for {@code flwr}, {@code python/requirements-SUFFIX.txt} for {@code
+   * flwr-SUFFIX}): what a test asserts its peers run, so a venv that drifted from its pin fails.
+   *
+   * @throws AssertionError when the file or its {@code flwr==} / {@code flwr-nightly==} line is
+   *     missing
+   */
+  public static FlwrPin flwrPin() {
+    return flwrPin(venvName());
+  }
+
+  /**
+   * The flwr that the venv {@code .venv/NAME} is pinned to (see {@link #flwrPin()}), e.g. {@code
+   * flwrPin("flwr-grpc")} for 1.39.0.
+   *
+   * @throws AssertionError when the file or its pin line is missing
+   */
+  public static FlwrPin flwrPin(String venv) {
+    String file =
+        venv.equals(DEFAULT_VENV)
+            ? "python/requirements.txt"
+            : "python/requirements-" + venv.substring(DEFAULT_VENV.length() + 1) + ".txt";
+    Path req = repoRoot().resolve(file);
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(req, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new AssertionError(
+          "cannot read " + req + ", the pins of .venv/" + venv + ": " + e.getMessage(), e);
+    }
+    for (String line : lines) {
+      Matcher m = PIN.matcher(line);
+      if (m.matches()) {
+        return new FlwrPin(m.group(1), m.group(2));
+      }
+    }
+    throw new AssertionError(req + " pins neither flwr nor flwr-nightly (a line 'flwr==X.Y.Z')");
+  }
+
+  /**
+   * Asserts that {@link #python()}'s venv has its pinned flwr distribution installed (checked with
+   * importlib.metadata, without importing flwr), for tests that start flwr's executables directly.
+   *
+   * @return the pin
+   * @throws AssertionError naming both versions when the venv drifted from its pin
+   */
+  public static FlwrPin requirePinnedFlwr() {
+    FlwrPin pin = flwrPin();
+    ProcessResult r =
+        run(
+                Duration.ofSeconds(60),
+                "-c",
+                "import sys; from importlib.metadata import version; print(version(sys.argv[1]))",
+                pin.distribution())
+            .requireSuccess();
+    String installed = r.stdout().strip();
+    if (!installed.equals(pin.version())) {
+      throw new AssertionError(
+          ".venv/"
+              + venvName()
+              + " has "
+              + pin.distribution()
+              + " "
+              + installed
+              + " but is pinned to "
+              + pin.version()
+              + "; "
+              + SETUP_HINT);
+    }
+    return pin;
+  }
+
+  /**
+   * A pinned flwr distribution.
+   *
+   * @param distribution {@code flwr} (a release) or {@code flwr-nightly}
+   * @param version e.g. {@code 1.42.0} or {@code 1.43.0.dev20261026}
+   */
+  public record FlwrPin(String distribution, String version) {
+    /** Major and minor, as the Fleet harness reports the SuperLink's version (e.g. "1.42"). */
+    public String majorMinor() {
+      String[] parts = version.split("\\.");
+      return parts[0] + "." + parts[1];
+    }
   }
 
   /**

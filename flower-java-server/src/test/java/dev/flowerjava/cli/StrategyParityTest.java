@@ -48,7 +48,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Every strategy of {@code server.jar --strategy NAME} computes what flwr 1.41's own strategy class
+ * Every strategy of {@code server.jar --strategy NAME} computes what flwr 1.42's own strategy class
  * of that name computes (the {@code flwr.server.strategy} classes that {@code start_server} runs),
  * over 3 rounds with the state carried between them, within 1e-6 relative.
  *

@@ -81,7 +81,8 @@ class ProtoDescriptorParityTest {
       }
       compareFile(e.getValue(), mine, diffs);
     }
-    assertTrue(diffs.isEmpty(), "descriptor drift from flwr 1.41.0:\n" + String.join("\n", diffs));
+    assertTrue(
+        diffs.isEmpty(), "descriptor drift from the pinned flwr:\n" + String.join("\n", diffs));
   }
 
   @Test

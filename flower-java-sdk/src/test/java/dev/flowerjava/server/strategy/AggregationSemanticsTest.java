@@ -35,7 +35,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The aggregation semantics table (docs/AGGREGATION-SEMANTICS.md) driven against flwr 1.41.0
+ * The aggregation semantics table (docs/AGGREGATION-SEMANTICS.md) driven against flwr 1.42.0
  * itself. {@code python/sdk_checks/aggregation_semantics.py} builds each case's global model and
  * client updates, runs them through flwr's {@code aggregate} and {@code aggregate_inplace} (both
  * arrival orders), checks that flwr still does what the case says, and writes everything down; here

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The fixed-clipping DP wrappers with the noise off against flwr 1.41's own ({@code
+ * The fixed-clipping DP wrappers with the noise off against flwr 1.42's own ({@code
  * python/sdk_checks/dp_parity.py}), 3 rounds with the global model carried: four clients with
  * uneven example counts, one of them an outlier whose update is 100 times the others' (clipped
  * hard), one whose update stays under the norm (not clipped). Server side: flwr's {@code

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Acceptance point 7d: on random float32 updates, the Java FedAvg aggregate equals what flwr
- * 1.41.0's own functions compute ({@code aggregate}, {@code aggregate_inplace}, and {@code
+ * 1.42.0's own functions compute ({@code aggregate}, {@code aggregate_inplace}, and {@code
  * weighted_loss_avg} for the evaluation loss), run in the project's pinned venv. Without the venv
  * (or without flwr in it) these tests fail; they never skip.
  *

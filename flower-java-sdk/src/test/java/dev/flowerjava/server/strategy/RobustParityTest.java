@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * FedMedian, FedTrimmedAvg, Krum, MultiKrum, Bulyan and QFedAvg against flwr 1.41's own strategy
+ * FedMedian, FedTrimmedAvg, Krum, MultiKrum, Bulyan and QFedAvg against flwr 1.42's own strategy
  * classes ({@code flwr.server.strategy.*}, their {@code aggregate_fit}, QFedAvg's {@code
  * configure_fit} too) over 3 rounds, each side carrying its own model from round to round: random
  * float32 models with uneven example counts, an outlier client and a zero-weight client. Every

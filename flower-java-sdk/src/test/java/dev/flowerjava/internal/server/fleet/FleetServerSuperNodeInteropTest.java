@@ -22,10 +22,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A real flwr 1.41 {@code flower-supernode} on the Java Fleet HTTP server, open and authenticated:
- * it registers (open mode), activates and keeps polling with signed calls, none refused as a replay
- * (flwr signs every call with a fresh microsecond timestamp). It trains nothing: this server serves
- * no FAB, so the check stops before a round.
+ * A real {@code flower-supernode} of the pinned flwr (1.42; or of the venv {@code
+ * -Dflower.flwr.venv} names, e.g. the nightly) on the Java Fleet HTTP server, open and
+ * authenticated: it registers (open mode), activates and keeps polling with signed calls, none
+ * refused as a replay (flwr signs every call with a fresh microsecond timestamp). It trains
+ * nothing: this server serves no FAB, so the check stops before a round.
  */
 @Tag("interop")
 class FleetServerSuperNodeInteropTest {
@@ -62,6 +63,7 @@ class FleetServerSuperNodeInteropTest {
     }
     Path log = dir.resolve("supernode.log");
     try (FleetHttpServer s = b.build().start()) {
+      PythonEnv.requirePinnedFlwr();
       Path bin = PythonEnv.python().getParent();
       int runtimePort;
       try (ServerSocket free = new ServerSocket(0)) {
