@@ -41,10 +41,10 @@ final class HistoryJson {
     Map<String, Object> in = map(Json.parse(json), "history");
     History h = new History();
     for (List<Object> e : entries(in, "losses_distributed")) {
-      h.addLossDistributed(round(e), (Double) e.get(1));
+      h.addLossDistributed(round(e, "losses_distributed"), (Double) e.get(1));
     }
     for (List<Object> e : entries(in, "losses_centralized")) {
-      h.addLossCentralized(round(e), (Double) e.get(1));
+      h.addLossCentralized(round(e, "losses_centralized"), (Double) e.get(1));
     }
     readMetrics(in, "metrics_distributed_fit", h::addMetricsDistributedFit);
     readMetrics(in, "metrics_distributed", h::addMetricsDistributed);
@@ -52,13 +52,17 @@ final class HistoryJson {
     List<List<Object>> results = entries(in, "fit_results");
     List<List<Object>> failures = entries(in, "fit_failures");
     if (results.size() != failures.size()) {
-      throw new IllegalArgumentException("history: fit_results and fit_failures differ in length");
+      throw new IllegalArgumentException(
+          "history.json: fit_results and fit_failures differ in length");
     }
     for (int i = 0; i < results.size(); i++) {
-      h.addFitOutcome(round(results.get(i)), count(results.get(i)), count(failures.get(i)));
+      h.addFitOutcome(
+          round(results.get(i), "fit_results"),
+          count(results.get(i), "fit_results"),
+          count(failures.get(i), "fit_failures"));
     }
     for (List<Object> e : entries(in, "evaluate_failures")) {
-      h.addEvaluateFailures(round(e), count(e));
+      h.addEvaluateFailures(round(e, "evaluate_failures"), count(e, "evaluate_failures"));
     }
     return h;
   }
@@ -71,7 +75,11 @@ final class HistoryJson {
     for (Map.Entry<String, Object> m : map(in.get(field), field).entrySet()) {
       for (Object o : list(m.getValue(), field)) {
         List<Object> e = list(o, field);
-        adder.add(round(e), ScalarMap.of(Map.of(m.getKey(), scalar(e.get(1), field))));
+        if (e.size() != 2) {
+          throw new IllegalArgumentException(
+              "history.json: field '" + field + "' holds a bad entry " + o);
+        }
+        adder.add(round(e, field), ScalarMap.of(Map.of(m.getKey(), scalar(e.get(1), field))));
       }
     }
   }
@@ -138,39 +146,57 @@ final class HistoryJson {
     if (m.get("bytes") instanceof String b) {
       return Scalar.of(Base64.getDecoder().decode(b));
     }
-    throw new IllegalArgumentException("history: " + field + " holds a value it cannot read: " + o);
+    throw new IllegalArgumentException(
+        "history.json: " + field + " holds a value it cannot read: " + o);
   }
 
   private static List<List<Object>> entries(Map<String, Object> in, String field) {
     List<List<Object>> out = new ArrayList<>();
     for (Object o : list(in.get(field), field)) {
       List<Object> e = list(o, field);
-      if (e.size() != 2 || !(e.get(0) instanceof Long)) {
-        throw new IllegalArgumentException("history: " + field + " holds a bad entry " + o);
+      if (e.size() != 2) {
+        throw new IllegalArgumentException("history.json: " + field + " holds a bad entry " + o);
       }
       if (field.startsWith("losses") && !(e.get(1) instanceof Double)) {
-        throw new IllegalArgumentException("history: " + field + " holds a bad loss " + o);
+        throw new IllegalArgumentException("history.json: " + field + " holds a bad loss " + o);
       }
       out.add(e);
     }
     return out;
   }
 
-  private static int round(List<Object> e) {
-    return Math.toIntExact((Long) e.get(0));
+  /** An entry's round: 0 (before the first round) to the largest int, as the server counts. */
+  private static int round(List<Object> e, String field) {
+    return nonNegativeInt(e.get(0), field, "round");
   }
 
-  private static int count(List<Object> e) {
-    if (!(e.get(1) instanceof Long n)) {
-      throw new IllegalArgumentException("history: a count is not an integer: " + e);
+  private static int count(List<Object> e, String field) {
+    return nonNegativeInt(e.get(1), field, "count");
+  }
+
+  private static int nonNegativeInt(Object v, String field, String what) {
+    if (!(v instanceof Long n)) {
+      throw new IllegalArgumentException(
+          "history.json: field '" + field + "': a " + what + " must be an integer, got " + v);
     }
-    return Math.toIntExact(n);
+    if (n < 0 || n > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(
+          "history.json: field '"
+              + field
+              + "': a "
+              + what
+              + " must lie in 0.."
+              + Integer.MAX_VALUE
+              + ", got "
+              + n);
+    }
+    return (int) (long) n;
   }
 
   @SuppressWarnings("unchecked")
   private static Map<String, Object> map(Object o, String field) {
     if (!(o instanceof Map)) {
-      throw new IllegalArgumentException("history: " + field + " is missing or not an object");
+      throw new IllegalArgumentException("history.json: " + field + " is missing or not an object");
     }
     return (Map<String, Object>) o;
   }
@@ -178,7 +204,7 @@ final class HistoryJson {
   @SuppressWarnings("unchecked")
   private static List<Object> list(Object o, String field) {
     if (!(o instanceof List)) {
-      throw new IllegalArgumentException("history: " + field + " is missing or not a list");
+      throw new IllegalArgumentException("history.json: " + field + " is missing or not a list");
     }
     return (List<Object>) o;
   }

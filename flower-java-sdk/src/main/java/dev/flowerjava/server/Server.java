@@ -117,8 +117,8 @@ final class Server {
    * its sampling seed. Checks first that they fit this server.
    *
    * @throws IllegalArgumentException naming what does not fit: another strategy, a state the
-   *     strategy refuses, a model whose tensor shapes differ from the strategy's initial
-   *     parameters, an unreadable history
+   *     strategy refuses, a model holding NaN or infinity, a model whose tensor shapes differ from
+   *     the strategy's initial parameters, an unreadable history
    */
   void resumeFrom(Checkpoint c, java.nio.file.Path dir) {
     String strategyName = strategy.getClass().getSimpleName();
@@ -130,6 +130,12 @@ final class Server {
               + c.strategy()
               + ", this server runs "
               + strategyName);
+    }
+    try {
+      // checked as a client's initial model is: clients would train on NaN otherwise
+      WeightedMean.checkFiniteValues(c.model());
+    } catch (InvalidResultException e) {
+      throw new IllegalArgumentException(where + ": model.npz: " + e.getMessage(), e);
     }
     Optional<Parameters> initial = strategy.initializeParameters(clientManager);
     if (initial.isPresent()) {

@@ -7,6 +7,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -55,6 +56,7 @@ public final class NpyCodec {
   private static final long MAX_DEFLATE_RATIO = 1032;
   private static final long DEFLATE_SLACK = 1024;
   private static final long MAX_MEMBER_BYTES = Integer.MAX_VALUE - 8; // the largest Java array
+  private static final long CHECK_BEFORE_ALLOCATING = 16L << 20;
 
   private NpyCodec() {}
 
@@ -158,8 +160,9 @@ public final class NpyCodec {
    *
    * <p>Every member must be a {@code .npy} image of the size the archive declares for it: no member
    * is inflated past its declared size, which must itself be one deflate can reach from the
-   * member's compressed bytes, so a small file cannot make the reader allocate or inflate much
-   * more.
+   * member's compressed bytes, which must fit in the file, so a small file cannot make the reader
+   * allocate or inflate much more. A large deflated member is inflated once to count its bytes
+   * before its array is allocated.
    *
    * @param file the archive
    * @return the arrays, at least one, C-ordered and little-endian
@@ -176,6 +179,7 @@ public final class NpyCodec {
       throw new NpyFormatException(file + " is not an .npz (zip) archive: " + e.getMessage(), e);
     }
     try (zip) {
+      long archiveBytes = Files.size(file);
       List<? extends ZipEntry> members = Collections.list(zip.entries());
       if (members.isEmpty()) {
         throw new NpyFormatException(file + " holds no arrays");
@@ -191,7 +195,7 @@ public final class NpyCodec {
       }
       List<NDArray> out = new ArrayList<>(members.size());
       for (ZipEntry m : positionalOrder(members)) {
-        byte[] npy = readMember(zip, m, file);
+        byte[] npy = readMember(zip, m, file, archiveBytes);
         try {
           out.add(decode(npy));
         } catch (NpyFormatException e) {
@@ -219,7 +223,7 @@ public final class NpyCodec {
     return List.of(byIndex);
   }
 
-  private static byte[] readMember(ZipFile zip, ZipEntry m, Path file) {
+  private static byte[] readMember(ZipFile zip, ZipEntry m, Path file, long archiveBytes) {
     String where = file + ": member " + m.getName();
     long size = m.getSize();
     long compressed = m.getCompressedSize();
@@ -229,6 +233,15 @@ public final class NpyCodec {
     if (size > MAX_MEMBER_BYTES) {
       throw new NpyFormatException(
           where + " declares " + size + " bytes, more than one array can hold");
+    }
+    if (compressed > archiveBytes) {
+      // the zip header is the archive's word only: a member cannot hold more than the file
+      throw new NpyFormatException(
+          where
+              + " declares "
+              + compressed
+              + " stored bytes, but the archive holds only "
+              + archiveBytes);
     }
     if (m.getMethod() == ZipEntry.STORED
         ? size != compressed
@@ -240,6 +253,11 @@ public final class NpyCodec {
               + " bytes from "
               + compressed
               + " stored bytes, which it cannot hold");
+    }
+    if (m.getMethod() != ZipEntry.STORED && size > CHECK_BEFORE_ALLOCATING) {
+      // deflated: even a real small archive may declare ~1000x its bytes; inflate once without
+      // keeping anything, and allocate only once the bytes are known to be there
+      countMember(zip, m, where, size);
     }
     byte[] bytes = new byte[(int) size];
     try (InputStream in = zip.getInputStream(m)) {
@@ -260,6 +278,26 @@ public final class NpyCodec {
       throw new NpyFormatException(where + " fails its CRC check: the archive is corrupt");
     }
     return bytes;
+  }
+
+  /** Inflates {@code m} into a small buffer, checking it holds exactly {@code size} bytes. */
+  private static void countMember(ZipFile zip, ZipEntry m, String where, long size) {
+    long n = 0;
+    try (InputStream in = zip.getInputStream(m)) {
+      byte[] buf = new byte[1 << 16];
+      for (int k; (k = in.read(buf)) > 0 && n <= size; ) {
+        n += k;
+      }
+    } catch (IOException e) {
+      throw new NpyFormatException(where + " cannot be read: " + e.getMessage(), e);
+    }
+    if (n < size) {
+      throw new NpyFormatException(
+          where + " is truncated: " + n + " of its declared " + size + " bytes");
+    }
+    if (n > size) {
+      throw new NpyFormatException(where + " holds more than its declared " + size + " bytes");
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

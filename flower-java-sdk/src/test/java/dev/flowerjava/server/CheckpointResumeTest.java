@@ -288,4 +288,24 @@ class CheckpointResumeTest {
             .getMessage();
     assertTrue(busy.contains("already holds a checkpoint"), busy);
   }
+
+  @Test
+  void aResumeRefusesAModelHoldingNaNOrInfinity() throws Exception {
+    Path dir = tmp.resolve("nan");
+    List<NDArray> model =
+        List.of(
+            NDArray.ofFloats(new float[] {1, 2, 3, 4, Float.NaN, 6}, 2, 3),
+            NDArray.ofFloats(new float[] {Float.POSITIVE_INFINITY, 0.5f}, 2));
+    new CheckpointStore(dir, CheckpointStore.Hook.NONE)
+        .write(
+            new Checkpoint(
+                1, 7, "MomentumTestStrategy", model, Map.of(), HistoryJson.write(new History())));
+
+    String e =
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> FlowerServer.builder().strategy(momentum(INITIAL)).resumeFrom(dir).build())
+            .getMessage();
+    assertTrue(e.contains("(round 1): model.npz: tensor 0 holds NaN at flat index 4"), e);
+  }
 }

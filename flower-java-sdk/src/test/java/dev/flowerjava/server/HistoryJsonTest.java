@@ -57,4 +57,49 @@ class HistoryJsonTest {
             IllegalArgumentException.class, () -> HistoryJson.read("{\"losses_distributed\": 1}"));
     assertTrue(e.getMessage().contains("losses_distributed"), e.getMessage());
   }
+
+  @Test
+  void roundsAndCountsMustBeNonNegativeInts() {
+    String big =
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> HistoryJson.read(emptyWith("losses_distributed", "[[99999999999, 0.5]]")))
+            .getMessage();
+    assertEquals(
+        "history.json: field 'losses_distributed': a round must lie in 0..2147483647, got"
+            + " 99999999999",
+        big);
+    String fraction =
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> HistoryJson.read(emptyWith("evaluate_failures", "[[2.5, 1]]")))
+            .getMessage();
+    assertEquals(
+        "history.json: field 'evaluate_failures': a round must be an integer, got 2.5", fraction);
+    String metric =
+        assertThrows(
+                IllegalArgumentException.class,
+                () ->
+                    HistoryJson.read(emptyWith("metrics_distributed", "{\"acc\": [[\"1\", 0.5]]}")))
+            .getMessage();
+    assertEquals(
+        "history.json: field 'metrics_distributed': a round must be an integer, got 1", metric);
+    String count =
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> HistoryJson.read(emptyWith("evaluate_failures", "[[1, 4294967296]]")))
+            .getMessage();
+    assertEquals(
+        "history.json: field 'evaluate_failures': a count must lie in 0..2147483647, got"
+            + " 4294967296",
+        count);
+  }
+
+  /** The JSON of an empty History with {@code field} set to {@code json}. */
+  private static String emptyWith(String field, String json) {
+    String empty = HistoryJson.write(new History());
+    String before = "\"" + field + "\": " + (field.startsWith("metrics") ? "{}" : "[]");
+    assertTrue(empty.contains(before), empty);
+    return empty.replace(before, "\"" + field + "\": " + json);
+  }
 }

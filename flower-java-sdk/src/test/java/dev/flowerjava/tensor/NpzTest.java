@@ -187,6 +187,69 @@ class NpzTest {
     assertTrue(e.getMessage().endsWith(" stored bytes, which it cannot hold"), e.getMessage());
   }
 
+  /** The bytes this thread allocated while {@code r} ran (HotSpot counts them per thread). */
+  private static long allocatedBy(Runnable r) {
+    com.sun.management.ThreadMXBean mx =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long id = Thread.currentThread().getId();
+    long before = mx.getThreadAllocatedBytes(id);
+    r.run();
+    return mx.getThreadAllocatedBytes(id) - before;
+  }
+
+  @Test
+  void aStoredMemberDeclaringMoreThanTheFileHoldsIsRefusedBeforeAllocating() throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+      putStored(zip, "arr_0.npy", NpyCodec.encode(f32(1f, 2f)));
+    }
+    // stored: size and compressed size agree, as the reader demands, and both lie
+    byte[] liar =
+        patchCentralSizes(
+            patchCentralSizes(bytes.toByteArray(), 24, 1_500_000_000), 20, 1_500_000_000);
+    Path p = file("stored-liar.npz", liar);
+
+    long allocated =
+        allocatedBy(
+            () -> {
+              NpyFormatException e =
+                  assertThrows(NpyFormatException.class, () -> NpyCodec.readNpz(p));
+              assertEquals(
+                  p
+                      + ": member arr_0.npy declares 1500000000 stored bytes, but the archive holds"
+                      + " only "
+                      + liar.length,
+                  e.getMessage());
+            });
+    assertTrue(allocated < 64 << 20, "allocated " + allocated + " bytes");
+  }
+
+  @Test
+  void aDeflatedMemberDeclaringFarMoreThanItInflatesToIsRefusedBeforeAllocating()
+      throws IOException {
+    // random floats hardly deflate: ~4 MB of compressed bytes may declare up to ~4 GB
+    Random random = new Random(3);
+    float[] values = new float[1 << 20];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = random.nextFloat();
+    }
+    byte[] honest = npz(List.of("arr_0"), List.of(NDArray.ofFloats(values)));
+    Path p = file("deflated-liar.npz", patchCentralSizes(honest, 24, 2_000_000_000));
+
+    long allocated =
+        allocatedBy(
+            () -> {
+              NpyFormatException e =
+                  assertThrows(NpyFormatException.class, () -> NpyCodec.readNpz(p));
+              assertTrue(
+                  e.getMessage().startsWith(p + ": member arr_0.npy is truncated: "),
+                  e.getMessage());
+              assertTrue(
+                  e.getMessage().endsWith(" of its declared 2000000000 bytes"), e.getMessage());
+            });
+    assertTrue(allocated < 256 << 20, "allocated " + allocated + " bytes");
+  }
+
   @Test
   void aTruncatedDeflatedMemberIsRefusedNamingIt() throws IOException {
     NDArray a = NDArray.ofFloats(new float[] {1, 2, 3, 4, 5, 6, 7, 8});

@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * What the server needs to go on after round {@code round} as if it had never stopped.
  *
- * @param round the last finished round, from 1
+ * @param round the last finished round, from 1 to {@code Integer.MAX_VALUE - 1}
  * @param samplingSeed the seed client sampling derives each round's random draws from
  * @param strategy the simple class name of the strategy that wrote it (FedAvg, FedAdam, ...)
  * @param model the global model after the round
@@ -23,8 +23,10 @@ public record Checkpoint(
     String historyJson) {
   /** Copies the lists and maps. */
   public Checkpoint {
-    if (round < 1) {
-      throw new IllegalArgumentException("a checkpoint follows a round >= 1, got " + round);
+    if (round < 1 || round == Integer.MAX_VALUE) {
+      // the server goes on at round + 1, which must still be an int
+      throw new IllegalArgumentException(
+          "a checkpoint follows a round in 1.." + (Integer.MAX_VALUE - 1) + ", got " + round);
     }
     model = List.copyOf(model);
     strategyState =

@@ -12,6 +12,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -58,6 +59,17 @@ public final class CheckpointStore {
   static final String MANIFEST = "manifest.json";
   static final String FORMAT = "flower-java-checkpoint";
   static final long VERSION = 1;
+
+  /** The files a round directory may hold besides the manifest: nothing else is ever opened. */
+  private static final java.util.Set<String> KNOWN_FILES = java.util.Set.of(MODEL, STATE, HISTORY);
+
+  /**
+   * The most manifest.json or history.json may weigh: far above any real one (the history grows by
+   * a few hundred bytes a round), low enough that a hostile file cannot exhaust the heap.
+   */
+  static final long MAX_JSON_BYTES = 64L << 20;
+
+  private static final long MAX_LATEST_BYTES = 4096;
 
   private static final Pattern ROUND_DIR = Pattern.compile("round-(\\d{6,})");
   private static final Pattern POSITIONAL = Pattern.compile("arr_(\\d+)");
@@ -393,10 +405,12 @@ public final class CheckpointStore {
     }
     String name;
     try {
-      name = Files.readString(dir.resolve(LATEST), StandardCharsets.UTF_8).strip();
+      name = readCapped(dir.resolve(LATEST), LATEST, MAX_LATEST_BYTES).strip();
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(
           where + " is not a checkpoint directory: it has no " + LATEST + " file");
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
     } catch (IOException e) {
       throw new IllegalArgumentException(where + ": " + LATEST + " cannot be read: " + e, e);
     }
@@ -406,14 +420,21 @@ public final class CheckpointStore {
     }
     Path round = dir.resolve(name);
     where = "checkpoint " + round;
-    if (!Files.isDirectory(round)) {
+    if (Files.isSymbolicLink(round)) {
+      throw new IllegalArgumentException(
+          "checkpoint "
+              + dir
+              + ": "
+              + name
+              + " is a symbolic link; a checkpoint's round directory must be a real directory");
+    }
+    if (!Files.isDirectory(round, LinkOption.NOFOLLOW_LINKS)) {
       throw new IllegalArgumentException(
           "checkpoint " + dir + ": " + LATEST + " names " + name + ", which is missing");
     }
     Map<String, Object> manifest;
     try {
-      manifest =
-          asMap(Json.parse(Files.readString(round.resolve(MANIFEST), StandardCharsets.UTF_8)));
+      manifest = asMap(Json.parse(readCapped(round.resolve(MANIFEST), MANIFEST, MAX_JSON_BYTES)));
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException(where + ": " + MANIFEST + " is missing");
     } catch (IOException | IllegalArgumentException e) {
@@ -421,13 +442,13 @@ public final class CheckpointStore {
           where + ": " + MANIFEST + " is corrupt: " + e.getMessage(), e);
     }
     try {
-      return read(round, manifest);
+      return read(round, name, manifest);
     } catch (IllegalArgumentException | ClassCastException | NullPointerException e) {
       throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
     }
   }
 
-  private static Checkpoint read(Path round, Map<String, Object> manifest) {
+  private static Checkpoint read(Path round, String name, Map<String, Object> manifest) {
     if (!FORMAT.equals(manifest.get("format"))
         || !Long.valueOf(VERSION).equals(manifest.get("version"))) {
       throw new IllegalArgumentException(
@@ -442,8 +463,30 @@ public final class CheckpointStore {
               + manifest.get("version")
               + ")");
     }
+    long r = integer(manifest, "round", "");
+    if (r < 1 || r > Integer.MAX_VALUE - 1) {
+      // the server goes on at round + 1, which must still be an int
+      throw new IllegalArgumentException(
+          MANIFEST + ": field 'round' must lie in 1.." + (Integer.MAX_VALUE - 1) + ", got " + r);
+    }
+    if (!name.equals(String.format("round-%06d", r))) {
+      throw new IllegalArgumentException(
+          MANIFEST + " says round " + r + ", but its directory is " + name);
+    }
+    long samplingSeed = integer(manifest, "sampling_seed", "");
+    String strategy = string(manifest, "strategy", "");
     Map<String, Object> files = asMap(field(manifest, "files"));
     for (Map.Entry<String, Object> f : files.entrySet()) {
+      if (!KNOWN_FILES.contains(f.getKey())) {
+        // only plain names of known files: never a path that leads out of the round directory
+        throw new IllegalArgumentException(
+            MANIFEST
+                + ": 'files' lists \""
+                + f.getKey()
+                + "\", which is not a checkpoint file (one of "
+                + String.join(", ", new java.util.TreeSet<>(KNOWN_FILES))
+                + ")");
+      }
       verify(round.resolve(f.getKey()), f.getKey(), asMap(f.getValue()));
     }
     List<Object> modelSpec = asList(field(manifest, "model"));
@@ -454,7 +497,7 @@ public final class CheckpointStore {
     if (!stateSpec.isEmpty()) {
       List<NDArray> arrays = readArrays(round, files, STATE, stateSpec);
       for (int i = 0; i < arrays.size(); i++) {
-        state.put((String) field(asMap(stateSpec.get(i)), "name"), arrays.get(i));
+        state.put(string(asMap(stateSpec.get(i)), "name", "strategy_state"), arrays.get(i));
       }
     }
     if (!files.containsKey(HISTORY)) {
@@ -462,17 +505,11 @@ public final class CheckpointStore {
     }
     String history;
     try {
-      history = Files.readString(round.resolve(HISTORY), StandardCharsets.UTF_8);
+      history = readCapped(round.resolve(HISTORY), HISTORY, MAX_JSON_BYTES);
     } catch (IOException e) {
       throw new IllegalArgumentException(HISTORY + " cannot be read: " + e, e);
     }
-    return new Checkpoint(
-        Math.toIntExact((Long) field(manifest, "round")),
-        (Long) field(manifest, "sampling_seed"),
-        (String) field(manifest, "strategy"),
-        model,
-        state,
-        history);
+    return new Checkpoint((int) r, samplingSeed, strategy, model, state, history);
   }
 
   private static List<NDArray> readArrays(
@@ -493,8 +530,16 @@ public final class CheckpointStore {
     for (int i = 0; i < arrays.size(); i++) {
       Map<String, Object> s = asMap(spec.get(i));
       NDArray a = arrays.get(i);
-      long[] shape = asList(field(s, "shape")).stream().mapToLong(x -> (Long) x).toArray();
-      if (a.dtype() != DType.fromNumpyName((String) field(s, "dtype"))
+      List<Object> dims = asList(field(s, "shape"));
+      long[] shape = new long[dims.size()];
+      for (int d = 0; d < shape.length; d++) {
+        if (!(dims.get(d) instanceof Long n)) {
+          throw new IllegalArgumentException(
+              MANIFEST + ": a 'shape' in " + file + " must hold integers, got " + dims);
+        }
+        shape[d] = n;
+      }
+      if (a.dtype() != DType.fromNumpyName(string(s, "dtype", file))
           || !Arrays.equals(a.shape(), shape)) {
         throw new IllegalArgumentException(
             file
@@ -512,14 +557,39 @@ public final class CheckpointStore {
   }
 
   private static void verify(Path file, String name, Map<String, Object> expected) {
-    long bytes = (Long) field(expected, "bytes");
-    String sha = (String) field(expected, "sha256");
-    if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException(name + " is missing");
+    String of = "files[\"" + name + "\"]";
+    long bytes = integer(expected, "bytes", of);
+    String sha = string(expected, "sha256", of);
+    if (Files.isSymbolicLink(file)) {
+      throw new IllegalArgumentException(
+          name + " is a symbolic link; a checkpoint holds only regular files");
+    }
+    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+      throw new IllegalArgumentException(
+          name
+              + (Files.exists(file, LinkOption.NOFOLLOW_LINKS)
+                  ? " is not a regular file"
+                  : " is missing"));
+    }
+    if (name.equals(HISTORY) && Math.max(bytes, sizeOf(file, name)) > MAX_JSON_BYTES) {
+      throw new IllegalArgumentException(
+          name + " is larger than the " + MAX_JSON_BYTES + " bytes a checkpoint's JSON may hold");
+    }
+    long onDisk = sizeOf(file, name);
+    if (onDisk != bytes) {
+      // refused before hashing: a huge file is not read in full
+      throw new IllegalArgumentException(
+          name
+              + " is "
+              + (onDisk < bytes ? "truncated" : "too long")
+              + ": "
+              + onDisk
+              + " bytes, the manifest says "
+              + bytes);
     }
     MessageDigest digest = sha256();
     long size = 0;
-    try (InputStream in = Files.newInputStream(file)) {
+    try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
       byte[] buf = new byte[1 << 16];
       for (int n; (n = in.read(buf)) > 0; ) {
         digest.update(buf, 0, n);
@@ -542,6 +612,65 @@ public final class CheckpointStore {
       throw new IllegalArgumentException(
           name + " is corrupt: its SHA-256 differs from the manifest's");
     }
+  }
+
+  private static long sizeOf(Path file, String name) {
+    try {
+      return Files.size(file);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(name + " cannot be read: " + e, e);
+    }
+  }
+
+  /** The whole of a small file, refused unread if it holds more than {@code cap} bytes. */
+  private static String readCapped(Path file, String name, long cap) throws IOException {
+    if (Files.isSymbolicLink(file)) {
+      throw new IllegalArgumentException(
+          name + " is a symbolic link; a checkpoint holds only regular files");
+    }
+    if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+      throw new NoSuchFileException(file.toString());
+    }
+    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+      throw new IllegalArgumentException(name + " is not a regular file");
+    }
+    long size = Files.size(file);
+    if (size > cap) {
+      throw new IllegalArgumentException(
+          name + " is " + size + " bytes, more than the " + cap + " it may hold");
+    }
+    try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+      // bounded again: the file may have grown since its size was read
+      byte[] bytes = in.readNBytes((int) cap + 1);
+      if (bytes.length > cap) {
+        throw new IllegalArgumentException(
+            name + " is more than the " + cap + " bytes it may hold");
+      }
+      return new String(bytes, StandardCharsets.UTF_8);
+    }
+  }
+
+  /** The integer {@code key} of {@code m}, which lies in {@code context} ("" for the top). */
+  private static long integer(Map<String, Object> m, String key, String context) {
+    Object v = field(m, key);
+    if (!(v instanceof Long n)) {
+      throw new IllegalArgumentException(
+          MANIFEST + ": field '" + key + "'" + in(context) + " must be an integer, got " + v);
+    }
+    return n;
+  }
+
+  private static String string(Map<String, Object> m, String key, String context) {
+    Object v = field(m, key);
+    if (!(v instanceof String s)) {
+      throw new IllegalArgumentException(
+          MANIFEST + ": field '" + key + "'" + in(context) + " must be a string, got " + v);
+    }
+    return s;
+  }
+
+  private static String in(String context) {
+    return context.isEmpty() ? "" : " of " + context;
   }
 
   private static Object field(Map<String, Object> m, String key) {

@@ -208,6 +208,140 @@ class CheckpointStoreTest {
     assertFalse(m.contains("Exception"), m);
   }
 
+  /** Rewrites round-000001's manifest.json after {@code edit} changed its parsed form. */
+  @SuppressWarnings("unchecked")
+  private Path editManifest(java.util.function.Consumer<Map<String, Object>> edit)
+      throws IOException {
+    Path manifest = dir.resolve("round-000001").resolve("manifest.json");
+    Map<String, Object> m = (Map<String, Object>) Json.parse(Files.readString(manifest));
+    edit.accept(m);
+    Files.writeString(manifest, Json.write(m));
+    return manifest;
+  }
+
+  private String readError() {
+    String m =
+        assertThrows(IllegalArgumentException.class, () -> CheckpointStore.read(dir)).getMessage();
+    assertFalse(m.contains("Exception"), m);
+    return m;
+  }
+
+  @Test
+  void theManifestsRoundMustBeItsDirectorysAndLeaveRoomForTheNext() throws IOException {
+    new CheckpointStore(dir, CheckpointStore.Hook.NONE).write(checkpoint(1));
+    editManifest(m -> m.put("round", 2L));
+    assertTrue(
+        readError().contains("manifest.json says round 2, but its directory is round-000001"));
+    for (long bad : new long[] {Integer.MAX_VALUE, 99_999_999_999L, 0, -5}) {
+      editManifest(m -> m.put("round", bad));
+      String e = readError();
+      assertTrue(
+          e.contains("manifest.json: field 'round' must lie in 1..2147483646, got " + bad), e);
+    }
+    editManifest(m -> m.put("round", 2.5));
+    String e = readError();
+    assertTrue(e.contains("manifest.json: field 'round' must be an integer, got 2.5"), e);
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new Checkpoint(Integer.MAX_VALUE, 0, "FedAvg", List.of(), Map.of(), "{}"));
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void aFieldOfTheWrongTypeIsNamed() throws IOException {
+    new CheckpointStore(dir, CheckpointStore.Hook.NONE).write(checkpoint(1));
+    editManifest(m -> m.put("sampling_seed", 1.5));
+    String e = readError();
+    assertTrue(e.contains("manifest.json: field 'sampling_seed' must be an integer, got 1.5"), e);
+
+    new CheckpointStore(dir.resolve("b"), CheckpointStore.Hook.NONE).write(checkpoint(1));
+    dir = dir.resolve("b");
+    editManifest(
+        m ->
+            ((Map<String, Object>) ((Map<String, Object>) m.get("files")).get("model.npz"))
+                .put("bytes", 1.5));
+    e = readError();
+    assertTrue(
+        e.contains(
+            "manifest.json: field 'bytes' of files[\"model.npz\"] must be an integer, got 1.5"),
+        e);
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void theManifestNamesOnlyKnownFilesInsideItsDirectory() throws IOException {
+    new CheckpointStore(dir, CheckpointStore.Hook.NONE).write(checkpoint(1));
+    Path outside = Files.writeString(dir.resolve("outside.txt"), "x");
+    for (String key :
+        List.of(outside.toString(), "../outside.txt", "sub/model.npz", "notes.txt", "")) {
+      editManifest(
+          m -> {
+            Map<String, Object> files = (Map<String, Object>) m.get("files");
+            files
+                .keySet()
+                .removeIf(
+                    k -> !List.of("model.npz", "strategy_state.npz", "history.json").contains(k));
+            files.put(key, Map.of("bytes", 1L, "sha256", "00"));
+          });
+      String e = readError();
+      assertTrue(
+          e.contains(
+              "manifest.json: 'files' lists \""
+                  + key
+                  + "\", which is not a checkpoint file (one of history.json, model.npz,"
+                  + " strategy_state.npz)"),
+          e);
+    }
+  }
+
+  @Test
+  void symbolicLinksInACheckpointAreRefused() throws IOException {
+    new CheckpointStore(dir, CheckpointStore.Hook.NONE).write(checkpoint(1));
+    Path round = dir.resolve("round-000001");
+    // the same bytes, hash and all, but reached through a link
+    Path elsewhere = Files.move(round.resolve("model.npz"), dir.resolve("model-elsewhere.npz"));
+    Files.createSymbolicLink(round.resolve("model.npz"), elsewhere);
+    assertTrue(
+        readError()
+            .contains("model.npz is a symbolic link; a checkpoint holds only regular files"));
+
+    Files.delete(round.resolve("model.npz"));
+    Files.move(elsewhere, round.resolve("model.npz"));
+    CheckpointStore.read(dir); // whole again
+    Path real = Files.move(round, dir.resolve("real-round"));
+    Files.createSymbolicLink(round, real);
+    assertTrue(readError().contains("round-000001 is a symbolic link"));
+  }
+
+  @Test
+  void oversizedJsonIsRefusedUnread() throws IOException {
+    new CheckpointStore(dir, CheckpointStore.Hook.NONE).write(checkpoint(1));
+    Path history = dir.resolve("round-000001").resolve("history.json");
+    long huge = CheckpointStore.MAX_JSON_BYTES + 1;
+    try (RandomAccessFile f = new RandomAccessFile(history.toFile(), "rw")) {
+      f.setLength(huge); // sparse: costs no disk
+    }
+    // the manifest agrees on the size: only the cap can stop it before hashing
+    editManifest(
+        m -> {
+          @SuppressWarnings("unchecked")
+          Map<String, Object> files = (Map<String, Object>) m.get("files");
+          files.put("history.json", Map.of("bytes", huge, "sha256", "00"));
+        });
+    String e = readError();
+    assertTrue(
+        e.contains("history.json is larger than the 67108864 bytes a checkpoint's JSON may hold"),
+        e);
+
+    Path manifest = dir.resolve("round-000001").resolve("manifest.json");
+    try (RandomAccessFile f = new RandomAccessFile(manifest.toFile(), "rw")) {
+      f.setLength(huge);
+    }
+    e = readError();
+    assertTrue(
+        e.contains("manifest.json is corrupt: manifest.json is 67108865 bytes, more than the"), e);
+  }
+
   @Test
   void jsonKeepsDoublesToTheBit() {
     List<Object> values =
