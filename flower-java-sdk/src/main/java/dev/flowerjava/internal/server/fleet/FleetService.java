@@ -82,6 +82,10 @@ final class FleetService implements FleetClientProxy.Owner {
   private final boolean authenticated;
   private final int maxNodes;
   private final double heartbeatPatience;
+
+  /** The longest announced heartbeat interval the deadline honours: a larger one counts as this. */
+  static final double MAX_HEARTBEAT_INTERVAL_SECONDS = 3600;
+
   private final long runId;
   private final InFlightBudget budget;
   private final ObjectCodec codec = new ObjectCodec();
@@ -370,8 +374,11 @@ final class FleetService implements FleetClientProxy.Owner {
     }
   }
 
-  private long patienceNanos(double interval) {
-    return (long) (interval * heartbeatPatience * 1e9);
+  long patienceNanos(double interval) {
+    // an announced interval is the node's word: 1e300 s overflowed the deadline and such a node was
+    // never dropped. An hour is far above flwr's 30 s and keeps the deadline a sane long
+    double seconds = Math.min(interval, MAX_HEARTBEAT_INTERVAL_SECONDS) * heartbeatPatience;
+    return (long) (Math.min(seconds, 1e9) * 1e9);
   }
 
   /** Deactivates one node; its pending call fails with {@code reason}. */

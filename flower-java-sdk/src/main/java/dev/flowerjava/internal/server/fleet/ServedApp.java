@@ -44,6 +44,12 @@ public final class ServedApp {
   /** Most bytes of {@code pyproject.toml} read from a FAB. */
   private static final int MAX_PYPROJECT_BYTES = 1 << 20;
 
+  /** flwr's {@code FAB_MAX_SIZE}: the largest FAB its SuperLink takes. */
+  static final long MAX_FAB_BYTES = 10L << 20;
+
+  /** Most bytes all of a FAB's files may inflate to: a zip bomb stops here, not in the heap. */
+  static final long MAX_UNZIPPED_BYTES = 64L << 20;
+
   private final byte[] fab;
   private final String fabHash;
   private final String fabId;
@@ -83,6 +89,22 @@ public final class ServedApp {
     }
     byte[] bytes;
     try {
+      if (!Files.isRegularFile(fabFile)) {
+        throw new IllegalArgumentException(
+            "FAB "
+                + fabFile
+                + (Files.exists(fabFile) ? " is not a regular file" : " does not exist"));
+      }
+      long size = Files.size(fabFile);
+      if (size > MAX_FAB_BYTES) {
+        throw new IllegalArgumentException(
+            "FAB "
+                + fabFile
+                + " is "
+                + size
+                + " bytes, more than flwr's limit of "
+                + MAX_FAB_BYTES);
+      }
       bytes = Files.readAllBytes(fabFile);
     } catch (NoSuchFileException e) {
       throw new IllegalArgumentException("FAB " + fabFile + " does not exist", e);
@@ -251,21 +273,46 @@ public final class ServedApp {
               + " is a damaged zip archive: it has no end-of-central-directory record (cut off?)");
     }
     Map<String, byte[]> files = new LinkedHashMap<>();
+    long unzipped = 0;
     try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(bytes))) {
       ZipEntry e;
       while ((e = zip.getNextEntry()) != null) {
+        String name = e.getName();
+        // every SuperNode unpacks the FAB: a name that leaves the app's directory is refused here
+        if (name.startsWith("/")
+            || name.startsWith("\\")
+            || name.contains(":")
+            || ("/" + name.replace('\\', '/') + "/").contains("/../")) {
+          throw new IllegalArgumentException(
+              "FAB " + source + " has an entry '" + name + "' outside the app's directory");
+        }
         if (e.isDirectory()) {
           continue;
         }
-        byte[] content =
-            e.getName().equals("pyproject.toml")
-                ? zip.readNBytes(MAX_PYPROJECT_BYTES + 1)
-                : zip.readAllBytes();
-        if (content.length > MAX_PYPROJECT_BYTES && e.getName().equals("pyproject.toml")) {
+        long room = MAX_UNZIPPED_BYTES - unzipped;
+        int max =
+            name.equals("pyproject.toml")
+                ? MAX_PYPROJECT_BYTES
+                : (int) Math.min(Integer.MAX_VALUE - 8, room);
+        byte[] content = zip.readNBytes(max + 1);
+        if (content.length > max) {
           throw new IllegalArgumentException(
-              "FAB " + source + ": pyproject.toml is larger than " + MAX_PYPROJECT_BYTES + " B");
+              name.equals("pyproject.toml")
+                  ? "FAB "
+                      + source
+                      + ": pyproject.toml is larger than "
+                      + MAX_PYPROJECT_BYTES
+                      + " B"
+                  : "FAB "
+                      + source
+                      + " unzips to more than "
+                      + MAX_UNZIPPED_BYTES
+                      + " bytes (at entry '"
+                      + name
+                      + "'): too large for an app, or a zip bomb");
         }
-        files.put(e.getName(), content);
+        unzipped += content.length;
+        files.put(name, content);
       }
     } catch (IOException e) { // ZipException, or an EOFException inside a cut-off entry
       throw new IllegalArgumentException(

@@ -17,8 +17,15 @@ import java.util.Map;
  * detected.
  */
 final class Toml {
+  /**
+   * Most arrays and inline tables one inside another, and most parts of one dotted key: a hostile
+   * pyproject.toml or --run-config nested 100,000 deep overflowed the stack of this parser.
+   */
+  static final int MAX_DEPTH = 32;
+
   private final String s;
   private int i;
+  private int depth; // arrays and inline tables open around the current position
 
   private Toml(String text) {
     this.s = text;
@@ -129,6 +136,9 @@ final class Toml {
       }
       skipBlank();
       if (i < s.length() && s.charAt(i) == '.') {
+        if (parts.size() == MAX_DEPTH) {
+          throw error("a dotted key of more than " + MAX_DEPTH + " parts");
+        }
         i++;
         continue;
       }
@@ -225,6 +235,7 @@ final class Toml {
   }
 
   private List<Object> array() {
+    enter();
     i++; // [
     List<Object> list = new ArrayList<>();
     while (true) {
@@ -234,6 +245,7 @@ final class Toml {
       }
       if (s.charAt(i) == ']') {
         i++;
+        depth--;
         return list;
       }
       list.add(value());
@@ -247,11 +259,13 @@ final class Toml {
   }
 
   private Map<String, Object> inlineTable() {
+    enter();
     i++; // {
     Map<String, Object> t = new LinkedHashMap<>();
     skipBlank();
     if (i < s.length() && s.charAt(i) == '}') {
       i++;
+      depth--;
       return t;
     }
     while (true) {
@@ -269,10 +283,18 @@ final class Toml {
         i++;
       } else if (i < s.length() && s.charAt(i) == '}') {
         i++;
+        depth--;
         return t;
       } else {
         throw error("expected ',' or '}' in an inline table");
       }
+    }
+  }
+
+  /** Opens an array or inline table; an error past {@link #MAX_DEPTH} (a failed parse ends). */
+  private void enter() {
+    if (++depth > MAX_DEPTH) {
+      throw error("arrays and inline tables nested more than " + MAX_DEPTH + " deep");
     }
   }
 

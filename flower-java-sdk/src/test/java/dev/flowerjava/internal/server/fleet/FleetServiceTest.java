@@ -907,4 +907,17 @@ class FleetServiceTest {
     refused(412, () -> service.activateNode("another-key", 30));
     refused(412, () -> service.unregisterNode(id));
   }
+
+  /**
+   * An outside attack found this: a node announcing a heartbeat interval of 1e300 s overflowed its
+   * deadline and was never dropped. Intervals above an hour count as an hour.
+   */
+  @Test
+  void aHugeAnnouncedHeartbeatIntervalCountsAsAnHour() {
+    long hour = service.patienceNanos(FleetService.MAX_HEARTBEAT_INTERVAL_SECONDS);
+    assertEquals(2.0 * 3600e9, hour, 1e6); // patience 2
+    assertEquals(hour, service.patienceNanos(1e300));
+    assertEquals(hour, service.patienceNanos(Double.MAX_VALUE));
+    assertTrue(System.nanoTime() + service.patienceNanos(1e300) > System.nanoTime());
+  }
 }

@@ -192,6 +192,45 @@ class ServedAppTest {
     assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
   }
 
+  /**
+   * An outside attack found these: a 1 MB FAB inflating to 1 GiB, a 700 MB file and /dev/zero ran
+   * the server out of heap; TOML nested 100,000 deep overflowed the stack; entries named with "../"
+   * were served to every SuperNode. Each is refused at start, naming what is wrong.
+   */
+  @Test
+  void hostileFabsAndConfigsAreRefusedBeforeTheyCostMemoryOrStack(@TempDir Path dir)
+      throws IOException {
+    Map<String, byte[]> bomb = new LinkedHashMap<>();
+    bomb.put("pyproject.toml", PYPROJECT.getBytes(StandardCharsets.UTF_8));
+    bomb.put("zeros.bin", new byte[(int) ServedApp.MAX_UNZIPPED_BYTES + 1]);
+    byte[] bombBytes = zip(bomb);
+    assertTrue(bombBytes.length < 1 << 20, "the bomb is small: " + bombBytes.length);
+    assertRefused("unzips to more than " + ServedApp.MAX_UNZIPPED_BYTES, bombBytes);
+
+    Map<String, String> escape = new LinkedHashMap<>(app(PYPROJECT));
+    escape.put("../../etc/evil.py", "x = 1\n");
+    assertRefused("outside the app's directory", fab(escape));
+
+    Path big = dir.resolve("big.fab");
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+      f.setLength(ServedApp.MAX_FAB_BYTES + 1); // sparse: no disk used
+    }
+    IllegalArgumentException tooBig =
+        assertThrows(IllegalArgumentException.class, () -> ServedApp.of(big, null));
+    assertTrue(tooBig.getMessage().contains("more than flwr's limit"), tooBig.getMessage());
+    IllegalArgumentException notFile =
+        assertThrows(IllegalArgumentException.class, () -> ServedApp.of(dir, null));
+    assertTrue(notFile.getMessage().contains("is not a regular file"), notFile.getMessage());
+
+    String deep = "[".repeat(100_000) + "]".repeat(100_000);
+    IllegalArgumentException nested =
+        assertThrows(
+            IllegalArgumentException.class, () -> ServedApp.parseOverrides("step=" + deep));
+    assertTrue(nested.getMessage().contains("nested more than 32 deep"), nested.getMessage());
+    String dotted = String.join(".", java.util.Collections.nCopies(100_000, "k"));
+    assertRefused("a dotted key of more than 32 parts", fab(app(PYPROJECT + dotted + " = 1\n")));
+  }
+
   private static void assertRefused(String why, byte[] bytes) {
     IllegalArgumentException e =
         assertThrows(
