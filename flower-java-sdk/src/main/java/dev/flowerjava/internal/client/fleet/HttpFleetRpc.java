@@ -109,10 +109,15 @@ public final class HttpFleetRpc implements FleetRpc {
     return builder.build();
   }
 
-  /** The connection ended before any byte of the answer: the JDK client's words for it. */
+  /**
+   * The request was not served: the connection ended before any byte of the answer (the JDK
+   * client's words for it), or no connection was made at all (a loaded loopback server refused or
+   * dropped the connect; a fresh-clone run failed on one in FleetHttpServerTest).
+   */
   private static boolean staleConnection(IOException e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof java.io.EOFException
+          || t instanceof java.net.ConnectException
           || (t.getMessage() != null
               && t.getMessage().contains("header parser received no bytes"))) {
         return true;
@@ -133,9 +138,9 @@ public final class HttpFleetRpc implements FleetRpc {
         if (!staleConnection(e)) {
           throw e;
         }
-        // a kept-alive connection the server had closed: no byte of an answer came, so the
-        // request was not served; send it once more on a new connection, signed anew (a repeated
-        // signature would be refused as a replay)
+        // a kept-alive connection the server had closed, or a connect that failed: no byte of an
+        // answer came, so the request was not served; send it once more on a new connection,
+        // signed anew (a repeated signature would be refused as a replay)
         response =
             http.send(signed(path, payload, timeout), HttpResponse.BodyHandlers.ofByteArray());
       }
