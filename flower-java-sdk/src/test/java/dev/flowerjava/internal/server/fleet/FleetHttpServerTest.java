@@ -478,7 +478,7 @@ class FleetHttpServerTest {
    */
   @Test
   @Timeout(120)
-  void retriedPullsAndPushesAfterLostAnswersAreServed() throws Exception {
+  void retriedPullsAndPushesAfterLostAnswersAreServed(@TempDir Path dir) throws Exception {
     FedAvg fedAvg =
         FedAvg.builder()
             .minAvailableClients(1)
@@ -487,14 +487,17 @@ class FleetHttpServerTest {
             .initialParameters(initial())
             .build();
     // two rounds, so the server is still there for the repeated push at the end of the first
-    FlowerServer s = server(fedAvg, 2).build().start();
-    int port = s.fleetHttpPort();
     NodeKeys keys = NodeKeys.generate();
+    Path keyDir = Files.createDirectories(dir.resolve("keys"));
+    keys.writeOpenSshPublicKey(keyDir.resolve("node0.pub"), "node0");
+    // only this node's key may join: in open mode a node another test class left polling a port
+    // number this server reused joined round 2 and ended the run before the repeated push
+    FlowerServer s = server(fedAvg, 2).nodeAuthKeys(NodeAuthKeys.load(keyDir)).build().start();
+    int port = s.fleetHttpPort();
     HttpFleetRpc rpc =
         new HttpFleetRpc(
             "127.0.0.1:" + port, null, new NodeSigner(keys.privateKey(), keys.publicKey()));
     ByteString pem = ByteString.copyFrom(keys.publicKeyPem());
-    rpc.registerNode(RegisterNodeFleetRequest.newBuilder().setPublicKey(pem).build());
     long id =
         rpc.activateNode(
                 ActivateNodeRequest.newBuilder().setPublicKey(pem).setHeartbeatInterval(30).build())
