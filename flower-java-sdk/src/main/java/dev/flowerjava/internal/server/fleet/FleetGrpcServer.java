@@ -50,6 +50,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -94,21 +95,56 @@ final class FleetGrpcServer implements AutoCloseable {
   private static final Context.Key<Charge> CHARGE = Context.key("fleet-charge");
 
   /**
-   * grpc-java logs a stream its deframer gave up on at WARNING with the stack trace (logger of
-   * NettyServerStream); for a refusal of ours that would be ~30 lines per call a flooder makes.
-   * This filter drops those records (we log one line ourselves); it is held here because
-   * java.util.logging keeps loggers only weakly.
+   * grpc-java logs, with a stack trace of ~30 lines, a call's message its deframer gave up on
+   * (logger of NettyServerStream, WARNING: over the size limit, or over our budget, see {@link
+   * Intake}) and one that does not parse (SerializingExecutor, SEVERE: outside-attacks4 4d). Both
+   * are the caller's fault and cost a flooder nothing to repeat, so each becomes one WARN line of
+   * ours (none for the budget: Intake logged it). The loggers are held here because
+   * java.util.logging keeps them only weakly.
    */
-  private static final java.util.logging.Logger NETTY_STREAM_LOG =
-      java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerStream");
+  private static final List<java.util.logging.Logger> GRPC_LOGS =
+      List.of(
+          java.util.logging.Logger.getLogger(
+              "io.grpc.netty.shaded.io.grpc.netty.NettyServerStream"),
+          java.util.logging.Logger.getLogger("io.grpc.internal.SerializingExecutor"));
 
   static {
-    Filter previous = NETTY_STREAM_LOG.getFilter();
-    NETTY_STREAM_LOG.setFilter(
-        r ->
-            !(r.getThrown() instanceof StatusRuntimeException e
-                    && e.getStatus().getCause() instanceof OverBudget)
-                && (previous == null || previous.isLoggable(r)));
+    for (java.util.logging.Logger l : GRPC_LOGS) {
+      Filter previous = l.getFilter();
+      l.setFilter(
+          r -> {
+            String fault = callersFault(r.getThrown());
+            if (fault == null) {
+              return previous == null || previous.isLoggable(r);
+            }
+            if (!fault.isEmpty()) {
+              log.warn("gRPC call refused: {}", fault);
+            }
+            return false;
+          });
+    }
+  }
+
+  /**
+   * A one-line account of a gRPC failure the caller caused ("" when already logged), or null for
+   * anything else.
+   */
+  static String callersFault(Throwable t) {
+    if (!(t instanceof StatusRuntimeException e)) {
+      return null;
+    }
+    Status s = e.getStatus();
+    String d = s.getDescription() == null ? "" : s.getDescription();
+    if (s.getCause() instanceof OverBudget) {
+      return "";
+    }
+    if (s.getCode() == Status.Code.INTERNAL && d.startsWith("Invalid protobuf byte sequence")) {
+      return "a request message does not parse (" + d + ")";
+    }
+    if (s.getCode() == Status.Code.RESOURCE_EXHAUSTED && d.startsWith("gRPC message exceeds")) {
+      return d;
+    }
+    return null;
   }
 
   /** Marks a refusal of ours raised inside gRPC's deframer (see {@link #NETTY_STREAM_LOG}). */
