@@ -19,6 +19,7 @@ import dev.flowerjava.tensor.NpyCodec;
 import dev.flowerjava.testing.PythonEnv;
 import dev.flowerjava.typing.ScalarMap;
 import io.grpc.CallOptions;
+import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.MethodDescriptor;
@@ -350,19 +351,28 @@ class PythonSuperNodeIT {
       assertTrue(
           unknown.getStatus().getDescription().contains("belongs to no registered SuperNode"),
           unknown.toString());
-      // a body that is not a PullMessagesRequest (refused before any handler runs)
+      // a body that is not a PullMessagesRequest: unsigned, refused at its headers (never read)
       MethodDescriptor<byte[], byte[]> raw =
           FleetGrpc.getPullMessagesMethod().toBuilder(new RawBytes(), new RawBytes()).build();
+      byte[] notAMessage = {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 0x01};
       StatusRuntimeException garbage =
+          expectStatus(
+              () -> ClientCalls.blockingUnaryCall(channel, raw, CallOptions.DEFAULT, notAMessage));
+      assertEquals(Status.Code.UNAUTHENTICATED, garbage.getStatus().getCode(), garbage.toString());
+      // signed: read, and refused before any handler runs; grpc-java ends a call whose request
+      // does not parse with UNKNOWN (grpcio: INTERNAL)
+      StatusRuntimeException signedGarbage =
           expectStatus(
               () ->
                   ClientCalls.blockingUnaryCall(
-                      channel,
+                      ClientInterceptors.intercept(
+                          channel,
+                          MetadataUtils.newAttachHeadersInterceptor(signer.sign().grpcMetadata())),
                       raw,
                       CallOptions.DEFAULT,
-                      new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 0x01}));
-      // grpc-java ends a call whose request does not parse with UNKNOWN (grpcio: INTERNAL)
-      assertEquals(Status.Code.UNKNOWN, garbage.getStatus().getCode(), garbage.toString());
+                      notAMessage));
+      assertEquals(
+          Status.Code.UNKNOWN, signedGarbage.getStatus().getCode(), signedGarbage.toString());
     } finally {
       channel.shutdownNow();
     }

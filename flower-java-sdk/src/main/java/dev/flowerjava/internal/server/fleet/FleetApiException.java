@@ -41,6 +41,18 @@ final class FleetApiException extends FlowerException {
     return new FleetApiException(412, null, why);
   }
 
+  /**
+   * {@code s} cut to at most {@code max} characters (an ellipsis and the full length marking the
+   * cut), for echoing caller input in a refusal: grpc-java clients drop a status whose metadata
+   * exceeds 16 KiB, so an echoed 100 KB value hid the refusal itself.
+   */
+  static String clip(String s, int max) {
+    if (s == null || s.length() <= max) {
+      return s;
+    }
+    return s.substring(0, max) + "... (" + s.length() + " characters)";
+  }
+
   int status() {
     return status;
   }

@@ -40,7 +40,9 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerCredentials;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerStreamTracer;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.TlsServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
@@ -48,10 +50,13 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Filter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,11 +68,17 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>Authentication: binary metadata {@code flwr-public-key-bin} (PEM) and {@code
  *       flwr-signature-bin} (DER), text {@code flwr-timestamp} (node_auth_server_interceptor.py);
- *       checked exactly as the HTTP headers are.
- *   <li>Limits: a message above the size limit is refused by gRPC itself (RESOURCE_EXHAUSTED); a
- *       message whose bytes do not fit the shared in-flight budget is refused with UNAVAILABLE
- *       (SuperNodes retry it); a pushed object stays charged until its reply is complete, as on
- *       HTTP.
+ *       checked exactly as the HTTP headers are, and at the headers: the signature covers only the
+ *       timestamp, so a call whose signature, timestamp or replay check fails (and, in
+ *       authenticated mode, one signed by a key the operator did not list) is refused before gRPC
+ *       is asked for its message. Its body is never read: it costs the server its headers and at
+ *       most one HTTP/2 flow-control window of bytes that are dropped with the stream.
+ *   <li>Limits: a message above the size limit is refused by gRPC itself (RESOURCE_EXHAUSTED). An
+ *       admitted call's message is charged to the shared in-flight budget as its bytes are read (a
+ *       stream tracer, piece by piece, before the whole message is buffered); when a piece does not
+ *       fit, the call is refused with UNAVAILABLE at once (SuperNodes retry it) and what it held is
+ *       given back, so N parallel large calls hold at most the budget, not N messages. A pushed
+ *       object stays charged until its reply is complete, as on HTTP.
  *   <li>Errors: each refusal's HTTP status maps to the gRPC status flwr's error catalog pairs with
  *       it (400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404 NOT_FOUND, 409
  *       ALREADY_EXISTS, 412 FAILED_PRECONDITION, 413 RESOURCE_EXHAUSTED, 503 UNAVAILABLE); with a
@@ -79,7 +90,72 @@ import org.slf4j.LoggerFactory;
 final class FleetGrpcServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FleetGrpcServer.class);
 
-  private static final Context.Key<Metadata> HEADERS = Context.key("fleet-headers");
+  private static final Context.Key<SignedRequestVerifier.Signed> SIGNED =
+      Context.key("fleet-signed");
+  private static final Context.Key<Charge> CHARGE = Context.key("fleet-charge");
+
+  /**
+   * grpc-java logs, with a stack trace of ~30 lines, a call's message its deframer gave up on
+   * (logger of NettyServerStream, WARNING: over the size limit, or over our budget, see {@link
+   * Intake}) and one that does not parse (SerializingExecutor, SEVERE: outside-attacks4 4d). Both
+   * are the caller's fault and cost a flooder nothing to repeat, so each becomes one WARN line of
+   * ours (none for the budget: Intake logged it). The loggers are held here because
+   * java.util.logging keeps them only weakly.
+   */
+  private static final List<java.util.logging.Logger> GRPC_LOGS =
+      List.of(
+          java.util.logging.Logger.getLogger(
+              "io.grpc.netty.shaded.io.grpc.netty.NettyServerStream"),
+          java.util.logging.Logger.getLogger("io.grpc.internal.SerializingExecutor"));
+
+  static {
+    for (java.util.logging.Logger l : GRPC_LOGS) {
+      Filter previous = l.getFilter();
+      l.setFilter(
+          r -> {
+            String fault = callersFault(r.getThrown());
+            if (fault == null) {
+              return previous == null || previous.isLoggable(r);
+            }
+            if (!fault.isEmpty()) {
+              log.warn("gRPC call refused: {}", fault);
+            }
+            return false;
+          });
+    }
+  }
+
+  /**
+   * A one-line account of a gRPC failure the caller caused ("" when already logged), or null for
+   * anything else.
+   */
+  static String callersFault(Throwable t) {
+    if (!(t instanceof StatusRuntimeException e)) {
+      return null;
+    }
+    Status s = e.getStatus();
+    String d = s.getDescription() == null ? "" : s.getDescription();
+    if (s.getCause() instanceof OverBudget) {
+      return "";
+    }
+    if (s.getCode() == Status.Code.INTERNAL && d.startsWith("Invalid protobuf byte sequence")) {
+      return "a request message does not parse (" + d + ")";
+    }
+    if (s.getCode() == Status.Code.RESOURCE_EXHAUSTED && d.startsWith("gRPC message exceeds")) {
+      return d;
+    }
+    return null;
+  }
+
+  /** Marks a refusal of ours raised inside gRPC's deframer (see {@link #NETTY_STREAM_LOG}). */
+  private static final class OverBudget extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    OverBudget() {
+      super(null, null, false, false);
+    }
+  }
+
   private static final Metadata.Key<byte[]> PUBLIC_KEY =
       Metadata.Key.of(NodeSigner.GRPC_PUBLIC_KEY_KEY, Metadata.BINARY_BYTE_MARSHALLER);
   private static final Metadata.Key<byte[]> SIGNATURE =
@@ -93,6 +169,8 @@ final class FleetGrpcServer implements AutoCloseable {
   private final InFlightBudget budget;
   private final ExecutorService executor;
   private final Server server;
+  // message bytes gRPC read for admitted calls (all calls' bodies, in total), for tests to bound
+  private final AtomicLong bodyBytesRead = new AtomicLong();
 
   /**
    * Binds {@code host:port} (not serving until {@link #start()}).
@@ -141,7 +219,16 @@ final class FleetGrpcServer implements AutoCloseable {
             // flwr's channels ping every 210 s; grpc-java's default floor (5 min) would GOAWAY them
             .permitKeepAliveTime(60, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
-            .addService(ServerInterceptors.intercept(new Service(), new HeadersToContext()))
+            // charges each message to the budget as gRPC reads it (see Intake)
+            .addStreamTracerFactory(
+                new ServerStreamTracer.Factory() {
+                  @Override
+                  public ServerStreamTracer newServerStreamTracer(
+                      String fullMethodName, Metadata headers) {
+                    return new Intake(fullMethodName);
+                  }
+                })
+            .addService(ServerInterceptors.intercept(new Service(), new Admission()))
             .build();
   }
 
@@ -165,13 +252,86 @@ final class FleetGrpcServer implements AutoCloseable {
     executor.shutdownNow();
   }
 
-  /** Makes each call's request metadata readable by the handler. */
-  private static final class HeadersToContext implements ServerInterceptor {
+  /** Message bytes gRPC has read for admitted calls since the start (refused ones add none). */
+  long bodyBytesRead() {
+    return bodyBytesRead.get();
+  }
+
+  /**
+   * Checks a call at its headers, before the handler asks gRPC for the message (a unary handler
+   * requests it in startCall, which a refused call never reaches): the signature, the replay guard
+   * and, in authenticated mode, that the key is one the operator listed. The verified signer
+   * reaches the handler through the Context.
+   */
+  private final class Admission implements ServerInterceptor {
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(
         ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+      String rpc = call.getMethodDescriptor().getBareMethodName();
+      SignedRequestVerifier.Signed signed;
+      try {
+        signed = verifier.verify(name -> header(headers, name));
+        service.admitSigner(signed.keyId(), rpc);
+        // as on HTTP: only calls that can do something are remembered against replays
+        if (service.isKnownKey(signed.keyId())
+            || (!service.authenticated() && "RegisterNode".equals(rpc))) {
+          replayGuard.firstUse(signed.keyId(), signed.timestamp());
+        }
+      } catch (FleetApiException e) {
+        logRefusal(rpc, e);
+        call.close(status(e), new Metadata());
+        return new ServerCall.Listener<>() {};
+      } catch (RuntimeException e) {
+        log.error("Fleet call {} (gRPC) failed at its headers", rpc, e);
+        call.close(Status.INTERNAL.withDescription("Internal server error."), new Metadata());
+        return new ServerCall.Listener<>() {};
+      }
       return Contexts.interceptCall(
-          Context.current().withValue(HEADERS, headers), call, headers, next);
+          Context.current().withValue(SIGNED, signed), call, headers, next);
+    }
+  }
+
+  /**
+   * One call's view of its message as gRPC reads it: each piece is charged to the budget before the
+   * next is read (gRPC reads at most a flow-control window ahead), and a piece that does not fit
+   * ends the call with UNAVAILABLE from inside gRPC's reader, so the rest is never buffered.
+   * Whatever the call holds is given back when its stream closes, however it ends.
+   */
+  private final class Intake extends ServerStreamTracer {
+    private final String rpc;
+    private final Charge charge = new Charge();
+
+    Intake(String fullMethodName) {
+      this.rpc = fullMethodName.substring(fullMethodName.lastIndexOf('/') + 1);
+    }
+
+    @Override
+    public Context filterContext(Context context) {
+      return context.withValue(CHARGE, charge);
+    }
+
+    @Override
+    public void inboundWireSize(long bytes) {
+      bodyBytesRead.addAndGet(bytes);
+      try {
+        charge.take(bytes);
+      } catch (FleetApiException e) {
+        logRefusal(rpc, e);
+        throw status(e).withCause(new OverBudget()).asRuntimeException();
+      }
+    }
+
+    @Override
+    public void streamClosed(Status status) {
+      charge.release();
+    }
+  }
+
+  private static void logRefusal(String rpc, FleetApiException e) {
+    if (e.status() >= 500) {
+      log.warn("gRPC {}: {}", rpc, e.getMessage());
+    } else {
+      log.debug("gRPC {} refused ({}): {}", rpc, e.status(), e.getMessage());
     }
   }
 
@@ -180,21 +340,26 @@ final class FleetGrpcServer implements AutoCloseable {
     R serve(Q request, SignedRequestVerifier.Signed signed, NodeMailbox.Charge charge);
   }
 
-  /** The bytes one call holds in the budget; a pushed object's bytes may move to its reply. */
+  /**
+   * The bytes one call holds in the budget, taken piece by piece as its message is read; a pushed
+   * object's bytes may move to its reply. Once released, nothing more is taken.
+   */
   private final class Charge {
     private long held;
+    private boolean released;
 
     synchronized void take(long bytes) {
-      if (!budget.tryAcquire(bytes)) {
+      if (released || !budget.tryAcquire(bytes)) {
         throw new FleetApiException(
             503,
             null,
             "no room for this message now: the server's in-flight budget of "
                 + budget.limit()
-                + " bytes holds "
+                + " bytes (--in-flight-budget) holds "
                 + budget.inUse()
-                + " bytes of other requests and of replies being uploaded, and this one needs "
-                + bytes
+                + " bytes of other requests and of replies being uploaded, and this message"
+                + " needs more than "
+                + (held + bytes)
                 + "; retry later");
       }
       held += bytes;
@@ -210,6 +375,7 @@ final class FleetGrpcServer implements AutoCloseable {
     }
 
     synchronized void release() {
+      released = true;
       if (held > 0) {
         budget.release(held);
         held = 0;
@@ -219,24 +385,17 @@ final class FleetGrpcServer implements AutoCloseable {
 
   private <Q extends MessageLite, R> void call(
       String rpc, Q request, StreamObserver<R> out, Body<Q, R> body) {
-    Charge charge = new Charge();
+    // the message's bytes were charged while gRPC read them (Intake); held until answered
+    Charge charge = CHARGE.get();
     R response;
     try {
-      Metadata md = HEADERS.get();
-      SignedRequestVerifier.Signed signed = verifier.verify(name -> header(md, name));
-      // as on HTTP: only calls that can do something are remembered against replays
-      if (service.isKnownKey(signed.keyId())
-          || (!service.authenticated() && rpc.equals("RegisterNode"))) {
-        replayGuard.firstUse(signed.keyId(), signed.timestamp());
+      SignedRequestVerifier.Signed signed = SIGNED.get();
+      if (charge == null || signed == null) {
+        throw new IllegalStateException("call " + rpc + " passed neither Admission nor Intake");
       }
-      charge.take(request.getSerializedSize());
       response = body.serve(request, signed, charge::adopt);
     } catch (FleetApiException e) {
-      if (e.status() >= 500) {
-        log.warn("gRPC {}: {}", rpc, e.getMessage());
-      } else {
-        log.debug("gRPC {} refused ({}): {}", rpc, e.status(), e.getMessage());
-      }
+      logRefusal(rpc, e);
       out.onError(status(e).asRuntimeException());
       return;
     } catch (RuntimeException e) {
@@ -244,7 +403,9 @@ final class FleetGrpcServer implements AutoCloseable {
       out.onError(Status.INTERNAL.withDescription("Internal server error.").asRuntimeException());
       return;
     } finally {
-      charge.release();
+      if (charge != null) {
+        charge.release();
+      }
     }
     out.onNext(response);
     out.onCompleted();
@@ -252,9 +413,6 @@ final class FleetGrpcServer implements AutoCloseable {
 
   /** The HTTP carrier's header names, read from the gRPC metadata (base64 for the binary keys). */
   private static String header(Metadata md, String name) {
-    if (md == null) {
-      return null;
-    }
     if (name.equals(NodeSigner.HTTP_PUBLIC_KEY_HEADER)) {
       byte[] b = md.get(PUBLIC_KEY);
       return b == null ? null : Base64.getEncoder().encodeToString(b);
@@ -268,6 +426,9 @@ final class FleetGrpcServer implements AutoCloseable {
     }
     return null;
   }
+
+  /** The longest refusal detail sent in a status description (characters). */
+  static final int MAX_DESCRIPTION = 2000;
 
   /** A refusal as flwr's SuperLink answers it over gRPC. */
   static Status status(FleetApiException e) {
@@ -284,12 +445,14 @@ final class FleetGrpcServer implements AutoCloseable {
           case 503 -> Status.UNAVAILABLE;
           default -> e.status() >= 500 ? Status.INTERNAL : Status.UNKNOWN;
         };
+    // well under grpc-java clients' 16 KiB metadata limit, whatever a refusal quotes
+    String detail = FleetApiException.clip(e.getMessage(), MAX_DESCRIPTION);
     if (e.code() == null) {
-      return s.withDescription(e.getMessage());
+      return s.withDescription(detail);
     }
     StringBuilder json = new StringBuilder("{\"code\": ").append(e.code());
     json.append(", \"public_message\": ");
-    FleetApiException.quote(json, e.getMessage());
+    FleetApiException.quote(json, detail);
     json.append(", \"public_details\": null}");
     return s.withDescription(json.toString());
   }

@@ -290,6 +290,13 @@ public final class FleetHttpServer implements AutoCloseable {
     return grpc.port();
   }
 
+  /**
+   * Message bytes the gRPC carrier has read for admitted calls (tests: a refused call adds none).
+   */
+  long grpcBodyBytesRead() {
+    return grpc == null ? 0 : grpc.bodyBytesRead();
+  }
+
   /** The run id every instruction carries (one run per server). */
   public long runId() {
     return service.runId();

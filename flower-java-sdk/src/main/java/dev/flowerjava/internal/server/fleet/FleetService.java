@@ -227,8 +227,7 @@ final class FleetService implements FleetClientProxy.Owner {
   synchronized long authorize(String keyId, long nodeId) {
     NodeEntry e = byKey.get(keyId);
     if (e == null) {
-      throw FleetApiException.unauthenticated(
-          "the signing public key (..." + shortKey(keyId) + ") belongs to no registered SuperNode");
+      throw noNodeFor(keyId);
     }
     if (e.nodeId != nodeId) {
       throw FleetApiException.unauthenticated(
@@ -264,14 +263,62 @@ final class FleetService implements FleetClientProxy.Owner {
 
   // ------------------------------------------------------------------ node life
 
+  /**
+   * In authenticated mode, refuses a call at its headers when its verified signing key can do
+   * nothing whatever its body says (RegisterNode at all; any other call by a key the operator did
+   * not list), with the refusal the service would give after reading the body. A carrier that
+   * checks this before accepting the body spends nothing on a stranger's message. Open mode:
+   * nothing to check before the body.
+   *
+   * @param keyId the verified signing key ({@link #keyId})
+   * @param rpc the call's gRPC method name ({@code RegisterNode}, {@code PushObject}, ...)
+   * @throws FleetApiException the call's refusal
+   */
+  void admitSigner(String keyId, String rpc) {
+    if (!authenticated) {
+      return;
+    }
+    if (rpc.equals("RegisterNode")) {
+      throw registrationRefused();
+    }
+    if (isKnownKey(keyId)) {
+      return;
+    }
+    if (rpc.equals("ActivateNode")) {
+      throw activationFailed(keyId);
+    }
+    throw noNodeFor(keyId);
+  }
+
+  private static FleetApiException registrationRefused() {
+    return new FleetApiException(
+        412,
+        FleetApiException.REGISTRATION_REFUSED,
+        "SuperNode authentication is enabled: RegisterNode is refused. All SuperNodes must"
+            + " be registered by the server operator (--node-auth-keys).");
+  }
+
+  private FleetApiException activationFailed(String keyId) {
+    return new FleetApiException(
+        412,
+        FleetApiException.ACTIVATION_FAILED,
+        "Failed to activate SuperNode: no SuperNode is registered with this public key (..."
+            + shortKey(keyId)
+            + ")"
+            + (authenticated
+                ? "; the server operator has not listed it among the node auth keys"
+                : "; call RegisterNode first"));
+  }
+
+  private static FleetApiException noNodeFor(String keyId) {
+    return FleetApiException.unauthenticated(
+        "the signing public key (..." + shortKey(keyId) + ") belongs to no registered SuperNode");
+  }
+
   RegisterNodeFleetResponse registerNode(String keyId) {
     synchronized (this) {
       if (authenticated) {
-        throw new FleetApiException(
-            412,
-            FleetApiException.REGISTRATION_REFUSED,
-            "SuperNode authentication is enabled: RegisterNode is refused. All SuperNodes must"
-                + " be registered by the server operator (--node-auth-keys).");
+        throw registrationRefused();
       }
       NodeEntry existing = byKey.get(keyId);
       if (existing != null) {
@@ -307,15 +354,7 @@ final class FleetService implements FleetClientProxy.Owner {
     synchronized (this) {
       e = byKey.get(keyId);
       if (e == null) {
-        throw new FleetApiException(
-            412,
-            FleetApiException.ACTIVATION_FAILED,
-            "Failed to activate SuperNode: no SuperNode is registered with this public key (..."
-                + shortKey(keyId)
-                + ")"
-                + (authenticated
-                    ? "; the server operator has not listed it among the node auth keys"
-                    : "; call RegisterNode first"));
+        throw activationFailed(keyId);
       }
       old = e.proxy;
       proxy = new FleetClientProxy(runId, e.nodeId, codec, models, this, budget);
@@ -553,7 +592,7 @@ final class FleetService implements FleetClientProxy.Owner {
           403,
           FleetApiException.GET_FAB_FAILED,
           "requested FAB hash '"
-              + r.getHashStr()
+              + FleetApiException.clip(r.getHashStr(), 80)
               + "' does not match the run's FAB hash "
               + a.fabHash());
     }

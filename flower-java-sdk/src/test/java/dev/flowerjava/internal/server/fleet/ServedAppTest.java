@@ -89,7 +89,7 @@ class ServedAppTest {
     return zip(all);
   }
 
-  private static Map<String, String> app(String pyproject) {
+  static Map<String, String> app(String pyproject) {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("pyproject.toml", pyproject);
     m.put("quickstartapp/client_app.py", "app = None\n");
