@@ -26,6 +26,16 @@ def load(path):
     return json.loads(text)
 
 
+def rate(run):
+    """Rounds per second over all rounds (the first has Ray's actors' start, the JVM's JIT)."""
+    return run["rounds"] / run["rounds_seconds"]
+
+
+def steady_rate(run):
+    """Rounds per second from the start of round 2 to the end."""
+    return (run["rounds"] - 1) / (run["rounds_seconds"] - run["round_starts"][1])
+
+
 def main():
     directory, intro = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
     java, flwr = load(directory / "java.json"), load(directory / "flwr.json")
@@ -45,34 +55,43 @@ def main():
     scale = max(float(np.max(np.abs(a))) for a in flwr_model)
 
     n, rounds = java["supernodes"], java["rounds"]
-    java_rps, flwr_rps = rounds / java["rounds_seconds"], rounds / flwr["rounds_seconds"]
-    ratio = java_rps / flwr_rps
+    ratio = rate(java) / rate(flwr)
+    steady_ratio = steady_rate(java) / steady_rate(flwr) if rounds > 1 else None
     out = [f"## Simulation: {n:,} virtual clients, side by side with flwr's run_simulation", ""]
     out += [intro.read_text().strip(), ""]
     out.append(
         f"{n:,} virtual clients, {rounds} rounds, every client fits every round "
         f"({java['local_steps']} local SGD steps each), seed {java['seed']}."
     )
+    loads = [(directory / f"load.{w}").read_text().strip() for w in ("start", "end")]
+    out.append(
+        f"flwr {flwr['flwr_version']}, Ray {flwr['ray_version']}; the machine's 1-minute load "
+        f"average {loads[0]} before the part, {loads[1]} after it."
+    )
     out.append("")
     out.append(
-        "| | rounds/s | rounds time | whole run (start-up included) "
+        "| | rounds/s | rounds/s from round 2 | rounds time | whole run (start-up included) "
         "| peak PSS, process tree | peak RSS, process tree | processes |"
     )
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, r, m in (
         ("Java `Simulation`", java, java_mem),
         ("flwr `run_simulation` (Ray)", flwr, flwr_mem),
     ):
         out.append(
-            f"| {name} | {rounds / r['rounds_seconds']:.3g} | {r['rounds_seconds']:.2f} s "
+            f"| {name} | {rate(r):.3g} | {steady_rate(r) if rounds > 1 else float('nan'):.3g} "
+            f"| {r['rounds_seconds']:.2f} s "
             f"| {m['wall_seconds']:.1f} s | {m['peak_pss_bytes'] / MIB:.0f} MiB "
             f"| {m['peak_rss_bytes'] / MIB:.0f} MiB | {m['max_processes']} |"
         )
     out.append("")
     pss_ratio = flwr_mem["peak_pss_bytes"] / java_mem["peak_pss_bytes"]
-    verdict = "met" if ratio >= TARGET else "missed"
+    # judged on the lower of the two ratios
+    verdict = "met" if min(ratio, steady_ratio or ratio) >= TARGET else "missed"
     out.append(
-        f"Java / flwr throughput: **{ratio:.1f}x** (target >= {TARGET:.0f}x: {verdict}); "
+        f"Java / flwr throughput: **{ratio:.1f}x** over all rounds, "
+        f"{steady_ratio or float('nan'):.1f}x from round 2 on (target >= {TARGET:.0f}x on the "
+        f"lower: {verdict}); "
         f"peak memory (PSS) flwr / Java: {pss_ratio:.1f}x."
     )
     out.append("")

@@ -5,9 +5,9 @@ Ray backend. Half of benchmarks/parts/80-simulation.sh; runs in .venv/flwr-sim.
 Usage: flwr_sim.py SUPERNODES ROUNDS LOCAL_STEPS SEED OUT_PREFIX
 
 Writes OUT_PREFIX.json (the round timings and the final loss) and OUT_PREFIX.npz (the final
-model). Rounds are timed inside the server: from the first fit configuration to the end of each
-round's aggregation, so Ray's start-up and shutdown are not in the rounds per second (they are in
-the part's wall time).
+model). Rounds are timed inside the server: from each round's fit configuration to the end of its
+aggregation (relative to the first round's start); Ray's start-up is in the part's wall time, and
+its actors' in the first round.
 
 run_simulation has no run config argument, so the data seed and the number of local steps reach
 the clients in the fit instruction's config (the Java twin reads them from the run config, where
@@ -19,7 +19,9 @@ import sys
 import tempfile
 import time
 
+import flwr
 import numpy as np
+import ray
 import toy
 from flwr.client import ClientApp, NumPyClient
 from flwr.common import Context, ndarrays_to_parameters, parameters_to_ndarrays
@@ -49,6 +51,7 @@ class TimedFedAvg(FedAvg):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.started = None
+        self.round_starts = []
         self.round_ends = []
         self.results_per_round = []
         self.final = None
@@ -56,6 +59,7 @@ class TimedFedAvg(FedAvg):
     def configure_fit(self, server_round, parameters, client_manager):
         if self.started is None:
             self.started = time.perf_counter()
+        self.round_starts.append(time.perf_counter())
         return super().configure_fit(server_round, parameters, client_manager)
 
     def aggregate_fit(self, server_round, results, failures):
@@ -123,9 +127,12 @@ def main():
                 "local_steps": steps,
                 "seed": seed,
                 "rounds_seconds": rounds_seconds,
+                "round_starts": [t - strategy.started for t in strategy.round_starts],
                 "round_ends": [t - strategy.started for t in strategy.round_ends],
                 "wall_seconds": wall,
                 "results_per_round": strategy.results_per_round,
+                "flwr_version": flwr.__version__,
+                "ray_version": ray.__version__,
             },
             f,
         )

@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.StringJoiner;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The Java half of {@code benchmarks/parts/80-simulation.sh}: the toy client ({@link ToyClient}) in
@@ -24,9 +23,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <pre>SimulationRun SUPERNODES ROUNDS LOCAL_STEPS SEED OUT.json</pre>
  *
- * <p>Writes the round timing (from the first fit configuration to the end of the run, as {@code
- * python/simulation/flwr_sim.py} times flwr's), this JVM's peak RSS and the final model (its
- * doubles printed exactly) as one JSON object. Fails unless every round aggregated every client.
+ * <p>Writes the round timing (each round's start at its fit configuration, the end when the run
+ * returns, as {@code python/simulation/flwr_sim.py} times flwr's), this JVM's peak RSS and the
+ * final model (its doubles printed exactly) as one JSON object. Fails unless every round aggregated
+ * every client.
  */
 public final class SimulationRun {
   private SimulationRun() {}
@@ -50,7 +50,8 @@ public final class SimulationRun {
     long seed = Long.parseLong(args[3]);
     Path out = Path.of(args[4]);
 
-    AtomicLong started = new AtomicLong();
+    // each round's start (its fit configuration), nanoTime; the run ends when run() returns
+    long[] roundStarts = new long[rounds + 1];
     FedAvg strategy =
         FedAvg.builder()
             .fractionFit(1.0)
@@ -64,7 +65,7 @@ public final class SimulationRun {
                         NDArray.ofDoubles(new double[] {0.0}, 1))))
             .onFitConfig(
                 round -> {
-                  started.compareAndSet(0, System.nanoTime());
+                  roundStarts[round] = System.nanoTime();
                   return ScalarMap.empty();
                 })
             .build();
@@ -101,7 +102,13 @@ public final class SimulationRun {
     json.add("\"rounds\": " + rounds);
     json.add("\"local_steps\": " + steps);
     json.add("\"seed\": " + seed);
-    json.add(String.format(Locale.ROOT, "\"rounds_seconds\": %.6f", (ended - started.get()) / 1e9));
+    json.add(
+        String.format(Locale.ROOT, "\"rounds_seconds\": %.6f", (ended - roundStarts[1]) / 1e9));
+    StringJoiner starts = new StringJoiner(", ", "[", "]");
+    for (int r = 1; r <= rounds; r++) {
+      starts.add(String.format(Locale.ROOT, "%.6f", (roundStarts[r] - roundStarts[1]) / 1e9));
+    }
+    json.add("\"round_starts\": " + starts);
     json.add(String.format(Locale.ROOT, "\"wall_seconds\": %.6f", (ended - began) / 1e9));
     json.add("\"peak_rss_bytes\": " + statusBytes("VmHWM"));
     json.add("\"max_heap_bytes\": " + Runtime.getRuntime().maxMemory());
