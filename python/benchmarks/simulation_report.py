@@ -71,9 +71,12 @@ def main():
     out.append("")
     out.append(
         "| | rounds/s | rounds/s from round 2 | rounds time | whole run (start-up included) "
-        "| peak PSS, process tree | peak RSS, process tree | processes |"
+        "| peak PSS, process tree | peak RSS, process tree | largest process's VmHWM "
+        "| processes |"
     )
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    # the JVM's own VmHWM, read at its end, is its exact peak (a 0.2 s sample can miss it)
+    java_mem["max_hwm_bytes"] = max(java_mem["max_hwm_bytes"], java["peak_rss_bytes"])
     for name, r, m in (
         ("Java `Simulation`", java, java_mem),
         ("flwr `run_simulation` (Ray)", flwr, flwr_mem),
@@ -82,17 +85,20 @@ def main():
             f"| {name} | {rate(r):.3g} | {steady_rate(r) if rounds > 1 else float('nan'):.3g} "
             f"| {r['rounds_seconds']:.2f} s "
             f"| {m['wall_seconds']:.1f} s | {m['peak_pss_bytes'] / MIB:.0f} MiB "
-            f"| {m['peak_rss_bytes'] / MIB:.0f} MiB | {m['max_processes']} |"
+            f"| {m['peak_rss_bytes'] / MIB:.0f} MiB | {m['max_hwm_bytes'] / MIB:.0f} MiB "
+            f"| {m['max_processes']} |"
         )
     out.append("")
-    pss_ratio = flwr_mem["peak_pss_bytes"] / java_mem["peak_pss_bytes"]
+    # against the JVM's exact peak RSS (never below its PSS): the ratio errs in flwr's favour
+    java_peak = max(java_mem["peak_pss_bytes"], java_mem["max_hwm_bytes"])
+    pss_ratio = flwr_mem["peak_pss_bytes"] / java_peak
     # judged on the lower of the two ratios
     verdict = "met" if min(ratio, steady_ratio or ratio) >= TARGET else "missed"
     out.append(
         f"Java / flwr throughput: **{ratio:.1f}x** over all rounds, "
         f"{steady_ratio or float('nan'):.1f}x from round 2 on (target >= {TARGET:.0f}x on the "
         f"lower: {verdict}); "
-        f"peak memory (PSS) flwr / Java: {pss_ratio:.1f}x."
+        f"peak memory, flwr's process tree (PSS) / the JVM's peak RSS: {pss_ratio:.1f}x."
     )
     out.append("")
     out.append(
