@@ -1,0 +1,120 @@
+package dev.flowerjava.examples.cifar;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * {@link CifarSimulation} in small, through the real DJL CNN on real CIFAR-10: 10 virtual clients
+ * on Dirichlet(0.5) shares of 2,000 training images, 3 sampled per round, 3 rounds of 4 local
+ * steps, evaluation every 2 rounds. Needs CIFAR-10 and libtorch: fails, never skips, when one is
+ * missing.
+ */
+@Tag("interop")
+class CifarSimulationTest {
+  private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+  @Test
+  @Timeout(300)
+  void aTinyExperimentCompletesScoresEveryClientAndWritesThePlots(@TempDir Path out)
+      throws Exception {
+    Path data = Cifar10.defaultDirectory();
+    if (!Files.isDirectory(data)) {
+      fail(
+          "CIFAR-10 is not in " + data + "; run scripts/fetch-cifar10.sh from the repository root");
+    }
+    System.setProperty("java.awt.headless", "true");
+    CifarSimulation sim = new CifarSimulation();
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    sim.console = new PrintStream(console, true, StandardCharsets.UTF_8);
+    int exit =
+        new CommandLine(sim)
+            .execute(
+                "--num-clients", "10",
+                "--clients-per-round", "3",
+                "--rounds", "3",
+                "--local-steps", "4",
+                "--evaluate-every", "2",
+                "--max-train", "2000",
+                "--max-test", "1000",
+                "--central-test", "300",
+                "--min-partition-size", "5",
+                "--max-concurrent-clients", "2",
+                "--seed", "7",
+                "--out", out.toString());
+    String log = console.toString(StandardCharsets.UTF_8);
+    assertEquals(0, exit, () -> "exit code; console:\n" + log);
+
+    JsonNode history = new ObjectMapper().readTree(out.resolve("history.json").toFile());
+    assertEquals(3, history.get("rounds").asInt());
+    assertEquals(0, history.get("total_failures").asInt(), log);
+    // evaluation every 2 rounds: rounds 2 and 3 (the last), and the initial model (round 0)
+    assertArrayEquals(
+        new int[] {0, 2, 3}, rounds(history.get("metrics_centralized").get("accuracy")), log);
+    assertArrayEquals(
+        new int[] {2, 3}, rounds(history.get("metrics_distributed").get("accuracy")), log);
+    assertArrayEquals(new int[] {1, 2, 3}, rounds(history.get("fit_results")), log);
+
+    JsonNode clients = history.get("client_accuracy");
+    assertEquals(10, clients.get("clients_scored").asInt(), "every client scored; " + log);
+    double q1 = clients.get("q1").asDouble();
+    double median = clients.get("median").asDouble();
+    double q3 = clients.get("q3").asDouble();
+    assertTrue(0 <= q1 && q1 <= median && median <= q3 && q3 <= 1, clients.toString());
+    assertTrue(history.get("peak_rss_bytes").asLong() > 0);
+
+    String table = Files.readString(out.resolve("client_scores.txt"));
+    assertTrue(log.contains(table.strip()), "the table is printed too");
+    for (String file : List.of("history.png", "client_accuracy.png")) {
+      byte[] png = Files.readAllBytes(out.resolve(file));
+      assertArrayEquals(PNG_MAGIC, Arrays.copyOf(png, PNG_MAGIC.length), file);
+    }
+    assertTrue(Files.size(out.resolve("final_model.npz")) > 4 * CifarNet.TOTAL_VALUES);
+  }
+
+  @Test
+  void badOptionsAreRefusedNamingTheOption() {
+    String[][] cases = {
+      {"--clients-per-round", "--clients-per-round", "11", "--num-clients", "10"},
+      {"--local-steps", "--local-epochs", "1", "--local-steps", "5"},
+      {"--evaluate-every", "--evaluate-every", "0"},
+      {"--lr", "--lr", "-1"},
+    };
+    for (String[] c : cases) {
+      String[] args = Arrays.copyOfRange(c, 1, c.length);
+      ByteArrayOutputStream err = new ByteArrayOutputStream();
+      CommandLine cmd = new CommandLine(new CifarSimulation());
+      cmd.setErr(new java.io.PrintWriter(err, true, StandardCharsets.UTF_8));
+      assertEquals(2, cmd.execute(args), String.join(" ", args));
+      String message = err.toString(StandardCharsets.UTF_8);
+      assertTrue(message.contains(c[0]), c[0] + " named in: " + message);
+    }
+  }
+
+  private static int[] rounds(JsonNode pairs) {
+    List<Integer> out = new ArrayList<>();
+    if (pairs != null) {
+      for (JsonNode p : pairs) {
+        out.add(p.get(0).asInt());
+      }
+    }
+    return out.stream().mapToInt(Integer::intValue).toArray();
+  }
+}
