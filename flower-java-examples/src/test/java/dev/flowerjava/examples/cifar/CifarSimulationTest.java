@@ -25,8 +25,8 @@ import picocli.CommandLine;
 /**
  * {@link CifarSimulation} in small, through the real DJL CNN on real CIFAR-10: 10 virtual clients
  * on Dirichlet(0.5) shares of 2,000 training images, 3 sampled per round, 3 rounds of 4 local
- * steps, evaluation every 2 rounds; run twice with one seed, it gives the same model. Needs
- * CIFAR-10 and libtorch: fails, never skips, when one is missing.
+ * steps, evaluation every 2 rounds; run twice with one seed (once with serialized messages), it
+ * gives the same model. Needs CIFAR-10 and libtorch: fails, never skips, when one is missing.
  */
 @Tag("interop")
 class CifarSimulationTest {
@@ -48,10 +48,14 @@ class CifarSimulationTest {
     int exit = new CommandLine(sim).execute(tinyRun(out.resolve("a")));
     String log = console.toString(StandardCharsets.UTF_8);
     assertEquals(0, exit, () -> "exit code; console:\n" + log);
-    // one seed, one model: a second run ends with the same bytes and the same per-client table
+    // one seed, one model: a second run, its messages through the wire encoding this time (which
+    // carries the float32 arrays exactly), ends with the same model and per-client table
     CifarSimulation again = new CifarSimulation();
     again.console = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-    assertEquals(0, new CommandLine(again).execute(tinyRun(out.resolve("b"))));
+    String[] serialized = tinyRun(out.resolve("b"));
+    serialized = Arrays.copyOf(serialized, serialized.length + 1);
+    serialized[serialized.length - 1] = "--serialize-messages";
+    assertEquals(0, new CommandLine(again).execute(serialized));
     // the arrays, not the zip's bytes: its entries carry the time they were written
     assertEquals(
         NpyCodec.readNpz(out.resolve("a/final_model.npz")),
