@@ -99,7 +99,10 @@ public final class FlowerServer implements AutoCloseable {
     }
     this.metrics =
         b.meterRegistry == null ? ServerMetrics.none() : ServerMetrics.of(b.meterRegistry);
-    ClientManager clientManager = new ClientManager(new Random(b.seed), Duration.ofDays(1));
+    // with no transport no client can arrive while the rounds run: a sample the registered
+    // clients cannot fill fails at once instead of waiting a day for clients that never come
+    Duration sampleWait = !grpcBidi && fleetHttpPort == null ? Duration.ZERO : Duration.ofDays(1);
+    ClientManager clientManager = new ClientManager(new Random(b.seed), sampleWait);
     this.server = new Server(clientManager, b.strategy, metrics);
     Path checkpointDir = b.checkpointDir != null ? b.checkpointDir : b.resumeFrom;
     if (checkpointDir != null
@@ -457,8 +460,9 @@ public final class FlowerServer implements AutoCloseable {
      * Whether to serve the legacy grpc-bidi protocol on {@link #port(int)} (default true).
      *
      * @param enabled false to serve only the Fleet API ({@link #fleetHttpPort(int)}), or, without
-     *     it, no transport: the rounds then wait for clients registered in-process with {@link
-     *     FlowerServer#clientManager()}
+     *     it, no transport: the clients are those registered in-process with {@link
+     *     FlowerServer#clientManager()} before {@link FlowerServer#run()}, and a round whose
+     *     strategy asks for more clients than are registered samples none, without waiting
      * @return this builder
      */
     public Builder grpcBidi(boolean enabled) {

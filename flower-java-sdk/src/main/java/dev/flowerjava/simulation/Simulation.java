@@ -50,6 +50,12 @@ import java.util.concurrent.ExecutionException;
  * Builder#maxConcurrentClients} threads, and their results reach the strategy in the order the
  * clients were sampled, so that one seed gives the same model, bit for bit, on every run. A client
  * that throws fails its instruction, as in a live run; the simulation goes on.
+ *
+ * <p>Differences from a live run: every node is there from the start and never leaves, so a round
+ * whose strategy asks for more clients than there are nodes samples none at once (a live server
+ * would wait for more to connect). A round timeout ({@link ServerConfig#withRoundTimeout}) counts
+ * as in a live run, but as replies reach the strategy in sampling order, a reply that waits behind
+ * a late one is late too.
  */
 public final class Simulation {
   private final ClientFactory clientFactory;
@@ -296,7 +302,8 @@ public final class Simulation {
 
     /**
      * Evaluates (federated and centralized) only on rounds {@code k, 2k, ...} and on the last round
-     * (default 1: every round).
+     * (default 1: every round). The initial model (round 0) is evaluated centrally as always; a
+     * {@link ServerConfig#withStopWhen} target is checked only on rounds that evaluate.
      *
      * @param k at least 1
      * @return this builder

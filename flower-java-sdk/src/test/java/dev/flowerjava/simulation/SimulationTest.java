@@ -603,6 +603,23 @@ class SimulationTest {
   }
 
   @Test
+  void aRoundThatNeedsMoreClientsThanThereAreNodesSamplesNoneAtOnce() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    // Flower's FedAvg defaults want 2 clients available; there is 1
+    Strategy strategy = FedAvg.builder().initialParameters(zeros()).build();
+    History h =
+        toy(1, strategy, 2)
+            .progress(new PrintStream(out, true, StandardCharsets.UTF_8))
+            .build()
+            .run()
+            .history();
+    assertEquals(List.of(new History.Entry<>(1, 0), new History.Entry<>(2, 0)), h.fitResults());
+    assertTrue(
+        out.toString(StandardCharsets.UTF_8).contains("[simulation] round 2/2: fit no clients"),
+        out.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
   void aStatusOtherThanOkIsAFailureToo() throws Exception {
     ClientFactory factory =
         ctx ->
