@@ -11,9 +11,12 @@ import java.util.Objects;
 /**
  * A Flower client training a {@link CifarNet} on its own CIFAR-10 partition, like the client of
  * Flower's PyTorch quickstart. The fit config may set {@code local-epochs}, {@code batch-size} and
- * {@code lr}; missing keys fall back to this client's {@link Settings}. Momentum is 0.9. A fit
- * config with {@code proximal_mu} > 0 (flwr's FedProx key) adds FedProx's proximal term {@code mu /
- * 2 * ||w - w_global||^2} to the local objective; 0 or absent trains as before.
+ * {@code lr}; missing keys fall back to this client's {@link Settings}. A {@code local-steps} > 0
+ * trains that many batches instead of whole epochs. A {@code server-round} seeds the round's
+ * shuffle (else the count of this client's fits does, which a client rebuilt every round lacks).
+ * Momentum is 0.9. A fit config with {@code proximal_mu} > 0 (flwr's FedProx key) adds FedProx's
+ * proximal term {@code mu / 2 * ||w - w_global||^2} to the local objective; 0 or absent trains as
+ * before.
  */
 public final class CifarClient extends NumPyClient {
   /** Local training defaults, used where the server's fit config is silent. */
@@ -60,6 +63,11 @@ public final class CifarClient extends NumPyClient {
   public FitResult fit(List<NDArray> parameters, ScalarMap config) {
     setParameters(parameters);
     int epochs = (int) config.getLong("local-epochs", settings.localEpochs());
+    long steps = config.getLong("local-steps", 0);
+    if (steps < 0 || steps > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(
+          "local-steps must be in 0.." + Integer.MAX_VALUE + ", got " + steps);
+    }
     int batchSize = (int) config.getLong("batch-size", settings.batchSize());
     float lr = (float) config.getDouble("lr", settings.lr());
     double mu = config.getDouble("proximal_mu", 0);
@@ -68,22 +76,34 @@ public final class CifarClient extends NumPyClient {
     }
     fits++;
     // a different shuffle every round, reproducible from the client's seed
-    long seed = settings.seed() * 1_000_003L + fits;
+    long seed = settings.seed() * 1_000_003L + config.getLong("server-round", fits);
     EpochProgress progress =
-        settings.progress() ? new EpochProgress(train.size(), batchSize, epochs) : null;
+        settings.progress() && steps == 0
+            ? new EpochProgress(train.size(), batchSize, epochs)
+            : null;
     CifarTrainer.TrainResult r;
     try {
       synchronized (TRAINING) {
         r =
-            trainer.train(
-                train,
-                epochs,
-                batchSize,
-                lr,
-                CifarTrainer.DEFAULT_MOMENTUM,
-                (float) mu,
-                seed,
-                progress);
+            steps > 0
+                ? trainer.trainSteps(
+                    train,
+                    (int) steps,
+                    batchSize,
+                    lr,
+                    CifarTrainer.DEFAULT_MOMENTUM,
+                    (float) mu,
+                    seed,
+                    null)
+                : trainer.train(
+                    train,
+                    epochs,
+                    batchSize,
+                    lr,
+                    CifarTrainer.DEFAULT_MOMENTUM,
+                    (float) mu,
+                    seed,
+                    progress);
       }
     } finally {
       if (progress != null) {

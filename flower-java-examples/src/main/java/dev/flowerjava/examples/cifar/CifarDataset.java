@@ -136,6 +136,55 @@ public final class CifarDataset implements LabeledImages {
   }
 
   /**
+   * The images at {@code indices}, in that order, without copying them: a read-only view that
+   * shares this dataset's pixels, so that many clients' shares of one dataset cost only their index
+   * arrays. The view keeps {@code indices} (not a copy): do not modify it later.
+   */
+  public LabeledImages view(int[] indices) {
+    Objects.requireNonNull(indices, "indices");
+    for (int i : indices) {
+      checkIndex(i);
+    }
+    return new View(indices);
+  }
+
+  /** {@link #view(int[])}: index k of the view is image {@code indices[k]} of this dataset. */
+  private final class View implements LabeledImages {
+    private final int[] indices;
+    private int[] mapped = new int[0]; // reused per batch: the trainer calls from one thread
+
+    View(int[] indices) {
+      this.indices = indices;
+    }
+
+    @Override
+    public int size() {
+      return indices.length;
+    }
+
+    @Override
+    public int label(int i) {
+      return labels[indices[i]];
+    }
+
+    @Override
+    public void fillBatch(int[] batch, float[] dst) {
+      if (mapped.length != batch.length) {
+        mapped = new int[batch.length];
+      }
+      for (int k = 0; k < batch.length; k++) {
+        mapped[k] = indices[batch[k]];
+      }
+      fillImages(mapped, dst, PixelNormalization.QUICKSTART);
+    }
+
+    @Override
+    public String toString() {
+      return "CifarDataset.View[" + indices.length + " of " + labels.length + " images]";
+    }
+  }
+
+  /**
    * The images of partition {@code partitionId} under {@code partitioner}, e.g. one client's share.
    */
   public CifarDataset partition(Partitioner partitioner, int partitionId) {

@@ -118,7 +118,60 @@ public final class CifarTrainer {
               + batchSize);
     }
     int batchesPerEpoch = (n + batchSize - 1) / batchSize;
-    int totalBatches = Math.multiplyExact(batchesPerEpoch, epochs);
+    return run(
+        data,
+        Math.multiplyExact(batchesPerEpoch, epochs),
+        batchSize,
+        lr,
+        momentum,
+        proximalMu,
+        seed,
+        listener);
+  }
+
+  /**
+   * Trains the network in place for exactly {@code steps} optimizer steps (batches) instead of
+   * whole epochs, as FLamby's benchmarks count local work: the data is reshuffled each time it has
+   * been gone through, and the last pass stops mid-epoch. The result covers the examples of those
+   * steps; its {@code examples} is still the dataset size (the FedAvg weight).
+   *
+   * @throws IllegalArgumentException if the data is empty or a setting is out of range
+   */
+  public TrainResult trainSteps(
+      LabeledImages data,
+      int steps,
+      int batchSize,
+      float lr,
+      float momentum,
+      float proximalMu,
+      long seed,
+      ProgressListener listener) {
+    int n = data.size();
+    if (n <= 0 || steps <= 0 || batchSize <= 0) {
+      throw new IllegalArgumentException(
+          "need data, steps > 0 and batchSize > 0; got size="
+              + n
+              + " steps="
+              + steps
+              + " batchSize="
+              + batchSize);
+    }
+    return run(data, steps, batchSize, lr, momentum, proximalMu, seed, listener);
+  }
+
+  /** The training loop: {@code totalBatches} batches, reshuffling at the start of every pass. */
+  private TrainResult run(
+      LabeledImages data,
+      int totalBatches,
+      int batchSize,
+      float lr,
+      float momentum,
+      float proximalMu,
+      long seed,
+      ProgressListener listener) {
+    int n = data.size();
+    int batchesPerEpoch = (n + batchSize - 1) / batchSize;
+    int epochs = (totalBatches + batchesPerEpoch - 1) / batchesPerEpoch;
     BatchBuffers buf = new BatchBuffers(batchSize);
     Random rng = new Random(seed);
     int[] order = new int[n];
@@ -138,7 +191,7 @@ public final class CifarTrainer {
       ParameterStore ps = new ParameterStore(call, false);
       for (int epoch = 0; epoch < epochs; epoch++) {
         shuffle(order, rng);
-        for (int start = 0; start < n; start += batchSize) {
+        for (int start = 0; start < n && done < totalBatches; start += batchSize) {
           float batchLoss;
           int b = Math.min(batchSize, n - start);
           int[] idx = buf.indices(order, start, b);

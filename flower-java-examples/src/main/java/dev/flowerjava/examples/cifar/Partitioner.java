@@ -17,6 +17,11 @@ import java.util.Random;
  *       small alpha gives each client few classes, large alpha approaches IID.
  * </ul>
  *
+ * <p>{@link #partitionAll(int[], int[])} also gives every partition its own test split: the test
+ * set is cut class by class in the same proportions as the train set (for Dirichlet, the same
+ * per-class draw), so each client is tested on images of the label mix it trained on, and the train
+ * partitions are exactly those of {@link #partitionAll(int[])} with that seed.
+ *
  * <p>Randomness comes from {@link java.util.Random}, whose algorithms are fixed by its
  * specification, so a seed gives the same partitions on every JVM.
  */
@@ -56,7 +61,8 @@ public final class Partitioner {
   /**
    * Dirichlet(alpha) label skew, redrawing (up to {@value #MAX_DIRICHLET_ATTEMPTS} times, each draw
    * continuing the same seeded stream) until every partition holds at least {@code
-   * minPartitionSize} indices.
+   * minPartitionSize} indices; with a test set ({@link #partitionAll(int[], int[])}) its test part
+   * must hold at least as many too. Without that floor, a partition may be empty.
    */
   public static Partitioner dirichlet(
       int numPartitions, double alpha, long seed, int minPartitionSize) {
@@ -84,11 +90,57 @@ public final class Partitioner {
 
   /** All partitions: element k holds partition k's indices into {@code labels}, ascending. */
   public int[][] partitionAll(int[] labels) {
-    int[][] parts = Double.isNaN(alpha) ? iidParts(labels.length) : dirichletParts(labels);
+    int[][] parts =
+        Double.isNaN(alpha) ? iidParts(labels.length, seed) : dirichletParts(labels, null).train();
     for (int[] p : parts) {
       Arrays.sort(p);
     }
     return parts;
+  }
+
+  /**
+   * Each partition's train and test indices, both ascending: {@code train()[k]} indexes {@code
+   * trainLabels}, {@code test()[k]} indexes {@code testLabels}.
+   */
+  public record Split(int[][] train, int[][] test) {
+    /** Number of partitions. */
+    public int size() {
+      return train.length;
+    }
+  }
+
+  /**
+   * Partitions a train set as {@link #partitionAll(int[])} does (the same train partitions, unless
+   * the test parts' floor of {@code minPartitionSize} forces a redraw) and a test set alongside it
+   * with the same per-partition label proportions: IID cuts the test set into near-equal shuffled
+   * parts; Dirichlet cuts each class's test images at the same proportions drawn for that class's
+   * train images. The test set's shuffles use their own stream derived from the seed.
+   *
+   * @throws IllegalArgumentException if a test label never occurs among the train labels (it would
+   *     have no proportions to follow)
+   * @throws IllegalStateException if no draw gives every train and test part {@code
+   *     minPartitionSize} indices
+   */
+  public Split partitionAll(int[] trainLabels, int[] testLabels) {
+    Split split;
+    if (Double.isNaN(alpha)) {
+      split =
+          new Split(iidParts(trainLabels.length, seed), iidParts(testLabels.length, testSeed()));
+    } else {
+      split = dirichletParts(trainLabels, testLabels);
+    }
+    for (int[] p : split.train()) {
+      Arrays.sort(p);
+    }
+    for (int[] p : split.test()) {
+      Arrays.sort(p);
+    }
+    return split;
+  }
+
+  /** Seeds the test set's shuffles; a fixed mix so that it differs from the train seed. */
+  private long testSeed() {
+    return seed ^ 0x5DEECE66DL * 31;
   }
 
   @Override
@@ -105,7 +157,7 @@ public final class Partitioner {
             + "]";
   }
 
-  private int[][] iidParts(int n) {
+  private int[][] iidParts(int n, long seed) {
     Random rng = new Random(seed);
     int[] order = new int[n];
     for (int i = 0; i < n; i++) {
@@ -124,53 +176,47 @@ public final class Partitioner {
     return parts;
   }
 
-  private int[][] dirichletParts(int[] labels) {
+  /** Train (and, unless {@code testLabels} is null, test) partitions under one Dirichlet draw. */
+  private Split dirichletParts(int[] labels, int[] testLabels) {
     // indices of each distinct label, ascending label order, each list ascending
     int[] distinct = Arrays.stream(labels).distinct().sorted().toArray();
     int[][] byClass = new int[distinct.length][];
+    int[][] testByClass = new int[distinct.length][];
     for (int c = 0; c < distinct.length; c++) {
       int label = distinct[c];
       byClass[c] = indicesOf(labels, label);
+      testByClass[c] = testLabels == null ? new int[0] : indicesOf(testLabels, label);
+    }
+    if (testLabels != null) {
+      int covered = Arrays.stream(testByClass).mapToInt(a -> a.length).sum();
+      if (covered != testLabels.length) {
+        throw new IllegalArgumentException(
+            "testLabels has "
+                + (testLabels.length - covered)
+                + " labels that are not among the train labels "
+                + Arrays.toString(distinct));
+      }
     }
     Random rng = new Random(seed);
+    // its own stream, so that the train partitions do not depend on the test set
+    Random testRng = new Random(testSeed());
     double[] proportions = new double[numPartitions];
     for (int attempt = 1; ; attempt++) {
-      List<List<int[]>> pieces = new ArrayList<>(numPartitions);
-      for (int k = 0; k < numPartitions; k++) {
-        pieces.add(new ArrayList<>());
-      }
-      int[] sizes = new int[numPartitions];
-      for (int[] classIndices : byClass) {
-        int[] idx = classIndices.clone();
+      Pieces train = new Pieces(numPartitions);
+      Pieces test = new Pieces(numPartitions);
+      for (int c = 0; c < byClass.length; c++) {
+        int[] idx = byClass[c].clone();
         shuffle(idx, idx.length, rng);
         sampleDirichlet(alpha, rng, proportions);
-        // cut points at rounded cumulative proportions; the last cut is exactly idx.length
-        double cumulative = 0;
-        int start = 0;
-        for (int k = 0; k < numPartitions; k++) {
-          cumulative += proportions[k];
-          int end =
-              k == numPartitions - 1
-                  ? idx.length
-                  : (int) Math.min(idx.length, Math.round(cumulative * idx.length));
-          end = Math.max(end, start);
-          pieces.get(k).add(Arrays.copyOfRange(idx, start, end));
-          sizes[k] += end - start;
-          start = end;
-        }
+        train.cut(idx, proportions);
+        int[] testIdx = testByClass[c].clone();
+        shuffle(testIdx, testIdx.length, testRng);
+        test.cut(testIdx, proportions);
       }
-      int smallest = Arrays.stream(sizes).min().orElse(0);
-      if (smallest >= minPartitionSize) {
-        int[][] parts = new int[numPartitions][];
-        for (int k = 0; k < numPartitions; k++) {
-          parts[k] = new int[sizes[k]];
-          int at = 0;
-          for (int[] piece : pieces.get(k)) {
-            System.arraycopy(piece, 0, parts[k], at, piece.length);
-            at += piece.length;
-          }
-        }
-        return parts;
+      int smallest = train.smallest();
+      int smallestTest = testLabels == null ? Integer.MAX_VALUE : test.smallest();
+      if (smallest >= minPartitionSize && smallestTest >= minPartitionSize) {
+        return new Split(train.join(), testLabels == null ? null : test.join());
       }
       if (attempt == MAX_DIRICHLET_ATTEMPTS) {
         throw new IllegalStateException(
@@ -186,8 +232,65 @@ public final class Partitioner {
                 + labels.length
                 + " indices (smallest "
                 + smallest
-                + "); raise alpha or lower minPartitionSize");
+                + ")"
+                + (testLabels == null
+                    ? ""
+                    : " and of "
+                        + testLabels.length
+                        + " test indices (smallest "
+                        + smallestTest
+                        + ")")
+                + "; raise alpha or lower minPartitionSize");
       }
+    }
+  }
+
+  /** The pieces each partition receives, class by class, before they are joined. */
+  private static final class Pieces {
+    private final List<List<int[]>> pieces;
+    private final int[] sizes;
+
+    Pieces(int numPartitions) {
+      pieces = new ArrayList<>(numPartitions);
+      for (int k = 0; k < numPartitions; k++) {
+        pieces.add(new ArrayList<>());
+      }
+      sizes = new int[numPartitions];
+    }
+
+    /** Cuts {@code idx} at the rounded cumulative {@code proportions}; the last cut is its end. */
+    void cut(int[] idx, double[] proportions) {
+      int n = sizes.length;
+      double cumulative = 0;
+      int start = 0;
+      for (int k = 0; k < n; k++) {
+        cumulative += proportions[k];
+        int end =
+            k == n - 1
+                ? idx.length
+                : (int) Math.min(idx.length, Math.round(cumulative * idx.length));
+        end = Math.max(end, start);
+        pieces.get(k).add(Arrays.copyOfRange(idx, start, end));
+        sizes[k] += end - start;
+        start = end;
+      }
+    }
+
+    int smallest() {
+      return Arrays.stream(sizes).min().orElse(0);
+    }
+
+    int[][] join() {
+      int[][] parts = new int[sizes.length][];
+      for (int k = 0; k < sizes.length; k++) {
+        parts[k] = new int[sizes[k]];
+        int at = 0;
+        for (int[] piece : pieces.get(k)) {
+          System.arraycopy(piece, 0, parts[k], at, piece.length);
+          at += piece.length;
+        }
+      }
+      return parts;
     }
   }
 

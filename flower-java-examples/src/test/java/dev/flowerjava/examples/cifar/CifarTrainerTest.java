@@ -2,6 +2,7 @@ package dev.flowerjava.examples.cifar;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -51,6 +52,44 @@ class CifarTrainerTest {
       assertTrue(
           after.loss() < 0.5 * before.loss(), "loss " + before.loss() + " -> " + after.loss());
       assertTrue(after.accuracy() > 0.9, "held-out accuracy " + after.accuracy());
+    }
+  }
+
+  @Test
+  void trainStepsRunsExactlyThatManyBatchesAcrossEpochs() {
+    SyntheticImages data = new SyntheticImages(45, 10, 3); // passes of 2 batches: 32 + 13
+    try (CifarNet net = CifarNet.create(1)) {
+      CifarTrainer trainer = new CifarTrainer(net);
+      List<Integer> sizes = new ArrayList<>();
+      List<Integer> totals = new ArrayList<>();
+      CifarTrainer.TrainResult r =
+          trainer.trainSteps(
+              data,
+              5,
+              32,
+              0.01f,
+              CifarTrainer.DEFAULT_MOMENTUM,
+              0f,
+              2,
+              new CifarTrainer.ProgressListener() {
+                @Override
+                public void onBatch(int done, int total) {
+                  totals.add(total);
+                }
+
+                @Override
+                public void onBatchLoss(int epoch, int batch, double loss) {
+                  sizes.add(epoch * 10 + batch);
+                }
+              });
+      // three passes over the data, the last one cut after its first batch
+      assertEquals(List.of(0, 1, 10, 11, 20), sizes);
+      assertEquals(List.of(5, 5, 5, 5, 5), totals);
+      assertEquals(45, r.examples());
+      assertTrue(Double.isFinite(r.loss()));
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> trainer.trainSteps(data, 0, 32, 0.01f, 0.9f, 0f, 2, null));
     }
   }
 

@@ -172,6 +172,108 @@ class PartitionerTest {
     assertThrows(IndexOutOfBoundsException.class, () -> Partitioner.iid(3, 1).partition(LABELS, 3));
   }
 
+  /** The labels of a test set a fifth the size of {@link #LABELS}, with the same class mix. */
+  private static int[] testLabels() {
+    int[] t = new int[LABELS.length / 5];
+    for (int i = 0; i < t.length; i++) {
+      t[i] = LABELS[5 * i];
+    }
+    return t;
+  }
+
+  private static int[] classCounts(int[] labels, int[] part) {
+    int[] counts = new int[10];
+    for (int i : part) {
+      counts[labels[i]]++;
+    }
+    return counts;
+  }
+
+  @Test
+  void splitKeepsTheTrainPartitionsAndCoversTheTestSet() {
+    int[] test = testLabels();
+    for (Partitioner p :
+        new Partitioner[] {
+          Partitioner.iid(7, 3), Partitioner.dirichlet(7, 0.5, 3), Partitioner.dirichlet(30, 0.1, 4)
+        }) {
+      Partitioner.Split split = p.partitionAll(LABELS, test);
+      assertEquals(p.numPartitions(), split.size());
+      assertTrue(Arrays.deepEquals(p.partitionAll(LABELS), split.train()), p.toString());
+      assertDisjointCover(split.train(), LABELS.length);
+      assertDisjointCover(split.test(), test.length);
+      assertEquals(test.length, Arrays.stream(split.test()).mapToInt(a -> a.length).sum());
+    }
+  }
+
+  @Test
+  void testSplitHasTheTrainSharesLabelMix() {
+    // a test set with the train set's class counts gets exactly each partition's class counts
+    Partitioner.Split same = Partitioner.dirichlet(10, 0.3, 8).partitionAll(LABELS, LABELS);
+    for (int k = 0; k < 10; k++) {
+      assertArrayEquals(
+          classCounts(LABELS, same.train()[k]), classCounts(LABELS, same.test()[k]), "part " + k);
+    }
+    // a fifth the size: each class's share scaled to that class's test count, give or take the
+    // rounding of the two cuts
+    int[] test = testLabels();
+    int[] allTrain = classCounts(LABELS, Partitioner.iid(1, 0).partitionAll(LABELS)[0]);
+    int[] allTest = classCounts(test, Partitioner.iid(1, 0).partitionAll(test)[0]);
+    Partitioner.Split fifth = Partitioner.dirichlet(10, 0.3, 8).partitionAll(LABELS, test);
+    for (int k = 0; k < 10; k++) {
+      int[] train = classCounts(LABELS, fifth.train()[k]);
+      int[] own = classCounts(test, fifth.test()[k]);
+      for (int c = 0; c < 10; c++) {
+        double expected = (double) train[c] * allTest[c] / allTrain[c];
+        assertEquals(expected, own[c], 2.0, "part " + k + " class " + c);
+      }
+    }
+  }
+
+  @Test
+  void splitIsDeterministicUnderASeed() {
+    int[] test = testLabels();
+    Partitioner.Split a = Partitioner.dirichlet(12, 0.5, 21, 5).partitionAll(LABELS, test);
+    Partitioner.Split b = Partitioner.dirichlet(12, 0.5, 21, 5).partitionAll(LABELS, test);
+    Partitioner.Split c = Partitioner.dirichlet(12, 0.5, 22, 5).partitionAll(LABELS, test);
+    assertTrue(Arrays.deepEquals(a.train(), b.train()));
+    assertTrue(Arrays.deepEquals(a.test(), b.test()));
+    assertFalse(Arrays.deepEquals(a.test(), c.test()));
+    Partitioner.Split iid = Partitioner.iid(6, 1).partitionAll(LABELS, test);
+    assertTrue(
+        Arrays.deepEquals(iid.test(), Partitioner.iid(6, 1).partitionAll(LABELS, test).test()));
+    int min = Arrays.stream(iid.test()).mapToInt(p -> p.length).min().getAsInt();
+    int max = Arrays.stream(iid.test()).mapToInt(p -> p.length).max().getAsInt();
+    assertTrue(max - min <= 1, "iid test sizes " + min + ".." + max);
+  }
+
+  @Test
+  void minPartitionSizeHoldsForTheTestPartsToo() {
+    int[] test = testLabels();
+    // CIFAR's shape in small: 100 partitions of Dirichlet(0.5), here about 67 train and 13 test
+    // each
+    Partitioner.Split split = Partitioner.dirichlet(100, 0.5, 42, 3).partitionAll(LABELS, test);
+    assertTrue(Arrays.stream(split.train()).allMatch(p -> p.length >= 3));
+    assertTrue(Arrays.stream(split.test()).allMatch(p -> p.length >= 3));
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> Partitioner.dirichlet(10, 0.5, 3, test.length / 5).partitionAll(LABELS, test));
+    assertTrue(e.getMessage().contains("test indices"), e.getMessage());
+    // without a floor, strong skew leaves some partition without test images: allowed, not hidden
+    Partitioner.Split bare = Partitioner.dirichlet(100, 0.01, 42).partitionAll(LABELS, test);
+    assertTrue(Arrays.stream(bare.test()).anyMatch(p -> p.length == 0));
+  }
+
+  @Test
+  void testLabelsOutsideTheTrainLabelsAreRefused() {
+    int[] test = {0, 1, 11};
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> Partitioner.dirichlet(3, 0.5, 1).partitionAll(LABELS, test));
+    assertTrue(e.getMessage().contains("testLabels"), e.getMessage());
+  }
+
   /**
    * Size-weighted mean total-variation distance between each partition's label distribution and the
    * whole dataset's: 0 for a perfectly mixed split, approaching 0.9 when each partition holds one
