@@ -54,6 +54,9 @@ class ArchitectureTest {
   /** The Message API's package, whose types count against a budget of their own. */
   private static final String MESSAGE_API = "dev.flowerjava.message";
 
+  /** The simulation API's package, whose types count against a budget of their own. */
+  private static final String SIMULATION_API = "dev.flowerjava.simulation";
+
   private static final Path ROOT = Path.of(System.getProperty("flowerjava.root", ".."));
 
   private static boolean isApi(JavaClass c) {
@@ -148,6 +151,8 @@ class ArchitectureTest {
         .definedBy("dev.flowerjava.client..", "dev.flowerjava.internal.client..")
         .layer("Server side")
         .definedBy("dev.flowerjava.server..", "dev.flowerjava.internal.server..")
+        .layer("Simulation")
+        .definedBy("dev.flowerjava.simulation..", "dev.flowerjava.internal.simulation..")
         .whereLayer("Base")
         .mayNotAccessAnyLayer()
         .whereLayer("Tensor")
@@ -162,13 +167,15 @@ class ArchitectureTest {
         .mayOnlyAccessLayers("Base", "Tensor", "Typing", "Shared internals", "Message API")
         .whereLayer("Server side")
         .mayOnlyAccessLayers("Base", "Tensor", "Typing", "Shared internals")
+        .whereLayer("Simulation")
+        .mayNotBeAccessedByAnyLayer()
         .check(SDK);
   }
 
   /**
    * No cycles between the layers, nor between the shared internal packages: each of those is a
    * slice of its own, each side (client, server) is one, and so is the Message API with its
-   * internal bridge.
+   * internal bridge, and the simulation with its machinery.
    */
   @Test
   void noCyclesBetweenLayersOrSharedPackages() {
@@ -189,6 +196,10 @@ class ArchitectureTest {
                 || p.startsWith("dev.flowerjava.internal.server")) {
               return SliceIdentifier.of("server side");
             }
+            if (p.startsWith("dev.flowerjava.simulation")
+                || p.startsWith("dev.flowerjava.internal.simulation")) {
+              return SliceIdentifier.of("simulation");
+            }
             return p.startsWith("dev.flowerjava")
                 ? SliceIdentifier.of(p)
                 : SliceIdentifier.ignore();
@@ -202,7 +213,10 @@ class ArchitectureTest {
     slices().assignedFrom(byLayer).should().beFreeOfCycles().check(SDK);
   }
 
-  /** The transports of each side sit side by side, one package per wire protocol. */
+  /**
+   * The transports of each side sit side by side, one package per wire protocol; the simulation's
+   * in-process proxies are the one other kind of {@link ClientProxy}.
+   */
   @Test
   void transportsLiveSideBySideNamedForWhatTheyCarry() {
     classes()
@@ -217,7 +231,9 @@ class ArchitectureTest {
         .implement(ClientProxy.class)
         .should()
         .resideInAnyPackage(
-            "dev.flowerjava.internal.server.grpcbidi", "dev.flowerjava.internal.server.fleet")
+            "dev.flowerjava.internal.server.grpcbidi",
+            "dev.flowerjava.internal.server.fleet",
+            "dev.flowerjava.internal.simulation")
         .check(SDK);
     for (String side : List.of("client", "server")) {
       String bidi = "dev.flowerjava.internal." + side + ".grpcbidi..";
@@ -279,7 +295,8 @@ class ArchitectureTest {
    * CONTRIBUTING.md lists every public type of the API, package by package; the list and the code
    * must agree, and stay at 41 types or fewer for the SDK's shape, plus one type per Flower
    * strategy (listed on a line of their own, so users find them by Flower's names), plus at most 10
-   * in the Message API's package ({@value #MESSAGE_API}), which has its own budget.
+   * in the Message API's package ({@value #MESSAGE_API}) and at most 5 in the simulation's ({@value
+   * #SIMULATION_API}), which have budgets of their own.
    */
   @Test
   void theDocumentedPublicApiIsThePublicApi() throws IOException {
@@ -314,7 +331,13 @@ class ArchitectureTest {
     assertEquals(actual, documented, "public top-level API types vs CONTRIBUTING.md");
     int messageApi = actual.getOrDefault(MESSAGE_API, Set.of()).size();
     assertTrue(messageApi <= 10, messageApi + " types in " + MESSAGE_API + "; its budget is 10");
-    int count = actual.values().stream().mapToInt(Set::size).sum() - strategies.size() - messageApi;
+    int simulation = actual.getOrDefault(SIMULATION_API, Set.of()).size();
+    assertTrue(simulation <= 5, simulation + " types in " + SIMULATION_API + "; its budget is 5");
+    int count =
+        actual.values().stream().mapToInt(Set::size).sum()
+            - strategies.size()
+            - messageApi
+            - simulation;
     assertTrue(
         count <= 41, count + " public API types besides Flower's strategies; the budget is 41");
     assertTrue(
