@@ -1,12 +1,13 @@
 package dev.flowerjava.simulation.spark;
 
-import dev.flowerjava.client.Client;
-import dev.flowerjava.message.Context;
+import dev.flowerjava.simulation.ClientFactory;
 import java.io.Serializable;
 
 /**
- * Builds a virtual client from its {@link Context}, as the in-JVM simulation's client factory, and
- * travels to Spark's executors: Spark ships it with each task by Java serialization.
+ * The in-JVM simulation's {@link ClientFactory}, made to travel to Spark's executors: Spark ships
+ * it with each task by Java serialization. One factory serves both: a {@code SparkClientFactory} is
+ * a {@code ClientFactory}, so the same value runs in {@code Simulation} and in {@link
+ * SparkSimulation}.
  *
  * <p>A lambda or method reference assigned to this type is serializable by itself (the compiler
  * makes it so because the target type is {@link Serializable}); what it captures must be
@@ -18,14 +19,4 @@ import java.io.Serializable;
  * }</pre>
  */
 @FunctionalInterface
-public interface SparkClientFactory extends Serializable {
-
-  /**
-   * Builds the client for one instruction; it is dropped after its reply.
-   *
-   * @param context the virtual node's context: node id, node config ({@code partition-id}, {@code
-   *     num-partitions}, {@code threads-per-client}) and the run config
-   * @return the client that answers the instruction
-   */
-  Client create(Context context);
-}
+public interface SparkClientFactory extends ClientFactory, Serializable {}

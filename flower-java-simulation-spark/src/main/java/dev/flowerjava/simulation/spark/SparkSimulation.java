@@ -6,16 +6,20 @@ import dev.flowerjava.internal.serde.ProtoSerde;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.server.History;
+import dev.flowerjava.server.ServerConfig;
 import dev.flowerjava.server.strategy.ClientInstruction;
 import dev.flowerjava.server.strategy.FedAvg;
+import dev.flowerjava.simulation.LocalTraining;
 import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.Parameters;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
@@ -150,7 +154,9 @@ public final class SparkSimulation {
     for (int i = 0; i < b.numSupernodes; i++) {
       nodes.add(new VirtualNode(i));
     }
-    Parameters params = initialParameters(sc, strategy, nodes);
+    // each node's Context state, the only thing it keeps between rounds (absent: empty)
+    Map<Integer, NodeState> states = new HashMap<>();
+    Parameters params = initialParameters(sc, strategy, nodes, states);
     List<History.Entry<Double>> losses = new ArrayList<>();
     for (int round = 1; round <= b.numRounds; round++) {
       long start = System.nanoTime();
@@ -162,18 +168,12 @@ public final class SparkSimulation {
         Broadcast<Model> model = sc.broadcast(Model.of(ins.parameters()));
         try {
           Tasks.Sums sums =
-              sc.parallelize(indices(fit), partitions(sc, fit.size()))
-                  .map(
-                      new Tasks.Fit(
-                          b.factory,
-                          b.numSupernodes,
-                          b.runConfig,
-                          round,
-                          model,
-                          configBytes(ins.config(), true)))
+              sc.parallelize(jobs(fit, states), partitions(sc, fit.size()))
+                  .map(new Tasks.Fit(nodesOf(b), round, model, configBytes(ins.config(), true)))
                   .treeAggregate(new Tasks.Sums(), Tasks.Sums::add, Tasks.Sums::merge);
           trained = sums.count;
           params = sums.mean();
+          keep(states, sums.states);
         } finally {
           model.destroy();
         }
@@ -184,21 +184,15 @@ public final class SparkSimulation {
         EvaluateIns ins = eval.get(0).ins();
         Broadcast<Model> model = sc.broadcast(Model.of(ins.parameters()));
         try {
-          double[] loss =
-              sc.parallelize(indices(eval), partitions(sc, eval.size()))
+          Tasks.LossSums loss =
+              sc.parallelize(jobs(eval, states), partitions(sc, eval.size()))
                   .map(
                       new Tasks.Evaluate(
-                          b.factory,
-                          b.numSupernodes,
-                          b.runConfig,
-                          round,
-                          model,
-                          configBytes(ins.config(), false)))
+                          nodesOf(b), round, model, configBytes(ins.config(), false)))
                   .treeAggregate(
-                      new double[2],
-                      (acc, x) -> new double[] {acc[0] + x[0], acc[1] + x[1]},
-                      (x, y) -> new double[] {x[0] + y[0], x[1] + y[1]});
-          losses.add(new History.Entry<>(round, loss[0] / loss[1]));
+                      new Tasks.LossSums(), Tasks.LossSums::merge, Tasks.LossSums::merge);
+          losses.add(new History.Entry<>(round, loss.weightedLoss / loss.examples));
+          keep(states, loss.states);
         } finally {
           model.destroy();
         }
@@ -222,18 +216,42 @@ public final class SparkSimulation {
 
   /** The strategy's model, or (as the server does) one random node's, sampled for round 0. */
   private Parameters initialParameters(
-      JavaSparkContext sc, FedAvg strategy, List<ClientProxy> nodes) throws InterruptedException {
+      JavaSparkContext sc, FedAvg strategy, List<ClientProxy> nodes, Map<Integer, NodeState> states)
+      throws InterruptedException {
     ClientManager cm = manager(nodes, 0);
     Optional<Parameters> given = strategy.initializeParameters(cm);
     if (given.isPresent()) {
       return given.get();
     }
     VirtualNode one = (VirtualNode) cm.sampleOne(Duration.ZERO);
-    return sc.parallelize(List.of(one.index), 1)
-        .map(new Tasks.GetParameters(b.factory, b.numSupernodes, b.runConfig))
-        .collect()
-        .get(0)
-        .toParameters();
+    Tasks.Initial got =
+        sc.parallelize(List.of(new Tasks.Job(one.index, null)), 1)
+            .map(new Tasks.GetParameters(nodesOf(b)))
+            .collect()
+            .get(0);
+    if (got.state() != null) {
+      states.put(one.index, got.state());
+    }
+    return got.model().toParameters();
+  }
+
+  private static Tasks.Nodes nodesOf(Builder b) {
+    String runConfig = b.runConfig;
+    if (b.localTraining != null) {
+      runConfig = (runConfig + " " + b.localTraining).trim();
+    }
+    return new Tasks.Nodes(b.factory, b.numSupernodes, b.threadsPerClient, runConfig);
+  }
+
+  /** Takes the states the nodes came back with; null (or empty) is an empty state. */
+  private static void keep(Map<Integer, NodeState> states, Map<Integer, NodeState> after) {
+    for (Map.Entry<Integer, NodeState> e : after.entrySet()) {
+      if (e.getValue() == null) {
+        states.remove(e.getKey());
+      } else {
+        states.put(e.getKey(), e.getValue());
+      }
+    }
   }
 
   /**
@@ -259,11 +277,13 @@ public final class SparkSimulation {
     return z ^ (z >>> 31);
   }
 
-  /** The sampled nodes' indices in the order the strategy sampled them. */
-  private static <T> List<Integer> indices(List<ClientInstruction<T>> instructions) {
-    List<Integer> out = new ArrayList<>();
+  /** The sampled nodes, with their states, in the order the strategy sampled them. */
+  private static <T> List<Tasks.Job> jobs(
+      List<ClientInstruction<T>> instructions, Map<Integer, NodeState> states) {
+    List<Tasks.Job> out = new ArrayList<>();
     for (ClientInstruction<T> c : instructions) {
-      out.add(((VirtualNode) c.client()).index);
+      int i = ((VirtualNode) c.client()).index;
+      out.add(new Tasks.Job(i, states.get(i)));
     }
     return out;
   }
@@ -287,13 +307,13 @@ public final class SparkSimulation {
     final ArrayList<byte[]> tensors;
     final String tensorType;
 
-    private Model(ArrayList<byte[]> tensors, String tensorType) {
-      this.tensors = tensors;
+    private Model(List<byte[]> tensors, String tensorType) {
+      this.tensors = new ArrayList<>(tensors); // a serializable copy
       this.tensorType = tensorType;
     }
 
     static Model of(Parameters p) {
-      return new Model(new ArrayList<>(p.tensors()), p.tensorType());
+      return new Model(p.tensors(), p.tensorType());
     }
 
     Parameters toParameters() {
@@ -317,9 +337,10 @@ public final class SparkSimulation {
       return Long.toString(index + 1L);
     }
 
-    private static <T> T driverOnly() {
-      throw new UnsupportedOperationException(
-          "a virtual node of a Spark simulation answers on an executor, not on the driver");
+    private static <T> java.util.concurrent.CompletableFuture<T> driverOnly() {
+      return java.util.concurrent.CompletableFuture.failedFuture(
+          new UnsupportedOperationException(
+              "a virtual node of a Spark simulation answers on an executor, not on the driver"));
     }
 
     @Override
@@ -363,6 +384,8 @@ public final class SparkSimulation {
     private String runConfig = "";
     private long seed;
     private PrintStream progress = System.out;
+    private LocalTraining localTraining;
+    private int threadsPerClient = 1;
 
     private Builder() {}
 
@@ -466,6 +489,48 @@ public final class SparkSimulation {
       }
       dev.flowerjava.internal.messageapi.NodeConfigParser.parse(spec); // fail here, not remotely
       this.runConfig = spec;
+      return this;
+    }
+
+    /**
+     * The number of rounds from a server config, as {@code Simulation.Builder.config}; its round
+     * timeout and stopping rules are not used here (a task runs until it ends or fails).
+     *
+     * @param config the config
+     * @return this builder
+     * @throws NullPointerException if {@code config} is null
+     */
+    public Builder config(ServerConfig config) {
+      return numRounds(Objects.requireNonNull(config, "config").numRounds());
+    }
+
+    /**
+     * Local training by epochs or steps: run-config key {@code local-epochs} or {@code
+     * local-steps}, as in the in-JVM simulation.
+     *
+     * @param training {@link LocalTraining#epochs(int)} or {@link LocalTraining#steps(int)}
+     * @return this builder
+     * @throws NullPointerException if {@code training} is null
+     */
+    public Builder localTraining(LocalTraining training) {
+      this.localTraining = Objects.requireNonNull(training, "localTraining");
+      return this;
+    }
+
+    /**
+     * Threads each client may use, handed to it as node-config key {@code threads-per-client}
+     * (default 1). Spark runs one task per executor core ({@code spark.task.cpus} can reserve
+     * more).
+     *
+     * @param n at least 1
+     * @return this builder
+     * @throws IllegalArgumentException if {@code n} is less than 1
+     */
+    public Builder threadsPerClient(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("threadsPerClient must be >= 1, got " + n);
+      }
+      this.threadsPerClient = n;
       return this;
     }
 

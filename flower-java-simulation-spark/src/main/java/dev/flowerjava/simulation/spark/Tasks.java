@@ -27,6 +27,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.function.Function;
@@ -42,33 +43,37 @@ final class Tasks {
   /** Where a virtual node runs: its context, built afresh on the executor for each instruction. */
   abstract static class OnNode implements Serializable {
     private static final long serialVersionUID = 1L;
-    final SparkClientFactory factory;
-    final int numSupernodes;
-    final String runConfig;
+    final Nodes nodes;
 
-    OnNode(SparkClientFactory factory, int numSupernodes, String runConfig) {
-      this.factory = factory;
-      this.numSupernodes = numSupernodes;
-      this.runConfig = runConfig;
+    OnNode(Nodes nodes) {
+      this.nodes = nodes;
     }
 
-    /** Node {@code index}'s client with its context set, as the in-JVM simulation builds it. */
-    Client client(int index) {
+    /**
+     * Node {@code index}'s client with its context set, as the in-JVM simulation builds it; {@code
+     * run} holds the node's state, which the client may replace.
+     */
+    Client client(int index, RunState run) {
       ConfigRecord nodeConfig =
           ConfigRecord.of(
               Map.of(
                   "partition-id", (long) index,
-                  "num-partitions", (long) numSupernodes,
-                  "threads-per-client", 1L));
-      Context ctx =
-          MessageApi.access()
-              .context(index + 1L, nodeConfig, new RunState(0, NodeConfigParser.parse(runConfig)));
-      Client c = factory.create(ctx);
+                  "num-partitions", (long) nodes.count,
+                  "threads-per-client", (long) nodes.threadsPerClient));
+      Context ctx = MessageApi.access().context(index + 1L, nodeConfig, run);
+      Client c = nodes.factory.create(ctx);
       if (c == null) {
         throw new IllegalStateException("the client factory returned null for node " + (index + 1));
       }
       c.setContext(ctx);
       return c;
+    }
+
+    /** A run state holding the node's state as the driver last had it. */
+    RunState runState(Job job) {
+      RunState run = new RunState(0, NodeConfigParser.parse(nodes.runConfig));
+      run.setState(NodeState.decode(job.state));
+      return run;
     }
 
     static FlowerException failed(String what, int round, int index, Throwable cause) {
@@ -88,75 +93,70 @@ final class Tasks {
   }
 
   /** One client's fit: its update times its {@code num_examples}, as one client's {@link Sums}. */
-  static final class Fit extends OnNode implements Function<Integer, Sums> {
+  static final class Fit extends OnNode implements Function<Job, Sums> {
     private static final long serialVersionUID = 1L;
     private final int round;
     private final Broadcast<Model> model;
     private final byte[] config;
 
-    Fit(
-        SparkClientFactory factory,
-        int numSupernodes,
-        String runConfig,
-        int round,
-        Broadcast<Model> model,
-        byte[] config) {
-      super(factory, numSupernodes, runConfig);
+    Fit(Nodes nodes, int round, Broadcast<Model> model, byte[] config) {
+      super(nodes);
       this.round = round;
       this.model = model;
       this.config = config.clone();
     }
 
     @Override
-    public Sums call(Integer index) {
+    public Sums call(Job job) {
+      int index = job.index;
+      RunState run = runState(job);
       FitRes res;
       try {
         FitIns ins =
             new FitIns(
                 model.value().toParameters(),
                 ProtoSerde.fromProto(ServerMessage.parseFrom(config).getFitIns().getConfigMap()));
-        res = client(index).fit(ins);
+        res = client(index, run).fit(ins);
       } catch (RuntimeException | InvalidProtocolBufferException e) {
         throw failed("fit", round, index, e);
       }
       if (!res.status().isOk()) {
         throw failed("fit", round, index, new IllegalStateException("status " + res.status()));
       }
+      Sums s;
       try {
-        return Sums.of(index, res);
+        s = Sums.of(index, res);
       } catch (RuntimeException e) {
         throw failed("fit", round, index, e);
       }
+      s.states.put(index, NodeState.of(run.state()));
+      return s;
     }
   }
 
-  /** One client's evaluation: {@code {loss * num_examples, num_examples}}. */
-  static final class Evaluate extends OnNode implements Function<Integer, double[]> {
+  /** One client's evaluation: {@code loss * num_examples} and {@code num_examples}. */
+  static final class Evaluate extends OnNode implements Function<Job, LossSums> {
     private static final long serialVersionUID = 1L;
     private final int round;
     private final Broadcast<Model> model;
     private final byte[] config;
 
-    Evaluate(
-        SparkClientFactory factory,
-        int numSupernodes,
-        String runConfig,
-        int round,
-        Broadcast<Model> model,
-        byte[] config) {
-      super(factory, numSupernodes, runConfig);
+    Evaluate(Nodes nodes, int round, Broadcast<Model> model, byte[] config) {
+      super(nodes);
       this.round = round;
       this.model = model;
       this.config = config.clone();
     }
 
     @Override
-    public double[] call(Integer index) {
+    public LossSums call(Job job) {
+      int index = job.index;
+      RunState run = runState(job);
       EvaluateRes res;
       try {
         ScalarMap cfg =
             ProtoSerde.fromProto(ServerMessage.parseFrom(config).getEvaluateIns().getConfigMap());
-        res = client(index).evaluate(new EvaluateIns(model.value().toParameters(), cfg));
+        res = client(index, run).evaluate(new EvaluateIns(model.value().toParameters(), cfg));
       } catch (RuntimeException | InvalidProtocolBufferException e) {
         throw failed("evaluate", round, index, e);
       }
@@ -173,24 +173,30 @@ final class Tasks {
                     + ", num_examples "
                     + res.numExamples()));
       }
+      LossSums s = new LossSums();
       // the same products as FedAvg's evaluation aggregator: a double loss times the count
-      return new double[] {(double) res.loss() * res.numExamples(), res.numExamples()};
+      s.weightedLoss = (double) res.loss() * res.numExamples();
+      s.examples = res.numExamples();
+      s.states.put(index, NodeState.of(run.state()));
+      return s;
     }
   }
 
   /** The initial model from one client, when the strategy has none. */
-  static final class GetParameters extends OnNode implements Function<Integer, Model> {
+  static final class GetParameters extends OnNode implements Function<Job, Initial> {
     private static final long serialVersionUID = 1L;
 
-    GetParameters(SparkClientFactory factory, int numSupernodes, String runConfig) {
-      super(factory, numSupernodes, runConfig);
+    GetParameters(Nodes nodes) {
+      super(nodes);
     }
 
     @Override
-    public Model call(Integer index) {
+    public Initial call(Job job) {
+      int index = job.index;
+      RunState run = runState(job);
       GetParametersRes res;
       try {
-        res = client(index).getParameters(new GetParametersIns(ScalarMap.empty()));
+        res = client(index, run).getParameters(new GetParametersIns(ScalarMap.empty()));
       } catch (RuntimeException e) {
         throw failed("get_parameters", 0, index, e);
       }
@@ -198,7 +204,42 @@ final class Tasks {
         throw failed(
             "get_parameters", 0, index, new IllegalStateException("status " + res.status()));
       }
-      return Model.of(res.parameters());
+      return new Initial(Model.of(res.parameters()), NodeState.of(run.state()));
+    }
+  }
+
+  /** What every virtual node shares: the factory, their number, the configs. */
+  record Nodes(SparkClientFactory factory, int count, int threadsPerClient, String runConfig)
+      implements Serializable {}
+
+  /** One node's instruction: its index and its state as the driver holds it. */
+  static final class Job implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final int index;
+    final NodeState state;
+
+    Job(int index, NodeState state) {
+      this.index = index;
+      this.state = state;
+    }
+  }
+
+  /** The model one node gave, and its state after. */
+  record Initial(Model model, NodeState state) implements Serializable {}
+
+  /** Example-weighted loss sums, and the states of the nodes that evaluated. */
+  static final class LossSums implements Serializable {
+    private static final long serialVersionUID = 1L;
+    double weightedLoss;
+    double examples;
+    // node index to its state after the instruction (null: empty)
+    final HashMap<Integer, NodeState> states = new HashMap<>();
+
+    static LossSums merge(LossSums acc, LossSums other) {
+      acc.weightedLoss += other.weightedLoss;
+      acc.examples += other.examples;
+      acc.states.putAll(other.states);
+      return acc;
     }
   }
 
@@ -216,6 +257,8 @@ final class Tasks {
     long examples;
     int count;
     int firstNode; // the node whose layout the others are checked against, for the message
+    // node index to its state after the instruction (null: empty); travels back with the sums
+    final HashMap<Integer, NodeState> states = new HashMap<>();
 
     /** One client's products. */
     static Sums of(int index, FitRes res) {
@@ -261,9 +304,11 @@ final class Tasks {
     /** Adds {@code other} into {@code acc} (Spark lets aggregate's functions reuse their first). */
     static Sums merge(Sums acc, Sums other) {
       if (other.sums == null) {
+        acc.states.putAll(other.states);
         return acc;
       }
       if (acc.sums == null) {
+        other.states.putAll(acc.states);
         return other;
       }
       if (!Arrays.deepEquals(acc.shapes, other.shapes)
@@ -287,6 +332,7 @@ final class Tasks {
       }
       acc.examples = Math.addExact(acc.examples, other.examples);
       acc.count += other.count;
+      acc.states.putAll(other.states);
       return acc;
     }
 

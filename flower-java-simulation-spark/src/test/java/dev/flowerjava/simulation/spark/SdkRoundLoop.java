@@ -10,6 +10,7 @@ import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
 import dev.flowerjava.server.strategy.ClientInstruction;
 import dev.flowerjava.server.strategy.FedAvg;
+import dev.flowerjava.typing.EvaluateIns;
 import dev.flowerjava.typing.FitIns;
 import dev.flowerjava.typing.FitRes;
 import dev.flowerjava.typing.Parameters;
@@ -38,13 +39,17 @@ final class SdkRoundLoop {
     }
     Parameters params = strategy.initializeParameters(manager(nodes, seed, 0)).orElseThrow();
     for (int round = 1; round <= rounds; round++) {
-      List<ClientInstruction<FitIns>> fit =
-          strategy.configureFit(round, params, manager(nodes, seed, round));
+      ClientManager cm = manager(nodes, seed, round);
+      List<ClientInstruction<FitIns>> fit = strategy.configureFit(round, params, cm);
       List<Map.Entry<ClientProxy, FitRes>> results = new ArrayList<>();
       for (ClientInstruction<FitIns> c : fit) {
         results.add(new AbstractMap.SimpleEntry<>(c.client(), c.client().fit(c.ins()).join()));
       }
       params = strategy.aggregateFit(round, results, List.of()).parameters().orElseThrow();
+      // evaluation may change the nodes' states too, so it runs here as well
+      for (ClientInstruction<EvaluateIns> c : strategy.configureEvaluate(round, params, cm)) {
+        c.client().evaluate(c.ins()).join();
+      }
     }
     return params;
   }
@@ -61,13 +66,14 @@ final class SdkRoundLoop {
     private final int index;
     private final SparkClientFactory factory;
     private final int n;
-    private final String runConfig;
+    // the node's state lives here for the whole run, as a SuperNode keeps it
+    private final RunState run;
 
     Node(int index, SparkClientFactory factory, int n, String runConfig) {
       this.index = index;
       this.factory = factory;
       this.n = n;
-      this.runConfig = runConfig;
+      this.run = new RunState(0, NodeConfigParser.parse(runConfig));
     }
 
     private Client client() {
@@ -80,7 +86,7 @@ final class SdkRoundLoop {
                           "partition-id", (long) index,
                           "num-partitions", (long) n,
                           "threads-per-client", 1L)),
-                  new RunState(0, NodeConfigParser.parse(runConfig)));
+                  run);
       Client c = factory.create(ctx);
       c.setContext(ctx);
       return c;

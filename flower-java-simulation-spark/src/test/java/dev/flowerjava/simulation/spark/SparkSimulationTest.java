@@ -10,6 +10,8 @@ import dev.flowerjava.FlowerException;
 import dev.flowerjava.client.EvaluateResult;
 import dev.flowerjava.client.FitResult;
 import dev.flowerjava.client.NumPyClient;
+import dev.flowerjava.message.ConfigRecord;
+import dev.flowerjava.message.RecordDict;
 import dev.flowerjava.server.strategy.FedAvg;
 import dev.flowerjava.tensor.NDArray;
 import dev.flowerjava.typing.Parameters;
@@ -46,7 +48,10 @@ class SparkSimulationTest {
     }
   }
 
-  /** Adds a multiple of 1/4 to every value: all sums are exact in doubles, in any order. */
+  /**
+   * Adds a multiple of 1/4 to every value, and 1/8 for each instruction the node answered before
+   * (counted in its Context state): all sums are exact in doubles, in any order.
+   */
   static final class DyadicClient extends NumPyClient {
     private final long partition;
 
@@ -54,11 +59,24 @@ class SparkSimulationTest {
       this.partition = partition;
     }
 
+    /** Counts this instruction in the node's state; returns how many came before it. */
+    private long countCall() {
+      RecordDict state = context().state();
+      long before = state.contains("calls") ? state.configRecord("calls").getLong("n") : 0;
+      context()
+          .setState(
+              state.toBuilder()
+                  .put("calls", ConfigRecord.builder().put("n", before + 1).build())
+                  .build());
+      return before;
+    }
+
     @Override
     public FitResult fit(List<NDArray> parameters, ScalarMap config) {
+      long before = countCall();
       float[] v = parameters.get(0).toFloatArray();
       for (int i = 0; i < v.length; i++) {
-        v[i] += 0.25f * (partition % 5 + 1) - 0.5f * i;
+        v[i] += 0.25f * (partition % 5 + 1) - 0.5f * i + 0.125f * before;
       }
       return new FitResult(
           List.of(NDArray.ofFloats(v, v.length)), partition % 4 + 1, ScalarMap.empty());
@@ -66,6 +84,7 @@ class SparkSimulationTest {
 
     @Override
     public EvaluateResult evaluate(List<NDArray> parameters, ScalarMap config) {
+      countCall();
       return new EvaluateResult(partition, 1, ScalarMap.empty());
     }
   }
@@ -79,7 +98,8 @@ class SparkSimulationTest {
   }
 
   @Test
-  void exactSumsGiveTheSdkRoundLoopsModelBitForBit() throws Exception {
+  void exactSumsGiveTheSdkRoundLoopsModelBitForBitWithEachNodesStateKeptBetweenRounds()
+      throws Exception {
     SparkClientFactory f =
         ctx -> new DyadicClient(ctx.nodeConfig().getLong("partition-id")).toClient();
     List<NDArray> initial = List.of(NDArray.ofFloats(new float[] {0f, 1f, -2f, 3.5f}, 4));
