@@ -30,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * A Flower server on the legacy bidirectional protocol: the Java counterpart of {@code
  * flwr.server.start_server}. With {@link Builder#fleetHttpPort(int)} it also serves the Fleet API
  * over HTTP, so SuperNodes (flower-java nodes with {@code Transport.FLEET_HTTP}) train in the same
- * round loop; {@link Builder#grpcBidi(boolean) grpcBidi(false)} serves only the Fleet API.
+ * round loop; {@link Builder#grpcBidi(boolean) grpcBidi(false)} serves only the Fleet API, or no
+ * transport at all: then the clients are the in-process ones registered with {@link
+ * #clientManager()}, as {@code dev.flowerjava.simulation} does.
  *
  * <pre>{@code
  * History history = FlowerServer.builder()
@@ -91,10 +93,6 @@ public final class FlowerServer implements AutoCloseable {
       throw new IllegalArgumentException(
           "maxFleetNodes(...) caps self-registered nodes: it needs fleetHttpPort(...) and no"
               + " nodeAuthKeys(...)");
-    }
-    if (!grpcBidi && fleetHttpPort == null) {
-      throw new IllegalArgumentException(
-          "grpcBidi(false) needs fleetHttpPort(...): nothing to serve");
     }
     if (nodeAuthKeys != null && fleetHttpPort == null) {
       throw new IllegalArgumentException("nodeAuthKeys(...) needs fleetHttpPort(...)");
@@ -458,8 +456,9 @@ public final class FlowerServer implements AutoCloseable {
     /**
      * Whether to serve the legacy grpc-bidi protocol on {@link #port(int)} (default true).
      *
-     * @param enabled false to serve only the Fleet API, which then needs {@link
-     *     #fleetHttpPort(int)}
+     * @param enabled false to serve only the Fleet API ({@link #fleetHttpPort(int)}), or, without
+     *     it, no transport: the rounds then wait for clients registered in-process with {@link
+     *     FlowerServer#clientManager()}
      * @return this builder
      */
     public Builder grpcBidi(boolean enabled) {
@@ -645,14 +644,14 @@ public final class FlowerServer implements AutoCloseable {
      * FlowerServer#run()}.
      *
      * @return a server with this builder's settings
-     * @throws IllegalArgumentException if {@code grpcBidi(false)}, {@link #nodeAuthKeys}, {@link
-     *     #fab}, {@link #runConfig} or {@link #fleetGrpcPort} is set without {@link
-     *     #fleetHttpPort(int)}; if the FAB cannot be read or is not a valid FAB, or the run config
-     *     is malformed or names keys the FAB's config lacks (the message says which); if {@link
-     *     #resumeFrom}'s directory is not a checkpoint, or a corrupt one (the message names the
-     *     missing or corrupt file), or one this server cannot go on from (another strategy, a model
-     *     of other shapes than the strategy's initial parameters, a state the strategy refuses); if
-     *     {@link #checkpointDir} holds another checkpoint
+     * @throws IllegalArgumentException if {@link #nodeAuthKeys}, {@link #fab}, {@link #runConfig}
+     *     or {@link #fleetGrpcPort} is set without {@link #fleetHttpPort(int)}; if the FAB cannot
+     *     be read or is not a valid FAB, or the run config is malformed or names keys the FAB's
+     *     config lacks (the message says which); if {@link #resumeFrom}'s directory is not a
+     *     checkpoint, or a corrupt one (the message names the missing or corrupt file), or one this
+     *     server cannot go on from (another strategy, a model of other shapes than the strategy's
+     *     initial parameters, a state the strategy refuses); if {@link #checkpointDir} holds
+     *     another checkpoint
      */
     public FlowerServer build() {
       return new FlowerServer(this);

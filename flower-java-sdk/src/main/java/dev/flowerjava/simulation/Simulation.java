@@ -1,8 +1,29 @@
 package dev.flowerjava.simulation;
 
+import dev.flowerjava.internal.message.ConfigRecord;
+import dev.flowerjava.internal.server.fleet.ServedApp;
+import dev.flowerjava.internal.simulation.ScoreTable;
+import dev.flowerjava.internal.simulation.SimulationStrategy;
+import dev.flowerjava.internal.simulation.VirtualFleet;
+import dev.flowerjava.server.ClientProxy;
+import dev.flowerjava.server.FlowerServer;
+import dev.flowerjava.server.History;
 import dev.flowerjava.server.ServerConfig;
+import dev.flowerjava.server.strategy.ClientInstruction;
 import dev.flowerjava.server.strategy.Strategy;
+import dev.flowerjava.simulation.SimulationResult.ClientScore;
+import dev.flowerjava.typing.EvaluateIns;
+import dev.flowerjava.typing.EvaluateRes;
+import dev.flowerjava.typing.Parameters;
+import dev.flowerjava.typing.ScalarMap;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 
 /**
  * A federation simulated in one JVM: {@code numSupernodes} virtual SuperNodes, each with its own
@@ -31,10 +52,35 @@ import java.io.PrintStream;
  * that throws fails its instruction, as in a live run; the simulation goes on.
  */
 public final class Simulation {
-  private final Builder settings;
+  private final ClientFactory clientFactory;
+  private final int numSupernodes;
+  private final Strategy strategy;
+  private final ServerConfig config;
+  private final ConfigRecord runConfig;
+  private final int evaluateEvery;
+  private final int maxConcurrentClients;
+  private final int threadsPerClient;
+  private final boolean serializeMessages;
+  private final long seed;
+  private final boolean finalClientEvaluation;
+  private final PrintStream progress;
 
-  private Simulation(Builder settings) {
-    this.settings = settings;
+  /** Above this many clients the console gets the score table's footer only. */
+  private static final int MAX_PRINTED_ROWS = 100;
+
+  private Simulation(Builder b, ConfigRecord runConfig) {
+    this.clientFactory = b.clientFactory;
+    this.numSupernodes = b.numSupernodes;
+    this.strategy = b.strategy;
+    this.config = b.config;
+    this.runConfig = runConfig;
+    this.evaluateEvery = b.evaluateEvery;
+    this.maxConcurrentClients = b.maxConcurrentClients;
+    this.threadsPerClient = b.threadsPerClient;
+    this.serializeMessages = b.serializeMessages;
+    this.seed = b.seed;
+    this.finalClientEvaluation = b.finalClientEvaluation;
+    this.progress = b.progress;
   }
 
   /**
@@ -55,7 +101,84 @@ public final class Simulation {
    *     interrupted too
    */
   public SimulationResult run() throws InterruptedException {
-    throw new UnsupportedOperationException("not yet implemented");
+    SimulationStrategy rounds =
+        new SimulationStrategy(strategy, evaluateEvery, config.numRounds(), progress);
+    // no transport: the virtual nodes registered below are the server's only clients, and the
+    // round loop, sampling and aggregation are a live run's
+    FlowerServer server =
+        FlowerServer.builder().grpcBidi(false).strategy(rounds).config(config).seed(seed).build();
+    try (VirtualFleet fleet =
+        new VirtualFleet(
+            clientFactory,
+            numSupernodes,
+            threadsPerClient,
+            runConfig,
+            serializeMessages,
+            maxConcurrentClients)) {
+      fleet.register(server.clientManager());
+      History history;
+      try {
+        history = server.run();
+      } catch (IOException e) {
+        throw new IllegalStateException("a simulation binds no port, yet: " + e, e);
+      } finally {
+        rounds.finish();
+      }
+      Parameters parameters = server.parameters();
+      if (progress != null) {
+        progress.print(history.summary());
+      }
+      List<ClientScore> scores = List.of();
+      String table = "";
+      if (finalClientEvaluation) {
+        scores = evaluateEveryClient(fleet, rounds, server, parameters, history);
+        table = ScoreTable.format(scores, numSupernodes, false);
+        if (progress != null) {
+          progress.print(
+              numSupernodes <= MAX_PRINTED_ROWS
+                  ? table
+                  : ScoreTable.format(scores, numSupernodes, true));
+        }
+      }
+      return new SimulationResult(history, parameters, scores, table);
+    }
+  }
+
+  /**
+   * Evaluates {@code parameters} on every virtual node, {@link Builder#maxConcurrentClients} at a
+   * time, with the config the strategy gives the last round's evaluation instructions (none when it
+   * gives no instruction). A node that fails or answers with a non-OK status is left out.
+   */
+  private List<ClientScore> evaluateEveryClient(
+      VirtualFleet fleet,
+      SimulationStrategy rounds,
+      FlowerServer server,
+      Parameters parameters,
+      History history)
+      throws InterruptedException {
+    int lastRound = history.fitResults().stream().mapToInt(History.Entry::round).max().orElse(0);
+    List<ClientInstruction<EvaluateIns>> last =
+        rounds.innerConfigureEvaluate(Math.max(lastRound, 1), parameters, server.clientManager());
+    ScalarMap config = last.isEmpty() ? ScalarMap.empty() : last.get(0).ins().config();
+    EvaluateIns ins = new EvaluateIns(parameters, config);
+    List<CompletableFuture<EvaluateRes>> replies = new ArrayList<>();
+    for (ClientProxy node : fleet.nodes()) {
+      replies.add(node.evaluate(ins));
+    }
+    List<ClientScore> scores = new ArrayList<>();
+    for (int i = 0; i < replies.size(); i++) {
+      EvaluateRes res;
+      try {
+        res = replies.get(i).get();
+      } catch (ExecutionException e) {
+        continue; // that client's failure: it has no score
+      }
+      replies.set(i, null); // a reply is kept only as its score
+      if (res.status().isOk()) {
+        scores.add(new ClientScore(i + 1L, i, res.loss(), res.numExamples(), res.metrics()));
+      }
+    }
+    return scores;
   }
 
   /** The settings of a {@link Simulation}; {@link #build()} checks them. */
@@ -282,7 +405,23 @@ public final class Simulation {
       if (strategy == null) {
         throw new IllegalArgumentException("strategy is required, got none");
       }
-      return new Simulation(this);
+      Map<String, Object> entries = new LinkedHashMap<>(ServedApp.of(null, runConfig).runConfig());
+      if (localTraining != null) {
+        for (String key : List.of("local-epochs", "local-steps")) {
+          if (entries.containsKey(key)) {
+            throw new IllegalArgumentException(
+                "runConfig sets "
+                    + key
+                    + "="
+                    + entries.get(key)
+                    + " and localTraining("
+                    + localTraining
+                    + ") sets the local training too: give one of them");
+          }
+        }
+        entries.put(localTraining.key(), (long) localTraining.amount());
+      }
+      return new Simulation(this, ConfigRecord.of(entries));
     }
   }
 }
