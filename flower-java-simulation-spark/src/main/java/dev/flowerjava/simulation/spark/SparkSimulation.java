@@ -487,7 +487,8 @@ public final class SparkSimulation {
       if (spec == null) {
         throw new IllegalArgumentException("runConfig must not be null");
       }
-      dev.flowerjava.internal.messageapi.NodeConfigParser.parse(spec); // fail here, not remotely
+      // parsed as the in-JVM simulation parses it, here so that a bad one fails on the driver
+      dev.flowerjava.internal.server.fleet.ServedApp.of(null, spec);
       this.runConfig = spec;
       return this;
     }
@@ -561,6 +562,8 @@ public final class SparkSimulation {
      *
      * @return the run, started by {@link SparkSimulation#run()}
      * @throws IllegalStateException if no client factory or no number of nodes was given
+     * @throws IllegalArgumentException if the run config and the local training both set {@code
+     *     local-epochs} or {@code local-steps}
      */
     public SparkSimulation build() {
       if (factory == null) {
@@ -568,6 +571,22 @@ public final class SparkSimulation {
       }
       if (numSupernodes < 1) {
         throw new IllegalStateException("numSupernodes(...) is required");
+      }
+      if (localTraining != null) {
+        Map<String, Object> given =
+            dev.flowerjava.internal.server.fleet.ServedApp.of(null, runConfig).runConfig();
+        for (String key : List.of("local-epochs", "local-steps")) {
+          if (given.containsKey(key)) {
+            throw new IllegalArgumentException(
+                "runConfig sets "
+                    + key
+                    + "="
+                    + given.get(key)
+                    + " and localTraining("
+                    + localTraining
+                    + ") sets the local training too: give one of them");
+          }
+        }
       }
       return new SparkSimulation(this);
     }

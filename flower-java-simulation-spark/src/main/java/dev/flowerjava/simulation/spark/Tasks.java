@@ -5,10 +5,11 @@ import dev.flowerjava.FlowerException;
 import dev.flowerjava.client.Client;
 import dev.flowerjava.internal.message.ConfigRecord;
 import dev.flowerjava.internal.messageapi.MessageApi;
-import dev.flowerjava.internal.messageapi.NodeConfigParser;
 import dev.flowerjava.internal.messageapi.RunState;
 import dev.flowerjava.internal.proto.ServerMessage;
 import dev.flowerjava.internal.serde.ProtoSerde;
+import dev.flowerjava.internal.server.fleet.ServedApp;
+import dev.flowerjava.internal.simulation.VirtualFleet;
 import dev.flowerjava.message.Context;
 import dev.flowerjava.simulation.spark.SparkSimulation.Model;
 import dev.flowerjava.tensor.DType;
@@ -71,7 +72,10 @@ final class Tasks {
 
     /** A run state holding the node's state as the driver last had it. */
     RunState runState(Job job) {
-      RunState run = new RunState(0, NodeConfigParser.parse(nodes.runConfig));
+      RunState run =
+          new RunState(
+              VirtualFleet.RUN_ID,
+              ConfigRecord.of(ServedApp.of(null, nodes.runConfig).runConfig()));
       run.setState(NodeState.decode(job.state));
       return run;
     }

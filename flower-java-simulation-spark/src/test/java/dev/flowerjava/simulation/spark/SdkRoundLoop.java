@@ -3,8 +3,9 @@ package dev.flowerjava.simulation.spark;
 import dev.flowerjava.client.Client;
 import dev.flowerjava.internal.message.ConfigRecord;
 import dev.flowerjava.internal.messageapi.MessageApi;
-import dev.flowerjava.internal.messageapi.NodeConfigParser;
 import dev.flowerjava.internal.messageapi.RunState;
+import dev.flowerjava.internal.server.fleet.ServedApp;
+import dev.flowerjava.internal.simulation.VirtualFleet;
 import dev.flowerjava.message.Context;
 import dev.flowerjava.server.ClientManager;
 import dev.flowerjava.server.ClientProxy;
@@ -73,7 +74,9 @@ final class SdkRoundLoop {
       this.index = index;
       this.factory = factory;
       this.n = n;
-      this.run = new RunState(0, NodeConfigParser.parse(runConfig));
+      this.run =
+          new RunState(
+              VirtualFleet.RUN_ID, ConfigRecord.of(ServedApp.of(null, runConfig).runConfig()));
     }
 
     private Client client() {
