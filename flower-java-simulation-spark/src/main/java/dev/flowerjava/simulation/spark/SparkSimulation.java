@@ -35,10 +35,11 @@ import org.apache.spark.broadcast.Broadcast;
  *
  * <p>It runs the in-JVM simulation's rounds: virtual node {@code i} (0-based) has node id {@code
  * i+1} and node config {@code partition-id=i}, {@code num-partitions=N}, {@code
- * threads-per-client=1}; each round's clients are sampled by the {@link FedAvg} given, from a
- * {@link ClientManager} holding the N nodes in order and drawing from {@code Random} seeded with
- * the seed and the round exactly as the server's round loop does, so that the same clients train in
- * each round as in a {@code Simulation} with the same seed. A client is built by the factory on an
+ * threads-per-client=T}; its Context state is kept on the driver between rounds and travels with
+ * its instructions. Each round's clients are sampled by the {@link FedAvg} given, from a {@link
+ * ClientManager} holding the N nodes in order and drawing from {@code Random} seeded with the seed
+ * and the round exactly as the server's round loop does, so that the same clients train in each
+ * round as in a {@code Simulation} with the same seed. A client is built by the factory on an
  * executor for each instruction and dropped after its reply. The sums are added in another order
  * than the in-JVM fold (by Spark's partitions, then a tree): with float32 models the result may
  * differ in the last bits (docs/SIMULATION-ENGINE.md).
