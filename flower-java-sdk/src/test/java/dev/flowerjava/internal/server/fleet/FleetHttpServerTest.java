@@ -490,8 +490,7 @@ class FleetHttpServerTest {
     NodeKeys keys = NodeKeys.generate();
     Path keyDir = Files.createDirectories(dir.resolve("keys"));
     keys.writeOpenSshPublicKey(keyDir.resolve("node0.pub"), "node0");
-    // only this node's key may join: in open mode a node another test class left polling a port
-    // number this server reused joined round 2 and ended the run before the repeated push
+    // only this node's key may join, so no other node can answer a round
     FlowerServer s = server(fedAvg, 2).nodeAuthKeys(NodeAuthKeys.load(keyDir)).build().start();
     int port = s.fleetHttpPort();
     HttpFleetRpc rpc =
@@ -544,7 +543,9 @@ class FleetHttpServerTest {
                   .build());
       assertTrue(pushed.getObjectsToPushCount() > 0, "the updated arrays are new to the server");
       PushObjectRequest last = null;
-      for (String objectId : pushed.getObjectsToPushList()) {
+      List<String> toPush = pushed.getObjectsToPushList();
+      for (int i = 0; i < toPush.size(); i++) {
+        String objectId = toPush.get(i);
         last =
             PushObjectRequest.newBuilder()
                 .setNode(node)
@@ -553,7 +554,17 @@ class FleetHttpServerTest {
                 .setObjectContent(ByteString.copyFrom(deflated.objectMap().get(objectId)))
                 .setSessionId(pushed.getSessionId())
                 .build();
-        assertTrue(rpc.pushObject(last).getStored());
+        boolean endsTheRun = round == 2 && i == toPush.size() - 1;
+        try {
+          assertTrue(rpc.pushObject(last).getStored());
+        } catch (FleetRpcException e) {
+          // the push that completes the last round ends the run, and the server stops at once: on
+          // a loaded machine it may stop before its answer is written (three CI runs saw this);
+          // the history below shows whether the push was served
+          if (!endsTheRun) {
+            throw e;
+          }
+        }
       }
       if (round == 1) {
         assertTrue(rpc.pushObject(last).getStored(), "a repeated last push is answered stored");
