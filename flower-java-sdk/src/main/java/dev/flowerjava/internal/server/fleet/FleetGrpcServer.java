@@ -167,6 +167,7 @@ final class FleetGrpcServer implements AutoCloseable {
   private final SignedRequestVerifier verifier;
   private final ReplayGuard replayGuard;
   private final InFlightBudget budget;
+  private final SlowBodyWatchdog slowBodies;
   private final ExecutorService executor;
   private final Server server;
   // message bytes gRPC read for admitted calls (all calls' bodies, in total), for tests to bound
@@ -184,6 +185,7 @@ final class FleetGrpcServer implements AutoCloseable {
       SignedRequestVerifier verifier,
       ReplayGuard replayGuard,
       InFlightBudget budget,
+      SlowBodyWatchdog slowBodies,
       String host,
       int port,
       int maxMessageBytes,
@@ -195,6 +197,7 @@ final class FleetGrpcServer implements AutoCloseable {
     this.verifier = verifier;
     this.replayGuard = replayGuard;
     this.budget = budget;
+    this.slowBodies = slowBodies;
     ServerCredentials credentials =
         certChain == null
             ? InsecureServerCredentials.create()
@@ -286,6 +289,10 @@ final class FleetGrpcServer implements AutoCloseable {
         call.close(Status.INTERNAL.withDescription("Internal server error."), new Metadata());
         return new ServerCall.Listener<>() {};
       }
+      Charge charge = CHARGE.get();
+      if (charge != null) {
+        charge.attach(call); // so that the slow-body rule can end it
+      }
       return Contexts.interceptCall(
           Context.current().withValue(SIGNED, signed), call, headers, next);
     }
@@ -303,6 +310,7 @@ final class FleetGrpcServer implements AutoCloseable {
 
     Intake(String fullMethodName) {
       this.rpc = fullMethodName.substring(fullMethodName.lastIndexOf('/') + 1);
+      charge.rpc = rpc;
     }
 
     @Override
@@ -314,11 +322,18 @@ final class FleetGrpcServer implements AutoCloseable {
     public void inboundWireSize(long bytes) {
       bodyBytesRead.addAndGet(bytes);
       try {
-        charge.take(bytes);
+        charge.receive(bytes);
       } catch (FleetApiException e) {
-        logRefusal(rpc, e);
+        if (!charge.isTooSlow()) { // else already logged and answered
+          logRefusal(rpc, e);
+        }
         throw status(e).withCause(new OverBudget()).asRuntimeException();
       }
+    }
+
+    @Override
+    public void inboundMessageRead(int seqNo, long wireSize, long uncompressedSize) {
+      charge.bodyDone();
     }
 
     @Override
@@ -344,9 +359,60 @@ final class FleetGrpcServer implements AutoCloseable {
    * The bytes one call holds in the budget, taken piece by piece as its message is read; a pushed
    * object's bytes may move to its reply. Once released, nothing more is taken.
    */
-  private final class Charge {
+  private final class Charge implements SlowBodyWatchdog.Body {
+    private String rpc = "?";
     private long held;
     private boolean released;
+    private volatile long received;
+    private boolean bodyDone;
+    private boolean tooSlow;
+    private ServerCall<?, ?> call;
+
+    synchronized void attach(ServerCall<?, ?> call) {
+      this.call = call;
+    }
+
+    /** Charges a piece of the body, past the first {@link FleetService#UNCHARGED_BYTES}. */
+    synchronized void receive(long bytes) {
+      long free = FleetService.UNCHARGED_BYTES;
+      long charged = Math.max(0, received + bytes - free) - Math.max(0, received - free);
+      received += bytes;
+      take(charged);
+      if (held > 0 && !bodyDone) {
+        slowBodies.watch(this);
+      }
+    }
+
+    synchronized void bodyDone() {
+      bodyDone = true;
+      slowBodies.unwatch(this);
+    }
+
+    synchronized boolean isTooSlow() {
+      return tooSlow;
+    }
+
+    @Override
+    public long bytesReceived() {
+      return received;
+    }
+
+    @Override
+    public void tooSlow(String why) {
+      ServerCall<?, ?> c;
+      synchronized (this) {
+        if (bodyDone || released || call == null) {
+          return;
+        }
+        tooSlow = true;
+        c = call;
+      }
+      release();
+      FleetApiException e = new FleetApiException(408, null, why);
+      log.warn("gRPC {}: {}", rpc, why);
+      // safe from this thread: the handler never touches a call whose message is incomplete
+      c.close(status(e), new Metadata());
+    }
 
     synchronized void take(long bytes) {
       if (released || !budget.tryAcquire(bytes)) {
@@ -376,6 +442,7 @@ final class FleetGrpcServer implements AutoCloseable {
 
     synchronized void release() {
       released = true;
+      slowBodies.unwatch(this);
       if (held > 0) {
         budget.release(held);
         held = 0;
@@ -387,6 +454,9 @@ final class FleetGrpcServer implements AutoCloseable {
       String rpc, Q request, StreamObserver<R> out, Body<Q, R> body) {
     // the message's bytes were charged while gRPC read them (Intake); held until answered
     Charge charge = CHARGE.get();
+    if (charge != null && charge.isTooSlow()) {
+      return; // already answered by the slow-body rule
+    }
     R response;
     try {
       SignedRequestVerifier.Signed signed = SIGNED.get();
