@@ -157,7 +157,7 @@ public final class FleetHttpServer implements AutoCloseable {
     }
     this.verifier = new SignedRequestVerifier(b.clock);
     this.replayGuard = new ReplayGuard(b.clock, SignedRequestVerifier.MAX_AGE, b.replayMemory);
-    this.budget = b.budget != null ? b.budget : new InFlightBudget(Builder.DEFAULT_BUDGET);
+    this.budget = b.budget != null ? b.budget : new InFlightBudget(InFlightBudget.defaultLimit());
     this.metrics = b.metrics;
     this.maxBodyBytes = b.maxBodyBytes;
     this.maxHeaderBytes = b.maxHeaderBytes;
@@ -758,7 +758,6 @@ public final class FleetHttpServer implements AutoCloseable {
 
   /** Settings of a {@link FleetHttpServer}. */
   public static final class Builder {
-    static final long DEFAULT_BUDGET = 2L * 1024 * 1024 * 1024;
     private final ClientManager clientManager;
     private String host = "0.0.0.0";
     private int port = 9092;

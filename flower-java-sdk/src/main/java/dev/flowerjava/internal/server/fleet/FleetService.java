@@ -138,7 +138,7 @@ final class FleetService implements FleetClientProxy.Owner {
         heartbeatPatience,
         checkPeriod,
         maxNodes,
-        new InFlightBudget(FleetHttpServer.Builder.DEFAULT_BUDGET));
+        new InFlightBudget(InFlightBudget.defaultLimit()));
   }
 
   /**

@@ -359,6 +359,12 @@ class FleetHttpServerLimitsTest {
   }
 
   @Test
+  void withoutAnExplicitBudgetTheServerTakesTheJvmsDefaultNotTwoGib() throws Exception {
+    // outside-attacks5 1d: 2 GiB under -Xmx512m ended in a direct-memory OutOfMemoryError
+    assertEquals(InFlightBudget.defaultLimit(), start(builder()).budget().limit());
+  }
+
+  @Test
   @Timeout(60)
   void aNodeIsServedItsControlCallsWhileTheBudgetIsFull() throws Exception {
     // outside-attacks5 1c/1f: a full budget refused RegisterNode, ActivateNode and heartbeats
