@@ -108,7 +108,34 @@ final class FleetGrpcServer implements AutoCloseable {
               "io.grpc.netty.shaded.io.grpc.netty.NettyServerStream"),
           java.util.logging.Logger.getLogger("io.grpc.internal.SerializingExecutor"));
 
+  /**
+   * grpc-java logs a stack trace per connection that breaks HTTP/2 (NettyServerTransport "Transport
+   * failed", INFO; NettyServerHandler "Stream Error", WARNING): anyone can cause them, unsigned,
+   * with random bytes (outside-attacks5 3a: 24 lines a connection). Each becomes one WARN line.
+   */
+  private static final List<java.util.logging.Logger> GRPC_CONNECTION_LOGS =
+      List.of(
+          java.util.logging.Logger.getLogger(
+              "io.grpc.netty.shaded.io.grpc.netty.NettyServerTransport"),
+          java.util.logging.Logger.getLogger(
+              "io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler"));
+
   static {
+    for (java.util.logging.Logger l : GRPC_CONNECTION_LOGS) {
+      Filter previous = l.getFilter();
+      l.setFilter(
+          r -> {
+            Throwable t = r.getThrown();
+            if (t == null) {
+              return previous == null || previous.isLoggable(r);
+            }
+            log.warn(
+                "gRPC connection error: {}: {}",
+                r.getMessage(),
+                FleetApiException.clip(String.valueOf(t.getMessage()), 200));
+            return false;
+          });
+    }
     for (java.util.logging.Logger l : GRPC_LOGS) {
       Filter previous = l.getFilter();
       l.setFilter(
@@ -140,6 +167,13 @@ final class FleetGrpcServer implements AutoCloseable {
     }
     if (s.getCode() == Status.Code.INTERNAL && d.startsWith("Invalid protobuf byte sequence")) {
       return "a request message does not parse (" + d + ")";
+    }
+    // grpc-java's deframer on a truncated message, a bad flag byte, or a compressed message
+    if (s.getCode() == Status.Code.INTERNAL
+        && (d.startsWith("Encountered end-of-stream mid-frame")
+            || d.startsWith("gRPC frame header malformed")
+            || d.startsWith("Can't decode compressed gRPC message"))) {
+      return "a request message is malformed (" + d + ")";
     }
     if (s.getCode() == Status.Code.RESOURCE_EXHAUSTED && d.startsWith("gRPC message exceeds")) {
       return d;

@@ -492,6 +492,23 @@ class FleetGrpcServerTest {
             .withDescription("gRPC message exceeds maximum size 65536: 102411")
             .asRuntimeException());
     assertEquals(false, streamLog.getFilter().isLoggable(tooBig));
+    // outside-attacks5 3a: the deframer's other complaints about a caller's message
+    LogRecord truncated = new LogRecord(Level.WARNING, "Exception processing message");
+    truncated.setThrown(
+        Status.INTERNAL
+            .withDescription("Encountered end-of-stream mid-frame")
+            .asRuntimeException());
+    assertEquals(false, streamLog.getFilter().isLoggable(truncated));
+    // and a connection that breaks HTTP/2 (anyone's random bytes): one WARN line, no trace
+    for (String name : List.of("NettyServerTransport", "NettyServerHandler")) {
+      java.util.logging.Logger l =
+          java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty." + name);
+      LogRecord failed = new LogRecord(Level.INFO, "Transport failed");
+      failed.setThrown(new IllegalStateException("HTTP/2 client preface string missing"));
+      assertTrue(l.getFilter() != null, name);
+      assertEquals(false, l.getFilter().isLoggable(failed), name);
+      assertTrue(l.getFilter().isLoggable(new LogRecord(Level.INFO, "no trace")), name);
+    }
   }
 
   // ------------------------------------------------------------------ budget holders
