@@ -115,6 +115,9 @@ final class FleetGrpcServer implements AutoCloseable {
    */
   private static final List<java.util.logging.Logger> GRPC_CONNECTION_LOGS =
       List.of(
+          // grpc-java's own name for its per-connection log (a child logger has its own filter)
+          java.util.logging.Logger.getLogger(
+              "io.grpc.netty.shaded.io.grpc.netty.NettyServerTransport.connections"),
           java.util.logging.Logger.getLogger(
               "io.grpc.netty.shaded.io.grpc.netty.NettyServerTransport"),
           java.util.logging.Logger.getLogger(

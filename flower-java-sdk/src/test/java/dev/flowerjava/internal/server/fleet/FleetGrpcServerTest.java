@@ -500,7 +500,8 @@ class FleetGrpcServerTest {
             .asRuntimeException());
     assertEquals(false, streamLog.getFilter().isLoggable(truncated));
     // and a connection that breaks HTTP/2 (anyone's random bytes): one WARN line, no trace
-    for (String name : List.of("NettyServerTransport", "NettyServerHandler")) {
+    for (String name :
+        List.of("NettyServerTransport.connections", "NettyServerTransport", "NettyServerHandler")) {
       java.util.logging.Logger l =
           java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty." + name);
       LogRecord failed = new LogRecord(Level.INFO, "Transport failed");
