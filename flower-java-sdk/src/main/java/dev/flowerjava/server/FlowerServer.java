@@ -71,7 +71,15 @@ public final class FlowerServer implements AutoCloseable {
     this.host = b.host;
     this.requestedPort = b.port;
     this.maxMessageSize = b.maxMessageSize;
-    this.inFlightBudget = new InFlightBudget(b.inFlightBudget);
+    if (b.inFlightBudget == null) {
+      this.inFlightBudget = new InFlightBudget(InFlightBudget.defaultLimit());
+    } else {
+      this.inFlightBudget = new InFlightBudget(b.inFlightBudget);
+      String warning = InFlightBudget.overJvmWarning(b.inFlightBudget);
+      if (warning != null) {
+        log.warn(warning);
+      }
+    }
     this.certChain = b.certChain;
     this.privateKey = b.privateKey;
     this.config = b.config;
@@ -322,7 +330,7 @@ public final class FlowerServer implements AutoCloseable {
     private String host = "0.0.0.0";
     private int port = 8080;
     private int maxMessageSize = 512 * 1024 * 1024;
-    private long inFlightBudget = 2L * 1024 * 1024 * 1024;
+    private Long inFlightBudget; // null: InFlightBudget.defaultLimit()
     private Path certChain;
     private Path privateKey;
     private Strategy strategy = FedAvg.builder().build();
@@ -576,9 +584,11 @@ public final class FlowerServer implements AutoCloseable {
 
     /**
      * Most bytes of client messages held in memory at once, over all clients and transports
-     * (default 2 GiB). A message that does not fit is refused with a clear status rather than
-     * queued, so a flood of large messages cannot exhaust the heap. Set it to at least {@link
-     * #maxMessageSize} times the clients you expect to answer at once.
+     * (default: a quarter of the smaller of the JVM's heap and direct-memory limits, at most 2
+     * GiB). A message that does not fit is refused with a clear status rather than queued, so a
+     * flood of large messages cannot exhaust the heap. Set it to at least {@link #maxMessageSize}
+     * times the clients you expect to answer at once; a budget above half of what the JVM may use
+     * logs a WARN at start (gRPC messages take about 1.8x their size in direct memory).
      *
      * @param bytes the budget; more than zero
      * @return this builder

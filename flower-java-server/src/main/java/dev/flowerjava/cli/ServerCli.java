@@ -280,7 +280,8 @@ public final class ServerCli implements Callable<Integer> {
       description =
           "Most bytes of client messages held in memory at once, over all clients and transports;"
               + " a message that does not fit is refused at once (Fleet API: HTTP 503). Bytes, or"
-              + " with a suffix: KiB, MiB, GiB, KB, MB, GB (default: 2GiB).")
+              + " with a suffix: KiB, MiB, GiB, KB, MB, GB (default: a quarter of the JVM's"
+              + " heap/direct-memory limit, at most 2GiB; above half of it logs a WARN).")
   Long inFlightBudget;
 
   @Option(

@@ -359,9 +359,8 @@ class PythonSuperNodeIT {
           expectStatus(
               () -> ClientCalls.blockingUnaryCall(channel, raw, CallOptions.DEFAULT, notAMessage));
       assertEquals(Status.Code.UNAUTHENTICATED, garbage.getStatus().getCode(), garbage.toString());
-      // signed: read, and refused before any handler runs; grpc-java ends a call whose request
-      // does not parse with UNKNOWN (grpcio: INTERNAL)
-      StatusRuntimeException signedGarbage =
+      // signed by a key that is no node's: refused at its headers too, even in open mode
+      StatusRuntimeException strangersGarbage =
           expectStatus(
               () ->
                   ClientCalls.blockingUnaryCall(
@@ -369,6 +368,24 @@ class PythonSuperNodeIT {
                           channel,
                           MetadataUtils.newAttachHeadersInterceptor(signer.sign().grpcMetadata())),
                       raw,
+                      CallOptions.DEFAULT,
+                      notAMessage));
+      assertEquals(
+          Status.Code.UNAUTHENTICATED,
+          strangersGarbage.getStatus().getCode(),
+          strangersGarbage.toString());
+      // a signed RegisterNode (open mode) is read, and refused before any handler runs;
+      // grpc-java ends a call whose request does not parse with UNKNOWN (grpcio: INTERNAL)
+      MethodDescriptor<byte[], byte[]> rawRegister =
+          FleetGrpc.getRegisterNodeMethod().toBuilder(new RawBytes(), new RawBytes()).build();
+      StatusRuntimeException signedGarbage =
+          expectStatus(
+              () ->
+                  ClientCalls.blockingUnaryCall(
+                      ClientInterceptors.intercept(
+                          channel,
+                          MetadataUtils.newAttachHeadersInterceptor(signer.sign().grpcMetadata())),
+                      rawRegister,
                       CallOptions.DEFAULT,
                       notAMessage));
       assertEquals(

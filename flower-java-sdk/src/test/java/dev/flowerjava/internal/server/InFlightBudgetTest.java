@@ -57,4 +57,22 @@ class InFlightBudgetTest {
     assertTrue(peak.get() <= 1_000, "peak " + peak.get());
     assertEquals(0, budget.inUse());
   }
+
+  @Test
+  void theDefaultIsAQuarterOfWhatTheJvmMayUseAndATooLargeBudgetIsNamed() {
+    // outside-attacks5 1d: 2 GiB under -Xmx512m ended in a direct-memory OutOfMemoryError
+    long mib = 1024 * 1024;
+    assertEquals(128 * mib, InFlightBudget.defaultLimit(512 * mib));
+    assertEquals(InFlightBudget.MAX_DEFAULT, InFlightBudget.defaultLimit(64L * 1024 * mib));
+    assertEquals(
+        InFlightBudget.defaultLimit(InFlightBudget.jvmMemoryLimit()),
+        InFlightBudget.defaultLimit());
+    assertTrue(InFlightBudget.jvmMemoryLimit() <= Runtime.getRuntime().maxMemory());
+
+    assertEquals(null, InFlightBudget.overJvmWarning(128 * mib, 512 * mib));
+    assertEquals(null, InFlightBudget.overJvmWarning(256 * mib, 512 * mib));
+    String warning = InFlightBudget.overJvmWarning(2048 * mib, 512 * mib);
+    assertTrue(warning.contains("in-flight budget of 2147483648 bytes"), warning);
+    assertTrue(warning.contains("it may use 536870912 bytes"), warning);
+  }
 }

@@ -108,7 +108,37 @@ final class FleetGrpcServer implements AutoCloseable {
               "io.grpc.netty.shaded.io.grpc.netty.NettyServerStream"),
           java.util.logging.Logger.getLogger("io.grpc.internal.SerializingExecutor"));
 
+  /**
+   * grpc-java logs a stack trace per connection that breaks HTTP/2 (NettyServerTransport "Transport
+   * failed", INFO; NettyServerHandler "Stream Error", WARNING): anyone can cause them, unsigned,
+   * with random bytes (outside-attacks5 3a: 24 lines a connection). Each becomes one WARN line.
+   */
+  private static final List<java.util.logging.Logger> GRPC_CONNECTION_LOGS =
+      List.of(
+          // grpc-java's own name for its per-connection log (a child logger has its own filter)
+          java.util.logging.Logger.getLogger(
+              "io.grpc.netty.shaded.io.grpc.netty.NettyServerTransport.connections"),
+          java.util.logging.Logger.getLogger(
+              "io.grpc.netty.shaded.io.grpc.netty.NettyServerTransport"),
+          java.util.logging.Logger.getLogger(
+              "io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler"));
+
   static {
+    for (java.util.logging.Logger l : GRPC_CONNECTION_LOGS) {
+      Filter previous = l.getFilter();
+      l.setFilter(
+          r -> {
+            Throwable t = r.getThrown();
+            if (t == null) {
+              return previous == null || previous.isLoggable(r);
+            }
+            log.warn(
+                "gRPC connection error: {}: {}",
+                r.getMessage(),
+                FleetApiException.clip(String.valueOf(t.getMessage()), 200));
+            return false;
+          });
+    }
     for (java.util.logging.Logger l : GRPC_LOGS) {
       Filter previous = l.getFilter();
       l.setFilter(
@@ -141,6 +171,13 @@ final class FleetGrpcServer implements AutoCloseable {
     if (s.getCode() == Status.Code.INTERNAL && d.startsWith("Invalid protobuf byte sequence")) {
       return "a request message does not parse (" + d + ")";
     }
+    // grpc-java's deframer on a truncated message, a bad flag byte, or a compressed message
+    if (s.getCode() == Status.Code.INTERNAL
+        && (d.startsWith("Encountered end-of-stream mid-frame")
+            || d.startsWith("gRPC frame header malformed")
+            || d.startsWith("Can't decode compressed gRPC message"))) {
+      return "a request message is malformed (" + d + ")";
+    }
     if (s.getCode() == Status.Code.RESOURCE_EXHAUSTED && d.startsWith("gRPC message exceeds")) {
       return d;
     }
@@ -167,6 +204,7 @@ final class FleetGrpcServer implements AutoCloseable {
   private final SignedRequestVerifier verifier;
   private final ReplayGuard replayGuard;
   private final InFlightBudget budget;
+  private final SlowBodyWatchdog slowBodies;
   private final ExecutorService executor;
   private final Server server;
   // message bytes gRPC read for admitted calls (all calls' bodies, in total), for tests to bound
@@ -184,6 +222,7 @@ final class FleetGrpcServer implements AutoCloseable {
       SignedRequestVerifier verifier,
       ReplayGuard replayGuard,
       InFlightBudget budget,
+      SlowBodyWatchdog slowBodies,
       String host,
       int port,
       int maxMessageBytes,
@@ -195,6 +234,7 @@ final class FleetGrpcServer implements AutoCloseable {
     this.verifier = verifier;
     this.replayGuard = replayGuard;
     this.budget = budget;
+    this.slowBodies = slowBodies;
     ServerCredentials credentials =
         certChain == null
             ? InsecureServerCredentials.create()
@@ -286,6 +326,10 @@ final class FleetGrpcServer implements AutoCloseable {
         call.close(Status.INTERNAL.withDescription("Internal server error."), new Metadata());
         return new ServerCall.Listener<>() {};
       }
+      Charge charge = CHARGE.get();
+      if (charge != null) {
+        charge.attach(call); // so that the slow-body rule can end it
+      }
       return Contexts.interceptCall(
           Context.current().withValue(SIGNED, signed), call, headers, next);
     }
@@ -303,6 +347,7 @@ final class FleetGrpcServer implements AutoCloseable {
 
     Intake(String fullMethodName) {
       this.rpc = fullMethodName.substring(fullMethodName.lastIndexOf('/') + 1);
+      charge.rpc = rpc;
     }
 
     @Override
@@ -314,11 +359,18 @@ final class FleetGrpcServer implements AutoCloseable {
     public void inboundWireSize(long bytes) {
       bodyBytesRead.addAndGet(bytes);
       try {
-        charge.take(bytes);
+        charge.receive(bytes);
       } catch (FleetApiException e) {
-        logRefusal(rpc, e);
+        if (!charge.isTooSlow()) { // else already logged and answered
+          logRefusal(rpc, e);
+        }
         throw status(e).withCause(new OverBudget()).asRuntimeException();
       }
+    }
+
+    @Override
+    public void inboundMessageRead(int seqNo, long wireSize, long uncompressedSize) {
+      charge.bodyDone();
     }
 
     @Override
@@ -344,9 +396,60 @@ final class FleetGrpcServer implements AutoCloseable {
    * The bytes one call holds in the budget, taken piece by piece as its message is read; a pushed
    * object's bytes may move to its reply. Once released, nothing more is taken.
    */
-  private final class Charge {
+  private final class Charge implements SlowBodyWatchdog.Body {
+    private String rpc = "?";
     private long held;
     private boolean released;
+    private volatile long received;
+    private boolean bodyDone;
+    private boolean tooSlow;
+    private ServerCall<?, ?> call;
+
+    synchronized void attach(ServerCall<?, ?> call) {
+      this.call = call;
+    }
+
+    /** Charges a piece of the body, past the first {@link FleetService#UNCHARGED_BYTES}. */
+    synchronized void receive(long bytes) {
+      long free = FleetService.UNCHARGED_BYTES;
+      long charged = Math.max(0, received + bytes - free) - Math.max(0, received - free);
+      received += bytes;
+      take(charged);
+      if (held > 0 && !bodyDone) {
+        slowBodies.watch(this);
+      }
+    }
+
+    synchronized void bodyDone() {
+      bodyDone = true;
+      slowBodies.unwatch(this);
+    }
+
+    synchronized boolean isTooSlow() {
+      return tooSlow;
+    }
+
+    @Override
+    public long bytesReceived() {
+      return received;
+    }
+
+    @Override
+    public void tooSlow(String why) {
+      ServerCall<?, ?> c;
+      synchronized (this) {
+        if (bodyDone || released || call == null) {
+          return;
+        }
+        tooSlow = true;
+        c = call;
+      }
+      release();
+      FleetApiException e = new FleetApiException(408, null, why);
+      log.warn("gRPC {}: {}", rpc, why);
+      // safe from this thread: the handler never touches a call whose message is incomplete
+      c.close(status(e), new Metadata());
+    }
 
     synchronized void take(long bytes) {
       if (released || !budget.tryAcquire(bytes)) {
@@ -376,6 +479,7 @@ final class FleetGrpcServer implements AutoCloseable {
 
     synchronized void release() {
       released = true;
+      slowBodies.unwatch(this);
       if (held > 0) {
         budget.release(held);
         held = 0;
@@ -387,6 +491,9 @@ final class FleetGrpcServer implements AutoCloseable {
       String rpc, Q request, StreamObserver<R> out, Body<Q, R> body) {
     // the message's bytes were charged while gRPC read them (Intake); held until answered
     Charge charge = CHARGE.get();
+    if (charge != null && charge.isTooSlow()) {
+      return; // already answered by the slow-body rule
+    }
     R response;
     try {
       SignedRequestVerifier.Signed signed = SIGNED.get();

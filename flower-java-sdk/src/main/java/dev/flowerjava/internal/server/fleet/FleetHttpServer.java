@@ -103,7 +103,8 @@ import org.slf4j.LoggerFactory;
  *   <tr><td>412</td><td>RegisterNode in authenticated mode (code 2001), ActivateNode of an unknown
  *       key (code 2004) or past the node cap (code 2001), calls of a node that is not active
  *       (deactivated, dropped after missed heartbeats, disconnected by the round loop)</td></tr>
- *   <tr><td>408</td><td>a body that stopped arriving for the idle timeout</td></tr>
+ *   <tr><td>408</td><td>a body that stopped arriving for the idle timeout, or that holds
+ *       in-flight budget and arrives slower than the minimum rate ({@link SlowBodyWatchdog})</td></tr>
  *   <tr><td>413</td><td>a body above the size limit, announced or read; a PushObject whose
  *       object would make its reply's held objects exceed the whole in-flight budget</td></tr>
  *   <tr><td>431</td><td>request headers above their size limit</td></tr>
@@ -147,6 +148,7 @@ public final class FleetHttpServer implements AutoCloseable {
   private final Server server;
   private final ServerConnector connector;
   private final FleetGrpcServer grpc;
+  private final SlowBodyWatchdog slowBodies;
 
   private FleetHttpServer(Builder b) throws IOException {
     if (b.maxNodes != null && b.authKeys != null) {
@@ -155,7 +157,7 @@ public final class FleetHttpServer implements AutoCloseable {
     }
     this.verifier = new SignedRequestVerifier(b.clock);
     this.replayGuard = new ReplayGuard(b.clock, SignedRequestVerifier.MAX_AGE, b.replayMemory);
-    this.budget = b.budget != null ? b.budget : new InFlightBudget(Builder.DEFAULT_BUDGET);
+    this.budget = b.budget != null ? b.budget : new InFlightBudget(InFlightBudget.defaultLimit());
     this.metrics = b.metrics;
     this.maxBodyBytes = b.maxBodyBytes;
     this.maxHeaderBytes = b.maxHeaderBytes;
@@ -170,6 +172,7 @@ public final class FleetHttpServer implements AutoCloseable {
             b.maxNodes == null ? Integer.MAX_VALUE : b.maxNodes,
             budget);
     service.serve(b.app);
+    this.slowBodies = new SlowBodyWatchdog(b.minBodyRate, b.bodyRateGrace, b.bodyRateWindow);
     try {
       // bounded: the workers plus one acceptor and one selector thread
       QueuedThreadPool threads = new QueuedThreadPool(b.threads + 2, Math.min(4, b.threads + 2));
@@ -205,6 +208,7 @@ public final class FleetHttpServer implements AutoCloseable {
           () -> (int) clients.all().stream().filter(FleetClientProxy.class::isInstance).count());
     } catch (IOException | RuntimeException e) {
       service.close(); // its heartbeat checker is already running
+      slowBodies.close();
       throw e;
     }
     FleetGrpcServer g = null;
@@ -217,6 +221,7 @@ public final class FleetHttpServer implements AutoCloseable {
                 verifier,
                 replayGuard,
                 budget,
+                slowBodies,
                 b.host,
                 b.grpcPort,
                 (int) Math.min(b.maxBodyBytes, Integer.MAX_VALUE),
@@ -225,6 +230,7 @@ public final class FleetHttpServer implements AutoCloseable {
                 b.privateKey);
       } catch (IOException | RuntimeException e) {
         service.close();
+        slowBodies.close();
         connector.close();
         throw e;
       }
@@ -321,6 +327,7 @@ public final class FleetHttpServer implements AutoCloseable {
   @Override
   public void close() {
     service.close();
+    slowBodies.close();
     if (grpc != null) {
       grpc.close();
     }
@@ -351,7 +358,7 @@ public final class FleetHttpServer implements AutoCloseable {
    * One Fleet call: checks everything the headers tell, then reads the body without holding a
    * thread while it waits for bytes (demand callbacks), then serves it.
    */
-  private final class Call {
+  private final class Call implements SlowBodyWatchdog.Body {
     private final Request request;
     private final Response response;
     private final Callback callback;
@@ -360,12 +367,39 @@ public final class FleetHttpServer implements AutoCloseable {
     private SignedRequestVerifier.Signed signed;
     private byte[] fixed; // the body when its length was announced
     private List<ByteString> parts; // the body's chunks when it was not
-    private long received;
+    private volatile long received; // read by the slow-body rule's thread
     private boolean answered;
 
     // guarded by this: bytes taken from the budget, and whether they were given back for good
     private long held;
     private boolean released;
+    private boolean bodyDone; // the last body byte arrived: the slow-body rule no longer applies
+    private boolean tooSlow; // the slow-body rule answered the call
+
+    @Override
+    public long bytesReceived() {
+      return received;
+    }
+
+    @Override
+    public void tooSlow(String why) {
+      synchronized (this) {
+        if (bodyDone || released) {
+          return;
+        }
+        tooSlow = true;
+      }
+      refuse(new FleetApiException(408, null, why));
+    }
+
+    private synchronized boolean bodyDone() {
+      if (tooSlow) {
+        return false;
+      }
+      bodyDone = true;
+      slowBodies.unwatch(this);
+      return true;
+    }
 
     Call(Request request, Response response, Callback callback) {
       this.request = request;
@@ -432,7 +466,7 @@ public final class FleetHttpServer implements AutoCloseable {
         replayGuard.firstUse(signed.keyId(), signed.timestamp());
       }
       if (length >= 0) {
-        take(length);
+        take(Math.max(0, length - FleetService.UNCHARGED_BYTES));
         fixed = new byte[(int) length];
       } else {
         parts = new ArrayList<>();
@@ -441,6 +475,11 @@ public final class FleetHttpServer implements AutoCloseable {
 
     /** Reads what has arrived; asks to be called again when more comes. */
     private void readBody() {
+      synchronized (this) {
+        if (tooSlow) {
+          return; // answered by the slow-body rule; Jetty discards the rest
+        }
+      }
       while (true) {
         Content.Chunk chunk = request.read();
         if (chunk == null) {
@@ -461,7 +500,9 @@ public final class FleetHttpServer implements AutoCloseable {
           chunk.release();
         }
         if (last) {
-          serve();
+          if (bodyDone()) {
+            serve();
+          }
           return;
         }
       }
@@ -483,7 +524,10 @@ public final class FleetHttpServer implements AutoCloseable {
       if (fixed != null) {
         bytes.get(fixed, (int) received, n); // Jetty never delivers past Content-Length
       } else {
-        take(n);
+        // the first UNCHARGED_BYTES of a body are free: small control calls never wait for room
+        take(
+            Math.max(0, received + n - FleetService.UNCHARGED_BYTES)
+                - Math.max(0, received - FleetService.UNCHARGED_BYTES));
         byte[] copy = new byte[n];
         bytes.get(copy);
         parts.add(UnsafeByteOperations.unsafeWrap(copy));
@@ -556,10 +600,12 @@ public final class FleetHttpServer implements AutoCloseable {
     }
 
     private void answer(int status, String type, byte[] body) {
-      if (answered) {
-        return;
+      synchronized (this) { // the slow-body rule answers from its own thread
+        if (answered) {
+          return;
+        }
+        answered = true;
       }
-      answered = true;
       response.setStatus(status);
       response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
       response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
@@ -585,6 +631,9 @@ public final class FleetHttpServer implements AutoCloseable {
                 + "; retry later");
       }
       held += bytes;
+      if (held > 0 && !bodyDone) {
+        slowBodies.watch(this);
+      }
     }
 
     /**
@@ -602,6 +651,7 @@ public final class FleetHttpServer implements AutoCloseable {
 
     private synchronized void release() {
       released = true;
+      slowBodies.unwatch(this);
       if (held > 0) {
         budget.release(held);
         held = 0;
@@ -708,7 +758,6 @@ public final class FleetHttpServer implements AutoCloseable {
 
   /** Settings of a {@link FleetHttpServer}. */
   public static final class Builder {
-    static final long DEFAULT_BUDGET = 2L * 1024 * 1024 * 1024;
     private final ClientManager clientManager;
     private String host = "0.0.0.0";
     private int port = 9092;
@@ -719,6 +768,9 @@ public final class FleetHttpServer implements AutoCloseable {
     private long maxBodyBytes = 512L * 1024 * 1024;
     private int maxHeaderBytes = 8 * 1024;
     private Duration idleTimeout = Duration.ofSeconds(30);
+    private long minBodyRate = SlowBodyWatchdog.DEFAULT_MIN_BYTES_PER_SECOND;
+    private Duration bodyRateGrace = SlowBodyWatchdog.DEFAULT_GRACE;
+    private Duration bodyRateWindow = SlowBodyWatchdog.DEFAULT_WINDOW;
     private InFlightBudget budget;
     private ServerMetrics metrics = ServerMetrics.none();
     private int replayMemory = 500_000;
@@ -787,6 +839,14 @@ public final class FleetHttpServer implements AutoCloseable {
     /** Largest request line and headers together (default 8 KiB); past it 431. */
     public Builder maxHeaderBytes(int bytes) {
       this.maxHeaderBytes = Checks.positive("maxHeaderBytes", bytes);
+      return this;
+    }
+
+    /** The slow-body rule ({@link SlowBodyWatchdog}); tests shorten it. */
+    Builder minBodyRate(long bytesPerSecond, Duration grace, Duration window) {
+      this.minBodyRate = bytesPerSecond;
+      this.bodyRateGrace = grace;
+      this.bodyRateWindow = window;
       return this;
     }
 

@@ -86,6 +86,15 @@ final class FleetService implements FleetClientProxy.Owner {
   /** The longest announced heartbeat interval the deadline honours: a larger one counts as this. */
   static final double MAX_HEARTBEAT_INTERVAL_SECONDS = 3600;
 
+  /**
+   * The first bytes of every request body that are not charged to the in-flight budget, so that
+   * heartbeats, (de)activations, registrations and pulls (a few hundred bytes each) are served
+   * while large pushes fill the budget (outside-attacks5 1c: a full budget starved the heartbeats
+   * and the SuperNodes were dropped). What a call holds uncharged is bounded by the HTTP/2 windows
+   * (gRPC) and the connection threads (HTTP), as for a refused call.
+   */
+  static final int UNCHARGED_BYTES = 64 * 1024;
+
   private final long runId;
   private final InFlightBudget budget;
   private final ObjectCodec codec = new ObjectCodec();
@@ -129,7 +138,7 @@ final class FleetService implements FleetClientProxy.Owner {
         heartbeatPatience,
         checkPeriod,
         maxNodes,
-        new InFlightBudget(FleetHttpServer.Builder.DEFAULT_BUDGET));
+        new InFlightBudget(InFlightBudget.defaultLimit()));
   }
 
   /**
@@ -264,22 +273,22 @@ final class FleetService implements FleetClientProxy.Owner {
   // ------------------------------------------------------------------ node life
 
   /**
-   * In authenticated mode, refuses a call at its headers when its verified signing key can do
-   * nothing whatever its body says (RegisterNode at all; any other call by a key the operator did
-   * not list), with the refusal the service would give after reading the body. A carrier that
-   * checks this before accepting the body spends nothing on a stranger's message. Open mode:
-   * nothing to check before the body.
+   * Refuses a call at its headers when its verified signing key can do nothing whatever its body
+   * says, with the refusal the service would give after reading the body: in authenticated mode
+   * RegisterNode at all, and in both modes any other call by a key that is no registered node's
+   * (outside-attacks5 1d: open mode read a stranger's 200 MiB push whole before refusing it). A
+   * carrier that checks this before accepting the body spends nothing on a stranger's message.
    *
    * @param keyId the verified signing key ({@link #keyId})
    * @param rpc the call's gRPC method name ({@code RegisterNode}, {@code PushObject}, ...)
    * @throws FleetApiException the call's refusal
    */
   void admitSigner(String keyId, String rpc) {
-    if (!authenticated) {
-      return;
-    }
     if (rpc.equals("RegisterNode")) {
-      throw registrationRefused();
+      if (authenticated) {
+        throw registrationRefused();
+      }
+      return;
     }
     if (isKnownKey(keyId)) {
       return;

@@ -12,6 +12,7 @@ import dev.flowerjava.internal.proto.fleet.FleetGrpc;
 import dev.flowerjava.internal.proto.fleet.GetFabRequest;
 import dev.flowerjava.internal.proto.fleet.GetRunRequest;
 import dev.flowerjava.internal.proto.fleet.Node;
+import dev.flowerjava.internal.proto.fleet.PullMessagesRequest;
 import dev.flowerjava.internal.proto.fleet.PushObjectRequest;
 import dev.flowerjava.internal.proto.fleet.RegisterNodeFleetRequest;
 import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
@@ -32,11 +33,19 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
+import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
@@ -93,6 +102,16 @@ class FleetGrpcServerTest {
                 };
               }
             });
+  }
+
+  /** A stub signed by {@code keys}, which RegisterNode has made a node's key (open mode). */
+  private FleetGrpc.FleetBlockingStub registered(NodeKeys keys) {
+    FleetGrpc.FleetBlockingStub stub = signed(keys);
+    stub.registerNode(
+        RegisterNodeFleetRequest.newBuilder()
+            .setPublicKey(ByteString.copyFrom(keys.publicKeyPem()))
+            .build());
+    return stub;
   }
 
   private static StatusRuntimeException refused(Status.Code code, Executable call) {
@@ -183,10 +202,10 @@ class FleetGrpcServerTest {
   void theSizeLimitAndTheInFlightBudgetHoldOverGrpc() throws Exception {
     start(
         FleetHttpServer.builder(manager)
-            .maxBodyBytes(64 * 1024)
+            .maxBodyBytes(256 * 1024)
             .inFlightBudget(new InFlightBudget(16 * 1024)));
     NodeKeys keys = NodeKeys.generate();
-    FleetGrpc.FleetBlockingStub node = signed(keys);
+    FleetGrpc.FleetBlockingStub node = registered(keys);
     PushObjectRequest.Builder push =
         PushObjectRequest.newBuilder().setNode(Node.newBuilder().setNodeId(7)).setObjectId("x");
 
@@ -195,14 +214,14 @@ class FleetGrpcServerTest {
         Status.Code.RESOURCE_EXHAUSTED,
         () ->
             node.pushObject(
-                push.setObjectContent(ByteString.copyFrom(new byte[100 * 1024])).build()));
+                push.setObjectContent(ByteString.copyFrom(new byte[300 * 1024])).build()));
     // within it but above what the budget holds: UNAVAILABLE (503), to be retried
     StatusRuntimeException busy =
         refused(
             Status.Code.UNAVAILABLE,
             () ->
                 node.pushObject(
-                    push.setObjectContent(ByteString.copyFrom(new byte[32 * 1024])).build()));
+                    push.setObjectContent(ByteString.copyFrom(new byte[128 * 1024])).build()));
     assertTrue(busy.getStatus().getDescription().contains("in-flight budget"), busy.toString());
     // and the budget is given back
     assertEquals(0, server.budget().inUse());
@@ -339,7 +358,7 @@ class FleetGrpcServerTest {
             .inFlightBudget(new InFlightBudget(budget)));
     List<FleetGrpc.FleetBlockingStub> flooders = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
-      flooders.add(signed(NodeKeys.generate()));
+      flooders.add(registered(NodeKeys.generate())); // a stranger's key is refused at the headers
     }
 
     List<StatusRuntimeException> refusals = parallelPushes(flooders, message);
@@ -473,5 +492,208 @@ class FleetGrpcServerTest {
             .withDescription("gRPC message exceeds maximum size 65536: 102411")
             .asRuntimeException());
     assertEquals(false, streamLog.getFilter().isLoggable(tooBig));
+    // outside-attacks5 3a: the deframer's other complaints about a caller's message
+    LogRecord truncated = new LogRecord(Level.WARNING, "Exception processing message");
+    truncated.setThrown(
+        Status.INTERNAL
+            .withDescription("Encountered end-of-stream mid-frame")
+            .asRuntimeException());
+    assertEquals(false, streamLog.getFilter().isLoggable(truncated));
+    // and a connection that breaks HTTP/2 (anyone's random bytes): one WARN line, no trace
+    for (String name :
+        List.of("NettyServerTransport.connections", "NettyServerTransport", "NettyServerHandler")) {
+      java.util.logging.Logger l =
+          java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty." + name);
+      LogRecord failed = new LogRecord(Level.INFO, "Transport failed");
+      failed.setThrown(new IllegalStateException("HTTP/2 client preface string missing"));
+      assertTrue(l.getFilter() != null, name);
+      assertEquals(false, l.getFilter().isLoggable(failed), name);
+      assertTrue(l.getFilter().isLoggable(new LogRecord(Level.INFO, "no trace")), name);
+    }
+  }
+
+  // ------------------------------------------------------------------ budget holders
+
+  @Test
+  void openModeRefusesAnUnregisteredKeysCallAtItsHeaders() throws Exception {
+    // outside-attacks5 1d: open mode read a random key's 200 MiB push whole, then refused it
+    start(FleetHttpServer.builder(manager).maxBodyBytes(64 * MIB));
+    StatusRuntimeException e =
+        parallelPushes(List.of(signed(NodeKeys.generate())), 16 * MIB).get(0);
+    assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode(), e.toString());
+    assertTrue(e.getStatus().getDescription().contains("belongs to no registered"), e.toString());
+    assertEquals(0, server.grpcBodyBytesRead());
+  }
+
+  @Test
+  void aNodeIsServedItsControlCallsWhileTheBudgetIsFull() throws Exception {
+    // outside-attacks5 1c: a full budget refused heartbeats, and the SuperNodes were dropped
+    start(FleetHttpServer.builder(manager));
+    InFlightBudget budget = server.budget();
+    assertTrue(budget.tryAcquire(budget.limit()), "the budget is held whole by someone else");
+    try {
+      NodeKeys keys = NodeKeys.generate();
+      FleetGrpc.FleetBlockingStub node = registered(keys);
+      long id =
+          node.activateNode(
+                  ActivateNodeRequest.newBuilder()
+                      .setPublicKey(ByteString.copyFrom(keys.publicKeyPem()))
+                      .setHeartbeatInterval(30)
+                      .build())
+              .getNodeId();
+      Node me = Node.newBuilder().setNodeId(id).build();
+      assertTrue(
+          node.sendNodeHeartbeat(
+                  SendNodeHeartbeatRequest.newBuilder()
+                      .setNode(me)
+                      .setHeartbeatInterval(30)
+                      .build())
+              .getSuccess());
+      node.pullMessages(PullMessagesRequest.newBuilder().setNode(me).build());
+      // a large push still waits for room
+      StatusRuntimeException busy =
+          refused(
+              Status.Code.UNAVAILABLE,
+              () ->
+                  node.pushObject(
+                      PushObjectRequest.newBuilder()
+                          .setNode(me)
+                          .setObjectId("x")
+                          .setObjectContent(ByteString.copyFrom(new byte[MIB]))
+                          .build()));
+      assertTrue(busy.getStatus().getDescription().contains("in-flight budget"), busy.toString());
+    } finally {
+      budget.release(budget.limit());
+    }
+    budgetDrains();
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void aBodyThatHoldsBudgetAndStopsArrivingIsCancelledAndItsBudgetGivenBack() throws Exception {
+    // outside-attacks5 1c: a signed push sent the budget's worth, then nothing, for 100 s
+    start(
+        FleetHttpServer.builder(manager)
+            .inFlightBudget(new InFlightBudget(MIB))
+            .minBodyRate(MIB, Duration.ofMillis(300), Duration.ofMillis(300)));
+    NodeKeys keys = NodeKeys.generate();
+    registered(keys);
+    try (Socket raw = RawHttp2.stalledPush(server.grpcPort(), keys, 200 * 1024, 900 * 1024)) {
+      for (int i = 0; i < 500 && server.budget().inUse() == 0; i++) {
+        Thread.sleep(10);
+      }
+      assertTrue(server.budget().inUse() > 0, "the stalled body is charged");
+      // the server ends the stream (the client would wait forever otherwise: read timeout)
+      assertTrue(RawHttp2.streamEnds(raw));
+    }
+    budgetDrains();
+  }
+
+  /** Just enough HTTP/2 to send a gRPC message that never completes. */
+  private static final class RawHttp2 {
+    static Socket stalledPush(int port, NodeKeys keys, int sent, int announced) throws IOException {
+      Socket s = new Socket("127.0.0.1", port);
+      s.setSoTimeout(30_000);
+      DataOutputStream out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream()));
+      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      frame(out, 4, 0, 0, new byte[0]);
+      out.flush();
+      // the server's own settings (its 1 MiB stream window) apply once acknowledged
+      DataInputStream in = new DataInputStream(s.getInputStream());
+      while (true) {
+        int[] f = readFrame(in);
+        if (f[1] == 4 && (f[2] & 1) == 0) {
+          break;
+        }
+      }
+      frame(out, 4, 1, 0, new byte[0]);
+      ByteArrayOutputStream h = new ByteArrayOutputStream();
+      header(h, ":method", "POST");
+      header(h, ":scheme", "http");
+      header(h, ":path", "/flwr.proto.Fleet/PushObject");
+      header(h, ":authority", "127.0.0.1:" + port);
+      header(h, "content-type", "application/grpc");
+      header(h, "te", "trailers");
+      Metadata md = new NodeSigner(keys.privateKey(), keys.publicKey()).sign().grpcMetadata();
+      for (String k : md.keys()) {
+        String v =
+            k.endsWith(Metadata.BINARY_HEADER_SUFFIX)
+                ? Base64.getEncoder()
+                    .withoutPadding()
+                    .encodeToString(md.get(Metadata.Key.of(k, Metadata.BINARY_BYTE_MARSHALLER)))
+                : md.get(Metadata.Key.of(k, Metadata.ASCII_STRING_MARSHALLER));
+        header(h, k, v);
+      }
+      frame(out, 1, 0x4, 1, h.toByteArray());
+      byte[] message = new byte[sent];
+      message[1] = (byte) (announced >>> 24);
+      message[2] = (byte) (announced >>> 16);
+      message[3] = (byte) (announced >>> 8);
+      message[4] = (byte) announced;
+      for (int off = 0; off < sent; off += 16384) {
+        frame(out, 0, 0, 1, Arrays.copyOfRange(message, off, Math.min(off + 16384, sent)));
+      }
+      out.flush();
+      return s;
+    }
+
+    /** Reads until stream 1 is ended by the server (trailers or RST_STREAM) or the connection. */
+    static boolean streamEnds(Socket s) throws IOException {
+      DataInputStream in = new DataInputStream(s.getInputStream());
+      try {
+        while (true) {
+          int[] f = readFrame(in);
+          if (f[3] == 1 && (f[1] == 3 || (f[1] == 1 && (f[2] & 1) != 0))) {
+            return true;
+          }
+        }
+      } catch (java.io.EOFException closed) {
+        return true;
+      }
+    }
+
+    /** One frame's {length, type, flags, stream}; its payload is skipped. */
+    private static int[] readFrame(DataInputStream in) throws IOException {
+      int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+      int type = in.readUnsignedByte();
+      int flags = in.readUnsignedByte();
+      int stream = in.readInt() & 0x7fffffff;
+      in.readFully(new byte[length]);
+      return new int[] {length, type, flags, stream};
+    }
+
+    private static void frame(DataOutputStream out, int type, int flags, int stream, byte[] p)
+        throws IOException {
+      out.writeByte(p.length >>> 16);
+      out.writeShort(p.length & 0xffff);
+      out.writeByte(type);
+      out.writeByte(flags);
+      out.writeInt(stream);
+      out.write(p);
+    }
+
+    /** An HPACK literal header field without indexing, no Huffman coding. */
+    private static void header(ByteArrayOutputStream h, String name, String value) {
+      h.write(0);
+      string(h, name);
+      string(h, value);
+    }
+
+    private static void string(ByteArrayOutputStream h, String s) {
+      byte[] b = s.getBytes(StandardCharsets.US_ASCII);
+      int v = b.length;
+      if (v < 127) {
+        h.write(v);
+      } else {
+        h.write(127);
+        v -= 127;
+        while (v >= 128) {
+          h.write((v & 0x7f) | 0x80);
+          v >>>= 7;
+        }
+        h.write(v);
+      }
+      h.writeBytes(b);
+    }
   }
 }

@@ -10,6 +10,7 @@ import dev.flowerjava.internal.client.fleet.FleetRpcException;
 import dev.flowerjava.internal.client.fleet.HttpFleetRpc;
 import dev.flowerjava.internal.proto.fleet.ActivateNodeRequest;
 import dev.flowerjava.internal.proto.fleet.Node;
+import dev.flowerjava.internal.proto.fleet.PullMessagesRequest;
 import dev.flowerjava.internal.proto.fleet.RegisterNodeFleetRequest;
 import dev.flowerjava.internal.proto.fleet.SendNodeHeartbeatRequest;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
@@ -328,6 +329,59 @@ class FleetHttpServerLimitsTest {
 
   @Test
   @Timeout(60)
+  void aBodyThatHoldsBudgetAndTricklesIsAnswered408ByTheMinimumRateAndItsBudgetComesBack()
+      throws Exception {
+    // outside-attacks5 1f: all but 600 bytes, then 1 byte every 10 s, beat the idle timeout
+    FleetHttpServer s =
+        start(
+            builder()
+                .idleTimeout(Duration.ofSeconds(60))
+                .minBodyRate(1 << 20, Duration.ofMillis(300), Duration.ofMillis(300)));
+    ActiveNode node = new ActiveNode(s);
+    Socket c = connect(s.port());
+    OutputStream out = c.getOutputStream();
+    out.write(
+        (head("push-object", signedHeaders(node.keys)) + "content-length: 1000000\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+    out.write(new byte[200_000]);
+    out.flush();
+    for (int i = 0; i < 500 && s.budget().inUse() == 0; i++) {
+      Thread.sleep(10);
+    }
+    assertTrue(s.budget().inUse() > 0, "the body is charged from its headers");
+    Answer a = read(c);
+    assertEquals(408, a.status(), a.toString());
+    assertTrue(a.body().contains("below the minimum of 1048576 B/s"), a.body());
+    for (int i = 0; i < 500 && s.budget().inUse() != 0; i++) {
+      Thread.sleep(10);
+    }
+    assertEquals(0, s.budget().inUse(), "the budget is given back");
+  }
+
+  @Test
+  void withoutAnExplicitBudgetTheServerTakesTheJvmsDefaultNotTwoGib() throws Exception {
+    // outside-attacks5 1d: 2 GiB under -Xmx512m ended in a direct-memory OutOfMemoryError
+    assertEquals(InFlightBudget.defaultLimit(), start(builder()).budget().limit());
+  }
+
+  @Test
+  @Timeout(60)
+  void aNodeIsServedItsControlCallsWhileTheBudgetIsFull() throws Exception {
+    // outside-attacks5 1c/1f: a full budget refused RegisterNode, ActivateNode and heartbeats
+    FleetHttpServer s = start(builder());
+    InFlightBudget budget = s.budget();
+    assertTrue(budget.tryAcquire(budget.limit()), "the budget is held whole by someone else");
+    try {
+      ActiveNode node = new ActiveNode(s); // registers and activates
+      node.timedHeartbeat();
+      node.rpc.pullMessages(PullMessagesRequest.newBuilder().setNode(node.node).build());
+    } finally {
+      budget.release(budget.limit());
+    }
+  }
+
+  @Test
+  @Timeout(60)
   void aContentLengthOverTheLimitIsRefusedWith413BeforeAnyBodyByte() throws Exception {
     FleetHttpServer s = start(builder().maxBodyBytes(1 << 20));
     Socket c = connect(s.port());
@@ -428,16 +482,17 @@ class FleetHttpServerLimitsTest {
     }
     assertEquals(3, waiting, "three bodies fit in the budget and are being read");
     assertEquals(5, refused);
-    assertEquals(3L * size, budget.inUse());
+    // each is charged past its first UNCHARGED_BYTES (free for small control calls)
+    assertEquals(3L * (size - FleetService.UNCHARGED_BYTES), budget.inUse());
 
-    // chunked bodies are charged as they grow: none fits now
+    // chunked bodies are charged as they grow past their free bytes: this one does not fit now
     Socket chunked = connect(s.port());
     OutputStream out = chunked.getOutputStream();
     out.write(
         (head("register-node", signedHeaders(NodeKeys.generate()))
-                + "transfer-encoding: chunked\r\n\r\n3e8\r\n")
+                + "transfer-encoding: chunked\r\n\r\n493e0\r\n")
             .getBytes(StandardCharsets.US_ASCII));
-    out.write(part);
+    out.write(new byte[300_000]);
     out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
     assertEquals(503, read(chunked).status());
 
