@@ -28,7 +28,6 @@ import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetRequest;
 import dev.flowerjava.internal.proto.fleet.UnregisterNodeFleetResponse;
 import dev.flowerjava.internal.security.NodeSigner;
 import dev.flowerjava.internal.security.TlsMaterial;
-import dev.flowerjava.internal.server.InFlightBudget;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.DecompressorRegistry;
@@ -78,7 +77,9 @@ import org.slf4j.LoggerFactory;
  *       stream tracer, piece by piece, before the whole message is buffered); when a piece does not
  *       fit, the call is refused with UNAVAILABLE at once (SuperNodes retry it) and what it held is
  *       given back, so N parallel large calls hold at most the budget, not N messages. A pushed
- *       object stays charged until its reply is complete, as on HTTP.
+ *       object stays charged until its reply is complete, as on HTTP. Each connection may have
+ *       {@link #MAX_CALLS_PER_CONNECTION} calls open, and an admitted call's message must keep
+ *       arriving ({@link SlowBodyWatchdog}).
  *   <li>Errors: each refusal's HTTP status maps to the gRPC status flwr's error catalog pairs with
  *       it (400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404 NOT_FOUND, 409
  *       ALREADY_EXISTS, 412 FAILED_PRECONDITION, 413 RESOURCE_EXHAUSTED, 503 UNAVAILABLE); with a
@@ -193,6 +194,11 @@ final class FleetGrpcServer implements AutoCloseable {
     }
   }
 
+  /** The most calls one connection may have open at once (HTTP/2 MAX_CONCURRENT_STREAMS). */
+  static final int MAX_CALLS_PER_CONNECTION = 100;
+
+  static final long MAX_CONNECTION_IDLE_MINUTES = 10;
+
   private static final Metadata.Key<byte[]> PUBLIC_KEY =
       Metadata.Key.of(NodeSigner.GRPC_PUBLIC_KEY_KEY, Metadata.BINARY_BYTE_MARSHALLER);
   private static final Metadata.Key<byte[]> SIGNATURE =
@@ -203,7 +209,7 @@ final class FleetGrpcServer implements AutoCloseable {
   private final FleetService service;
   private final SignedRequestVerifier verifier;
   private final ReplayGuard replayGuard;
-  private final InFlightBudget budget;
+  private final RequestBudget budget;
   private final SlowBodyWatchdog slowBodies;
   private final ExecutorService executor;
   private final Server server;
@@ -221,7 +227,7 @@ final class FleetGrpcServer implements AutoCloseable {
       FleetService service,
       SignedRequestVerifier verifier,
       ReplayGuard replayGuard,
-      InFlightBudget budget,
+      RequestBudget budget,
       SlowBodyWatchdog slowBodies,
       String host,
       int port,
@@ -259,6 +265,11 @@ final class FleetGrpcServer implements AutoCloseable {
             // flwr's channels ping every 210 s; grpc-java's default floor (5 min) would GOAWAY them
             .permitKeepAliveTime(60, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
+            // a SuperNode makes a few calls at a time; a flooder's streams are capped per
+            // connection (each also holds at most its prefix until the slow-body rule ends it)
+            .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
+            // a connection with no call for this long is closed (gRPC clients reconnect at once)
+            .maxConnectionIdle(MAX_CONNECTION_IDLE_MINUTES, TimeUnit.MINUTES)
             // charges each message to the budget as gRPC reads it (see Intake)
             .addStreamTracerFactory(
                 new ServerStreamTracer.Factory() {
@@ -393,31 +404,32 @@ final class FleetGrpcServer implements AutoCloseable {
   }
 
   /**
-   * The bytes one call holds in the budget, taken piece by piece as its message is read; a pushed
-   * object's bytes may move to its reply. Once released, nothing more is taken.
+   * The bytes one call holds of the in-flight budget ({@link RequestBudget}), taken piece by piece
+   * as its message is read; a pushed object's bytes may move to its reply. The call is watched by
+   * the slow-body rule from its admission until its message is complete (outside-attacks6 2a:
+   * stalled streams that held only their uncharged first bytes were never ended).
    */
   private final class Charge implements SlowBodyWatchdog.Body {
     private String rpc = "?";
-    private long held;
-    private boolean released;
+    private final RequestBudget.Charge held = budget.charge();
     private volatile long received;
     private boolean bodyDone;
     private boolean tooSlow;
+    private boolean released;
     private ServerCall<?, ?> call;
 
+    /** The call was admitted: from now on its message must keep arriving. */
     synchronized void attach(ServerCall<?, ?> call) {
       this.call = call;
-    }
-
-    /** Charges a piece of the body, past the first {@link FleetService#UNCHARGED_BYTES}. */
-    synchronized void receive(long bytes) {
-      long free = FleetService.UNCHARGED_BYTES;
-      long charged = Math.max(0, received + bytes - free) - Math.max(0, received - free);
-      received += bytes;
-      take(charged);
-      if (held > 0 && !bodyDone) {
+      if (!bodyDone) {
         slowBodies.watch(this);
       }
+    }
+
+    /** Charges a piece of the body. */
+    synchronized void receive(long bytes) {
+      received += bytes;
+      held.coverTo(received);
     }
 
     synchronized void bodyDone() {
@@ -451,39 +463,16 @@ final class FleetGrpcServer implements AutoCloseable {
       c.close(status(e), new Metadata());
     }
 
-    synchronized void take(long bytes) {
-      if (released || !budget.tryAcquire(bytes)) {
-        throw new FleetApiException(
-            503,
-            null,
-            "no room for this message now: the server's in-flight budget of "
-                + budget.limit()
-                + " bytes (--in-flight-budget) holds "
-                + budget.inUse()
-                + " bytes of other requests and of replies being uploaded, and this message"
-                + " needs more than "
-                + (held + bytes)
-                + "; retry later");
-      }
-      held += bytes;
+    boolean adopt(long bytes) {
+      return held.adopt(bytes);
     }
 
-    synchronized boolean adopt(long bytes) {
-      long mine = Math.min(held, bytes);
-      if (mine < bytes && !budget.tryAcquire(bytes - mine)) {
-        return false;
+    void release() {
+      synchronized (this) {
+        released = true;
       }
-      held -= mine;
-      return true;
-    }
-
-    synchronized void release() {
-      released = true;
       slowBodies.unwatch(this);
-      if (held > 0) {
-        budget.release(held);
-        held = 0;
-      }
+      held.release();
     }
   }
 

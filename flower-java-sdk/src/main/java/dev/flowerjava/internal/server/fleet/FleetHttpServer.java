@@ -103,13 +103,14 @@ import org.slf4j.LoggerFactory;
  *   <tr><td>412</td><td>RegisterNode in authenticated mode (code 2001), ActivateNode of an unknown
  *       key (code 2004) or past the node cap (code 2001), calls of a node that is not active
  *       (deactivated, dropped after missed heartbeats, disconnected by the round loop)</td></tr>
- *   <tr><td>408</td><td>a body that stopped arriving for the idle timeout, or that holds
- *       in-flight budget and arrives slower than the minimum rate ({@link SlowBodyWatchdog})</td></tr>
+ *   <tr><td>408</td><td>a body that stopped arriving for the idle timeout, or that arrives slower
+ *       than the minimum rate after a grace ({@link SlowBodyWatchdog})</td></tr>
  *   <tr><td>413</td><td>a body above the size limit, announced or read; a PushObject whose
  *       object would make its reply's held objects exceed the whole in-flight budget</td></tr>
  *   <tr><td>431</td><td>request headers above their size limit</td></tr>
  *   <tr><td>503</td><td>a body, or a pushed object held until its reply is complete, that does
- *       not fit in the in-flight budget now (retry later)</td></tr>
+ *       not fit in the in-flight budget (and its prefix pool, {@link RequestBudget}) now (retry
+ *       later)</td></tr>
  *   <tr><td>500</td><td>anything unexpected (logged)</td></tr>
  * </table>
  */
@@ -140,6 +141,7 @@ public final class FleetHttpServer implements AutoCloseable {
   private final SignedRequestVerifier verifier;
   private final ReplayGuard replayGuard;
   private final InFlightBudget budget;
+  private final RequestBudget requestBudget;
   private final ServerMetrics metrics;
   private final long maxBodyBytes;
   private final int maxHeaderBytes;
@@ -158,6 +160,7 @@ public final class FleetHttpServer implements AutoCloseable {
     this.verifier = new SignedRequestVerifier(b.clock);
     this.replayGuard = new ReplayGuard(b.clock, SignedRequestVerifier.MAX_AGE, b.replayMemory);
     this.budget = b.budget != null ? b.budget : new InFlightBudget(InFlightBudget.defaultLimit());
+    this.requestBudget = new RequestBudget(budget);
     this.metrics = b.metrics;
     this.maxBodyBytes = b.maxBodyBytes;
     this.maxHeaderBytes = b.maxHeaderBytes;
@@ -220,7 +223,7 @@ public final class FleetHttpServer implements AutoCloseable {
                 service,
                 verifier,
                 replayGuard,
-                budget,
+                requestBudget,
                 slowBodies,
                 b.host,
                 b.grpcPort,
@@ -323,6 +326,11 @@ public final class FleetHttpServer implements AutoCloseable {
     return budget;
   }
 
+  /** The budget with its prefix pool, as request bodies are charged to it (tests). */
+  RequestBudget requestBudget() {
+    return requestBudget;
+  }
+
   /** Stops serving; pending calls of every node fail. */
   @Override
   public void close() {
@@ -370,9 +378,9 @@ public final class FleetHttpServer implements AutoCloseable {
     private volatile long received; // read by the slow-body rule's thread
     private boolean answered;
 
-    // guarded by this: bytes taken from the budget, and whether they were given back for good
-    private long held;
-    private boolean released;
+    private final RequestBudget.Charge held = requestBudget.charge();
+    // guarded by this
+    private boolean released; // the body's budget was given back for good
     private boolean bodyDone; // the last body byte arrived: the slow-body rule no longer applies
     private boolean tooSlow; // the slow-body rule answered the call
 
@@ -426,6 +434,11 @@ public final class FleetHttpServer implements AutoCloseable {
         internalError(e);
         return;
       }
+      synchronized (this) {
+        if (!released) { // from here on the body must keep arriving (outside-attacks6 2c)
+          slowBodies.watch(this);
+        }
+      }
       readBody();
     }
 
@@ -466,7 +479,7 @@ public final class FleetHttpServer implements AutoCloseable {
         replayGuard.firstUse(signed.keyId(), signed.timestamp());
       }
       if (length >= 0) {
-        take(Math.max(0, length - FleetService.UNCHARGED_BYTES));
+        take(length);
         fixed = new byte[(int) length];
       } else {
         parts = new ArrayList<>();
@@ -524,10 +537,7 @@ public final class FleetHttpServer implements AutoCloseable {
       if (fixed != null) {
         bytes.get(fixed, (int) received, n); // Jetty never delivers past Content-Length
       } else {
-        // the first UNCHARGED_BYTES of a body are free: small control calls never wait for room
-        take(
-            Math.max(0, received + n - FleetService.UNCHARGED_BYTES)
-                - Math.max(0, received - FleetService.UNCHARGED_BYTES));
+        take(received + n);
         byte[] copy = new byte[n];
         bytes.get(copy);
         parts.add(UnsafeByteOperations.unsafeWrap(copy));
@@ -616,46 +626,20 @@ public final class FleetHttpServer implements AutoCloseable {
       response.write(true, ByteBuffer.wrap(body), callback);
     }
 
-    /** Takes {@code bytes} from the budget, or refuses the call with 503 at once. */
-    private synchronized void take(long bytes) {
-      if (released || !budget.tryAcquire(bytes)) {
-        throw new FleetApiException(
-            503,
-            null,
-            "no room for this request body now: the server's in-flight budget of "
-                + budget.limit()
-                + " bytes (--in-flight-budget) holds "
-                + budget.inUse()
-                + " bytes of other requests and of replies being uploaded, and this one needs "
-                + (held + bytes)
-                + "; retry later");
-      }
-      held += bytes;
-      if (held > 0 && !bodyDone) {
-        slowBodies.watch(this);
-      }
+    /** Charges the body's first {@code end} bytes, or refuses the call with 503 at once. */
+    private void take(long end) {
+      held.coverTo(end);
     }
 
-    /**
-     * A pushed object's bytes stay held after this call: they take over what this call's body took
-     * from the budget (the rest, if any, from the budget itself) instead of it being given back.
-     */
-    private synchronized boolean adopt(long bytes) {
-      long mine = Math.min(held, bytes);
-      if (mine < bytes && !budget.tryAcquire(bytes - mine)) {
-        return false;
-      }
-      held -= mine;
-      return true;
+    /** See {@link RequestBudget.Charge#adopt}. */
+    private boolean adopt(long bytes) {
+      return held.adopt(bytes);
     }
 
     private synchronized void release() {
       released = true;
       slowBodies.unwatch(this);
-      if (held > 0) {
-        budget.release(held);
-        held = 0;
-      }
+      held.release();
     }
   }
 

@@ -86,15 +86,6 @@ final class FleetService implements FleetClientProxy.Owner {
   /** The longest announced heartbeat interval the deadline honours: a larger one counts as this. */
   static final double MAX_HEARTBEAT_INTERVAL_SECONDS = 3600;
 
-  /**
-   * The first bytes of every request body that are not charged to the in-flight budget, so that
-   * heartbeats, (de)activations, registrations and pulls (a few hundred bytes each) are served
-   * while large pushes fill the budget (outside-attacks5 1c: a full budget starved the heartbeats
-   * and the SuperNodes were dropped). What a call holds uncharged is bounded by the HTTP/2 windows
-   * (gRPC) and the connection threads (HTTP), as for a refused call.
-   */
-  static final int UNCHARGED_BYTES = 64 * 1024;
-
   private final long runId;
   private final InFlightBudget budget;
   private final ObjectCodec codec = new ObjectCodec();

@@ -14,15 +14,18 @@ import org.slf4j.LoggerFactory;
 /**
  * Cancels request bodies that hold in-flight budget but stopped arriving (outside-attacks5 1c/1f:
  * one sender that pushed the budget's worth and then trickled held it, and so every push of every
- * node, for as long as it liked). A body is watched from its first charged byte until it is
- * complete; once it has been watched for the grace period, the bytes it received over the last
- * window must average at least the minimum rate, or it is handed {@link Body#tooSlow} (the carrier
- * answers 408 / DEADLINE_EXCEEDED and gives its budget back).
+ * node, for as long as it liked). A body is watched from its call's admission until it is complete
+ * (outside-attacks6 2a/2c: bodies that had not yet reached the budget were never timed, and
+ * thousands of them stalled held memory and connections); once it has been watched for the grace
+ * period, the bytes it received over the last window must average at least the minimum rate, or it
+ * is handed {@link Body#tooSlow} (the carrier answers 408 / DEADLINE_EXCEEDED and gives its budget
+ * back).
  *
  * <p>Defaults: 512 KiB/s (4 Mbit/s) averaged over 10 s, after a 10 s grace. An honest push on
  * loopback runs at hundreds of MiB/s; a 4 Mbit/s uplink still passes; a sender that holds the
  * budget must keep paying for it with bandwidth, and the longest it can hold it is its largest
- * message over the rate.
+ * message over the rate. A control call (a few hundred bytes) arrives whole at once and is never in
+ * danger.
  */
 final class SlowBodyWatchdog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SlowBodyWatchdog.class);
@@ -61,7 +64,7 @@ final class SlowBodyWatchdog implements AutoCloseable {
    * A watchdog that checks every body once a second (or 4 times a window, if that is shorter).
    *
    * @param minBytesPerSecond the slowest average a charged body may arrive at; more than zero
-   * @param grace how long a body is left alone after its first charged byte
+   * @param grace how long a body is left alone after its call is admitted
    * @param window the span the rate is averaged over
    */
   SlowBodyWatchdog(long minBytesPerSecond, Duration grace, Duration window) {
@@ -130,7 +133,7 @@ final class SlowBodyWatchdog implements AutoCloseable {
       body.tooSlow(
           String.format(
               "the request body stopped arriving: %d bytes in the last %.1f s (%d B/s), below"
-                  + " the minimum of %d B/s that a body holding in-flight budget must keep after"
+                  + " the minimum of %d B/s that a request body must keep after"
                   + " a %.1f s grace; %d bytes had arrived",
               bytes - first[1], seconds, rate, minRate, graceNanos / 1e9, bytes));
     }

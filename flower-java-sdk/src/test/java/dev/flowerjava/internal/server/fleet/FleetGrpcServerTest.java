@@ -40,6 +40,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -589,9 +590,65 @@ class FleetGrpcServerTest {
     budgetDrains();
   }
 
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void stalledSmallMessagesAreChargedBoundedAndEndedByTheRateRule() throws Exception {
+    // outside-attacks6 2a: 7,400 RegisterNode streams from random keys, 65,000 B of each message
+    // sent, were neither charged (the first 64 KiB were free) nor timed, and filled direct memory
+    int budget = MIB;
+    start(
+        FleetHttpServer.builder(manager)
+            .inFlightBudget(new InFlightBudget(budget))
+            .minBodyRate(MIB, Duration.ofSeconds(2), Duration.ofSeconds(1)));
+    RequestBudget pools = server.requestBudget();
+    long ceiling = budget + pools.prefixes().limit();
+    List<Socket> flood = new ArrayList<>();
+    try {
+      for (int i = 0; i < 30; i++) { // 30 x 60,000 B: more than the budget and the pool hold
+        flood.add(
+            RawHttp2.stalledCall(
+                server.grpcPort(), "RegisterNode", NodeKeys.generate(), 60_000, 100_000));
+      }
+      long held = 0;
+      for (int i = 0; i < 500 && held <= pools.prefixes().limit(); i++) {
+        Thread.sleep(5);
+        held = pools.prefixes().inUse() + server.budget().inUse();
+      }
+      assertTrue(held > pools.prefixes().limit(), "the prefixes spill into the budget: " + held);
+      assertTrue(held <= ceiling, held + " bytes held, more than budget and pool: " + ceiling);
+
+      for (Socket raw : flood) { // refused at once, or ended when they stopped arriving
+        assertTrue(RawHttp2.streamEnds(raw));
+      }
+    } finally {
+      for (Socket raw : flood) {
+        raw.close();
+      }
+    }
+    budgetDrains();
+    assertEquals(0, pools.prefixes().inUse());
+  }
+
+  @Test
+  void aConnectionMayOpenAtMostAHundredCallsAtOnce() throws Exception {
+    start(FleetHttpServer.builder(manager));
+    // SETTINGS_MAX_CONCURRENT_STREAMS (0x3)
+    assertEquals(
+        (long) FleetGrpcServer.MAX_CALLS_PER_CONNECTION,
+        RawHttp2.serverSettings(server.grpcPort()).get(3));
+  }
+
   /** Just enough HTTP/2 to send a gRPC message that never completes. */
   private static final class RawHttp2 {
     static Socket stalledPush(int port, NodeKeys keys, int sent, int announced) throws IOException {
+      return stalledCall(port, "PushObject", keys, sent, announced);
+    }
+
+    /**
+     * A signed call to {@code method} whose message sends {@code sent} bytes of {@code announced}.
+     */
+    static Socket stalledCall(int port, String method, NodeKeys keys, int sent, int announced)
+        throws IOException {
       Socket s = new Socket("127.0.0.1", port);
       s.setSoTimeout(30_000);
       DataOutputStream out = new DataOutputStream(new BufferedOutputStream(s.getOutputStream()));
@@ -610,7 +667,7 @@ class FleetGrpcServerTest {
       ByteArrayOutputStream h = new ByteArrayOutputStream();
       header(h, ":method", "POST");
       header(h, ":scheme", "http");
-      header(h, ":path", "/flwr.proto.Fleet/PushObject");
+      header(h, ":path", "/flwr.proto.Fleet/" + method);
       header(h, ":authority", "127.0.0.1:" + port);
       header(h, "content-type", "application/grpc");
       header(h, "te", "trailers");
@@ -635,6 +692,34 @@ class FleetGrpcServerTest {
       }
       out.flush();
       return s;
+    }
+
+    /** The server's first SETTINGS frame, as identifier -> value. */
+    static java.util.Map<Integer, Long> serverSettings(int port) throws IOException {
+      try (Socket s = new Socket("127.0.0.1", port)) {
+        s.setSoTimeout(10_000);
+        OutputStream out = s.getOutputStream();
+        out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        frame(new DataOutputStream(out), 4, 0, 0, new byte[0]);
+        out.flush();
+        DataInputStream in = new DataInputStream(s.getInputStream());
+        while (true) {
+          int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+          int type = in.readUnsignedByte();
+          int flags = in.readUnsignedByte();
+          in.readInt();
+          byte[] payload = new byte[length];
+          in.readFully(payload);
+          if (type == 4 && (flags & 1) == 0) {
+            java.util.Map<Integer, Long> settings = new java.util.HashMap<>();
+            DataInputStream p = new DataInputStream(new ByteArrayInputStream(payload));
+            for (int i = 0; i < length / 6; i++) {
+              settings.put(p.readUnsignedShort(), p.readInt() & 0xffffffffL);
+            }
+            return settings;
+          }
+        }
+      }
     }
 
     /** Reads until stream 1 is ended by the server (trailers or RST_STREAM) or the connection. */

@@ -359,6 +359,37 @@ class FleetHttpServerLimitsTest {
   }
 
   @Test
+  @Timeout(30)
+  void aSmallBodyThatStopsArrivingIsChargedAndAnswered408ByTheMinimumRate() throws Exception {
+    // outside-attacks6 2c: bodies under 64 KiB were neither charged nor timed, and 900
+    // connections each holding one unfinished stayed open past a minute
+    FleetHttpServer s =
+        start(
+            builder()
+                .idleTimeout(Duration.ofSeconds(60))
+                .minBodyRate(1 << 20, Duration.ofMillis(300), Duration.ofMillis(300)));
+    Socket c = connect(s.port());
+    OutputStream out = c.getOutputStream();
+    out.write(
+        (head("register-node", signedHeaders(NodeKeys.generate())) + "content-length: 1000\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+    out.write(new byte[10]);
+    out.flush();
+    for (int i = 0; i < 500 && s.requestBudget().prefixes().inUse() == 0; i++) {
+      Thread.sleep(10);
+    }
+    assertEquals(1000, s.requestBudget().prefixes().inUse(), "charged to the prefix pool");
+
+    Answer a = read(c);
+    assertEquals(408, a.status(), a.toString());
+    assertTrue(a.body().contains("below the minimum of 1048576 B/s"), a.body());
+    for (int i = 0; i < 500 && s.requestBudget().prefixes().inUse() != 0; i++) {
+      Thread.sleep(10);
+    }
+    assertEquals(0, s.requestBudget().prefixes().inUse(), "the pool is given back");
+  }
+
+  @Test
   void withoutAnExplicitBudgetTheServerTakesTheJvmsDefaultNotTwoGib() throws Exception {
     // outside-attacks5 1d: 2 GiB under -Xmx512m ended in a direct-memory OutOfMemoryError
     assertEquals(InFlightBudget.defaultLimit(), start(builder()).budget().limit());
@@ -482,8 +513,10 @@ class FleetHttpServerLimitsTest {
     }
     assertEquals(3, waiting, "three bodies fit in the budget and are being read");
     assertEquals(5, refused);
-    // each is charged past its first UNCHARGED_BYTES (free for small control calls)
-    assertEquals(3L * (size - FleetService.UNCHARGED_BYTES), budget.inUse());
+    // each is charged whole: its first PREFIX_BYTES to the prefix pool (so that small control
+    // calls never wait for room), the rest to the budget
+    assertEquals(3L * (size - RequestBudget.PREFIX_BYTES), budget.inUse());
+    assertEquals(3L * RequestBudget.PREFIX_BYTES, s.requestBudget().prefixes().inUse());
 
     // chunked bodies are charged as they grow past their free bytes: this one does not fit now
     Socket chunked = connect(s.port());
@@ -504,6 +537,7 @@ class FleetHttpServerLimitsTest {
       Thread.sleep(20);
     }
     assertEquals(0, budget.inUse());
+    assertEquals(0, s.requestBudget().prefixes().inUse());
     new ActiveNode(s).timedHeartbeat(); // and calls are served again
   }
 
