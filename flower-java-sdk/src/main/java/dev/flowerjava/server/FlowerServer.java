@@ -60,6 +60,7 @@ public final class FlowerServer implements AutoCloseable {
   private final double fleetHeartbeatPatience;
   private final Duration fleetHeartbeatCheckPeriod;
   private final Integer maxFleetNodes;
+  private final Long minFleetUploadRate;
   private final Integer fleetGrpcPort;
   private final ServedApp app;
   private final ServerMetrics metrics;
@@ -89,6 +90,7 @@ public final class FlowerServer implements AutoCloseable {
     this.fleetHeartbeatPatience = b.fleetHeartbeatPatience;
     this.fleetHeartbeatCheckPeriod = b.fleetHeartbeatCheckPeriod;
     this.maxFleetNodes = b.maxFleetNodes;
+    this.minFleetUploadRate = b.minFleetUploadRate;
     this.fleetGrpcPort = b.fleetGrpcPort;
     if ((b.fab != null || b.runConfig != null || fleetGrpcPort != null) && fleetHttpPort == null) {
       throw new IllegalArgumentException(
@@ -197,6 +199,9 @@ public final class FlowerServer implements AutoCloseable {
       }
       if (maxFleetNodes != null) {
         f.maxNodes(maxFleetNodes);
+      }
+      if (minFleetUploadRate != null) {
+        f.minBodyRate(minFleetUploadRate);
       }
       if (nodeAuthKeys != null) {
         f.authKeys(nodeAuthKeys);
@@ -342,6 +347,7 @@ public final class FlowerServer implements AutoCloseable {
     private double fleetHeartbeatPatience = 2;
     private Duration fleetHeartbeatCheckPeriod = Duration.ofSeconds(1);
     private Integer maxFleetNodes;
+    private Long minFleetUploadRate; // null: 512 KiB/s
     private MeterRegistry meterRegistry;
     private Path checkpointDir;
     private Path resumeFrom;
@@ -540,6 +546,22 @@ public final class FlowerServer implements AutoCloseable {
      */
     public Builder maxFleetNodes(int nodes) {
       this.maxFleetNodes = Checks.positive("maxFleetNodes", nodes);
+      return this;
+    }
+
+    /**
+     * Fleet API: the slowest a node may upload a request at (default 512 KiB/s, 4 Mbit/s). Once a
+     * call has been admitted for 10 s, the bytes of its body over the last 10 s must average at
+     * least this, or the call is ended (HTTP 408, gRPC DEADLINE_EXCEEDED) and the memory it held
+     * given back: a stalled or trickling sender cannot hold the in-flight budget. A node slower
+     * than this can send about 20 s of its uplink in one call; lower it for nodes on slow links.
+     *
+     * @param bytesPerSecond the minimum rate; more than zero
+     * @return this builder
+     * @throws IllegalArgumentException if {@code bytesPerSecond} is zero or negative
+     */
+    public Builder minFleetUploadRate(long bytesPerSecond) {
+      this.minFleetUploadRate = Checks.positive("minFleetUploadRate", bytesPerSecond);
       return this;
     }
 

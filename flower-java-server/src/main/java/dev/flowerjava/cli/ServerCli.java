@@ -292,6 +292,16 @@ public final class ServerCli implements Callable<Integer> {
   Integer maxNodes;
 
   @Option(
+      names = "--min-upload-rate",
+      converter = ByteSize.class,
+      description =
+          "Fleet API: the slowest a request may be uploaded at, in bytes per second (a size as"
+              + " --in-flight-budget). Once a call is 10 s old its last 10 s must average this, or"
+              + " it is ended (HTTP 408, gRPC DEADLINE_EXCEEDED) and its memory given back; a node"
+              + " slower than this can send ~20 s of its uplink in one call (default: 512KiB).")
+  Long minUploadRate;
+
+  @Option(
       names = "--metrics-port",
       description =
           "Serve the server's meters (rounds, clients, bytes, fold time, failures; JVM and"
@@ -322,6 +332,10 @@ public final class ServerCli implements Callable<Integer> {
     if (maxNodes != null && (fleetHttpPort == null || nodeAuthKeys != null)) {
       throw new CommandLine.ParameterException(
           new CommandLine(this), "--max-nodes needs --fleet-http-port and no --node-auth-keys");
+    }
+    if (minUploadRate != null && fleetHttpPort == null) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(this), "--min-upload-rate needs --fleet-http-port");
     }
     if (maxMessageSize > Integer.MAX_VALUE) {
       // gRPC reads a message's length as a Java int, and protobuf cannot encode 2 GiB or more
@@ -406,6 +420,9 @@ public final class ServerCli implements Callable<Integer> {
     }
     if (maxNodes != null) {
       b.maxFleetNodes(maxNodes);
+    }
+    if (minUploadRate != null) {
+      b.minFleetUploadRate(minUploadRate);
     }
     if (fleetHttpPort != null) {
       b.fleetHttpPort(fleetHttpPort).fleetHeartbeatPatience(heartbeatPatience);

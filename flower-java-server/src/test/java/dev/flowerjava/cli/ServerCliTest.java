@@ -262,6 +262,18 @@ class ServerCliTest {
   }
 
   @Test
+  void theMinimumUploadRateNeedsTheFleetApiAndAPositiveRate() {
+    assertEquals(2, run("--min-upload-rate", "64KiB"));
+    assertTrue(err.startsWith("--min-upload-rate needs --fleet-http-port"), err);
+    assertEquals(2, run("--fleet-http-port", "0", "--min-upload-rate", "0"));
+    assertTrue(
+        err.contains("Invalid value for option '--min-upload-rate': '0' is not a positive number"),
+        err);
+    assertEquals(2, run("--fleet-http-port", "0", "--min-upload-rate", "fast"));
+    assertTrue(err.contains("Invalid value for option '--min-upload-rate': 'fast'"), err);
+  }
+
+  @Test
   void aMetricsPortOutsideTheTcpRangeIsRefusedNamingTheOption() {
     assertEquals(2, run("--metrics-port", "70000"));
     assertTrue(err.startsWith("--metrics-port must be a TCP port in [0, 65535], got 70000"), err);

@@ -826,6 +826,15 @@ public final class FleetHttpServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The slowest a request body may arrive at, averaged over 10 s once its call has been admitted
+     * for 10 s (default 512 KiB/s, {@link SlowBodyWatchdog}).
+     */
+    public Builder minBodyRate(long bytesPerSecond) {
+      this.minBodyRate = Checks.positive("minBodyRate", bytesPerSecond);
+      return this;
+    }
+
     /** The slow-body rule ({@link SlowBodyWatchdog}); tests shorten it. */
     Builder minBodyRate(long bytesPerSecond, Duration grace, Duration window) {
       this.minBodyRate = bytesPerSecond;
