@@ -304,9 +304,10 @@ public final class FlowerServer implements AutoCloseable {
   }
 
   /**
-   * Stops serving: the Fleet API at once, failing the calls still pending, and the gRPC stream
-   * after giving its clients up to 3 s to acknowledge a last instruction. {@link #run()} calls it
-   * at the end; safe to call more than once.
+   * Stops serving: the Fleet API after answering the calls in flight (up to 2 s; new calls are
+   * refused, and a node's pending instructions fail), and the gRPC stream after giving its clients
+   * up to 3 s to acknowledge a last instruction. {@link #run()} calls it at the end; safe to call
+   * more than once.
    */
   @Override
   public synchronized void close() {

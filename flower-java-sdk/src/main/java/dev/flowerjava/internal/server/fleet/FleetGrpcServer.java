@@ -297,8 +297,15 @@ final class FleetGrpcServer implements AutoCloseable {
     return server.getPort();
   }
 
+  /** Finishes the calls in flight for up to {@link FleetHttpServer#STOP_GRACE}, then cuts them. */
   @Override
   public void close() {
+    server.shutdown();
+    try {
+      server.awaitTermination(FleetHttpServer.STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     server.shutdownNow();
     executor.shutdownNow();
   }

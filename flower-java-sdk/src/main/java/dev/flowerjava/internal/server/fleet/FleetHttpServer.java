@@ -48,6 +48,7 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -201,7 +202,10 @@ public final class FleetHttpServer implements AutoCloseable {
       connector.setIdleTimeout(b.idleTimeout.toMillis());
       connector.setAcceptedTcpNoDelay(true);
       server.addConnector(connector);
-      server.setHandler(new FleetHandler());
+      // on close, calls in flight are finished and answered (the push that ends the run among
+      // them) for up to STOP_GRACE; new ones get 503
+      server.setHandler(new GracefulHandler(new FleetHandler()));
+      server.setStopTimeout(STOP_GRACE.toMillis());
       server.setErrorHandler(new JsonErrors());
       connector.open(); // binds now, so port() is known before start()
       ClientManager clients = b.clientManager;
@@ -331,20 +335,29 @@ public final class FleetHttpServer implements AutoCloseable {
     return requestBudget;
   }
 
-  /** Stops serving; pending calls of every node fail. */
+  /** How long {@link #close()} waits for the calls in flight to be answered. */
+  static final Duration STOP_GRACE = Duration.ofSeconds(2);
+
+  /**
+   * Stops serving: calls in flight are finished and answered for up to {@link #STOP_GRACE} (so the
+   * push that ends a run gets its answer), new calls are refused, then pending calls of every node
+   * fail.
+   */
   @Override
   public void close() {
-    service.close();
-    slowBodies.close();
     if (grpc != null) {
       grpc.close();
     }
     try {
       server.stop();
+    } catch (java.util.concurrent.TimeoutException e) {
+      log.warn("Fleet API calls still in flight after {} s were cut", STOP_GRACE.toSeconds());
     } catch (Exception e) {
       log.warn("Fleet API server did not stop cleanly: {}", e.toString());
     }
     connector.close(); // when never started, stop() leaves the bound port open
+    service.close();
+    slowBodies.close();
   }
 
   // ------------------------------------------------------------------ HTTP
@@ -373,7 +386,8 @@ public final class FleetHttpServer implements AutoCloseable {
     private final String path;
     private String rpc;
     private SignedRequestVerifier.Signed signed;
-    private byte[] fixed; // the body when its length was announced
+    private long announced = -1; // Content-Length, or -1 when chunked
+    private byte[] fixed; // the body when its length was announced: grows as it arrives
     private List<ByteString> parts; // the body's chunks when it was not
     private volatile long received; // read by the slow-body rule's thread
     private boolean answered;
@@ -471,6 +485,8 @@ public final class FleetHttpServer implements AutoCloseable {
                 + " bytes (the server's largest message)");
       }
       signed = verifier.verify(name -> request.getHeaders().get(name));
+      // a stranger's call is refused before its body, as on gRPC (outside-attacks7)
+      service.admitSigner(signed.keyId(), grpcName(rpc));
       // Remember only calls that can do something: a known node's, or a self-registration in open
       // mode. Any other key's calls are refused by the service anyway, and recording them would
       // let an outsider with self-made keys fill the memory and lock every node out (503).
@@ -479,8 +495,10 @@ public final class FleetHttpServer implements AutoCloseable {
         replayGuard.firstUse(signed.keyId(), signed.timestamp());
       }
       if (length >= 0) {
-        take(length);
-        fixed = new byte[(int) length];
+        // the announced length is only a promise: memory (and budget) follow the bytes that
+        // arrive, so headers alone hold next to nothing (outside-attacks7)
+        announced = length;
+        fixed = new byte[0];
       } else {
         parts = new ArrayList<>();
       }
@@ -535,6 +553,9 @@ public final class FleetHttpServer implements AutoCloseable {
                 + " bytes (the server's largest message)");
       }
       if (fixed != null) {
+        if (received + n > fixed.length) {
+          grow(received + n);
+        }
         bytes.get(fixed, (int) received, n); // Jetty never delivers past Content-Length
       } else {
         take(received + n);
@@ -543,6 +564,15 @@ public final class FleetHttpServer implements AutoCloseable {
         parts.add(UnsafeByteOperations.unsafeWrap(copy));
       }
       received += n;
+    }
+
+    /** Makes room for {@code needed} bytes of an announced body, doubling up to its length. */
+    private void grow(long needed) {
+      long capacity =
+          Math.min(
+              announced, Math.max(needed, Math.max(RequestBudget.PREFIX_BYTES, 2L * fixed.length)));
+      take(capacity);
+      fixed = java.util.Arrays.copyOf(fixed, (int) capacity);
     }
 
     private void bodyFailed(Throwable failure) {
@@ -641,6 +671,17 @@ public final class FleetHttpServer implements AutoCloseable {
       slowBodies.unwatch(this);
       held.release();
     }
+  }
+
+  /**
+   * The gRPC method name of an HTTP Fleet call ({@code send-node-heartbeat} -> SendNodeHeartbeat).
+   */
+  static String grpcName(String rpc) {
+    StringBuilder name = new StringBuilder(rpc.length());
+    for (String word : rpc.split("-")) {
+      name.append(Character.toUpperCase(word.charAt(0))).append(word, 1, word.length());
+    }
+    return name.toString();
   }
 
   private byte[] dispatch(
