@@ -91,6 +91,9 @@ import org.slf4j.LoggerFactory;
 final class FleetGrpcServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FleetGrpcServer.class);
 
+  // static: grpc-java's loggers, filtered below, are the JVM's
+  private static final CallerFaultLog FAULTS = new CallerFaultLog(log);
+
   private static final Context.Key<SignedRequestVerifier.Signed> SIGNED =
       Context.key("fleet-signed");
   private static final Context.Key<Charge> CHARGE = Context.key("fleet-charge");
@@ -133,10 +136,12 @@ final class FleetGrpcServer implements AutoCloseable {
             if (t == null) {
               return previous == null || previous.isLoggable(r);
             }
-            log.warn(
-                "gRPC connection error: {}: {}",
-                r.getMessage(),
-                FleetApiException.clip(String.valueOf(t.getMessage()), 200));
+            FAULTS.warn(
+                "connection",
+                "gRPC connection error: "
+                    + r.getMessage()
+                    + ": "
+                    + FleetApiException.clip(String.valueOf(t.getMessage()), 200));
             return false;
           });
     }
@@ -149,7 +154,7 @@ final class FleetGrpcServer implements AutoCloseable {
               return previous == null || previous.isLoggable(r);
             }
             if (!fault.isEmpty()) {
-              log.warn("gRPC call refused: {}", fault);
+              FAULTS.warn("call", "gRPC call refused: " + fault);
             }
             return false;
           });
@@ -399,7 +404,7 @@ final class FleetGrpcServer implements AutoCloseable {
 
   private static void logRefusal(String rpc, FleetApiException e) {
     if (e.status() >= 500) {
-      log.warn("gRPC {}: {}", rpc, e.getMessage());
+      FAULTS.warn("refusal " + e.status(), "gRPC " + rpc + ": " + e.getMessage());
     } else {
       log.debug("gRPC {} refused ({}): {}", rpc, e.status(), e.getMessage());
     }
@@ -465,7 +470,7 @@ final class FleetGrpcServer implements AutoCloseable {
       }
       release();
       FleetApiException e = new FleetApiException(408, null, why);
-      log.warn("gRPC {}: {}", rpc, why);
+      FAULTS.warn("too slow", "gRPC " + rpc + ": " + why);
       // safe from this thread: the handler never touches a call whose message is incomplete
       c.close(status(e), new Metadata());
     }

@@ -138,6 +138,7 @@ public final class FleetHttpServer implements AutoCloseable {
           "get-run",
           "get-fab");
 
+  private final CallerFaultLog faults = new CallerFaultLog(log);
   private final FleetService service;
   private final SignedRequestVerifier verifier;
   private final ReplayGuard replayGuard;
@@ -623,7 +624,7 @@ public final class FleetHttpServer implements AutoCloseable {
     private void refuse(FleetApiException e) {
       release();
       if (e.status() >= 500) {
-        log.warn("{} {}: {}", request.getMethod(), path, e.getMessage());
+        faults.warn("http " + e.status(), request.getMethod() + " " + path + ": " + e.getMessage());
       } else {
         log.debug("{} answered {}: {}", path, e.status(), e.getMessage());
       }
