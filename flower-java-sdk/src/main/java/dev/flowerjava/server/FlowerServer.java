@@ -107,6 +107,9 @@ public final class FlowerServer implements AutoCloseable {
     if (nodeAuthKeys != null && fleetHttpPort == null) {
       throw new IllegalArgumentException("nodeAuthKeys(...) needs fleetHttpPort(...)");
     }
+    if (minFleetUploadRate != null && fleetHttpPort == null) {
+      throw new IllegalArgumentException("minFleetUploadRate(...) needs fleetHttpPort(...)");
+    }
     this.metrics =
         b.meterRegistry == null ? ServerMetrics.none() : ServerMetrics.of(b.meterRegistry);
     // with no transport no client can arrive while the rounds run: a sample the registered
