@@ -567,11 +567,13 @@ public final class FleetHttpServer implements AutoCloseable {
       received += n;
     }
 
-    /** Makes room for {@code needed} bytes of an announced body, doubling up to its length. */
+    /**
+     * Makes room for {@code needed} bytes of an announced body: at least doubling (so the copies
+     * cost at most the body once more), up to its length, and never more than twice what has
+     * arrived (outside-attacks8: rounding a first byte up to 64 KiB let a trickle hold the budget).
+     */
     private void grow(long needed) {
-      long capacity =
-          Math.min(
-              announced, Math.max(needed, Math.max(RequestBudget.PREFIX_BYTES, 2L * fixed.length)));
+      long capacity = Math.min(announced, Math.max(needed, 2L * fixed.length));
       take(capacity);
       fixed = java.util.Arrays.copyOf(fixed, (int) capacity);
     }
