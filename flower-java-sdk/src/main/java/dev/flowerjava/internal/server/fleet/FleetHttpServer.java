@@ -568,14 +568,27 @@ public final class FleetHttpServer implements AutoCloseable {
     }
 
     /**
-     * Makes room for {@code needed} bytes of an announced body: at least doubling (so the copies
-     * cost at most the body once more), up to its length, and never more than twice what has
-     * arrived (outside-attacks8: rounding a first byte up to 64 KiB let a trickle hold the budget).
+     * Makes room for {@code needed} bytes of an announced body, up to its length: doubling (so the
+     * copies cost at most the body once more) and never more than twice what has arrived
+     * (outside-attacks8: rounding a first byte up to 64 KiB let a trickle hold the budget). When
+     * the budget has no room to double, a quarter more, then just what arrived: an honest push is
+     * refused half-way only when its own bytes do not fit (outside-attacks8 2.3).
      */
     private void grow(long needed) {
-      long capacity = Math.min(announced, Math.max(needed, 2L * fixed.length));
-      take(capacity);
-      fixed = java.util.Arrays.copyOf(fixed, (int) capacity);
+      long[] steps = {2L * fixed.length, fixed.length + fixed.length / 4L, needed};
+      for (int i = 0; i < steps.length; i++) {
+        long capacity = Math.min(announced, Math.max(needed, steps[i]));
+        try {
+          take(capacity);
+        } catch (FleetApiException noRoom) {
+          if (capacity == needed || i == steps.length - 1) {
+            throw noRoom;
+          }
+          continue;
+        }
+        fixed = java.util.Arrays.copyOf(fixed, (int) capacity);
+        return;
+      }
     }
 
     private void bodyFailed(Throwable failure) {
