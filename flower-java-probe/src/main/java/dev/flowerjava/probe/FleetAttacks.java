@@ -83,9 +83,11 @@ final class FleetAttacks {
 
   /**
    * 6. Large bodies on {@code floodClients} connections at once, half with a Content-Length, half
-   * chunked. Some must be refused (413/503), none may fail with 500 or hang, the server's peak RSS
-   * must stay below what it may hold (its in-flight budget, or the size limit times the
-   * connections) plus half again and 192 MiB, and it must still answer a legitimate call.
+   * chunked, each from a node that registered itself first (open mode: anyone may; a stranger's
+   * push is refused at its headers, before its body costs anything). Some must be refused
+   * (413/503), none may fail with 500 or hang, the server's peak RSS must stay below what it may
+   * hold (its in-flight budget, or the size limit times the connections) plus half again and 192
+   * MiB, and it must still answer a legitimate call.
    */
   static Row bodyFlood(Ctx ctx) throws Exception {
     Settings st = ctx.settings;
@@ -121,17 +123,30 @@ final class FleetAttacks {
     ServerJar server =
         ctx.serverListening("a6", fleetArgs(port, extra.toArray(new String[0])), port);
     Thread.sleep(500);
+    List<NodeKeys> flooders = new ArrayList<>();
+    for (int i = 0; i < st.floodClients(); i++) {
+      NodeKeys key = NodeKeys.generate();
+      RawHttp.Response registered = register(port, key, Duration.ofSeconds(10));
+      if (registered.status() != 200) {
+        return Row.of(
+            attack,
+            false,
+            "a flooder could not register",
+            "register-node: " + registered.describe());
+      }
+      flooders.add(key);
+    }
     long baseline = server.rssBytes();
     BidiAttacks.RssSampler rss = ctx.own(new BidiAttacks.RssSampler(server));
     List<CompletableFuture<RawHttp.Response>> floods = new ArrayList<>();
     Duration answer = Duration.ofSeconds(st.seconds(40));
     for (int i = 0; i < st.floodClients(); i++) {
       boolean chunked = i % 2 == 1;
+      NodeKeys key = flooders.get(i);
       Socket s = ctx.own(RawHttp.connect(port));
       floods.add(
           CompletableFuture.supplyAsync(
               () -> {
-                NodeKeys key = NodeKeys.generate();
                 NodeSigner signer = new NodeSigner(key.privateKey(), key.publicKey());
                 return streamBody(s, port, signer, body, chunked ? "" : null, answer);
               },

@@ -388,8 +388,8 @@ public final class FleetHttpServer implements AutoCloseable {
     private String rpc;
     private SignedRequestVerifier.Signed signed;
     private long announced = -1; // Content-Length, or -1 when chunked
-    private byte[] fixed; // the body when its length was announced: grows as it arrives
-    private List<ByteString> parts; // the body's chunks when it was not
+    private List<ByteString> parts; // the body's chunks as they arrived
+    private byte[] fixed; // an announced body once half of it arrived (see whole())
     private volatile long received; // read by the slow-body rule's thread
     private boolean answered;
 
@@ -495,14 +495,10 @@ public final class FleetHttpServer implements AutoCloseable {
           || (!service.authenticated() && rpc.equals("register-node"))) {
         replayGuard.firstUse(signed.keyId(), signed.timestamp());
       }
-      if (length >= 0) {
-        // the announced length is only a promise: memory (and budget) follow the bytes that
-        // arrive, so headers alone hold next to nothing (outside-attacks7)
-        announced = length;
-        fixed = new byte[0];
-      } else {
-        parts = new ArrayList<>();
-      }
+      // an announced length is only a promise: memory (and budget) follow the bytes that arrive,
+      // so headers alone hold nothing (outside-attacks7)
+      announced = length;
+      parts = new ArrayList<>();
     }
 
     /** Reads what has arrived; asks to be called again when more comes. */
@@ -554,41 +550,41 @@ public final class FleetHttpServer implements AutoCloseable {
                 + " bytes (the server's largest message)");
       }
       if (fixed != null) {
-        if (received + n > fixed.length) {
-          grow(received + n);
-        }
         bytes.get(fixed, (int) received, n); // Jetty never delivers past Content-Length
       } else {
         take(received + n);
         byte[] copy = new byte[n];
         bytes.get(copy);
         parts.add(UnsafeByteOperations.unsafeWrap(copy));
+        if (announced > 0 && received + n >= announced / 2) {
+          whole();
+        }
       }
       received += n;
     }
 
     /**
-     * Makes room for {@code needed} bytes of an announced body, up to its length: doubling (so the
-     * copies cost at most the body once more) and never more than twice what has arrived
-     * (outside-attacks8: rounding a first byte up to 64 KiB let a trickle hold the budget). When
-     * the budget has no room to double, a quarter more, then just what arrived: an honest push is
-     * refused half-way only when its own bytes do not fit (outside-attacks8 2.3).
+     * Once half of an announced body has arrived, its parts move into one array of its length,
+     * charged whole (at most twice what arrived), so that the rest is read in place and the body is
+     * parsed without another copy. While the budget has no room for that, the parts go on (charged
+     * as they arrive): a body is refused only when its own bytes do not fit (outside-attacks8: a
+     * buffer rounded up to 64 KiB let one-byte trickles hold the budget; one grown in small steps
+     * when the budget was tight copied itself per chunk).
      */
-    private void grow(long needed) {
-      long[] steps = {2L * fixed.length, fixed.length + fixed.length / 4L, needed};
-      for (int i = 0; i < steps.length; i++) {
-        long capacity = Math.min(announced, Math.max(needed, steps[i]));
-        try {
-          take(capacity);
-        } catch (FleetApiException noRoom) {
-          if (capacity == needed || i == steps.length - 1) {
-            throw noRoom;
-          }
-          continue;
-        }
-        fixed = java.util.Arrays.copyOf(fixed, (int) capacity);
-        return;
+    private void whole() {
+      try {
+        take(announced);
+      } catch (FleetApiException noRoom) {
+        return; // try again with the next chunk
       }
+      byte[] body = new byte[(int) announced];
+      int at = 0;
+      for (ByteString part : parts) {
+        part.copyTo(body, at);
+        at += part.size();
+      }
+      parts = null;
+      fixed = body;
     }
 
     private void bodyFailed(Throwable failure) {
