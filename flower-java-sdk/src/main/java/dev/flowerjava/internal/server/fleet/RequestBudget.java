@@ -5,10 +5,11 @@ import java.util.Objects;
 
 /**
  * The in-flight budget as both Fleet carriers charge a request body to it, so that every byte a
- * body holds is counted somewhere.
+ * body holds past its first {@link #FREE_BYTES} is counted somewhere.
  *
  * <ul>
- *   <li>The first {@link #PREFIX_BYTES} of each body come from a small pool of their own, so that
+ *   <li>The first {@link #FREE_BYTES} are free: a control call always fits.
+ *   <li>The next {@link #PREFIX_BYTES} of each body come from a small pool of their own, so that
  *       heartbeats, registrations and pulls (a few hundred bytes each) are served while large
  *       pushes fill the main budget (outside-attacks5 1c: a full budget starved the heartbeats and
  *       the SuperNodes were dropped).
@@ -17,11 +18,20 @@ import java.util.Objects;
  * </ul>
  *
  * <p>What request bodies hold at once is so at most the main budget plus the pool. The prefixes
- * used to be free and counted nowhere, and 7,400 unfinished 65,000-byte gRPC streams filled the
- * direct memory (outside-attacks6 2a).
+ * used to be free (64 KiB) and counted nowhere, and 7,400 unfinished 65,000-byte gRPC streams
+ * filled the direct memory (outside-attacks6 2a); 512 free bytes a call are less than a stream's
+ * own bookkeeping.
  */
 final class RequestBudget {
-  /** The first bytes of each body that are charged to the prefix pool while it has room. */
+  /**
+   * The first bytes of each body, charged to nothing: a control call (heartbeat, pull, register,
+   * activate: 13 to ~250 bytes) is never refused for room, however full a flood keeps the budget
+   * and the pool (outside-attacks10 2a: pieces sized to the byte starved heartbeats). A stalled
+   * call holds no more than this beyond its stream's own bookkeeping, and the rate rule ends it.
+   */
+  static final int FREE_BYTES = 512;
+
+  /** The bytes after {@link #FREE_BYTES} that are charged to the prefix pool while it has room. */
   static final int PREFIX_BYTES = 64 * 1024;
 
   private static final long MIN_PREFIX_POOL = 256 * 1024;
@@ -61,7 +71,7 @@ final class RequestBudget {
 
   /** What one request body holds; once released, nothing more is taken. */
   final class Charge {
-    private long covered; // the body's first `covered` bytes are charged
+    private long covered; // the body's charged bytes (past FREE_BYTES) so far
     private long fromPrefixes;
     private long fromMain;
     private boolean released;
@@ -73,11 +83,12 @@ final class RequestBudget {
      * @throws FleetApiException 503 if they fit in neither pool now, or the charge was released
      */
     synchronized void coverTo(long end) {
-      if (end <= covered) {
+      long charged = Math.max(0, end - FREE_BYTES);
+      if (charged <= covered) {
         return;
       }
-      long prefix = Math.max(0, Math.min(end, PREFIX_BYTES) - covered);
-      long rest = end - covered - prefix;
+      long prefix = Math.max(0, Math.min(charged, PREFIX_BYTES) - covered);
+      long rest = charged - covered - prefix;
       if (released) {
         throw noRoom(end);
       }
@@ -90,7 +101,7 @@ final class RequestBudget {
       }
       fromPrefixes += pooled ? prefix : 0;
       fromMain += pooled ? rest : prefix + rest;
-      covered = end;
+      covered = charged;
     }
 
     private FleetApiException noRoom(long end) {

@@ -528,10 +528,13 @@ class FleetGrpcServerTest {
 
   @Test
   void aNodeIsServedItsControlCallsWhileTheBudgetIsFull() throws Exception {
-    // outside-attacks5 1c: a full budget refused heartbeats, and the SuperNodes were dropped
+    // outside-attacks5 1c: a full budget refused heartbeats, and the SuperNodes were dropped;
+    // outside-attacks10 2a: a flood held the budget and the prefix pool to the byte
     start(FleetHttpServer.builder(manager));
     InFlightBudget budget = server.budget();
+    InFlightBudget pool = server.requestBudget().prefixes();
     assertTrue(budget.tryAcquire(budget.limit()), "the budget is held whole by someone else");
+    assertTrue(pool.tryAcquire(pool.limit()), "and the prefix pool too");
     try {
       NodeKeys keys = NodeKeys.generate();
       FleetGrpc.FleetBlockingStub node = registered(keys);
@@ -565,6 +568,7 @@ class FleetGrpcServerTest {
       assertTrue(busy.getStatus().getDescription().contains("in-flight budget"), busy.toString());
     } finally {
       budget.release(budget.limit());
+      pool.release(pool.limit());
     }
     budgetDrains();
   }

@@ -372,14 +372,17 @@ class FleetHttpServerLimitsTest {
     Socket c = connect(s.port());
     OutputStream out = c.getOutputStream();
     out.write(
-        (head("register-node", signedHeaders(NodeKeys.generate())) + "content-length: 1000\r\n\r\n")
+        (head("register-node", signedHeaders(NodeKeys.generate())) + "content-length: 5000\r\n\r\n")
             .getBytes(StandardCharsets.US_ASCII));
-    out.write(new byte[10]);
+    out.write(new byte[1000]);
     out.flush();
     for (int i = 0; i < 500 && s.requestBudget().prefixes().inUse() == 0; i++) {
       Thread.sleep(10);
     }
-    assertEquals(10, s.requestBudget().prefixes().inUse(), "what arrived, in the prefix pool");
+    assertEquals(
+        1000 - RequestBudget.FREE_BYTES,
+        s.requestBudget().prefixes().inUse(),
+        "what arrived past the free bytes, in the prefix pool");
 
     Answer a = read(c);
     assertEquals(408, a.status(), a.toString());
@@ -407,12 +410,15 @@ class FleetHttpServerLimitsTest {
     out.flush();
     Thread.sleep(300);
     assertEquals(0, s.budget().inUse() + pools.prefixes().inUse(), "headers hold nothing");
-    out.write(new byte[1]);
+    out.write(new byte[RequestBudget.FREE_BYTES + 1]);
     out.flush();
     for (int i = 0; i < 500 && s.budget().inUse() + pools.prefixes().inUse() == 0; i++) {
       Thread.sleep(10);
     }
-    assertEquals(1, s.budget().inUse() + pools.prefixes().inUse(), "one byte holds one byte");
+    assertEquals(
+        1,
+        s.budget().inUse() + pools.prefixes().inUse(),
+        "past the free bytes, a byte holds a byte");
     out.write(new byte[300_000]);
     out.flush();
     for (int i = 0; i < 500 && s.budget().inUse() + pools.prefixes().inUse() < 300_000; i++) {
@@ -453,11 +459,11 @@ class FleetHttpServerLimitsTest {
     out.write(new byte[600_000]); // doubling to 1 MiB would not fit; 600,000 bytes do
     out.flush();
     for (int i = 0;
-        i < 500 && budget.inUse() + s.requestBudget().prefixes().inUse() < 900_000;
+        i < 500 && budget.inUse() + s.requestBudget().prefixes().inUse() < 899_000;
         i++) {
       Thread.sleep(10);
     }
-    assertTrue(budget.inUse() + s.requestBudget().prefixes().inUse() >= 900_000, "being read");
+    assertTrue(budget.inUse() + s.requestBudget().prefixes().inUse() >= 899_000, "being read");
     assertThrows(java.net.SocketTimeoutException.class, () -> read(c), "not refused");
     c.close();
     budget.release(300_000);
@@ -509,16 +515,20 @@ class FleetHttpServerLimitsTest {
   @Test
   @Timeout(60)
   void aNodeIsServedItsControlCallsWhileTheBudgetIsFull() throws Exception {
-    // outside-attacks5 1c/1f: a full budget refused RegisterNode, ActivateNode and heartbeats
+    // outside-attacks5 1c/1f: a full budget refused RegisterNode, ActivateNode and heartbeats;
+    // outside-attacks10 2a: a flood held the budget and the prefix pool to the byte
     FleetHttpServer s = start(builder());
     InFlightBudget budget = s.budget();
+    InFlightBudget pool = s.requestBudget().prefixes();
     assertTrue(budget.tryAcquire(budget.limit()), "the budget is held whole by someone else");
+    assertTrue(pool.tryAcquire(pool.limit()), "and the prefix pool too");
     try {
       ActiveNode node = new ActiveNode(s); // registers and activates
       node.timedHeartbeat();
       node.rpc.pullMessages(PullMessagesRequest.newBuilder().setNode(node.node).build());
     } finally {
       budget.release(budget.limit());
+      pool.release(pool.limit());
     }
   }
 
